@@ -1,0 +1,65 @@
+/*
+ * Small pieces shared by the daemon, the terminal library and the CLI: the project error
+ * codes, id checks, clocks and the raw EventBatch framing.
+ */
+#ifndef FW_COMMON_H
+#define FW_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FW_WUR __attribute__((warn_unused_result))
+
+/* One error enum for the whole project; 0 is success. Foreign codes are mapped in one place
+ * each (store.c for MDB_*, fw_err_from_errno for errno). */
+typedef enum fw_err {
+    FW_OK = 0,
+    FW_ENOMEM,
+    FW_EINVAL,
+    FW_ENOTFOUND,
+    FW_EIO,
+    FW_EMAPFULL,  /* LMDB map full: grow and retry */
+    FW_ENOSPC,    /* the disk is full */
+    FW_EAGAIN,
+    FW_ETIMEDOUT,
+    FW_EPROTO,    /* a peer sent something that is not our protocol */
+    FW_ECORRUPT,  /* stored data does not decode */
+    FW_ECONFIG,
+    FW_ESTATE,    /* called in the wrong state */
+    FW_ERR_COUNT
+} fw_err;
+
+const char *fw_strerror(fw_err e);
+fw_err fw_err_from_errno(int e);
+
+/* Ids are [A-Za-z0-9_.-]{1,64}. */
+#define FW_ID_MAX 64
+bool fw_id_valid(const char *s);
+
+/* Wall clock in Unix milliseconds, and a monotonic clock in nanoseconds. */
+int64_t fw_now_ms(void);
+uint64_t fw_mono_ns(void);
+
+/* Raw protobuf framing of EventBatch (field 1, length-delimited, repeated Event): lets the
+ * library build a batch from stored Event encodings, and the daemon keep each event's exact
+ * bytes, without re-encoding. */
+size_t fw_varint_put(uint8_t *out, uint64_t v);
+/* Bytes needed to frame one event of len bytes as an EventBatch element. */
+size_t fw_batch_elem_size(size_t len);
+/* Appends the framing and the event to out; returns bytes written. */
+size_t fw_batch_elem_put(uint8_t *out, const uint8_t *ev, size_t len);
+
+struct fw_slice {
+    const uint8_t *p;
+    size_t len;
+};
+/* Splits an encoded EventBatch into its events. Returns the number of events (which may be
+ * more than max: only the first max are stored), or -1 if the bytes are not a well-formed
+ * protobuf message. Fields other than 1 are skipped as protobuf requires. */
+long fw_batch_split(const uint8_t *buf, size_t len, struct fw_slice *out, size_t max);
+
+/* Edit distance, for "did you mean" hints. */
+size_t fw_edit_distance(const char *a, const char *b);
+
+#endif

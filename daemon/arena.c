@@ -1,0 +1,94 @@
+#include "arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ARENA_CHUNK (256 * 1024)
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t size, used;
+    max_align_t data[];
+};
+
+static void *pb_alloc(void *data, size_t size)
+{
+    return arena_alloc(data, size);
+}
+
+static void pb_free(void *data, void *p)
+{
+}
+
+void arena_init(struct arena *a, size_t limit)
+{
+    memset(a, 0, sizeof *a);
+    a->limit = limit;
+    a->pb.alloc = pb_alloc;
+    a->pb.free = pb_free;
+    a->pb.allocator_data = a;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (n == 0)
+        n = 16;
+    if (a->limit && a->used_total + n > a->limit)
+        return NULL;
+    struct arena_chunk *c = a->head;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        c = malloc(sizeof *c + size);
+        if (!c)
+            return NULL;
+        c->size = size;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    a->used_total += n;
+    return p;
+}
+
+char *arena_strdup(struct arena *a, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = arena_alloc(a, n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+void arena_reset(struct arena *a)
+{
+    struct arena_chunk *c = a->head;
+    if (!c)
+        return;
+    /* Keep the oldest chunk (the tail), free the rest. */
+    struct arena_chunk *keep = c;
+    while (keep->next)
+        keep = keep->next;
+    while (c != keep) {
+        struct arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    keep->used = 0;
+    a->head = keep;
+    a->used_total = 0;
+}
+
+void arena_destroy(struct arena *a)
+{
+    struct arena_chunk *c = a->head;
+    while (c) {
+        struct arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head = NULL;
+}

@@ -1,0 +1,28 @@
+/*
+ * A bump allocator for per-pass data (decoded events, acks, reasons): allocation is a pointer
+ * bump, free is a no-op, and arena_reset releases the lot at the end of a loop pass. It also
+ * serves as protobuf-c's allocator, which bounds and speeds up unpacking.
+ */
+#ifndef FW_ARENA_H
+#define FW_ARENA_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+
+struct arena_chunk;
+
+struct arena {
+    struct arena_chunk *head;
+    size_t used_total;
+    size_t limit; /* arena_alloc fails past this many bytes; 0 = no limit */
+    ProtobufCAllocator pb; /* pass &a->pb to protobuf-c unpack */
+};
+
+void arena_init(struct arena *a, size_t limit);
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+/* Frees everything but the first chunk, which is kept for the next pass. */
+void arena_reset(struct arena *a);
+void arena_destroy(struct arena *a);
+
+#endif

@@ -1,0 +1,353 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum key_type { KT_STR, KT_INT, KT_BOOL, KT_LEVEL };
+
+/* One row per key of a fixed section: where it goes and what it accepts. The example config
+ * (config/floorwalker.conf) documents each of these with its default. */
+struct key_spec {
+    const char *section;
+    const char *key;
+    enum key_type type;
+    size_t offset;
+    size_t size; /* KT_STR buffer size */
+    int64_t min, max;
+};
+
+#define STR(sec, k, field)                                                                         \
+    {sec, k, KT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0}
+#define INT(sec, k, field, lo, hi) {sec, k, KT_INT, offsetof(struct config, field), 0, lo, hi}
+
+static const struct key_spec keys[] = {
+    STR("daemon", "data_dir", data_dir),
+    {"daemon", "log_level", KT_LEVEL, offsetof(struct config, log_level), 0, 0, 0},
+    {"daemon", "log_syslog", KT_BOOL, offsetof(struct config, log_syslog), 0, 0, 0},
+    STR("ingest", "endpoint", ingest_endpoint),
+    INT("ingest", "max_msg_bytes", max_msg_bytes, 1024, 256 << 20),
+    INT("ingest", "max_events_per_batch", max_events_per_batch, 1, 1000000),
+    INT("ingest", "commit_max_events", commit_max_events, 1, 10000000),
+    INT("ingest", "commit_max_msgs", commit_max_msgs, 1, 1000000),
+    INT("ingest", "max_future_ms", max_future_ms, 0, 365LL * 86400000),
+    INT("ingest", "retention_days", retention_days, 1, 36500),
+    INT("limits", "max_qty_milli", max_qty_milli, 1, 1000000000000LL),
+    INT("limits", "max_amount_cents", max_amount_cents, 1, 1000000000000000LL),
+    INT("limits", "max_lines", max_lines, 1, 100000),
+    STR("alerts", "endpoint", alerts_endpoint),
+    STR("query", "endpoint", query_endpoint),
+    INT("storage", "map_size_mb", map_size_mb, 1, 1 << 24),
+    INT("storage", "map_grow_mb", map_grow_mb, 1, 1 << 24),
+};
+
+static const char *const store_keys[] = {"name", "region", "timezone", "hours"};
+static const char *const terminal_keys[] = {"store"};
+
+void config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->data_dir, sizeof cfg->data_dir, "%s", "./floorwalker-data");
+    cfg->log_level = LOG_LVL_INFO;
+    snprintf(cfg->ingest_endpoint, sizeof cfg->ingest_endpoint, "%s", "tcp://127.0.0.1:7401");
+    snprintf(cfg->alerts_endpoint, sizeof cfg->alerts_endpoint, "%s", "tcp://127.0.0.1:7402");
+    snprintf(cfg->query_endpoint, sizeof cfg->query_endpoint, "%s", "tcp://127.0.0.1:7403");
+    cfg->max_msg_bytes = 4 << 20;
+    cfg->max_events_per_batch = 10000;
+    cfg->commit_max_events = 50000;
+    cfg->commit_max_msgs = 2048;
+    cfg->max_future_ms = 10 * 60 * 1000;
+    cfg->retention_days = 400;
+    cfg->max_qty_milli = 100000000;       /* 100,000 units in one line or move */
+    cfg->max_amount_cents = 1000000000LL; /* 10,000,000.00 */
+    cfg->max_lines = 1000;
+    cfg->map_size_mb = 1024;
+    cfg->map_grow_mb = 1024;
+}
+
+void config_free(struct config *cfg)
+{
+    free(cfg->stores);
+    free(cfg->terminals);
+    cfg->stores = NULL;
+    cfg->terminals = NULL;
+    cfg->nstores = cfg->nterminals = 0;
+}
+
+struct parse_ctx {
+    struct config *cfg;
+    const char *path;
+    FILE *f;
+    int line;
+    char *err;
+    size_t errlen;
+    bool failed;
+};
+
+static int fail(struct parse_ctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct parse_ctx *p, const char *fmt, ...)
+{
+    if (!p->failed) {
+        int n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, p->line);
+        va_list ap;
+        va_start(ap, fmt);
+        if (n >= 0 && (size_t)n < p->errlen)
+            vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+        p->failed = true;
+    }
+    return 0; /* inih stops at the first handler error */
+}
+
+/* Reader for ini_parse_stream that counts lines, so the handler can name the line. */
+static char *counting_reader(char *str, int num, void *stream)
+{
+    struct parse_ctx *p = stream;
+    char *r = fgets(str, num, p->f);
+    if (r && (strchr(r, '\n') || feof(p->f)))
+        p->line++;
+    return r;
+}
+
+static const char *suggest(const char *word, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    size_t bestd = 3; /* only close matches */
+    for (size_t i = 0; i < n; i++) {
+        size_t d = fw_edit_distance(word, cands[i]);
+        if (d < bestd) {
+            bestd = d;
+            best = cands[i];
+        }
+    }
+    return best;
+}
+
+static int unknown_key(struct parse_ctx *p, const char *section, const char *name,
+                       const char *const *cands, size_t n)
+{
+    const char *s = suggest(name, cands, n);
+    if (s)
+        return fail(p, "[%s] unknown key \"%s\" (did you mean \"%s\"?)", section, name, s);
+    return fail(p, "[%s] unknown key \"%s\"; see config/floorwalker.conf for the keys", section,
+                name);
+}
+
+static int set_id(struct parse_ctx *p, const char *section, const char *name, const char *value,
+                  char *dst)
+{
+    if (!fw_id_valid(value))
+        return fail(p, "[%s] %s = \"%s\": not an id (1-64 of A-Z a-z 0-9 _ . -)", section, name,
+                    value);
+    snprintf(dst, FW_ID_MAX + 1, "%s", value);
+    return 1;
+}
+
+static int store_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                     const char *value)
+{
+    struct config *cfg = p->cfg;
+    struct config_store *s = NULL;
+    for (size_t i = 0; i < cfg->nstores; i++)
+        if (!strcmp(cfg->stores[i].id, id))
+            s = &cfg->stores[i];
+    if (!s) {
+        struct config_store *ns = realloc(cfg->stores, (cfg->nstores + 1) * sizeof *ns);
+        if (!ns)
+            return fail(p, "out of memory");
+        cfg->stores = ns;
+        s = &ns[cfg->nstores++];
+        memset(s, 0, sizeof *s);
+        snprintf(s->id, sizeof s->id, "%s", id);
+        snprintf(s->region, sizeof s->region, "%s", "default");
+        snprintf(s->timezone, sizeof s->timezone, "%s", "UTC");
+        snprintf(s->hours, sizeof s->hours, "%s", "08:00-22:00");
+    }
+    if (!name)
+        return 1;
+    if (!strcmp(name, "name")) {
+        snprintf(s->name, sizeof s->name, "%s", value);
+    } else if (!strcmp(name, "region")) {
+        return set_id(p, section, name, value, s->region);
+    } else if (!strcmp(name, "timezone")) {
+        snprintf(s->timezone, sizeof s->timezone, "%s", value);
+    } else if (!strcmp(name, "hours")) {
+        int h1, m1, h2, m2;
+        char tail;
+        if (sscanf(value, "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 ||
+            h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+            return fail(p, "[%s] hours = \"%s\": expected HH:MM-HH:MM, e.g. 08:00-22:00",
+                        section, value);
+        snprintf(s->hours, sizeof s->hours, "%s", value);
+    } else {
+        return unknown_key(p, section, name, store_keys, 4);
+    }
+    return 1;
+}
+
+static int terminal_key(struct parse_ctx *p, const char *section, const char *id,
+                        const char *name, const char *value)
+{
+    struct config *cfg = p->cfg;
+    struct config_terminal *t = NULL;
+    for (size_t i = 0; i < cfg->nterminals; i++)
+        if (!strcmp(cfg->terminals[i].id, id))
+            t = &cfg->terminals[i];
+    if (!t) {
+        struct config_terminal *nt = realloc(cfg->terminals, (cfg->nterminals + 1) * sizeof *nt);
+        if (!nt)
+            return fail(p, "out of memory");
+        cfg->terminals = nt;
+        t = &nt[cfg->nterminals++];
+        memset(t, 0, sizeof *t);
+        snprintf(t->id, sizeof t->id, "%s", id);
+    }
+    if (!name)
+        return 1;
+    if (!strcmp(name, "store"))
+        return set_id(p, section, name, value, t->store);
+    return unknown_key(p, section, name, terminal_keys, 1);
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct parse_ctx *p = user;
+    const char *colon = strchr(section, ':');
+    if (colon) {
+        size_t kl = (size_t)(colon - section);
+        const char *id = colon + 1;
+        bool is_store = kl == 5 && !strncmp(section, "store", 5);
+        bool is_term = kl == 8 && !strncmp(section, "terminal", 8);
+        if (!is_store && !is_term)
+            return fail(p, "unknown section [%s]: expected [store:ID] or [terminal:ID]", section);
+        if (!fw_id_valid(id))
+            return fail(p, "[%s]: \"%s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", section, id);
+        return is_store ? store_key(p, section, id, name, value)
+                        : terminal_key(p, section, id, name, value);
+    }
+    bool section_known = false;
+    const char *cands[sizeof keys / sizeof keys[0]];
+    size_t nc = 0;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const struct key_spec *k = &keys[i];
+        if (strcmp(k->section, section))
+            continue;
+        section_known = true;
+        cands[nc++] = k->key;
+        if (!name || strcmp(k->key, name))
+            continue;
+        char *dst = (char *)p->cfg + k->offset;
+        switch (k->type) {
+        case KT_STR:
+            if (strlen(value) >= k->size)
+                return fail(p, "[%s] %s: value longer than %zu characters", section, name,
+                            k->size - 1);
+            memcpy(dst, value, strlen(value) + 1);
+            return 1;
+        case KT_INT: {
+            char *end;
+            errno = 0;
+            long long v = strtoll(value, &end, 10);
+            if (errno || end == value || *end || v < k->min || v > k->max)
+                return fail(p, "[%s] %s = \"%s\": expected a whole number from %lld to %lld",
+                            section, name, value, (long long)k->min, (long long)k->max);
+            *(int64_t *)(void *)dst = v;
+            return 1;
+        }
+        case KT_BOOL:
+            if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1"))
+                *(bool *)(void *)dst = true;
+            else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0"))
+                *(bool *)(void *)dst = false;
+            else
+                return fail(p, "[%s] %s = \"%s\": expected true or false", section, name, value);
+            return 1;
+        case KT_LEVEL: {
+            int l = log_level_parse(value);
+            if (l < 0)
+                return fail(p, "[%s] %s = \"%s\": expected error, warning, info or debug",
+                            section, name, value);
+            *(int *)(void *)dst = l;
+            return 1;
+        }
+        }
+    }
+    if (!section_known) {
+        static const char *const sections[] = {"daemon", "ingest", "limits", "alerts",
+                                               "query",  "storage"};
+        const char *s = suggest(section, sections, 6);
+        if (s)
+            return fail(p, "unknown section [%s] (did you mean [%s]?)", section, s);
+        return fail(p, "unknown section [%s]", section);
+    }
+    if (!name)
+        return 1;
+    return unknown_key(p, section, name, cands, nc);
+}
+
+static fw_err validate(struct parse_ctx *p)
+{
+    struct config *cfg = p->cfg;
+    p->line = 0;
+    for (size_t i = 0; i < cfg->nterminals; i++) {
+        const struct config_terminal *t = &cfg->terminals[i];
+        if (!t->store[0]) {
+            snprintf(p->err, p->errlen, "%s: [terminal:%s] has no \"store\": add store = ID",
+                     p->path, t->id);
+            return FW_ECONFIG;
+        }
+        if (cfg->nstores && !config_find_store(cfg, t->store)) {
+            snprintf(p->err, p->errlen,
+                     "%s: [terminal:%s] store = %s, but there is no [store:%s] section", p->path,
+                     t->id, t->store, t->store);
+            return FW_ECONFIG;
+        }
+    }
+    if (cfg->map_grow_mb < 1 || cfg->map_size_mb < 1)
+        return FW_ECONFIG;
+    return FW_OK;
+}
+
+fw_err config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    struct parse_ctx p = {.cfg = cfg, .path = path, .err = err, .errlen = errlen};
+    p.f = fopen(path, "r");
+    if (!p.f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return FW_ECONFIG;
+    }
+    ini_allow_multiline = false;
+    int r = ini_parse_stream(counting_reader, &p, handler, &p);
+    fclose(p.f);
+    if (p.failed)
+        return FW_ECONFIG;
+    if (r != 0) {
+        p.line = r > 0 ? r : p.line;
+        snprintf(err, errlen, "%s:%d: not a \"key = value\" line, a [section] or a comment",
+                 path, p.line);
+        return FW_ECONFIG;
+    }
+    return validate(&p);
+}
+
+const struct config_store *config_find_store(const struct config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->nstores; i++)
+        if (!strcmp(cfg->stores[i].id, id))
+            return &cfg->stores[i];
+    return NULL;
+}
+
+const struct config_terminal *config_find_terminal(const struct config *cfg, const char *id)
+{
+    for (size_t i = 0; i < cfg->nterminals; i++)
+        if (!strcmp(cfg->terminals[i].id, id))
+            return &cfg->terminals[i];
+    return NULL;
+}

@@ -1,0 +1,70 @@
+/*
+ * The daemon's configuration: embedded defaults, overridden by an INI file. Parsing fills a
+ * scratch struct config and validates it whole, so a reload can swap only a good one in.
+ */
+#ifndef FW_CONFIG_H
+#define FW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwcommon.h"
+
+#define CONFIG_EP_MAX 256
+#define CONFIG_PATH_MAX 1024
+
+struct config_store {
+    char id[FW_ID_MAX + 1];
+    char name[128];
+    char region[FW_ID_MAX + 1];
+    char timezone[64];
+    char hours[64]; /* "08:00-22:00" */
+};
+
+struct config_terminal {
+    char id[FW_ID_MAX + 1];
+    char store[FW_ID_MAX + 1];
+};
+
+struct config {
+    /* [daemon] */
+    char data_dir[CONFIG_PATH_MAX];
+    int log_level;
+    bool log_syslog;
+    /* [ingest] */
+    char ingest_endpoint[CONFIG_EP_MAX];
+    int64_t max_msg_bytes;
+    int64_t max_events_per_batch;
+    int64_t commit_max_events;
+    int64_t commit_max_msgs;
+    int64_t max_future_ms;
+    int64_t retention_days;
+    /* [limits] */
+    int64_t max_qty_milli;
+    int64_t max_amount_cents;
+    int64_t max_lines;
+    /* [alerts], [query] */
+    char alerts_endpoint[CONFIG_EP_MAX];
+    char query_endpoint[CONFIG_EP_MAX];
+    /* [storage] */
+    int64_t map_size_mb;
+    int64_t map_grow_mb;
+    /* [store:ID], [terminal:ID] */
+    struct config_store *stores;
+    size_t nstores;
+    struct config_terminal *terminals;
+    size_t nterminals;
+};
+
+/* Fills cfg with the embedded defaults (the zero-config demo). */
+void config_defaults(struct config *cfg);
+/* Parses path over the defaults. On error returns FW_ECONFIG and writes one line naming
+ * file, line, key and what to do into err. cfg must be released with config_free either way. */
+fw_err config_load(struct config *cfg, const char *path, char *err, size_t errlen) FW_WUR;
+void config_free(struct config *cfg);
+
+const struct config_store *config_find_store(const struct config *cfg, const char *id);
+const struct config_terminal *config_find_terminal(const struct config *cfg, const char *id);
+
+#endif

@@ -1,0 +1,117 @@
+#include "htab.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct slot {
+    char *key;
+    void *val;
+    uint64_t hash;
+};
+
+struct htab {
+    struct slot *slots;
+    size_t cap, count;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+struct htab *htab_new(void)
+{
+    struct htab *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->cap = 64;
+    h->slots = calloc(h->cap, sizeof *h->slots);
+    if (!h->slots) {
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+static struct slot *find(const struct htab *h, const char *key, uint64_t hash)
+{
+    size_t mask = h->cap - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+        struct slot *s = &h->slots[i];
+        if (!s->key || (s->hash == hash && !strcmp(s->key, key)))
+            return s;
+    }
+}
+
+void *htab_get(const struct htab *h, const char *key)
+{
+    struct slot *s = find(h, key, fnv1a(key));
+    return s->key ? s->val : NULL;
+}
+
+static int grow(struct htab *h)
+{
+    struct htab n = {.cap = h->cap * 2};
+    n.slots = calloc(n.cap, sizeof *n.slots);
+    if (!n.slots)
+        return -1;
+    for (size_t i = 0; i < h->cap; i++)
+        if (h->slots[i].key)
+            *find(&n, h->slots[i].key, h->slots[i].hash) = h->slots[i];
+    free(h->slots);
+    h->slots = n.slots;
+    h->cap = n.cap;
+    return 0;
+}
+
+int htab_put(struct htab *h, const char *key, void *val)
+{
+    if ((h->count + 1) * 4 > h->cap * 3 && grow(h) != 0)
+        return -1;
+    uint64_t hash = fnv1a(key);
+    struct slot *s = find(h, key, hash);
+    if (!s->key) {
+        s->key = strdup(key);
+        if (!s->key)
+            return -1;
+        s->hash = hash;
+        h->count++;
+    }
+    s->val = val;
+    return 0;
+}
+
+size_t htab_count(const struct htab *h)
+{
+    return h->count;
+}
+
+void htab_foreach(struct htab *h, void (*fn)(const char *key, void *val, void *arg), void *arg)
+{
+    for (size_t i = 0; i < h->cap; i++)
+        if (h->slots[i].key)
+            fn(h->slots[i].key, h->slots[i].val, arg);
+}
+
+void htab_destroy(struct htab **ph, void (*freeval)(void *))
+{
+    struct htab *h = *ph;
+    if (!h)
+        return;
+    for (size_t i = 0; i < h->cap; i++) {
+        if (h->slots[i].key) {
+            free(h->slots[i].key);
+            if (freeval)
+                freeval(h->slots[i].val);
+        }
+    }
+    free(h->slots);
+    free(h);
+    *ph = NULL;
+}

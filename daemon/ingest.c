@@ -1,0 +1,736 @@
+#include "ingest.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "arena.h"
+#include "floorwalker.pb-c.h"
+#include "htab.h"
+#include "log.h"
+#include "validate.h"
+#include "zsock.h"
+
+#define R(code) FLOORWALKER__REJECT_CODE__##code
+#define STATS_VERSION 1
+
+/* A (terminal, epoch) sequence mark: the highest seq handled. `pending` moves during a pass and
+ * becomes `committed` only when the pass's transaction commits. */
+struct mark {
+    uint64_t committed, pending;
+    bool dirty;
+    char terminal[FW_ID_MAX + 1];
+    uint64_t epoch;
+};
+
+/* Which store a terminal is bound to: from the config, or the first store it sent for. */
+struct binding {
+    char store[FW_ID_MAX + 1];
+    bool committed; /* stored (or from the config) */
+    bool from_config;
+};
+
+/* One message collected this pass. */
+struct inmsg {
+    zmq_msg_t id;
+    zmq_msg_t body;
+    int extra_frames; /* payload frames beyond the first */
+    long nev;         /* events in the batch; -1 if the frame is not a protobuf message */
+    size_t first;     /* index of its first slice in ingest.slices */
+    uint8_t *ack;     /* packed Ack (arena) */
+    size_t ack_len;
+};
+
+struct ingest {
+    struct ev_loop *loop;
+    void *router;
+    struct zsock_watcher w;
+    const struct config *cfg;
+    struct store *st;
+    struct stats_persist *sp, pending_sp;
+    struct stats_runtime *sr;
+    char endpoint[CONFIG_EP_MAX];
+
+    struct htab *marks;    /* "terminal/epoch" -> struct mark */
+    struct htab *bindings; /* terminal -> struct binding */
+    struct mark **dirty_marks;
+    size_t ndirty, dirty_cap;
+    struct binding **new_bindings; /* bound during this pass */
+    char (*new_binding_ids)[FW_ID_MAX + 1];
+    size_t nnew, new_cap;
+
+    struct inmsg *msgs;
+    size_t nmsgs, msgs_cap;
+    struct fw_slice *slices;
+    size_t nslices, slices_cap;
+    struct arena arena;
+    uint64_t pass_quarantined; /* quarantine records added by this pass */
+};
+
+static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(p, n * elem);
+    if (q)
+        *cap = n;
+    return q;
+}
+
+/* ---- sequence marks and bindings ------------------------------------------------------------ */
+
+static struct mark *mark_get(struct ingest *in, struct store_txn *t, const char *terminal,
+                             uint64_t epoch)
+{
+    char hk[FW_ID_MAX + 24];
+    snprintf(hk, sizeof hk, "%s/%" PRIu64, terminal, epoch);
+    struct mark *m = htab_get(in->marks, hk);
+    if (m)
+        return m;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    snprintf(m->terminal, sizeof m->terminal, "%s", terminal);
+    m->epoch = epoch;
+    struct key k;
+    key_init(&k, KEY_MARK);
+    key_id(&k, terminal);
+    key_u64(&k, epoch);
+    MDB_val v;
+    fw_err e = store_txn_get(t, in->st->marks, &k, &v);
+    if (e == FW_OK && v.mv_size >= 8)
+        m->committed = m->pending = be64_get(v.mv_data);
+    else if (e != FW_ENOTFOUND) {
+        free(m);
+        return NULL;
+    }
+    if (htab_put(in->marks, hk, m) != 0) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int mark_set(struct ingest *in, struct mark *m, uint64_t seq)
+{
+    if (!m->dirty) {
+        struct mark **d = grow_array(in->dirty_marks, &in->dirty_cap, in->ndirty + 1, sizeof *d);
+        if (!d)
+            return -1;
+        in->dirty_marks = d;
+        d[in->ndirty++] = m;
+        m->dirty = true;
+    }
+    m->pending = seq;
+    return 0;
+}
+
+static struct binding *binding_get(struct ingest *in, struct store_txn *t, const char *terminal)
+{
+    struct binding *b = htab_get(in->bindings, terminal);
+    if (b)
+        return b;
+    struct key k;
+    key_init(&k, KEY_TERMINAL);
+    key_id(&k, terminal);
+    MDB_val v;
+    fw_err e = store_txn_get(t, in->st->terminals, &k, &v);
+    if (e == FW_ENOTFOUND)
+        return NULL;
+    if (e != FW_OK || v.mv_size == 0 || v.mv_size > FW_ID_MAX)
+        return NULL;
+    b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    memcpy(b->store, v.mv_data, v.mv_size);
+    b->committed = true;
+    if (htab_put(in->bindings, terminal, b) != 0) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* Binds a terminal to a store during this pass (zero-config mode: first store seen wins). */
+static int binding_add(struct ingest *in, const char *terminal, const char *store)
+{
+    struct binding *b = htab_get(in->bindings, terminal);
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        if (!b)
+            return -1;
+        if (htab_put(in->bindings, terminal, b) != 0) {
+            free(b);
+            return -1;
+        }
+    }
+    snprintf(b->store, sizeof b->store, "%s", store);
+    struct binding **nb = grow_array(in->new_bindings, &in->new_cap, in->nnew + 1, sizeof *nb);
+    if (!nb)
+        return -1;
+    in->new_bindings = nb;
+    char(*ids)[FW_ID_MAX + 1] = realloc(in->new_binding_ids, in->new_cap * sizeof *ids);
+    if (!ids)
+        return -1;
+    in->new_binding_ids = ids;
+    nb[in->nnew] = b;
+    snprintf(ids[in->nnew], FW_ID_MAX + 1, "%s", terminal);
+    in->nnew++;
+    return 0;
+}
+
+/* Ends a pass: keep (committed) or undo everything marks and bindings took on. */
+static void pass_settle(struct ingest *in, bool committed)
+{
+    for (size_t i = 0; i < in->ndirty; i++) {
+        struct mark *m = in->dirty_marks[i];
+        if (committed)
+            m->committed = m->pending;
+        else
+            m->pending = m->committed;
+        m->dirty = false;
+    }
+    in->ndirty = 0;
+    for (size_t i = 0; i < in->nnew; i++) {
+        if (committed)
+            in->new_bindings[i]->committed = true;
+        else /* forget it: the next pass looks in LMDB again */
+            in->new_bindings[i]->store[0] = 0;
+    }
+    in->nnew = 0;
+}
+
+/* ---- one message ---------------------------------------------------------------------------- */
+
+struct ack_builder {
+    Floorwalker__Ack ack;
+    Floorwalker__Rejection **rej;
+    size_t cap;
+};
+
+static int ack_reject(struct ingest *in, struct ack_builder *ab, uint64_t seq,
+                      Floorwalker__RejectCode code, const char *reason)
+{
+    if (ab->ack.n_rejected == ab->cap) {
+        size_t ncap = ab->cap ? ab->cap * 2 : 8;
+        Floorwalker__Rejection **n = arena_alloc(&in->arena, ncap * sizeof *n);
+        if (!n)
+            return -1;
+        if (ab->cap)
+            memcpy(n, ab->rej, ab->cap * sizeof *n);
+        ab->rej = n;
+        ab->cap = ncap;
+        ab->ack.rejected = n;
+    }
+    Floorwalker__Rejection *r = arena_alloc(&in->arena, sizeof *r);
+    if (!r)
+        return -1;
+    floorwalker__rejection__init(r);
+    r->seq = seq;
+    r->code = code;
+    r->reason = arena_strdup(&in->arena, reason);
+    if (!r->reason)
+        return -1;
+    ab->rej[ab->ack.n_rejected++] = r;
+    return 0;
+}
+
+static void quarantine(struct ingest *in, struct store_txn *t, const char *terminal,
+                       uint64_t epoch, uint64_t seq, Floorwalker__RejectCode code,
+                       const char *reason, const uint8_t *raw, size_t len)
+{
+    Floorwalker__QuarantineRecord q = FLOORWALKER__QUARANTINE_RECORD__INIT;
+    q.received_ms = (int64_t)(ev_now(in->loop) * 1000);
+    q.terminal_id = (char *)terminal;
+    q.epoch = epoch;
+    q.seq = seq;
+    q.code = code;
+    q.reason = (char *)reason;
+    q.raw.data = (uint8_t *)raw;
+    q.raw.len = len;
+    size_t n = floorwalker__quarantine_record__get_packed_size(&q);
+    uint8_t *buf = arena_alloc(&in->arena, n);
+    if (!buf) {
+        t->err = FW_ENOMEM;
+        return;
+    }
+    floorwalker__quarantine_record__pack(&q, buf);
+    struct key k;
+    key_init(&k, KEY_QUARANTINE);
+    key_u64(&k, in->st->next_quar_pos + in->pass_quarantined++);
+    store_txn_put(t, in->st->quarantine, &k, buf, n, MDB_APPEND);
+    in->pending_sp.quarantined++;
+    in->pending_sp.rejects_by_code[code]++;
+}
+
+static void batch_error(struct ingest *in, struct store_txn *t, struct inmsg *m,
+                        struct ack_builder *ab, Floorwalker__RejectCode code, bool keep,
+                        const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* The batch as a whole is refused. keep: the frame goes to quarantine (it cannot be resent
+ * usefully); otherwise the sender is expected to fix and resend (too big, too many events). */
+static void batch_error(struct ingest *in, struct store_txn *t, struct inmsg *m,
+                        struct ack_builder *ab, Floorwalker__RejectCode code, bool keep,
+                        const char *fmt, ...)
+{
+    char reason[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    ab->ack.batch_code = code;
+    ab->ack.batch_error = arena_strdup(&in->arena, reason);
+    if (!ab->ack.batch_error)
+        ab->ack.batch_error = (char *)"";
+    if (keep)
+        quarantine(in, t, "", 0, 0, code, reason, zmq_msg_data(&m->body), zmq_msg_size(&m->body));
+    else
+        in->pending_sp.rejects_by_code[code]++;
+    in->sr->bad_batches++;
+}
+
+/* Checks what needs the daemon's state: known store and terminal, and the binding. */
+static Floorwalker__RejectCode check_origin(struct ingest *in, struct store_txn *t,
+                                            const Floorwalker__Event *e, char *reason,
+                                            size_t len, bool *bind)
+{
+    const struct config *cfg = in->cfg;
+    *bind = false;
+    if (cfg->nstores && !config_find_store(cfg, e->store_id)) {
+        snprintf(reason, len, "store \"%s\" is not in the configuration", e->store_id);
+        return R(UNKNOWN_STORE);
+    }
+    const struct config_terminal *ct = cfg->nterminals ? config_find_terminal(cfg, e->terminal_id)
+                                                       : NULL;
+    if (cfg->nterminals && !ct) {
+        snprintf(reason, len, "terminal \"%s\" is not in the configuration", e->terminal_id);
+        return R(UNKNOWN_TERMINAL);
+    }
+    const char *bound = ct ? ct->store : NULL;
+    if (!bound) {
+        struct binding *b = binding_get(in, t, e->terminal_id);
+        if (b && b->store[0])
+            bound = b->store;
+        else
+            *bind = true;
+    }
+    if (bound && strcmp(bound, e->store_id)) {
+        snprintf(reason, len, "terminal \"%s\" belongs to store \"%s\", not \"%s\"",
+                 e->terminal_id, bound, e->store_id);
+        return R(TERMINAL_STORE_MISMATCH);
+    }
+    return R(REJECT_NONE);
+}
+
+static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
+                        const struct validate_limits *lim, uint64_t *stored_total)
+{
+    struct ack_builder ab = {.ack = FLOORWALKER__ACK__INIT};
+    size_t size = zmq_msg_size(&m->body);
+    Floorwalker__Event **evs = NULL;
+    struct mark *mk = NULL;
+
+    if (m->extra_frames) {
+        in->sr->frames_multipart++;
+        batch_error(in, t, m, &ab, R(BAD_BATCH), false,
+                    "expected one frame (an EventBatch), got %d", m->extra_frames + 1);
+        goto reply;
+    }
+    if ((int64_t)size > in->cfg->max_msg_bytes) {
+        in->sr->frames_oversize++;
+        batch_error(in, t, m, &ab, R(BAD_BATCH), false,
+                    "frame of %zu bytes is over the limit of %" PRId64 "; send smaller batches",
+                    size, in->cfg->max_msg_bytes);
+        goto reply;
+    }
+    if (m->nev < 0) {
+        in->sr->frames_garbage++;
+        batch_error(in, t, m, &ab, R(DECODE_ERROR), true, "frame is not an EventBatch");
+        goto reply;
+    }
+    if (m->nev == 0) {
+        in->sr->frames_empty++;
+        batch_error(in, t, m, &ab, R(BAD_BATCH), false, "batch has no events");
+        goto reply;
+    }
+    if (m->nev > in->cfg->max_events_per_batch) {
+        batch_error(in, t, m, &ab, R(BAD_BATCH), false,
+                    "batch has %ld events, the limit is %" PRId64, m->nev,
+                    in->cfg->max_events_per_batch);
+        goto reply;
+    }
+    evs = arena_alloc(&in->arena, (size_t)m->nev * sizeof *evs);
+    if (!evs) {
+        t->err = FW_ENOMEM;
+        return;
+    }
+    for (long i = 0; i < m->nev; i++) {
+        const struct fw_slice *s = &in->slices[m->first + (size_t)i];
+        evs[i] = floorwalker__event__unpack(&in->arena.pb, s->len, s->p);
+        if (!evs[i]) {
+            in->sr->frames_garbage++;
+            batch_error(in, t, m, &ab, R(DECODE_ERROR), true,
+                        "event %ld of the batch does not decode as an Event", i);
+            goto reply;
+        }
+    }
+    const char *term = evs[0]->terminal_id;
+    uint64_t epoch = evs[0]->epoch;
+    ab.ack.terminal_id = (char *)term;
+    ab.ack.epoch = epoch;
+    if (!fw_id_valid(term)) {
+        batch_error(in, t, m, &ab, term[0] ? R(BAD_ID) : R(MISSING_ID), true,
+                    "terminal_id \"%.64s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", term);
+        goto reply;
+    }
+    if (epoch == 0) {
+        batch_error(in, t, m, &ab, R(BAD_SEQ), true, "epoch must be at least 1");
+        goto reply;
+    }
+    for (long i = 1; i < m->nev; i++) {
+        if (strcmp(evs[i]->terminal_id, term) || evs[i]->epoch != epoch) {
+            batch_error(in, t, m, &ab, R(BAD_BATCH), true,
+                        "event %ld is from terminal %.64s epoch %" PRIu64
+                        "; a batch holds one terminal and epoch",
+                        i, evs[i]->terminal_id, evs[i]->epoch);
+            goto reply;
+        }
+    }
+    mk = mark_get(in, t, term, epoch);
+    if (!mk) {
+        if (!t->err)
+            t->err = FW_ENOMEM;
+        return;
+    }
+    uint64_t mark = mk->pending;
+    uint32_t stored = 0, dups = 0;
+    char reason[512];
+    for (long i = 0; i < m->nev; i++) {
+        const Floorwalker__Event *e = evs[i];
+        const struct fw_slice *s = &in->slices[m->first + (size_t)i];
+        if (e->seq <= mark) {
+            dups++;
+            continue;
+        }
+        if (e->seq != mark + 1) {
+            snprintf(reason, sizeof reason, "sequence gap: got seq %" PRIu64 ", expected %" PRIu64,
+                     e->seq, mark + 1);
+            if (ack_reject(in, &ab, e->seq, R(SEQ_GAP), reason)) {
+                t->err = FW_ENOMEM;
+                return;
+            }
+            in->sr->gaps++;
+            break;
+        }
+        bool bind = false;
+        Floorwalker__RejectCode code = validate_event(e, lim, reason, sizeof reason);
+        if (code == R(REJECT_NONE))
+            code = check_origin(in, t, e, reason, sizeof reason, &bind);
+        if (code != R(REJECT_NONE)) {
+            quarantine(in, t, term, epoch, e->seq, code, reason, s->p, s->len);
+            if (ack_reject(in, &ab, e->seq, code, reason)) {
+                t->err = FW_ENOMEM;
+                return;
+            }
+        } else {
+            if (bind) {
+                struct key bk;
+                key_init(&bk, KEY_TERMINAL);
+                key_id(&bk, term);
+                store_txn_put(t, in->st->terminals, &bk, e->store_id, strlen(e->store_id), 0);
+                if (binding_add(in, term, e->store_id)) {
+                    t->err = FW_ENOMEM;
+                    return;
+                }
+            }
+            uint8_t *val = arena_alloc(&in->arena, 8 + s->len);
+            if (!val) {
+                t->err = FW_ENOMEM;
+                return;
+            }
+            be64_put(val, (uint64_t)(ev_now(in->loop) * 1000));
+            memcpy(val + 8, s->p, s->len);
+            struct key k;
+            key_init(&k, KEY_EVENT);
+            key_u64(&k, in->st->next_event_pos + *stored_total);
+            store_txn_put(t, in->st->events, &k, val, 8 + s->len, MDB_APPEND);
+            (*stored_total)++;
+            in->pending_sp.events_total++;
+            in->pending_sp.events_by_kind[stats_kind_index((int)e->body_case)]++;
+            stored++;
+        }
+        mark = e->seq;
+    }
+    if (mark != mk->pending && mark_set(in, mk, mark)) {
+        t->err = FW_ENOMEM;
+        return;
+    }
+    ab.ack.acked_seq = mark;
+    ab.ack.expected_seq = mark + 1;
+    ab.ack.stored = stored;
+    ab.ack.duplicates = dups;
+    in->pending_sp.duplicates += dups;
+    in->pending_sp.batches++;
+reply:
+    m->ack_len = floorwalker__ack__get_packed_size(&ab.ack);
+    m->ack = arena_alloc(&in->arena, m->ack_len ? m->ack_len : 1);
+    if (!m->ack) {
+        t->err = FW_ENOMEM;
+        return;
+    }
+    floorwalker__ack__pack(&ab.ack, m->ack);
+}
+
+/* ---- a pass --------------------------------------------------------------------------------- */
+
+static void msg_release(struct inmsg *m)
+{
+    zmq_msg_close(&m->id);
+    zmq_msg_close(&m->body);
+}
+
+/* Receives up to the pass limits. Returns the number of messages collected. */
+static size_t collect(struct ingest *in)
+{
+    int64_t events = 0;
+    in->nmsgs = 0;
+    in->nslices = 0;
+    while ((int64_t)in->nmsgs < in->cfg->commit_max_msgs && events < in->cfg->commit_max_events) {
+        struct inmsg *ms = grow_array(in->msgs, &in->msgs_cap, in->nmsgs + 1, sizeof *ms);
+        if (!ms)
+            break;
+        in->msgs = ms;
+        struct inmsg *m = &ms[in->nmsgs];
+        memset(m, 0, sizeof *m);
+        zmq_msg_init(&m->id);
+        if (zmq_msg_recv(&m->id, in->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m->id);
+            break;
+        }
+        zmq_msg_init(&m->body);
+        if (!zmq_msg_more(&m->id) || zmq_msg_recv(&m->body, in->router, 0) < 0) {
+            /* A ROUTER always hands over identity + at least one frame; be safe anyway. */
+            msg_release(m);
+            continue;
+        }
+        int more = zmq_msg_more(&m->body);
+        while (more) {
+            zmq_msg_t extra;
+            zmq_msg_init(&extra);
+            int rc = zmq_msg_recv(&extra, in->router, 0);
+            more = rc >= 0 && zmq_msg_more(&extra);
+            zmq_msg_close(&extra);
+            m->extra_frames++;
+        }
+        size_t size = zmq_msg_size(&m->body);
+        m->nev = 0;
+        if (!m->extra_frames && (int64_t)size <= in->cfg->max_msg_bytes) {
+            long n = fw_batch_split(zmq_msg_data(&m->body), size, NULL, 0);
+            if (n > 0 && n <= in->cfg->max_events_per_batch) {
+                struct fw_slice *sl = grow_array(in->slices, &in->slices_cap,
+                                                 in->nslices + (size_t)n, sizeof *sl);
+                if (!sl) {
+                    msg_release(m);
+                    break;
+                }
+                in->slices = sl;
+                m->first = in->nslices;
+                fw_batch_split(zmq_msg_data(&m->body), size, sl + in->nslices, (size_t)n);
+                in->nslices += (size_t)n;
+                events += n;
+            }
+            m->nev = n;
+        }
+        in->nmsgs++;
+    }
+    return in->nmsgs;
+}
+
+static fw_err run_pass(struct ingest *in)
+{
+    struct store_txn t;
+    const struct config *cfg = in->cfg;
+    struct validate_limits lim = {
+        .now_ms = (int64_t)(ev_now(in->loop) * 1000),
+        .max_future_ms = cfg->max_future_ms,
+        .retention_ms = cfg->retention_days * 86400000LL,
+        .max_qty_milli = cfg->max_qty_milli,
+        .max_amount_cents = cfg->max_amount_cents,
+        .max_lines = (size_t)cfg->max_lines,
+    };
+    uint64_t stored = 0;
+    in->pending_sp = *in->sp;
+    in->pass_quarantined = 0;
+    store_txn_begin(in->st, &t, false);
+    for (size_t i = 0; i < in->nmsgs && !t.err; i++)
+        process_msg(in, &t, &in->msgs[i], &lim, &stored);
+    for (size_t i = 0; i < in->ndirty && !t.err; i++) {
+        struct mark *mk = in->dirty_marks[i];
+        struct key k;
+        uint8_t v[16];
+        key_init(&k, KEY_MARK);
+        key_id(&k, mk->terminal);
+        key_u64(&k, mk->epoch);
+        be64_put(v, mk->pending);
+        be64_put(v + 8, (uint64_t)lim.now_ms);
+        store_txn_put(&t, in->st->marks, &k, v, sizeof v, 0);
+    }
+    struct key sk;
+    key_init(&sk, KEY_STATS);
+    store_txn_put(&t, in->st->meta, &sk, &in->pending_sp, sizeof in->pending_sp, 0);
+    uint64_t t0 = fw_mono_ns();
+    fw_err err = store_txn_commit(&t);
+    if (err == FW_OK) {
+        stats_commit_time(in->sr, fw_mono_ns() - t0, stored);
+        in->st->next_event_pos += stored;
+        in->st->next_quar_pos += in->pass_quarantined;
+        *in->sp = in->pending_sp;
+    }
+    pass_settle(in, err == FW_OK);
+    return err;
+}
+
+static void send_acks(struct ingest *in)
+{
+    for (size_t i = 0; i < in->nmsgs; i++) {
+        struct inmsg *m = &in->msgs[i];
+        if (zmq_msg_send(&m->id, in->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            zmq_send(in->router, m->ack, m->ack_len, ZMQ_DONTWAIT) < 0) {
+            /* Peer gone or its pipe full: a lost ack is fine, the terminal resends. */
+            in->sr->acks_dropped++;
+            continue;
+        }
+        in->sr->acks_sent++;
+    }
+}
+
+static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+{
+    struct ingest *in = w->data;
+    if (!collect(in))
+        return;
+    fw_err err;
+    for (;;) {
+        err = run_pass(in);
+        if (err != FW_EMAPFULL)
+            break;
+        in->sr->map_grows++;
+        arena_reset(&in->arena);
+        if (store_grow(in->st) != FW_OK)
+            break;
+    }
+    if (err == FW_OK) {
+        send_acks(in);
+    } else {
+        in->sr->commit_failures++;
+        log_err("commit of %zu message(s) failed: %s; nothing acked, terminals will resend",
+                in->nmsgs, fw_strerror(err));
+    }
+    for (size_t i = 0; i < in->nmsgs; i++)
+        msg_release(&in->msgs[i]);
+    in->nmsgs = 0;
+    arena_reset(&in->arena);
+}
+
+fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
+{
+    struct store_txn t;
+    struct key k;
+    MDB_val v;
+    memset(sp, 0, sizeof *sp);
+    sp->version = STATS_VERSION;
+    store_txn_begin(st, &t, true);
+    key_init(&k, KEY_STATS);
+    fw_err e = store_txn_get(&t, st->meta, &k, &v);
+    if (e == FW_OK && v.mv_size == sizeof *sp)
+        memcpy(sp, v.mv_data, sizeof *sp);
+    else if (e == FW_OK)
+        log_warn("stored counters have an unknown layout (%zu bytes); starting from zero",
+                 v.mv_size);
+    store_txn_abort(&t);
+    return e == FW_ENOTFOUND ? FW_OK : e;
+}
+
+fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
+                     const struct config *cfg, struct store *st, struct stats_persist *sp,
+                     struct stats_runtime *sr)
+{
+    struct ingest *in = calloc(1, sizeof *in);
+    fw_err err = FW_ENOMEM;
+    if (!in)
+        return FW_ENOMEM;
+    in->loop = loop;
+    in->cfg = cfg;
+    in->st = st;
+    in->sp = sp;
+    in->sr = sr;
+    arena_init(&in->arena, 0);
+    in->marks = htab_new();
+    in->bindings = htab_new();
+    if (!in->marks || !in->bindings)
+        goto fail;
+    in->router = zmq_socket(zctx, ZMQ_ROUTER);
+    if (!in->router)
+        goto fail_zmq;
+    int one = 1, linger = 0;
+    /* Frames up to the soft limit are taken; up to twice that they are refused with an Ack
+     * that says why; past that libzmq drops the connection. */
+    int64_t hard = cfg->max_msg_bytes * 2 + 65536;
+    int hwm = 100000;
+    if (zmq_setsockopt(in->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(in->router, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) ||
+        zmq_setsockopt(in->router, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+        zmq_setsockopt(in->router, ZMQ_RCVHWM, &hwm, sizeof hwm))
+        goto fail_zmq;
+    if (zmq_bind(in->router, cfg->ingest_endpoint) != 0) {
+        log_err("ingest: cannot bind %s: %s", cfg->ingest_endpoint, zmq_strerror(zmq_errno()));
+        err = FW_EIO;
+        goto fail;
+    }
+    size_t len = sizeof in->endpoint;
+    zmq_getsockopt(in->router, ZMQ_LAST_ENDPOINT, in->endpoint, &len);
+    if (zsock_init(&in->w, in->router, ZMQ_POLLIN, on_ingest, in) != 0)
+        goto fail_zmq;
+    zsock_start(loop, &in->w);
+    *out = in;
+    return FW_OK;
+fail_zmq:
+    log_err("ingest socket: %s", zmq_strerror(zmq_errno()));
+    err = FW_EIO;
+fail:
+    ingest_destroy(&in, loop);
+    return err;
+}
+
+const char *ingest_endpoint(const struct ingest *in)
+{
+    return in->endpoint;
+}
+
+void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
+{
+    struct ingest *in = *pin;
+    if (!in)
+        return;
+    if (in->router) {
+        zsock_stop(loop, &in->w);
+        zmq_close(in->router);
+    }
+    htab_destroy(&in->marks, free);
+    htab_destroy(&in->bindings, free);
+    free(in->dirty_marks);
+    free(in->new_bindings);
+    free(in->new_binding_ids);
+    free(in->msgs);
+    free(in->slices);
+    arena_destroy(&in->arena);
+    free(in);
+    *pin = NULL;
+}

@@ -1,0 +1,31 @@
+/*
+ * Ingest: the ROUTER that terminals send EventBatch frames to.
+ *
+ * Each loop pass drains a bounded number of messages, decodes and validates every event,
+ * drops duplicates by (terminal_id, epoch, seq), refuses gaps, and writes the new events, the
+ * quarantined rejects, the sequence marks and the counters in ONE LMDB transaction (group
+ * commit). Acks go out only after that commit succeeds. MDB_MAP_FULL grows the map and
+ * replays the pass; any other commit failure sends no ack (terminals resend).
+ */
+#ifndef FW_INGEST_H
+#define FW_INGEST_H
+
+#include <ev.h>
+
+#include "config.h"
+#include "stats.h"
+#include "store.h"
+
+struct ingest;
+
+/* Binds cfg->ingest_endpoint. cfg, st and the stats must outlive the ingest. */
+fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
+                     const struct config *cfg, struct store *st, struct stats_persist *sp,
+                     struct stats_runtime *sr) FW_WUR;
+void ingest_destroy(struct ingest **in, struct ev_loop *loop);
+/* The endpoint actually bound (tcp://...:* resolved to its port). */
+const char *ingest_endpoint(const struct ingest *in);
+/* Loads the persistent counters from the store. */
+fw_err ingest_load_stats(struct store *st, struct stats_persist *sp) FW_WUR;
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * floorwalkerd: parses the command line, loads the config, opens LMDB, binds the sockets,
+ * runs the loop, and tears down in reverse. The loop thread owns every ZeroMQ socket.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include <ev.h>
+#ifdef FW_WITH_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "config.h"
+#include "ingest.h"
+#include "log.h"
+#include "query.h"
+#include "stats.h"
+#include "store.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: floorwalkerd [-c FILE] [--data-dir DIR] [--check-config] [-f]\n"
+               "\n"
+               "The Floorwalker event daemon: terminals' events in, durable in LMDB, rollups,\n"
+               "alerts and queries out. With no -c it runs on embedded defaults (the demo).\n"
+               "\n"
+               "  -c, --config FILE   configuration file (see floorwalker.conf)\n"
+               "  -d, --data-dir DIR  LMDB data directory (overrides [daemon] data_dir)\n"
+               "      --check-config  parse and validate the configuration, then exit\n"
+               "  -f, --foreground    run in the foreground (the only mode; systemd style)\n"
+               "  -v, --verbose       log at debug level\n"
+               "  -h, --help          this help\n"
+               "      --version       print the version\n"
+               "\n"
+               "Exit status: 0 clean shutdown or valid config, 1 bad configuration,\n"
+               "2 bad usage, 3 cannot open storage or bind a socket.\n");
+}
+
+static void notify(const char *state)
+{
+#ifdef FW_WITH_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
+static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    log_info("signal %d: shutting down", w->signum);
+    notify("STOPPING=1");
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    log_warn("SIGHUP: live reload is not supported by this version; restart to apply changes");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"data-dir", required_argument, NULL, 'd'},
+        {"check-config", no_argument, NULL, 'C'}, {"foreground", no_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    const char *cfg_path = NULL, *data_dir = NULL;
+    bool check_only = false, verbose = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:d:fvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            cfg_path = optarg;
+            break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'C':
+            check_only = true;
+            break;
+        case 'f':
+            break;
+        case 'v':
+            verbose = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("floorwalkerd %s\n", FW_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "floorwalkerd: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    struct config cfg;
+    char err[1024];
+    config_defaults(&cfg);
+    if (cfg_path && config_load(&cfg, cfg_path, err, sizeof err) != FW_OK) {
+        fprintf(stderr, "floorwalkerd: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+    if (data_dir)
+        snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data_dir);
+    if (check_only) {
+        printf("%s: configuration OK (%zu store(s), %zu terminal(s))\n",
+               cfg_path ? cfg_path : "(embedded defaults)", cfg.nstores, cfg.nterminals);
+        config_free(&cfg);
+        return 0;
+    }
+    log_setup(verbose ? LOG_LVL_DEBUG : (enum log_level)cfg.log_level, cfg.log_syslog);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 3;
+    struct store *st = NULL;
+    struct ingest *in = NULL;
+    struct query *q = NULL;
+    void *pub = NULL;
+    struct stats_persist sp;
+    struct stats_runtime sr = {.started_ms = fw_now_ms()};
+    struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+    void *zctx = zmq_ctx_new();
+    if (!loop || !zctx) {
+        log_err("cannot create the event loop or the ZeroMQ context");
+        goto out;
+    }
+    if (store_open(&st, cfg.data_dir, (size_t)cfg.map_size_mb << 20,
+                   (size_t)cfg.map_grow_mb << 20) != FW_OK)
+        goto out;
+    if (ingest_load_stats(st, &sp) != FW_OK) {
+        log_err("cannot read the stored counters in %s", cfg.data_dir);
+        goto out;
+    }
+    if (ingest_create(&in, loop, zctx, &cfg, st, &sp, &sr) != FW_OK)
+        goto out;
+    if (query_create(&q, loop, zctx, &cfg, st, &sp, &sr) != FW_OK)
+        goto out;
+    pub = zmq_socket(zctx, ZMQ_PUB);
+    int linger = 0;
+    if (!pub || zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_bind(pub, cfg.alerts_endpoint) != 0) {
+        log_err("alerts: cannot bind %s: %s", cfg.alerts_endpoint, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    char pub_ep[CONFIG_EP_MAX];
+    size_t len = sizeof pub_ep;
+    zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, pub_ep, &len);
+
+    ev_signal sigterm, sigint, sighup;
+    ev_signal_init(&sigterm, on_stop, SIGTERM);
+    ev_signal_init(&sigint, on_stop, SIGINT);
+    ev_signal_init(&sighup, on_hup, SIGHUP);
+    ev_signal_start(loop, &sigterm);
+    ev_signal_start(loop, &sigint);
+    ev_signal_start(loop, &sighup);
+    ev_unref(loop); /* signal watchers alone do not keep the loop alive */
+    ev_unref(loop);
+    ev_unref(loop);
+
+    log_info("floorwalkerd %s ready: data %s, %" PRIu64 " events stored; ingest %s, alerts %s, "
+             "query %s%s",
+             FW_VERSION, cfg.data_dir, sp.events_total, ingest_endpoint(in), pub_ep,
+             query_endpoint(q), cfg.nstores ? "" : " (zero-config: every store accepted)");
+    notify("READY=1");
+    ev_run(loop, 0);
+    rc = 0;
+out:
+    query_destroy(&q, loop);
+    ingest_destroy(&in, loop);
+    if (pub)
+        zmq_close(pub);
+    store_destroy(&st);
+    if (zctx)
+        zmq_ctx_term(zctx);
+    config_free(&cfg);
+    if (rc == 0)
+        log_info("stopped");
+    return rc;
+}

@@ -1,0 +1,424 @@
+#include "query.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "arena.h"
+#include "floorwalker.pb-c.h"
+#include "log.h"
+#include "zsock.h"
+
+#define QUERY_MAX_BYTES 65536
+#define QUERY_PER_PASS 64
+#define QUARANTINE_DEFAULT_LIMIT 100
+#define QUARANTINE_MAX_LIMIT 10000
+
+struct query {
+    struct ev_loop *loop;
+    void *router;
+    struct zsock_watcher w;
+    const struct config *cfg;
+    struct store *st;
+    const struct stats_persist *sp;
+    struct stats_runtime *sr;
+    struct arena arena;
+    char endpoint[CONFIG_EP_MAX];
+};
+
+/* ---- result builder (everything in the arena) ------------------------------------------------ */
+
+struct table_builder {
+    Floorwalker__Table *t;
+    size_t rows_cap;
+};
+
+struct result {
+    struct arena *a;
+    Floorwalker__QueryResult r;
+    size_t tables_cap;
+    bool oom;
+};
+
+static void *grow_ptrs(struct arena *a, void *old, size_t n, size_t *cap)
+{
+    if (n < *cap)
+        return old;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void **p = arena_alloc(a, ncap * sizeof(void *));
+    if (p && old)
+        memcpy(p, old, *cap * sizeof(void *));
+    *cap = ncap;
+    return p;
+}
+
+static Floorwalker__Table *res_table(struct result *res, const char *name, int ncols, ...)
+{
+    Floorwalker__Table *t = arena_alloc(res->a, sizeof *t);
+    char **cols = arena_alloc(res->a, (size_t)ncols * sizeof *cols);
+    Floorwalker__Table **tabs = grow_ptrs(res->a, res->r.tables, res->r.n_tables,
+                                          &res->tables_cap);
+    if (!t || !cols || !tabs) {
+        res->oom = true;
+        return NULL;
+    }
+    floorwalker__table__init(t);
+    t->name = (char *)name;
+    va_list ap;
+    va_start(ap, ncols);
+    for (int i = 0; i < ncols; i++)
+        cols[i] = va_arg(ap, char *);
+    va_end(ap);
+    t->columns = cols;
+    t->n_columns = (size_t)ncols;
+    res->r.tables = tabs;
+    tabs[res->r.n_tables++] = t;
+    return t;
+}
+
+/* Appends a row; fmt has one letter per cell: s = string, i = int64, d = double. */
+static void res_row(struct result *res, Floorwalker__Table *t, size_t *cap, const char *fmt, ...)
+{
+    if (!t)
+        return;
+    size_t n = strlen(fmt);
+    Floorwalker__Row *row = arena_alloc(res->a, sizeof *row);
+    Floorwalker__Value *vals = arena_alloc(res->a, n * sizeof *vals);
+    Floorwalker__Value **cells = arena_alloc(res->a, n * sizeof *cells);
+    Floorwalker__Row **rows = grow_ptrs(res->a, t->rows, t->n_rows, cap);
+    if (!row || !vals || !cells || !rows) {
+        res->oom = true;
+        return;
+    }
+    floorwalker__row__init(row);
+    va_list ap;
+    va_start(ap, fmt);
+    for (size_t i = 0; i < n; i++) {
+        floorwalker__value__init(&vals[i]);
+        switch (fmt[i]) {
+        case 's':
+            vals[i].v_case = FLOORWALKER__VALUE__V_S;
+            vals[i].s = arena_strdup(res->a, va_arg(ap, const char *));
+            if (!vals[i].s)
+                res->oom = true;
+            break;
+        case 'i':
+            vals[i].v_case = FLOORWALKER__VALUE__V_I;
+            vals[i].i = va_arg(ap, int64_t);
+            break;
+        default:
+            vals[i].v_case = FLOORWALKER__VALUE__V_D;
+            vals[i].d = va_arg(ap, double);
+            break;
+        }
+        cells[i] = &vals[i];
+    }
+    va_end(ap);
+    row->cells = cells;
+    row->n_cells = n;
+    t->rows = rows;
+    t->rows[t->n_rows++] = row;
+}
+
+static void res_error(struct result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void res_error(struct result *res, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    res->r.status = FLOORWALKER__QUERY_RESULT__STATUS__ERROR;
+    res->r.error = arena_strdup(res->a, buf);
+}
+
+static const char *reject_name(unsigned code)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&floorwalker__reject_code__descriptor, (int)code);
+    return v ? v->name : "UNKNOWN";
+}
+
+static long rss_kb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            break;
+    fclose(f);
+    return kb;
+}
+
+/* ---- kinds ---------------------------------------------------------------------------------- */
+
+static void q_stats(struct query *q, struct result *res)
+{
+    const struct stats_persist *sp = q->sp;
+    const struct stats_runtime *sr = q->sr;
+    size_t cap = 0;
+    Floorwalker__Table *t = res_table(res, "daemon", 2, "name", "value");
+    int64_t now = fw_now_ms();
+    double avg_ms = sr->commits ? (double)sr->commit_ns_total / (double)sr->commits / 1e6 : 0;
+    double per_commit = sr->commits ? (double)(sp->batches) / (double)sr->commits : 0;
+    (void)per_commit;
+    res_row(res, t, &cap, "si", "uptime_s", (int64_t)((now - sr->started_ms) / 1000));
+    res_row(res, t, &cap, "si", "events_total", (int64_t)sp->events_total);
+    res_row(res, t, &cap, "si", "duplicates", (int64_t)sp->duplicates);
+    res_row(res, t, &cap, "si", "quarantined", (int64_t)sp->quarantined);
+    res_row(res, t, &cap, "si", "batches", (int64_t)sp->batches);
+    res_row(res, t, &cap, "si", "commits", (int64_t)sr->commits);
+    res_row(res, t, &cap, "si", "commit_failures", (int64_t)sr->commit_failures);
+    res_row(res, t, &cap, "sd", "commit_ms_avg", avg_ms);
+    res_row(res, t, &cap, "sd", "commit_ms_max", (double)sr->commit_ns_max / 1e6);
+    res_row(res, t, &cap, "si", "commit_events_max", (int64_t)sr->commit_events_max);
+    res_row(res, t, &cap, "si", "frames_garbage", (int64_t)sr->frames_garbage);
+    res_row(res, t, &cap, "si", "frames_empty", (int64_t)sr->frames_empty);
+    res_row(res, t, &cap, "si", "frames_multipart", (int64_t)sr->frames_multipart);
+    res_row(res, t, &cap, "si", "frames_oversize", (int64_t)sr->frames_oversize);
+    res_row(res, t, &cap, "si", "bad_batches", (int64_t)sr->bad_batches);
+    res_row(res, t, &cap, "si", "gaps", (int64_t)sr->gaps);
+    res_row(res, t, &cap, "si", "acks_sent", (int64_t)sr->acks_sent);
+    res_row(res, t, &cap, "si", "acks_dropped", (int64_t)sr->acks_dropped);
+    res_row(res, t, &cap, "si", "map_grows", (int64_t)sr->map_grows);
+    res_row(res, t, &cap, "si", "map_size_mb", (int64_t)(q->st->map_size >> 20));
+    res_row(res, t, &cap, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
+    res_row(res, t, &cap, "si", "queries", (int64_t)sr->queries);
+    res_row(res, t, &cap, "si", "rss_kb", (int64_t)rss_kb());
+
+    cap = 0;
+    t = res_table(res, "events_by_kind", 2, "kind", "events");
+    for (unsigned i = 1; i < STATS_KINDS; i++)
+        res_row(res, t, &cap, "si", stats_kind_names[i], (int64_t)sp->events_by_kind[i]);
+
+    cap = 0;
+    t = res_table(res, "rejects_by_code", 2, "code", "count");
+    for (unsigned i = 1; i < STATS_CODES; i++)
+        if (sp->rejects_by_code[i])
+            res_row(res, t, &cap, "si", reject_name(i), (int64_t)sp->rejects_by_code[i]);
+
+    cap = 0;
+    t = res_table(res, "commit_latency", 2, "below_us", "commits");
+    for (unsigned i = 0; i < STATS_HIST; i++)
+        if (sr->commit_hist[i])
+            res_row(res, t, &cap, "ii", (int64_t)(1ll << i), (int64_t)sr->commit_hist[i]);
+
+    /* Terminals seen, with the seq acked in each epoch. */
+    cap = 0;
+    t = res_table(res, "terminals", 5, "terminal", "store", "epoch", "acked_seq", "updated_ms");
+    struct store_txn tx;
+    store_txn_begin(q->st, &tx, true);
+    MDB_cursor *cur;
+    if (!tx.err && mdb_cursor_open(tx.txn, q->st->marks, &cur) == 0) {
+        MDB_val k, v;
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        size_t shown = 0;
+        for (; rc == 0 && shown < 100000; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), shown++) {
+            if (k.mv_size != 1 + FW_ID_MAX + 8 || v.mv_size < 16)
+                continue;
+            char term[FW_ID_MAX + 1] = {0}, store[FW_ID_MAX + 1] = {0};
+            memcpy(term, (char *)k.mv_data + 1, FW_ID_MAX);
+            struct key bk;
+            MDB_val bv;
+            key_init(&bk, KEY_TERMINAL);
+            key_id(&bk, term);
+            if (store_txn_get(&tx, q->st->terminals, &bk, &bv) == FW_OK &&
+                bv.mv_size <= FW_ID_MAX)
+                memcpy(store, bv.mv_data, bv.mv_size);
+            const struct config_terminal *ct = config_find_terminal(q->cfg, term);
+            if (ct)
+                snprintf(store, sizeof store, "%s", ct->store);
+            res_row(res, t, &cap, "ssiii", term, store,
+                    (int64_t)be64_get((uint8_t *)k.mv_data + 1 + FW_ID_MAX),
+                    (int64_t)be64_get(v.mv_data), (int64_t)be64_get((uint8_t *)v.mv_data + 8));
+        }
+        mdb_cursor_close(cur);
+    }
+    store_txn_abort(&tx);
+}
+
+static void q_quarantine(struct query *q, struct result *res, const Floorwalker__Query *qq)
+{
+    uint32_t limit = qq->limit ? qq->limit : QUARANTINE_DEFAULT_LIMIT;
+    if (limit > QUARANTINE_MAX_LIMIT)
+        limit = QUARANTINE_MAX_LIMIT;
+    size_t cap = 0;
+    Floorwalker__Table *t = res_table(res, "quarantine", 8, "pos", "received_ms", "terminal",
+                                      "epoch", "seq", "code", "reason", "bytes");
+    struct store_txn tx;
+    store_txn_begin(q->st, &tx, true);
+    MDB_cursor *cur;
+    if (tx.err || mdb_cursor_open(tx.txn, q->st->quarantine, &cur) != 0) {
+        store_txn_abort(&tx);
+        res_error(res, "cannot read the quarantine table");
+        return;
+    }
+    MDB_val k, v;
+    /* Newest first. */
+    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    for (uint32_t n = 0; rc == 0 && n < limit; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV), n++) {
+        Floorwalker__QuarantineRecord *r =
+            floorwalker__quarantine_record__unpack(&q->arena.pb, v.mv_size, v.mv_data);
+        if (!r)
+            continue;
+        res_row(res, t, &cap, "iisiissi", (int64_t)be64_get((uint8_t *)k.mv_data + 1),
+                r->received_ms, r->terminal_id, (int64_t)r->epoch, (int64_t)r->seq,
+                reject_name((unsigned)r->code), r->reason, (int64_t)r->raw.len);
+    }
+    mdb_cursor_close(cur);
+    store_txn_abort(&tx);
+}
+
+static void dispatch(struct query *q, struct result *res, const uint8_t *data, size_t len)
+{
+    if (len > QUERY_MAX_BYTES) {
+        res_error(res, "query of %zu bytes is over the limit of %d", len, QUERY_MAX_BYTES);
+        return;
+    }
+    Floorwalker__Query *qq = floorwalker__query__unpack(&q->arena.pb, len, data);
+    if (!qq) {
+        res_error(res, "the frame is not a Query message");
+        return;
+    }
+    res->r.request_id = qq->request_id;
+    switch (qq->kind) {
+    case FLOORWALKER__QUERY__KIND__STATS:
+        q_stats(q, res);
+        break;
+    case FLOORWALKER__QUERY__KIND__QUARANTINE:
+        q_quarantine(q, res, qq);
+        break;
+    case FLOORWALKER__QUERY__KIND__KIND_UNSPECIFIED:
+        res_error(res, "query kind is not set");
+        break;
+    default: {
+        const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+            &floorwalker__query__kind__descriptor, (int)qq->kind);
+        if (v)
+            res_error(res, "query kind %s is not served by this daemon version", v->name);
+        else
+            res_error(res, "unknown query kind %d", (int)qq->kind);
+    }
+    }
+}
+
+/* Handles one request: [identity][empty delimiter, if REQ][Query]. */
+static void handle_one(struct query *q)
+{
+    zmq_msg_t frames[4];
+    int n = 0, more = 1;
+    while (more) {
+        zmq_msg_t *m = &frames[n < 4 ? n : 3];
+        if (n >= 4)
+            zmq_msg_close(m);
+        zmq_msg_init(m);
+        if (zmq_msg_recv(m, q->router, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+            zmq_msg_close(m);
+            break;
+        }
+        more = zmq_msg_more(m);
+        n++;
+    }
+    if (n == 0)
+        return;
+    q->sr->queries++;
+    struct result res = {.a = &q->arena, .r = FLOORWALKER__QUERY_RESULT__INIT};
+    int nf = n < 4 ? n : 4;
+    bool req = nf == 3 && zmq_msg_size(&frames[1]) == 0;
+    if (n > 3 || n < 2 || (n == 3 && !req))
+        res_error(&res, "expected one Query frame");
+    else
+        dispatch(q, &res, zmq_msg_data(&frames[nf - 1]), zmq_msg_size(&frames[nf - 1]));
+    if (res.oom) {
+        res.r = (Floorwalker__QueryResult)FLOORWALKER__QUERY_RESULT__INIT;
+        res_error(&res, "result too large for memory");
+    }
+    if (res.r.status != FLOORWALKER__QUERY_RESULT__STATUS__OK)
+        q->sr->query_errors++;
+    size_t plen = floorwalker__query_result__get_packed_size(&res.r);
+    uint8_t *buf = malloc(plen ? plen : 1);
+    if (buf) {
+        floorwalker__query_result__pack(&res.r, buf);
+        if (zmq_msg_send(&frames[0], q->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+            (req && zmq_send(q->router, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
+            zmq_send(q->router, buf, plen, ZMQ_DONTWAIT) < 0)
+            log_debug("query reply dropped: %s", zmq_strerror(zmq_errno()));
+        free(buf);
+    }
+    for (int i = 0; i < nf; i++)
+        zmq_msg_close(&frames[i]);
+    arena_reset(&q->arena);
+}
+
+static void on_query(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+{
+    struct query *q = w->data;
+    for (int i = 0; i < QUERY_PER_PASS; i++) {
+        int ev = 0;
+        size_t len = sizeof ev;
+        zmq_getsockopt(q->router, ZMQ_EVENTS, &ev, &len);
+        if (!(ev & ZMQ_POLLIN))
+            break;
+        handle_one(q);
+    }
+}
+
+fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const struct config *cfg,
+                    struct store *st, const struct stats_persist *sp, struct stats_runtime *sr)
+{
+    struct query *q = calloc(1, sizeof *q);
+    if (!q)
+        return FW_ENOMEM;
+    q->loop = loop;
+    q->cfg = cfg;
+    q->st = st;
+    q->sp = sp;
+    q->sr = sr;
+    arena_init(&q->arena, 256 << 20);
+    q->router = zmq_socket(zctx, ZMQ_ROUTER);
+    int one = 1, linger = 0;
+    int64_t maxmsg = QUERY_MAX_BYTES * 2;
+    if (!q->router || zmq_setsockopt(q->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
+        zmq_setsockopt(q->router, ZMQ_LINGER, &linger, sizeof linger) ||
+        zmq_setsockopt(q->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg))
+        goto fail;
+    if (zmq_bind(q->router, cfg->query_endpoint) != 0) {
+        log_err("query: cannot bind %s: %s", cfg->query_endpoint, zmq_strerror(zmq_errno()));
+        goto fail;
+    }
+    size_t len = sizeof q->endpoint;
+    zmq_getsockopt(q->router, ZMQ_LAST_ENDPOINT, q->endpoint, &len);
+    if (zsock_init(&q->w, q->router, ZMQ_POLLIN, on_query, q) != 0)
+        goto fail;
+    zsock_start(loop, &q->w);
+    *out = q;
+    return FW_OK;
+fail:
+    query_destroy(&q, loop);
+    return FW_EIO;
+}
+
+const char *query_endpoint(const struct query *q)
+{
+    return q->endpoint;
+}
+
+void query_destroy(struct query **pq, struct ev_loop *loop)
+{
+    struct query *q = *pq;
+    if (!q)
+        return;
+    if (q->router) {
+        zsock_stop(loop, &q->w);
+        zmq_close(q->router);
+    }
+    arena_destroy(&q->arena);
+    free(q);
+    *pq = NULL;
+}

@@ -1,0 +1,23 @@
+/*
+ * The query ROUTER: one Query frame in, one QueryResult frame out, for REQ and DEALER clients
+ * alike (the envelope is echoed). Queries read in short read-only LMDB transactions on the
+ * loop thread; they never hold a transaction across loop passes, so the writer never waits.
+ */
+#ifndef FW_QUERY_H
+#define FW_QUERY_H
+
+#include <ev.h>
+
+#include "config.h"
+#include "stats.h"
+#include "store.h"
+
+struct query;
+
+fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const struct config *cfg,
+                    struct store *st, const struct stats_persist *sp,
+                    struct stats_runtime *sr) FW_WUR;
+void query_destroy(struct query **q, struct ev_loop *loop);
+const char *query_endpoint(const struct query *q);
+
+#endif

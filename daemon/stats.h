@@ -1,0 +1,52 @@
+/*
+ * What the daemon counts. The persistent part is written in the group-commit transaction, so
+ * it is exactly as durable as the events it counts; the runtime part starts at zero with each
+ * process.
+ */
+#ifndef FW_STATS_H
+#define FW_STATS_H
+
+#include <stdint.h>
+
+#define STATS_KINDS 9  /* 0 = no body, 1..8 = Event body cases 10..17 */
+#define STATS_CODES 32 /* RejectCode values */
+#define STATS_HIST 20  /* commit latency buckets: < 2^i microseconds */
+
+struct stats_persist {
+    uint64_t version;
+    uint64_t events_total; /* stored in the event log */
+    uint64_t events_by_kind[STATS_KINDS];
+    uint64_t rejects_by_code[STATS_CODES]; /* events and frames refused with a reason */
+    uint64_t quarantined;
+    uint64_t duplicates;
+    uint64_t batches;
+};
+
+struct stats_runtime {
+    int64_t started_ms;
+    uint64_t frames_garbage;   /* not an EventBatch */
+    uint64_t frames_empty;     /* zero-length or no events */
+    uint64_t frames_multipart; /* more than one payload frame */
+    uint64_t frames_oversize;  /* over ingest.max_msg_bytes */
+    uint64_t bad_batches;      /* mixed terminals, too many events, ... */
+    uint64_t gaps;             /* batches refused for a sequence gap */
+    uint64_t acks_sent;
+    uint64_t acks_dropped; /* peer gone or its queue full: the terminal will resend */
+    uint64_t commits;
+    uint64_t commit_failures;
+    uint64_t map_grows;
+    uint64_t commit_ns_total;
+    uint64_t commit_ns_max;
+    uint64_t commit_hist[STATS_HIST];
+    uint64_t commit_events_max; /* most events taken in one commit */
+    uint64_t queries;
+    uint64_t query_errors;
+};
+
+extern const char *const stats_kind_names[STATS_KINDS];
+
+/* Event body case (10..17) to index; 0 if none/unknown. */
+unsigned stats_kind_index(int body_case);
+void stats_commit_time(struct stats_runtime *r, uint64_t ns, uint64_t events);
+
+#endif

@@ -1,0 +1,305 @@
+#include "validate.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwcommon.h"
+
+#define R(code) FLOORWALKER__REJECT_CODE__##code
+
+struct vctx {
+    const struct validate_limits *l;
+    char *reason;
+    size_t len;
+};
+
+static Floorwalker__RejectCode why(struct vctx *c, Floorwalker__RejectCode code, const char *fmt,
+                                   ...) __attribute__((format(printf, 3, 4)));
+static Floorwalker__RejectCode why(struct vctx *c, Floorwalker__RejectCode code, const char *fmt,
+                                   ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->reason, c->len, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* A required id: MISSING_ID if empty, BAD_ID if malformed. */
+static Floorwalker__RejectCode need_id(struct vctx *c, const char *field, const char *v)
+{
+    if (!v || !v[0])
+        return why(c, R(MISSING_ID), "%s is missing", field);
+    if (!fw_id_valid(v))
+        return why(c, R(BAD_ID), "%s \"%.80s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", field,
+                   v);
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode opt_id(struct vctx *c, const char *field, const char *v)
+{
+    if (!v || !v[0])
+        return R(REJECT_NONE);
+    return need_id(c, field, v);
+}
+
+static Floorwalker__RejectCode text(struct vctx *c, const char *field, const char *v, size_t max)
+{
+    size_t n = v ? strnlen(v, max + 1) : 0;
+    if (n > max)
+        return why(c, R(STRING_TOO_LONG), "%s is longer than %zu bytes", field, max);
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode amount(struct vctx *c, const char *field, int64_t v)
+{
+    if (v < 0)
+        return why(c, R(NEGATIVE_AMOUNT), "%s is negative (%" PRId64 ")", field, v);
+    if (v > c->l->max_amount_cents)
+        return why(c, R(AMOUNT_OUT_OF_BOUNDS), "%s %" PRId64 " is over the limit %" PRId64,
+                   field, v, c->l->max_amount_cents);
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode qty(struct vctx *c, const char *field, int64_t v, bool positive)
+{
+    if ((positive && v <= 0) || v > c->l->max_qty_milli || v < -c->l->max_qty_milli)
+        return why(c, R(QTY_OUT_OF_BOUNDS), "%s %" PRId64 " is outside %s..%" PRId64, field, v,
+                   positive ? "1" : "-limit", c->l->max_qty_milli);
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode bad_enum(struct vctx *c, const char *field, int v)
+{
+    if (v == 0)
+        return why(c, R(BAD_ENUM), "%s is not set", field);
+    return why(c, R(BAD_ENUM), "%s has the unknown value %d", field, v);
+}
+
+#define TRY(x)                                                                                     \
+    do {                                                                                           \
+        Floorwalker__RejectCode rc_ = (x);                                                         \
+        if (rc_ != R(REJECT_NONE))                                                                 \
+            return rc_;                                                                            \
+    } while (0)
+
+static Floorwalker__RejectCode check_sale(struct vctx *c, const Floorwalker__Sale *s)
+{
+    TRY(need_id(c, "sale.receipt_id", s->receipt_id));
+    TRY(need_id(c, "sale.cashier_id", s->cashier_id));
+    TRY(opt_id(c, "sale.original_receipt_id", s->original_receipt_id));
+    if (s->kind < FLOORWALKER__SALE__KIND__SALE || s->kind > FLOORWALKER__SALE__KIND__POST_VOID)
+        return bad_enum(c, "sale.kind", s->kind);
+    if (s->kind == FLOORWALKER__SALE__KIND__POST_VOID && !s->original_receipt_id[0])
+        return why(c, R(MISSING_ID), "sale.original_receipt_id is missing (a POST_VOID names "
+                                     "the receipt it voids)");
+    if (s->n_lines == 0 && s->kind != FLOORWALKER__SALE__KIND__POST_VOID)
+        return why(c, R(BAD_FIELD), "sale has no lines");
+    if (s->n_lines > c->l->max_lines)
+        return why(c, R(TOO_MANY_LINES), "sale has %zu lines, the limit is %zu", s->n_lines,
+                   c->l->max_lines);
+    TRY(amount(c, "sale.total_cents", s->total_cents));
+    __int128 sum = 0;
+    char f[64];
+    for (size_t i = 0; i < s->n_lines; i++) {
+        const Floorwalker__SaleLine *ln = s->lines[i];
+        snprintf(f, sizeof f, "sale.lines[%zu].sku", i);
+        TRY(need_id(c, f, ln->sku));
+        snprintf(f, sizeof f, "sale.lines[%zu].category", i);
+        TRY(text(c, f, ln->category, VALIDATE_LABEL_MAX));
+        snprintf(f, sizeof f, "sale.lines[%zu].promo", i);
+        TRY(opt_id(c, f, ln->promo));
+        snprintf(f, sizeof f, "sale.lines[%zu].qty_milli", i);
+        TRY(qty(c, f, ln->qty_milli, true));
+        snprintf(f, sizeof f, "sale.lines[%zu].unit_price_cents", i);
+        TRY(amount(c, f, ln->unit_price_cents));
+        snprintf(f, sizeof f, "sale.lines[%zu].discount_cents", i);
+        TRY(amount(c, f, ln->discount_cents));
+        /* Line value rounded half up to the cent. */
+        __int128 gross = ((__int128)ln->qty_milli * ln->unit_price_cents + 500) / 1000;
+        sum += gross - ln->discount_cents;
+    }
+    for (size_t i = 0; i < s->n_tenders; i++) {
+        const Floorwalker__Tender *t = s->tenders[i];
+        if (t->method < FLOORWALKER__TENDER__METHOD__CASH ||
+            t->method > FLOORWALKER__TENDER__METHOD__OTHER) {
+            snprintf(f, sizeof f, "sale.tenders[%zu].method", i);
+            return bad_enum(c, f, t->method);
+        }
+        snprintf(f, sizeof f, "sale.tenders[%zu].amount_cents", i);
+        TRY(amount(c, f, t->amount_cents));
+    }
+    if (s->n_lines) {
+        __int128 diff = sum - s->total_cents;
+        if (diff < 0)
+            diff = -diff;
+        if (diff > (__int128)s->n_lines)
+            return why(c, R(SALE_TOTAL_MISMATCH),
+                       "sale lines add up to %" PRId64 " but total_cents is %" PRId64
+                       " (allowed: 1 cent per line)",
+                       (int64_t)sum, s->total_cents);
+    }
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode check_complaint(struct vctx *c, const Floorwalker__Complaint *p)
+{
+    TRY(need_id(c, "complaint.complaint_id", p->complaint_id));
+    TRY(opt_id(c, "complaint.handler_id", p->handler_id));
+    TRY(text(c, "complaint.category", p->category, VALIDATE_LABEL_MAX));
+    TRY(text(c, "complaint.note", p->note, VALIDATE_TEXT_MAX));
+    if (p->action < FLOORWALKER__COMPLAINT__ACTION__OPENED ||
+        p->action > FLOORWALKER__COMPLAINT__ACTION__REOPENED)
+        return bad_enum(c, "complaint.action", p->action);
+    bool opened = p->action == FLOORWALKER__COMPLAINT__ACTION__OPENED;
+    if ((opened || p->severity) && (p->severity < FLOORWALKER__COMPLAINT__SEVERITY__MINOR ||
+                                    p->severity > FLOORWALKER__COMPLAINT__SEVERITY__CRITICAL))
+        return bad_enum(c, "complaint.severity", p->severity);
+    if ((opened || p->channel) && (p->channel < FLOORWALKER__COMPLAINT__CHANNEL__COUNTER ||
+                                   p->channel > FLOORWALKER__COMPLAINT__CHANNEL__REGULATOR))
+        return bad_enum(c, "complaint.channel", p->channel);
+    TRY(amount(c, "complaint.compensation_cents", p->compensation_cents));
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode check_stock(struct vctx *c, const Floorwalker__StockMove *m)
+{
+    TRY(need_id(c, "stock_move.sku", m->sku));
+    TRY(text(c, "stock_move.category", m->category, VALIDATE_LABEL_MAX));
+    TRY(text(c, "stock_move.reference", m->reference, VALIDATE_TEXT_MAX));
+    TRY(opt_id(c, "stock_move.counterparty_store", m->counterparty_store));
+    if (m->kind < FLOORWALKER__STOCK_MOVE__KIND__RECEIVE ||
+        m->kind > FLOORWALKER__STOCK_MOVE__KIND__COUNT)
+        return bad_enum(c, "stock_move.kind", m->kind);
+    switch (m->kind) {
+    case FLOORWALKER__STOCK_MOVE__KIND__ADJUST:
+        TRY(qty(c, "stock_move.qty_milli", m->qty_milli, false));
+        if (m->qty_milli == 0)
+            return why(c, R(QTY_OUT_OF_BOUNDS), "stock_move.qty_milli is 0 for an ADJUST");
+        break;
+    case FLOORWALKER__STOCK_MOVE__KIND__COUNT:
+        TRY(qty(c, "stock_move.qty_milli", m->qty_milli, false));
+        if (m->qty_milli < 0)
+            return why(c, R(QTY_OUT_OF_BOUNDS),
+                       "stock_move.qty_milli %" PRId64 " is negative for a COUNT", m->qty_milli);
+        break;
+    default: /* the kind gives the direction; the quantity is positive */
+        TRY(qty(c, "stock_move.qty_milli", m->qty_milli, true));
+        break;
+    }
+    if ((m->kind == FLOORWALKER__STOCK_MOVE__KIND__TRANSFER_IN ||
+         m->kind == FLOORWALKER__STOCK_MOVE__KIND__TRANSFER_OUT) &&
+        !m->counterparty_store[0])
+        return why(c, R(MISSING_ID), "stock_move.counterparty_store is missing for a transfer");
+    TRY(amount(c, "stock_move.unit_cost_cents", m->unit_cost_cents));
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode check_attendance(struct vctx *c, const Floorwalker__Attendance *a)
+{
+    TRY(need_id(c, "attendance.employee_id", a->employee_id));
+    TRY(text(c, "attendance.role", a->role, VALIDATE_LABEL_MAX));
+    if (a->kind < FLOORWALKER__ATTENDANCE__KIND__CLOCK_IN ||
+        a->kind > FLOORWALKER__ATTENDANCE__KIND__BREAK_END)
+        return bad_enum(c, "attendance.kind", a->kind);
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode check_shift(struct vctx *c, const Floorwalker__Shift *s)
+{
+    TRY(need_id(c, "shift.shift_id", s->shift_id));
+    TRY(need_id(c, "shift.employee_id", s->employee_id));
+    TRY(text(c, "shift.role", s->role, VALIDATE_LABEL_MAX));
+    if (!s->cancelled) {
+        if (s->start_ms <= 0 || s->end_ms <= s->start_ms)
+            return why(c, R(BAD_FIELD),
+                       "shift.end_ms %" PRId64 " is not after shift.start_ms %" PRId64,
+                       s->end_ms, s->start_ms);
+        if (s->end_ms - s->start_ms > 24 * 3600 * 1000LL)
+            return why(c, R(BAD_FIELD), "shift is longer than 24 hours");
+    }
+    return R(REJECT_NONE);
+}
+
+int validate_day(const char *s)
+{
+    int y, m, d;
+    char tail;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+        s[4] != '-' || s[7] != '-')
+        return 0;
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return 0;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        return 0;
+    return 1;
+}
+
+static Floorwalker__RejectCode check_target(struct vctx *c, const Floorwalker__SalesTarget *t)
+{
+    if (!validate_day(t->business_day))
+        return why(c, R(BAD_FIELD), "sales_target.business_day \"%.40s\" is not a YYYY-MM-DD date",
+                   t->business_day);
+    TRY(amount(c, "sales_target.target_cents", t->target_cents));
+    return R(REJECT_NONE);
+}
+
+static Floorwalker__RejectCode check_drawer(struct vctx *c, const Floorwalker__Drawer *d)
+{
+    TRY(need_id(c, "drawer.drawer_id", d->drawer_id));
+    TRY(opt_id(c, "drawer.cashier_id", d->cashier_id));
+    if (d->kind < FLOORWALKER__DRAWER__KIND__OPEN || d->kind > FLOORWALKER__DRAWER__KIND__CLOSE)
+        return bad_enum(c, "drawer.kind", d->kind);
+    TRY(amount(c, "drawer.amount_cents", d->amount_cents));
+    TRY(amount(c, "drawer.counted_cents", d->counted_cents));
+    return R(REJECT_NONE);
+}
+
+Floorwalker__RejectCode validate_event(const Floorwalker__Event *e, const struct validate_limits *l,
+                                       char *reason, size_t len)
+{
+    struct vctx c = {l, reason, len};
+    reason[0] = 0;
+    TRY(need_id(&c, "store_id", e->store_id));
+    TRY(need_id(&c, "terminal_id", e->terminal_id));
+    if (e->epoch == 0 || e->seq == 0)
+        return why(&c, R(BAD_SEQ), "epoch and seq must be at least 1 (epoch %" PRIu64
+                                   ", seq %" PRIu64 ")",
+                   e->epoch, e->seq);
+    if (e->event_time_ms <= 0)
+        return why(&c, R(BAD_FIELD), "event_time_ms is missing");
+    if (e->event_time_ms > l->now_ms + l->max_future_ms)
+        return why(&c, R(TIME_IN_FUTURE),
+                   "event_time_ms %" PRId64 " is %" PRId64 " s ahead of the daemon's clock",
+                   e->event_time_ms, (e->event_time_ms - l->now_ms) / 1000);
+    if (e->event_time_ms < l->now_ms - l->retention_ms)
+        return why(&c, R(TIME_TOO_OLD),
+                   "event_time_ms %" PRId64 " is older than the retention of %" PRId64 " days",
+                   e->event_time_ms, l->retention_ms / 86400000);
+    switch (e->body_case) {
+    case FLOORWALKER__EVENT__BODY_SALE:
+        return check_sale(&c, e->sale);
+    case FLOORWALKER__EVENT__BODY_COMPLAINT:
+        return check_complaint(&c, e->complaint);
+    case FLOORWALKER__EVENT__BODY_STOCK_MOVE:
+        return check_stock(&c, e->stock_move);
+    case FLOORWALKER__EVENT__BODY_ATTENDANCE:
+        return check_attendance(&c, e->attendance);
+    case FLOORWALKER__EVENT__BODY_SHIFT:
+        return check_shift(&c, e->shift);
+    case FLOORWALKER__EVENT__BODY_SALES_TARGET:
+        return check_target(&c, e->sales_target);
+    case FLOORWALKER__EVENT__BODY_DRAWER:
+        return check_drawer(&c, e->drawer);
+    case FLOORWALKER__EVENT__BODY_HEARTBEAT:
+        return R(REJECT_NONE);
+    default:
+        return why(&c, R(MISSING_BODY), "the event has no body (sale, complaint, ...)");
+    }
+}

@@ -1,0 +1,74 @@
+#include "zsock.h"
+
+#include <stddef.h>
+#include <zmq.h>
+
+static int zevents(void *socket)
+{
+    int ev = 0;
+    size_t len = sizeof ev;
+    if (zmq_getsockopt(socket, ZMQ_EVENTS, &ev, &len) != 0)
+        return 0;
+    return ev;
+}
+
+static void prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+    struct zsock_watcher *w = (struct zsock_watcher *)((char *)p - offsetof(struct zsock_watcher,
+                                                                            prepare));
+    if (zevents(w->socket) & w->events)
+        ev_idle_start(loop, &w->idle);
+    else
+        ev_io_start(loop, &w->io);
+}
+
+static void check_cb(struct ev_loop *loop, ev_check *c, int revents)
+{
+    struct zsock_watcher *w = (struct zsock_watcher *)((char *)c - offsetof(struct zsock_watcher,
+                                                                            check));
+    ev_idle_stop(loop, &w->idle);
+    ev_io_stop(loop, &w->io);
+    int ready = zevents(w->socket) & w->events;
+    if (ready)
+        w->cb(loop, w, ready);
+}
+
+/* Both only exist to wake the loop; the work happens in check_cb. */
+static void idle_cb(struct ev_loop *loop, ev_idle *i, int revents)
+{
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
+{
+}
+
+int zsock_init(struct zsock_watcher *w, void *socket, int events, zsock_cb cb, void *data)
+{
+    int fd;
+    size_t len = sizeof fd;
+    if (zmq_getsockopt(socket, ZMQ_FD, &fd, &len) != 0)
+        return -1;
+    w->socket = socket;
+    w->events = events;
+    w->cb = cb;
+    w->data = data;
+    ev_prepare_init(&w->prepare, prepare_cb);
+    ev_check_init(&w->check, check_cb);
+    ev_idle_init(&w->idle, idle_cb);
+    ev_io_init(&w->io, io_cb, fd, EV_READ);
+    return 0;
+}
+
+void zsock_start(struct ev_loop *loop, struct zsock_watcher *w)
+{
+    ev_prepare_start(loop, &w->prepare);
+    ev_check_start(loop, &w->check);
+}
+
+void zsock_stop(struct ev_loop *loop, struct zsock_watcher *w)
+{
+    ev_prepare_stop(loop, &w->prepare);
+    ev_check_stop(loop, &w->check);
+    ev_idle_stop(loop, &w->idle);
+    ev_io_stop(loop, &w->io);
+}

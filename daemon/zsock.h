@@ -1,0 +1,35 @@
+/*
+ * A libev watcher for a ZeroMQ socket.
+ *
+ * ZMQ_FD is edge-triggered and only says "look at ZMQ_EVENTS", so it can't be used as a plain
+ * ev_io. The watcher uses the ev_prepare/ev_check pattern: before the loop blocks, prepare
+ * reads ZMQ_EVENTS and starts an ev_idle if the socket already has work (so the loop does not
+ * block) or an ev_io on ZMQ_FD otherwise; after the loop wakes, check stops both, re-reads
+ * ZMQ_EVENTS and calls the callback if the socket is ready. The callback must handle a bounded
+ * number of messages per call; anything left is seen by the next prepare.
+ */
+#ifndef FW_ZSOCK_H
+#define FW_ZSOCK_H
+
+#include <ev.h>
+
+struct zsock_watcher;
+typedef void (*zsock_cb)(struct ev_loop *loop, struct zsock_watcher *w, int revents);
+
+struct zsock_watcher {
+    ev_prepare prepare;
+    ev_check check;
+    ev_idle idle;
+    ev_io io;
+    void *socket;
+    int events; /* ZMQ_POLLIN and/or ZMQ_POLLOUT */
+    zsock_cb cb;
+    void *data;
+};
+
+/* socket must stay open while the watcher is started. */
+int zsock_init(struct zsock_watcher *w, void *socket, int events, zsock_cb cb, void *data);
+void zsock_start(struct ev_loop *loop, struct zsock_watcher *w);
+void zsock_stop(struct ev_loop *loop, struct zsock_watcher *w);
+
+#endif
