@@ -14,7 +14,7 @@ struct arena_chunk;
 struct arena {
     struct arena_chunk *head;
     size_t used_total;
-    size_t limit; /* arena_alloc fails past this many bytes; 0 = no limit */
+    size_t limit;          /* arena_alloc fails past this many bytes; 0 = no limit */
     ProtobufCAllocator pb; /* pass &a->pb to protobuf-c unpack */
 };
 

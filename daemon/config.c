@@ -24,8 +24,13 @@ struct key_spec {
 };
 
 #define STR(sec, k, field)                                                                         \
-    {sec, k, KT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0}
-#define INT(sec, k, field, lo, hi) {sec, k, KT_INT, offsetof(struct config, field), 0, lo, hi}
+    {                                                                                              \
+        sec, k, KT_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0  \
+    }
+#define INT(sec, k, field, lo, hi)                                                                 \
+    {                                                                                              \
+        sec, k, KT_INT, offsetof(struct config, field), 0, lo, hi                                  \
+    }
 
 static const struct key_spec keys[] = {
     STR("daemon", "data_dir", data_dir),
@@ -180,10 +185,10 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
     } else if (!strcmp(name, "hours")) {
         int h1, m1, h2, m2;
         char tail;
-        if (sscanf(value, "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 ||
-            h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
-            return fail(p, "[%s] hours = \"%s\": expected HH:MM-HH:MM, e.g. 08:00-22:00",
-                        section, value);
+        if (sscanf(value, "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 || h1 > 24 ||
+            h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+            return fail(p, "[%s] hours = \"%s\": expected HH:MM-HH:MM, e.g. 08:00-22:00", section,
+                        value);
         snprintf(s->hours, sizeof s->hours, "%s", value);
     } else {
         return unknown_key(p, section, name, store_keys, 4);
@@ -191,8 +196,8 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
     return 1;
 }
 
-static int terminal_key(struct parse_ctx *p, const char *section, const char *id,
-                        const char *name, const char *value)
+static int terminal_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                        const char *value)
 {
     struct config *cfg = p->cfg;
     struct config_terminal *t = NULL;
@@ -271,16 +276,16 @@ static int handler(void *user, const char *section, const char *name, const char
         case KT_LEVEL: {
             int l = log_level_parse(value);
             if (l < 0)
-                return fail(p, "[%s] %s = \"%s\": expected error, warning, info or debug",
-                            section, name, value);
+                return fail(p, "[%s] %s = \"%s\": expected error, warning, info or debug", section,
+                            name, value);
             *(int *)(void *)dst = l;
             return 1;
         }
         }
     }
     if (!section_known) {
-        static const char *const sections[] = {"daemon", "ingest", "limits", "alerts",
-                                               "query",  "storage"};
+        static const char *const sections[] = {"daemon", "ingest", "limits",
+                                               "alerts", "query",  "storage"};
         const char *s = suggest(section, sections, 6);
         if (s)
             return fail(p, "unknown section [%s] (did you mean [%s]?)", section, s);
@@ -329,8 +334,8 @@ fw_err config_load(struct config *cfg, const char *path, char *err, size_t errle
         return FW_ECONFIG;
     if (r != 0) {
         p.line = r > 0 ? r : p.line;
-        snprintf(err, errlen, "%s:%d: not a \"key = value\" line, a [section] or a comment",
-                 path, p.line);
+        snprintf(err, errlen, "%s:%d: not a \"key = value\" line, a [section] or a comment", path,
+                 p.line);
         return FW_ECONFIG;
     }
     return validate(&p);

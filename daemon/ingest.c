@@ -242,9 +242,9 @@ static int ack_reject(struct ingest *in, struct ack_builder *ab, uint64_t seq,
     return 0;
 }
 
-static void quarantine(struct ingest *in, struct store_txn *t, const char *terminal,
-                       uint64_t epoch, uint64_t seq, Floorwalker__RejectCode code,
-                       const char *reason, const uint8_t *raw, size_t len)
+static void quarantine(struct ingest *in, struct store_txn *t, const char *terminal, uint64_t epoch,
+                       uint64_t seq, Floorwalker__RejectCode code, const char *reason,
+                       const uint8_t *raw, size_t len)
 {
     Floorwalker__QuarantineRecord q = FLOORWALKER__QUARANTINE_RECORD__INIT;
     q.received_ms = (int64_t)(ev_now(in->loop) * 1000);
@@ -297,8 +297,8 @@ static void batch_error(struct ingest *in, struct store_txn *t, struct inmsg *m,
 
 /* Checks what needs the daemon's state: known store and terminal, and the binding. */
 static Floorwalker__RejectCode check_origin(struct ingest *in, struct store_txn *t,
-                                            const Floorwalker__Event *e, char *reason,
-                                            size_t len, bool *bind)
+                                            const Floorwalker__Event *e, char *reason, size_t len,
+                                            bool *bind)
 {
     const struct config *cfg = in->cfg;
     *bind = false;
@@ -306,8 +306,8 @@ static Floorwalker__RejectCode check_origin(struct ingest *in, struct store_txn 
         snprintf(reason, len, "store \"%s\" is not in the configuration", e->store_id);
         return R(UNKNOWN_STORE);
     }
-    const struct config_terminal *ct = cfg->nterminals ? config_find_terminal(cfg, e->terminal_id)
-                                                       : NULL;
+    const struct config_terminal *ct =
+        cfg->nterminals ? config_find_terminal(cfg, e->terminal_id) : NULL;
     if (cfg->nterminals && !ct) {
         snprintf(reason, len, "terminal \"%s\" is not in the configuration", e->terminal_id);
         return R(UNKNOWN_TERMINAL);
@@ -321,8 +321,8 @@ static Floorwalker__RejectCode check_origin(struct ingest *in, struct store_txn 
             *bind = true;
     }
     if (bound && strcmp(bound, e->store_id)) {
-        snprintf(reason, len, "terminal \"%s\" belongs to store \"%s\", not \"%s\"",
-                 e->terminal_id, bound, e->store_id);
+        snprintf(reason, len, "terminal \"%s\" belongs to store \"%s\", not \"%s\"", e->terminal_id,
+                 bound, e->store_id);
         return R(TERMINAL_STORE_MISMATCH);
     }
     return R(REJECT_NONE);
@@ -533,8 +533,8 @@ static size_t collect(struct ingest *in)
         if (!m->extra_frames && (int64_t)size <= in->cfg->max_msg_bytes) {
             long n = fw_batch_split(zmq_msg_data(&m->body), size, NULL, 0);
             if (n > 0 && n <= in->cfg->max_events_per_batch) {
-                struct fw_slice *sl = grow_array(in->slices, &in->slices_cap,
-                                                 in->nslices + (size_t)n, sizeof *sl);
+                struct fw_slice *sl =
+                    grow_array(in->slices, &in->slices_cap, in->nslices + (size_t)n, sizeof *sl);
                 if (!sl) {
                     msg_release(m);
                     break;

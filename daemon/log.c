@@ -35,8 +35,8 @@ int log_level_parse(const char *s)
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-    static const char *const names[8] = {[3] = "error", [4] = "warning", [6] = "info",
-                                         [7] = "debug"};
+    static const char *const names[8] = {
+        [3] = "error", [4] = "warning", [6] = "info", [7] = "debug"};
     if (level > max_level)
         return;
     va_list ap;

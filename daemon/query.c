@@ -59,8 +59,7 @@ static Floorwalker__Table *res_table(struct result *res, const char *name, int n
 {
     Floorwalker__Table *t = arena_alloc(res->a, sizeof *t);
     char **cols = arena_alloc(res->a, (size_t)ncols * sizeof *cols);
-    Floorwalker__Table **tabs = grow_ptrs(res->a, res->r.tables, res->r.n_tables,
-                                          &res->tables_cap);
+    Floorwalker__Table **tabs = grow_ptrs(res->a, res->r.tables, res->r.n_tables, &res->tables_cap);
     if (!t || !cols || !tabs) {
         res->oom = true;
         return NULL;
@@ -123,7 +122,8 @@ static void res_row(struct result *res, Floorwalker__Table *t, size_t *cap, cons
     t->rows[t->n_rows++] = row;
 }
 
-static void res_error(struct result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void res_error(struct result *res, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void res_error(struct result *res, const char *fmt, ...)
 {
     char buf[512];
@@ -228,8 +228,7 @@ static void q_stats(struct query *q, struct result *res)
             MDB_val bv;
             key_init(&bk, KEY_TERMINAL);
             key_id(&bk, term);
-            if (store_txn_get(&tx, q->st->terminals, &bk, &bv) == FW_OK &&
-                bv.mv_size <= FW_ID_MAX)
+            if (store_txn_get(&tx, q->st->terminals, &bk, &bv) == FW_OK && bv.mv_size <= FW_ID_MAX)
                 memcpy(store, bv.mv_data, bv.mv_size);
             const struct config_terminal *ct = config_find_terminal(q->cfg, term);
             if (ct)

@@ -1,8 +1,8 @@
 #include "stats.h"
 
 const char *const stats_kind_names[STATS_KINDS] = {
-    "none",   "sale",         "complaint", "stock_move", "attendance",
-    "shift",  "sales_target", "drawer",    "heartbeat",
+    "none",  "sale",         "complaint", "stock_move", "attendance",
+    "shift", "sales_target", "drawer",    "heartbeat",
 };
 
 unsigned stats_kind_index(int body_case)

@@ -69,23 +69,6 @@ fw_err store_map_err(int rc)
     }
 }
 
-static int mkdir_p(const char *dir)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 fw_err store_last_pos(struct store *st, MDB_dbi dbi, uint64_t *next)
 {
     MDB_txn *txn;
@@ -118,7 +101,7 @@ fw_err store_open(struct store **out, const char *dir, size_t map_bytes, size_t 
         return FW_ENOMEM;
     snprintf(st->path, sizeof st->path, "%s", dir);
     st->map_grow = grow_bytes;
-    if (mkdir_p(dir) != 0) {
+    if (fw_mkdir_p(dir, 0750) != 0) {
         log_err("data directory %s: %s", dir, strerror(errno));
         err = fw_err_from_errno(errno);
         goto fail;

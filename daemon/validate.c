@@ -35,8 +35,7 @@ static Floorwalker__RejectCode need_id(struct vctx *c, const char *field, const 
     if (!v || !v[0])
         return why(c, R(MISSING_ID), "%s is missing", field);
     if (!fw_id_valid(v))
-        return why(c, R(BAD_ID), "%s \"%.80s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", field,
-                   v);
+        return why(c, R(BAD_ID), "%s \"%.80s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", field, v);
     return R(REJECT_NONE);
 }
 
@@ -60,8 +59,8 @@ static Floorwalker__RejectCode amount(struct vctx *c, const char *field, int64_t
     if (v < 0)
         return why(c, R(NEGATIVE_AMOUNT), "%s is negative (%" PRId64 ")", field, v);
     if (v > c->l->max_amount_cents)
-        return why(c, R(AMOUNT_OUT_OF_BOUNDS), "%s %" PRId64 " is over the limit %" PRId64,
-                   field, v, c->l->max_amount_cents);
+        return why(c, R(AMOUNT_OUT_OF_BOUNDS), "%s %" PRId64 " is over the limit %" PRId64, field,
+                   v, c->l->max_amount_cents);
     return R(REJECT_NONE);
 }
 
@@ -95,8 +94,9 @@ static Floorwalker__RejectCode check_sale(struct vctx *c, const Floorwalker__Sal
     if (s->kind < FLOORWALKER__SALE__KIND__SALE || s->kind > FLOORWALKER__SALE__KIND__POST_VOID)
         return bad_enum(c, "sale.kind", s->kind);
     if (s->kind == FLOORWALKER__SALE__KIND__POST_VOID && !s->original_receipt_id[0])
-        return why(c, R(MISSING_ID), "sale.original_receipt_id is missing (a POST_VOID names "
-                                     "the receipt it voids)");
+        return why(c, R(MISSING_ID),
+                   "sale.original_receipt_id is missing (a POST_VOID names "
+                   "the receipt it voids)");
     if (s->n_lines == 0 && s->kind != FLOORWALKER__SALE__KIND__POST_VOID)
         return why(c, R(BAD_FIELD), "sale has no lines");
     if (s->n_lines > c->l->max_lines)
@@ -217,8 +217,8 @@ static Floorwalker__RejectCode check_shift(struct vctx *c, const Floorwalker__Sh
     if (!s->cancelled) {
         if (s->start_ms <= 0 || s->end_ms <= s->start_ms)
             return why(c, R(BAD_FIELD),
-                       "shift.end_ms %" PRId64 " is not after shift.start_ms %" PRId64,
-                       s->end_ms, s->start_ms);
+                       "shift.end_ms %" PRId64 " is not after shift.start_ms %" PRId64, s->end_ms,
+                       s->start_ms);
         if (s->end_ms - s->start_ms > 24 * 3600 * 1000LL)
             return why(c, R(BAD_FIELD), "shift is longer than 24 hours");
     }
@@ -269,8 +269,8 @@ Floorwalker__RejectCode validate_event(const Floorwalker__Event *e, const struct
     TRY(need_id(&c, "store_id", e->store_id));
     TRY(need_id(&c, "terminal_id", e->terminal_id));
     if (e->epoch == 0 || e->seq == 0)
-        return why(&c, R(BAD_SEQ), "epoch and seq must be at least 1 (epoch %" PRIu64
-                                   ", seq %" PRIu64 ")",
+        return why(&c, R(BAD_SEQ),
+                   "epoch and seq must be at least 1 (epoch %" PRIu64 ", seq %" PRIu64 ")",
                    e->epoch, e->seq);
     if (e->event_time_ms <= 0)
         return why(&c, R(BAD_FIELD), "event_time_ms is missing");

@@ -14,8 +14,8 @@ static int zevents(void *socket)
 
 static void prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
-    struct zsock_watcher *w = (struct zsock_watcher *)((char *)p - offsetof(struct zsock_watcher,
-                                                                            prepare));
+    struct zsock_watcher *w =
+        (struct zsock_watcher *)((char *)p - offsetof(struct zsock_watcher, prepare));
     if (zevents(w->socket) & w->events)
         ev_idle_start(loop, &w->idle);
     else
@@ -24,8 +24,8 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 
 static void check_cb(struct ev_loop *loop, ev_check *c, int revents)
 {
-    struct zsock_watcher *w = (struct zsock_watcher *)((char *)c - offsetof(struct zsock_watcher,
-                                                                            check));
+    struct zsock_watcher *w =
+        (struct zsock_watcher *)((char *)c - offsetof(struct zsock_watcher, check));
     ev_idle_stop(loop, &w->idle);
     ev_io_stop(loop, &w->io);
     int ready = zevents(w->socket) & w->events;

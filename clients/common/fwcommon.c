@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <stdio.h>
 #include <time.h>
 
 static const char *const fw_err_names[FW_ERR_COUNT] = {
@@ -201,4 +203,24 @@ size_t fw_edit_distance(const char *a, const char *b)
         }
     }
     return row[lb];
+}
+
+int fw_mkdir_p(const char *dir, unsigned mode)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, (mode_t)mode) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
 }

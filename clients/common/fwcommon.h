@@ -19,14 +19,14 @@ typedef enum fw_err {
     FW_EINVAL,
     FW_ENOTFOUND,
     FW_EIO,
-    FW_EMAPFULL,  /* LMDB map full: grow and retry */
-    FW_ENOSPC,    /* the disk is full */
+    FW_EMAPFULL, /* LMDB map full: grow and retry */
+    FW_ENOSPC,   /* the disk is full */
     FW_EAGAIN,
     FW_ETIMEDOUT,
-    FW_EPROTO,    /* a peer sent something that is not our protocol */
-    FW_ECORRUPT,  /* stored data does not decode */
+    FW_EPROTO,   /* a peer sent something that is not our protocol */
+    FW_ECORRUPT, /* stored data does not decode */
     FW_ECONFIG,
-    FW_ESTATE,    /* called in the wrong state */
+    FW_ESTATE, /* called in the wrong state */
     FW_ERR_COUNT
 } fw_err;
 
@@ -58,6 +58,9 @@ struct fw_slice {
  * more than max: only the first max are stored), or -1 if the bytes are not a well-formed
  * protobuf message. Fields other than 1 are skipped as protobuf requires. */
 long fw_batch_split(const uint8_t *buf, size_t len, struct fw_slice *out, size_t max);
+
+/* mkdir -p; 0 or -1 with errno set. */
+int fw_mkdir_p(const char *dir, unsigned mode);
 
 /* Edit distance, for "did you mean" hints. */
 size_t fw_edit_distance(const char *a, const char *b);

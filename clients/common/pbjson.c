@@ -351,7 +351,10 @@ static int json_to_bigint(const json_t *v, int allow_string, struct bigint *out)
     if (json_is_real(v)) {
         double d = json_real_value(v);
 
-        if (!isfinite(d) || d != trunc(d))
+        /* every double from 2^52 up is integral; below, the cast is exact (no libm needed) */
+        if (!isfinite(d))
+            return -1;
+        if (fabs(d) < 4503599627370496.0 && d != (double)(int64_t)d)
             return -1;
         if (fabs(d) >= 18446744073709551616.0) /* 2^64 */
             return -2;
@@ -789,6 +792,18 @@ static const ProtobufCFieldDescriptor *find_field_by_id(const ProtobufCMessageDe
     return NULL;
 }
 
+/*
+ * Whether f is a proto2-style optional field with a has_ flag: scalars and bytes, not strings or
+ * messages (whose presence is the pointer). quantifier_offset 0 is how protobuf-c itself tells
+ * that there is no flag.
+ */
+static int has_flag(const ProtobufCFieldDescriptor *f)
+{
+    return f->label == PROTOBUF_C_LABEL_OPTIONAL && !(f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+           f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE &&
+           f->quantifier_offset != 0;
+}
+
 /* Sets one field (v not null), including the oneof case or proto2 has_ flag. */
 static int parse_field(struct pctx *c, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
                        const json_t *v)
@@ -805,7 +820,7 @@ static int parse_field(struct pctx *c, ProtobufCMessage *msg, const ProtobufCFie
             const ProtobufCFieldDescriptor *other = find_field_by_id(msg->descriptor, *oneof_case);
 
             set_error(c, "\"%s\" and \"%s\" are members of one oneof: set only one", f->name,
-                 other != NULL ? other->name : "?");
+                      other != NULL ? other->name : "?");
             return -1;
         }
         if (parse_value(c, f, v, base + f->offset) != 0)
@@ -815,8 +830,7 @@ static int parse_field(struct pctx *c, ProtobufCMessage *msg, const ProtobufCFie
     }
     if (parse_value(c, f, v, base + f->offset) != 0)
         return -1;
-    if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
-        f->type != PROTOBUF_C_TYPE_MESSAGE)
+    if (has_flag(f))
         *(protobuf_c_boolean *)(void *)(base + f->quantifier_offset) = 1;
     return 0;
 }
@@ -834,7 +848,7 @@ static const ProtobufCFieldDescriptor *find_field(const ProtobufCMessageDescript
 }
 
 static void unknown_field_error(struct pctx *c, const ProtobufCMessageDescriptor *d,
-                               const char *key, size_t klen)
+                                const char *key, size_t klen)
 {
     char q[QUOTE_MAX * 4 + 8];
     char hint[EDIT_MAX + 32] = "";
@@ -923,8 +937,8 @@ ProtobufCMessage *pbjson_parse(const ProtobufCMessageDescriptor *d, const json_t
     return parse_message(&c, d, obj);
 }
 
-ProtobufCMessage *pbjson_parse_str(const ProtobufCMessageDescriptor *d, const char *text,
-                                   char *err, size_t errlen)
+ProtobufCMessage *pbjson_parse_str(const ProtobufCMessageDescriptor *d, const char *text, char *err,
+                                   size_t errlen)
 {
     struct pctx c;
     json_error_t je;
@@ -938,7 +952,8 @@ ProtobufCMessage *pbjson_parse_str(const ProtobufCMessageDescriptor *d, const ch
         set_error(&c, "no JSON text");
         return NULL;
     }
-    root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    /* NUL is let through so that the field it is in can be named in the error. */
+    root = json_loads(text, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (root == NULL) {
         set_error(&c, "invalid JSON at line %d column %d: %s", je.line, je.column, je.text);
         return NULL;
@@ -1033,8 +1048,8 @@ static json_t *bytes_to_json(const ProtobufCBinaryData *bd)
     if (out == NULL)
         return NULL;
     for (; i + 2 < bd->len; i += 3) {
-        uint32_t w = ((uint32_t)bd->data[i] << 16) | ((uint32_t)bd->data[i + 1] << 8) |
-                     bd->data[i + 2];
+        uint32_t w =
+            ((uint32_t)bd->data[i] << 16) | ((uint32_t)bd->data[i + 1] << 8) | bd->data[i + 2];
 
         out[o++] = tab[(w >> 18) & 63];
         out[o++] = tab[(w >> 12) & 63];
@@ -1182,8 +1197,8 @@ static int is_emitted(const ProtobufCFieldDescriptor *f, const char *base, int d
             return 1;
         if (f->type == PROTOBUF_C_TYPE_STRING)
             return ptr != f->default_value;
-        if (f->type == PROTOBUF_C_TYPE_MESSAGE)
-            return 1;
+        if (!has_flag(f))
+            return f->type == PROTOBUF_C_TYPE_MESSAGE || !is_default(f, slot);
         return *(const protobuf_c_boolean *)(const void *)(base + f->quantifier_offset);
     case PROTOBUF_C_LABEL_NONE:
     default:

@@ -38,8 +38,8 @@ ProtobufCMessage *pbjson_parse(const ProtobufCMessageDescriptor *d, const json_t
                                size_t errlen) __attribute__((warn_unused_result));
 
 /* Same as pbjson_parse, from text holding exactly one JSON object (duplicate keys rejected). */
-ProtobufCMessage *pbjson_parse_str(const ProtobufCMessageDescriptor *d, const char *text,
-                                   char *err, size_t errlen) __attribute__((warn_unused_result));
+ProtobufCMessage *pbjson_parse_str(const ProtobufCMessageDescriptor *d, const char *text, char *err,
+                                   size_t errlen) __attribute__((warn_unused_result));
 
 /*
  * Convert m to a new JSON object (a new reference; json_decref it).

@@ -1,0 +1,24 @@
+/* The floorwalker CLI: one binary, one file per subcommand. */
+#ifndef FW_CLI_H
+#define FW_CLI_H
+
+#include <stdbool.h>
+
+/* Exit codes (documented in `floorwalker --help`). */
+enum {
+    EXIT_OK = 0,
+    EXIT_INPUT = 1,    /* bad input: a JSON line, a field, a date, an unknown store */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_NODAEMON = 3, /* the daemon did not answer (published events stay spooled) */
+    EXIT_REJECTED = 4, /* the daemon rejected some events (kept in its quarantine) */
+};
+
+#define DEFAULT_INGEST "tcp://127.0.0.1:7401"
+#define DEFAULT_ALERTS "tcp://127.0.0.1:7402"
+#define DEFAULT_QUERY "tcp://127.0.0.1:7403"
+
+int cmd_publish(int argc, char **argv);
+int cmd_query(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+#endif

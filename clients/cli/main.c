@@ -1,0 +1,49 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: floorwalker COMMAND [OPTIONS]\n"
+            "\n"
+            "Commands:\n"
+            "  publish   send events to floorwalkerd through the terminal library (spooled,\n"
+            "            resent until acked): one event from flags, or JSON lines\n"
+            "  query     ask floorwalkerd for figures (stats, quarantine, ...)\n"
+            "  stats     what the daemon holds: events by kind, duplicates, rejects by code,\n"
+            "            terminals with their acked seq, batches, commit times\n"
+            "\n"
+            "Run `floorwalker COMMAND --help` for the options of each.\n"
+            "\n"
+            "Exit status:\n"
+            "  0  success\n"
+            "  1  bad input (a JSON line, a field value, a query the daemon refused)\n"
+            "  2  bad command line\n"
+            "  3  the daemon did not answer in time (published events stay spooled and are sent\n"
+            "     by the next publish from the same spool)\n"
+            "  4  the daemon rejected some events (acked and kept in its quarantine)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "publish"))
+        return cmd_publish(argc - 1, argv + 1);
+    if (!strcmp(cmd, "query"))
+        return cmd_query(argc - 1, argv + 1);
+    if (!strcmp(cmd, "stats"))
+        return cmd_stats(argc - 1, argv + 1);
+    fprintf(stderr, "floorwalker: unknown command \"%s\"\n\n", cmd);
+    usage(stderr);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,94 @@
+/*
+ * libfloorwalker: the terminal side of Floorwalker.
+ *
+ * A till calls fw_send_*() and moves on. The event is written to a local LMDB spool first (the
+ * call returns once it is durable there), then a background thread sends spooled events to
+ * floorwalkerd in batches, resends until the daemon acks them, and deletes them when acked.
+ * Events survive process restarts and days offline; the daemon's dedup on
+ * (terminal_id, epoch, seq) makes resends harmless. A spool directory belongs to one terminal
+ * and one process at a time.
+ *
+ * Every function returns 0 (FW_OK) or a positive fw_err code (see fw_strerror()).
+ */
+#ifndef FLOORWALKER_H
+#define FLOORWALKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floorwalker.pb-c.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct fw_client fw_client;
+
+/* Called on the library's thread for every event the daemon rejected (acked with a reason and
+ * kept in its quarantine). code is a Floorwalker__RejectCode. */
+typedef void (*fw_reject_cb)(void *arg, uint64_t seq, int code, const char *reason);
+
+struct fw_options {
+    const char *endpoint;    /* daemon ingest endpoint, e.g. "tcp://127.0.0.1:7401" */
+    const char *spool_dir;   /* created if missing */
+    unsigned batch_max;      /* events per batch (default 1000) */
+    unsigned inflight_max;   /* batches awaiting an ack (default 8) */
+    unsigned ack_timeout_ms; /* resend unacked batches after this (default 2000) */
+    int no_fsync;            /* 1: fw_send returns before the spool is fsynced (survives a
+                                process crash, not a power cut); default 0 */
+    fw_reject_cb on_reject;
+    void *arg;
+};
+
+struct fw_client_stats {
+    uint64_t epoch;
+    uint64_t last_seq;    /* highest seq handed out */
+    uint64_t acked_seq;   /* highest seq the daemon acked */
+    uint64_t spool_depth; /* events in the spool not yet acked */
+    uint64_t batches_sent;
+    uint64_t events_sent;  /* including resends */
+    uint64_t resends;      /* times unacked events were sent again */
+    uint64_t rejected;     /* events the daemon rejected */
+    uint64_t duplicates;   /* events the daemon already had */
+    uint64_t batch_errors; /* batches refused as a whole */
+};
+
+/* Opens (or creates) the spool and starts the sender thread. */
+int fw_open(fw_client **out, const char *store_id, const char *terminal_id, const char *endpoint,
+            const char *spool_dir);
+int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
+                 const struct fw_options *opts);
+
+/* Spools one event. store_id, terminal_id, epoch and seq are filled in by the library (values
+ * in ev are ignored); event_time_ms 0 means now. Thread-safe. */
+int fw_send_event(fw_client *c, const Floorwalker__Event *ev);
+/* Spools n events in one spool transaction (one fsync): for bulk publishers. */
+int fw_send_events(fw_client *c, const Floorwalker__Event *const *evs, size_t n);
+
+/* One call per body kind; time_ms 0 means now. */
+int fw_send_sale(fw_client *c, const Floorwalker__Sale *b, int64_t time_ms);
+int fw_send_complaint(fw_client *c, const Floorwalker__Complaint *b, int64_t time_ms);
+int fw_send_stock_move(fw_client *c, const Floorwalker__StockMove *b, int64_t time_ms);
+int fw_send_attendance(fw_client *c, const Floorwalker__Attendance *b, int64_t time_ms);
+int fw_send_shift(fw_client *c, const Floorwalker__Shift *b, int64_t time_ms);
+int fw_send_sales_target(fw_client *c, const Floorwalker__SalesTarget *b, int64_t time_ms);
+int fw_send_drawer(fw_client *c, const Floorwalker__Drawer *b, int64_t time_ms);
+int fw_send_heartbeat(fw_client *c, const Floorwalker__Heartbeat *b, int64_t time_ms);
+
+/* Waits until every event spooled before the call is acked and gone from the spool, or
+ * timeout_ms passes (FW_ETIMEDOUT; -1 waits forever). */
+int fw_flush(fw_client *c, int timeout_ms);
+
+void fw_client_stats(fw_client *c, struct fw_client_stats *out);
+
+/* Stops the sender and closes the spool; unacked events stay spooled for the next fw_open.
+ * Sets *c to NULL. */
+void fw_close(fw_client **c);
+
+const char *fw_strerror_code(int code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
