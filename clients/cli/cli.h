@@ -20,5 +20,6 @@ enum {
 int cmd_publish(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif

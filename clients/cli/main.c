@@ -12,6 +12,7 @@ static void usage(FILE *f)
             "  publish   send events to floorwalkerd through the terminal library (spooled,\n"
             "            resent until acked): one event from flags, or JSON lines\n"
             "  query     ask floorwalkerd for figures (stats, quarantine, ...)\n"
+            "  sim       a chain of stores whose terminals publish a seeded event mix\n"
             "  stats     what the daemon holds: events by kind, duplicates, rejects by code,\n"
             "            terminals with their acked seq, batches, commit times\n"
             "\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
         return cmd_publish(argc - 1, argv + 1);
     if (!strcmp(cmd, "query"))
         return cmd_query(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sim"))
+        return cmd_sim(argc - 1, argv + 1);
     if (!strcmp(cmd, "stats"))
         return cmd_stats(argc - 1, argv + 1);
     fprintf(stderr, "floorwalker: unknown command \"%s\"\n\n", cmd);
