@@ -166,8 +166,7 @@ static void q_stats(struct query *q, struct result *res)
     Floorwalker__Table *t = res_table(res, "daemon", 2, "name", "value");
     int64_t now = fw_now_ms();
     double avg_ms = sr->commits ? (double)sr->commit_ns_total / (double)sr->commits / 1e6 : 0;
-    double per_commit = sr->commits ? (double)(sp->batches) / (double)sr->commits : 0;
-    (void)per_commit;
+    double per_commit = sr->commits ? (double)sr->commit_events_total / (double)sr->commits : 0;
     res_row(res, t, &cap, "si", "uptime_s", (int64_t)((now - sr->started_ms) / 1000));
     res_row(res, t, &cap, "si", "events_total", (int64_t)sp->events_total);
     res_row(res, t, &cap, "si", "duplicates", (int64_t)sp->duplicates);
@@ -177,6 +176,7 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, t, &cap, "si", "commit_failures", (int64_t)sr->commit_failures);
     res_row(res, t, &cap, "sd", "commit_ms_avg", avg_ms);
     res_row(res, t, &cap, "sd", "commit_ms_max", (double)sr->commit_ns_max / 1e6);
+    res_row(res, t, &cap, "sd", "commit_events_avg", per_commit);
     res_row(res, t, &cap, "si", "commit_events_max", (int64_t)sr->commit_events_max);
     res_row(res, t, &cap, "si", "frames_garbage", (int64_t)sr->frames_garbage);
     res_row(res, t, &cap, "si", "frames_empty", (int64_t)sr->frames_empty);

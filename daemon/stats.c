@@ -23,6 +23,7 @@ void stats_commit_time(struct stats_runtime *r, uint64_t ns, uint64_t events)
     while (b < STATS_HIST - 1 && us >= (1ull << b))
         b++;
     r->commit_hist[b]++;
+    r->commit_events_total += events;
     if (events > r->commit_events_max)
         r->commit_events_max = events;
 }

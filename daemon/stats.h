@@ -38,7 +38,8 @@ struct stats_runtime {
     uint64_t commit_ns_total;
     uint64_t commit_ns_max;
     uint64_t commit_hist[STATS_HIST];
-    uint64_t commit_events_max; /* most events taken in one commit */
+    uint64_t commit_events_max;   /* most events taken in one commit */
+    uint64_t commit_events_total; /* events taken by the commits of this process */
     uint64_t queries;
     uint64_t query_errors;
 };

@@ -11,6 +11,7 @@
 #include "floorwalker.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <lmdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -286,13 +287,17 @@ int fw_flush(fw_client *c, int timeout_ms)
     }
     int err = FW_OK;
     pthread_mutex_lock(&c->lock);
-    uint64_t target = c->next_seq - 1;
+    uint64_t target = c->next_seq - 1, epoch = c->epoch;
     while (c->deleted < target) {
         uint64_t one = 1;
         ssize_t w = write(c->wake_fd, &one, sizeof one);
         (void)w;
         int rc = timeout_ms >= 0 ? pthread_cond_timedwait(&c->cond, &c->lock, &deadline)
                                  : pthread_cond_wait(&c->cond, &c->lock);
+        if (c->epoch != epoch) { /* renumbered (rebase_epoch): wait for all of it */
+            epoch = c->epoch;
+            target = c->next_seq - 1;
+        }
         if (rc == ETIMEDOUT) {
             err = c->deleted >= target ? FW_OK : FW_ETIMEDOUT;
             break;
@@ -418,6 +423,82 @@ static int send_batch(fw_client *c)
     return 1;
 }
 
+/*
+ * The daemon wants a seq we were already acked for: it lost what it had (its data was wiped or
+ * restored from an older backup). Those events cannot be asked for again in this epoch, so the
+ * terminal continues in a new epoch: every event still in the spool is renumbered from 1 and
+ * sent again. Events acked and deleted before are gone from the terminal too; that is logged.
+ */
+static int rebase_epoch(fw_client *c, uint64_t expected)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc;
+    pthread_mutex_lock(&c->lock);
+    uint64_t old = c->epoch, epoch = new_epoch(), n = 0;
+    if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)))
+        goto out;
+    /* Oldest first, seq deleted+1+i becomes i+1: never above a key still to be moved. */
+    uint64_t count = c->next_seq - 1 - c->deleted;
+    for (uint64_t i = 0; i < count; i++) {
+        MDB_val k, v;
+        if ((rc = mdb_cursor_open(txn, c->spool, &cur)))
+            break;
+        uint8_t kb[8];
+        u64_be(kb, c->deleted + 1 + i);
+        k.mv_size = 8;
+        k.mv_data = kb;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+        if (rc) {
+            mdb_cursor_close(cur);
+            break;
+        }
+        Floorwalker__Event *e = floorwalker__event__unpack(NULL, v.mv_size, v.mv_data);
+        rc = e ? mdb_cursor_del(cur, 0) : MDB_CORRUPTED;
+        mdb_cursor_close(cur);
+        if (rc) {
+            if (e)
+                floorwalker__event__free_unpacked(e, NULL);
+            break;
+        }
+        e->epoch = epoch;
+        e->seq = ++n;
+        size_t len = floorwalker__event__get_packed_size(e);
+        u64_be(kb, n);
+        MDB_val nk = {8, kb}, nv = {len, NULL};
+        rc = mdb_put(txn, c->spool, &nk, &nv, MDB_RESERVE);
+        if (rc == 0)
+            floorwalker__event__pack(e, nv.mv_data);
+        floorwalker__event__free_unpacked(e, NULL);
+        if (rc)
+            break;
+    }
+    if (rc == 0 && !(rc = meta_put(txn, c->meta, "epoch", epoch)) &&
+        !(rc = meta_put(txn, c->meta, "next_seq", n + 1)) &&
+        !(rc = meta_put(txn, c->meta, "acked_seq", 0)))
+        rc = mdb_txn_commit(txn);
+    else
+        mdb_txn_abort(txn);
+    if (rc == 0)
+        rc = mdb_env_sync(c->env, 1);
+    if (rc == 0) {
+        fprintf(stderr,
+                "libfloorwalker: %s: the daemon asks for seq %" PRIu64 " of epoch %" PRIu64
+                ", which it had acked (its data was lost or restored); continuing as epoch "
+                "%" PRIu64 " with the %" PRIu64 " event(s) still spooled\n",
+                c->terminal, expected, old, epoch, n);
+        c->epoch = epoch;
+        c->next_seq = n + 1;
+        c->acked = c->deleted = 0;
+        c->send_next = 1;
+        c->ninfl = 0;
+        pthread_cond_broadcast(&c->cond);
+    }
+out:
+    pthread_mutex_unlock(&c->lock);
+    return map_mdb(rc);
+}
+
 static void handle_ack(fw_client *c, const uint8_t *data, size_t len)
 {
     Floorwalker__Ack *a = floorwalker__ack__unpack(NULL, len, data);
@@ -458,6 +539,12 @@ static void handle_ack(fw_client *c, const uint8_t *data, size_t len)
         if (c->infl[i].last > acked)
             c->infl[j++] = c->infl[i];
     c->ninfl = j;
+    if (gap_expected && gap_expected <= acked) {
+        floorwalker__ack__free_unpacked(a, NULL);
+        if (rebase_epoch(c, gap_expected) != FW_OK)
+            fprintf(stderr, "libfloorwalker: %s: cannot renumber the spool\n", c->terminal);
+        return;
+    }
     if (gap_expected && gap_expected > acked) {
         /* Something we sent before was lost (a daemon restart, say): resend from where the
          * daemon wants. Later batches sent before this reset answer with the same gap; ignore
