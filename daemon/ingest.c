@@ -675,27 +675,14 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->bindings = htab_new();
     if (!in->marks || !in->bindings)
         goto fail;
-    in->router = zmq_socket(zctx, ZMQ_ROUTER);
-    if (!in->router)
-        goto fail_zmq;
-    int one = 1, linger = 0;
     /* Frames up to the soft limit are taken; up to twice that they are refused with an Ack
      * that says why; past that libzmq drops the connection. */
-    int64_t hard = cfg->max_msg_bytes * 2 + 65536;
-    int hwm = 100000;
-    if (zmq_setsockopt(in->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
-        zmq_setsockopt(in->router, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_setsockopt(in->router, ZMQ_MAXMSGSIZE, &hard, sizeof hard) ||
-        zmq_setsockopt(in->router, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
-        zmq_setsockopt(in->router, ZMQ_RCVHWM, &hwm, sizeof hwm))
-        goto fail_zmq;
-    if (zmq_bind(in->router, cfg->ingest_endpoint) != 0) {
-        log_err("ingest: cannot bind %s: %s", cfg->ingest_endpoint, zmq_strerror(zmq_errno()));
+    in->router = zsock_bind(zctx, ZMQ_ROUTER, cfg->ingest_endpoint, cfg->max_msg_bytes * 2 + 65536,
+                            100000, in->endpoint, sizeof in->endpoint, "ingest");
+    if (!in->router) {
         err = FW_EIO;
         goto fail;
     }
-    size_t len = sizeof in->endpoint;
-    zmq_getsockopt(in->router, ZMQ_LAST_ENDPOINT, in->endpoint, &len);
     if (zsock_init(&in->w, in->router, ZMQ_POLLIN, on_ingest, in) != 0)
         goto fail_zmq;
     zsock_start(loop, &in->w);

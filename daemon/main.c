@@ -22,6 +22,7 @@
 #include "query.h"
 #include "stats.h"
 #include "store.h"
+#include "zsock.h"
 
 static void usage(FILE *f)
 {
@@ -150,16 +151,10 @@ int main(int argc, char **argv)
         goto out;
     if (query_create(&q, loop, zctx, &cfg, st, &sp, &sr) != FW_OK)
         goto out;
-    pub = zmq_socket(zctx, ZMQ_PUB);
-    int linger = 0;
-    if (!pub || zmq_setsockopt(pub, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_bind(pub, cfg.alerts_endpoint) != 0) {
-        log_err("alerts: cannot bind %s: %s", cfg.alerts_endpoint, zmq_strerror(zmq_errno()));
-        goto out;
-    }
     char pub_ep[CONFIG_EP_MAX];
-    size_t len = sizeof pub_ep;
-    zmq_getsockopt(pub, ZMQ_LAST_ENDPOINT, pub_ep, &len);
+    pub = zsock_bind(zctx, ZMQ_PUB, cfg.alerts_endpoint, 0, 0, pub_ep, sizeof pub_ep, "alerts");
+    if (!pub)
+        goto out;
 
     ev_signal sigterm, sigint, sighup;
     ev_signal_init(&sigterm, on_stop, SIGTERM);

@@ -380,19 +380,10 @@ fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const 
     q->sp = sp;
     q->sr = sr;
     arena_init(&q->arena, 256 << 20);
-    q->router = zmq_socket(zctx, ZMQ_ROUTER);
-    int one = 1, linger = 0;
-    int64_t maxmsg = QUERY_MAX_BYTES * 2;
-    if (!q->router || zmq_setsockopt(q->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one) ||
-        zmq_setsockopt(q->router, ZMQ_LINGER, &linger, sizeof linger) ||
-        zmq_setsockopt(q->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg))
+    q->router = zsock_bind(zctx, ZMQ_ROUTER, cfg->query_endpoint, QUERY_MAX_BYTES * 2, 0,
+                           q->endpoint, sizeof q->endpoint, "query");
+    if (!q->router)
         goto fail;
-    if (zmq_bind(q->router, cfg->query_endpoint) != 0) {
-        log_err("query: cannot bind %s: %s", cfg->query_endpoint, zmq_strerror(zmq_errno()));
-        goto fail;
-    }
-    size_t len = sizeof q->endpoint;
-    zmq_getsockopt(q->router, ZMQ_LAST_ENDPOINT, q->endpoint, &len);
     if (zsock_init(&q->w, q->router, ZMQ_POLLIN, on_query, q) != 0)
         goto fail;
     zsock_start(loop, &q->w);

@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <zmq.h>
 
+#include "log.h"
+
 static int zevents(void *socket)
 {
     int ev = 0;
@@ -71,4 +73,30 @@ void zsock_stop(struct ev_loop *loop, struct zsock_watcher *w)
     ev_check_stop(loop, &w->check);
     ev_idle_stop(loop, &w->idle);
     ev_io_stop(loop, &w->io);
+}
+
+void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm, char *bound,
+                 size_t boundlen, const char *what)
+{
+    void *s = zmq_socket(zctx, type);
+    int one = 1, zero = 0;
+    if (!s)
+        goto fail;
+    if (zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) ||
+        (type == ZMQ_ROUTER && zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one)) ||
+        (maxmsg > 0 && zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) ||
+        (hwm > 0 && (zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
+                     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm))))
+        goto fail;
+    if (zmq_bind(s, endpoint) != 0)
+        goto fail;
+    size_t len = boundlen;
+    if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+        goto fail;
+    return s;
+fail:
+    log_err("%s: cannot bind %s: %s", what, endpoint, zmq_strerror(zmq_errno()));
+    if (s)
+        zmq_close(s);
+    return NULL;
 }

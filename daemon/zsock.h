@@ -12,6 +12,8 @@
 #define FW_ZSOCK_H
 
 #include <ev.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct zsock_watcher;
 typedef void (*zsock_cb)(struct ev_loop *loop, struct zsock_watcher *w, int revents);
@@ -26,6 +28,15 @@ struct zsock_watcher {
     zsock_cb cb;
     void *data;
 };
+
+/*
+ * Creates a socket of the given type and binds it: LINGER 0; for ROUTERs ROUTER_MANDATORY (so
+ * an unroutable reply fails instead of vanishing); MAXMSGSIZE when maxmsg > 0; both HWMs when
+ * hwm > 0. Writes the endpoint actually bound (tcp://...:* resolved) into bound. Returns NULL
+ * after logging one line naming what and the endpoint.
+ */
+void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm, char *bound,
+                 size_t boundlen, const char *what);
 
 /* socket must stay open while the watcher is started. */
 int zsock_init(struct zsock_watcher *w, void *socket, int events, zsock_cb cb, void *data);

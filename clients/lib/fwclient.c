@@ -343,7 +343,11 @@ static void spool_delete(fw_client *c, uint64_t upto)
     }
     if ((rc == 0 || rc == MDB_NOTFOUND) && meta_put(txn, c->meta, "acked_seq", upto) == 0 &&
         mdb_txn_commit(txn) == 0) {
-        /* Deletions need not be synced: a lost one only causes a duplicate resend. */
+        /* A lost deletion would only cause a duplicate resend, but under MDB_NOSYNC an unsynced
+         * commit followed by a power cut can leave the file inconsistent unless the filesystem
+         * keeps write order; deletes are grouped, so syncing them costs little. */
+        if (!c->o.no_fsync)
+            mdb_env_sync(c->env, 1);
         pthread_mutex_lock(&c->lock);
         c->deleted = upto;
         pthread_cond_broadcast(&c->cond);
