@@ -110,13 +110,55 @@ static int fail(struct parse_ctx *p, const char *fmt, ...)
     return 0; /* inih stops at the first handler error */
 }
 
-/* Reader for ini_parse_stream that counts lines, so the handler can name the line. */
+/* inih's line buffer (Debian builds it with INI_MAX_LINE 200 on the stack). */
+#define CONFIG_LINE_MAX 200
+
+static int store_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                     const char *value);
+static int terminal_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                        const char *value);
+
+/* A [store:ID] or [terminal:ID] header registers the store or terminal even when no key
+ * follows: Debian's inih does not call the handler for a bare section header. */
+static void section_seen(struct parse_ctx *p, const char *line)
+{
+    char sec[128];
+    const char *end = strchr(line, ']');
+    if (line[0] != '[' || !end || (size_t)(end - line) >= sizeof sec)
+        return;
+    snprintf(sec, sizeof sec, "%.*s", (int)(end - line - 1), line + 1);
+    const char *id = strchr(sec, ':');
+    if (!id || !fw_id_valid(id + 1))
+        return; /* the handler reports it when a key follows */
+    if (!strncmp(sec, "store:", 6))
+        store_key(p, sec, id + 1, NULL, NULL);
+    else if (!strncmp(sec, "terminal:", 9))
+        terminal_key(p, sec, id + 1, NULL, NULL);
+}
+
+/* Reader for ini_parse_stream: counts lines so the handler can name the line, refuses lines
+ * too long for inih's buffer (it would silently split them), and sees section headers. */
 static char *counting_reader(char *str, int num, void *stream)
 {
     struct parse_ctx *p = stream;
+    if (p->failed)
+        return NULL;
     char *r = fgets(str, num, p->f);
-    if (r && (strchr(r, '\n') || feof(p->f)))
-        p->line++;
+    if (!r)
+        return NULL;
+    p->line++;
+    if (!strchr(r, '\n') && !feof(p->f)) {
+        fail(p,
+             "line longer than %d characters; shorten it (a path or endpoint that long "
+             "does not fit)",
+             num - 3);
+        return NULL;
+    }
+    const char *s = r;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s == '[')
+        section_seen(p, s);
     return r;
 }
 
@@ -185,8 +227,9 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
     } else if (!strcmp(name, "hours")) {
         int h1, m1, h2, m2;
         char tail;
-        if (sscanf(value, "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 || h1 > 24 ||
-            h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+        /* Opening 00:00-23:59; closing up to 24:00 (a store open round the clock). */
+        if (sscanf(value, "%d:%d-%d:%d%c", &h1, &m1, &h2, &m2, &tail) != 4 || h1 < 0 || h1 > 23 ||
+            h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 || (h2 == 24 && m2))
             return fail(p, "[%s] hours = \"%s\": expected HH:MM-HH:MM, e.g. 08:00-22:00", section,
                         value);
         snprintf(s->hours, sizeof s->hours, "%s", value);

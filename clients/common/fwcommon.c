@@ -143,8 +143,9 @@ long fw_batch_split(const uint8_t *buf, size_t len, struct fw_slice *out, size_t
         uint64_t tag, v;
         if (!varint_get(buf, len, &pos, &tag))
             return -1;
-        unsigned field = (unsigned)(tag >> 3), wt = (unsigned)(tag & 7);
-        if (field == 0)
+        uint64_t field = tag >> 3;
+        unsigned wt = (unsigned)(tag & 7);
+        if (field == 0 || field > 536870911u) /* protobuf field numbers are 1..2^29-1 */
             return -1;
         switch (wt) {
         case 0:

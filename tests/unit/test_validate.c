@@ -550,6 +550,32 @@ static void test_bad_enum(void **state)
     f.complaint.action = FLOORWALKER__COMPLAINT__ACTION__ACTION_UNSPECIFIED;
     EXPECT(&f, BAD_ENUM, "complaint.action");
 
+    /* One past the last value of each enum. */
+    fx_init(&f);
+    as_sale(&f, 1);
+    f.tender[0].method = (Floorwalker__Tender__Method)6;
+    EXPECT(&f, BAD_ENUM, "method");
+
+    fx_init(&f);
+    as_complaint(&f);
+    f.complaint.action = (Floorwalker__Complaint__Action)6;
+    EXPECT(&f, BAD_ENUM, "complaint.action");
+
+    fx_init(&f);
+    as_complaint(&f);
+    f.complaint.severity = (Floorwalker__Complaint__Severity)4;
+    EXPECT(&f, BAD_ENUM, "complaint.severity");
+
+    fx_init(&f);
+    as_complaint(&f);
+    f.complaint.channel = (Floorwalker__Complaint__Channel)5;
+    EXPECT(&f, BAD_ENUM, "complaint.channel");
+
+    fx_init(&f);
+    as_attendance(&f);
+    f.att.kind = (Floorwalker__Attendance__Kind)5;
+    EXPECT(&f, BAD_ENUM, "attendance.kind");
+
     /* OPENED needs severity and channel. */
     fx_init(&f);
     as_complaint(&f);
@@ -1035,7 +1061,7 @@ static void test_day_only_digits(void **state)
 {
     (void)state;
 
-    /* BUG: validate.c validate_day() parses with sscanf("%4d-%2d-%2d"), which lets a
+    /* Was a bug: validate.c validate_day() parses with sscanf("%4d-%2d-%2d"), which lets a
      * two-character field be " 1" or "+1"; these ten-character strings are accepted as
      * 2026-01-01 but are not YYYY-MM-DD. */
     assert_false(validate_day("2026- 1-01"));
