@@ -48,6 +48,8 @@ static const struct key_spec keys[] = {
     INT("limits", "max_lines", max_lines, 1, 100000),
     STR("alerts", "endpoint", alerts_endpoint),
     STR("query", "endpoint", query_endpoint),
+    INT("rollup", "checkpoint_ms", checkpoint_ms, 10, 3600000),
+    INT("rollup", "checkpoint_cells", checkpoint_cells, 100, 100000000),
     INT("storage", "map_size_mb", map_size_mb, 1, 1 << 24),
     INT("storage", "map_grow_mb", map_grow_mb, 1, 1 << 24),
 };
@@ -72,6 +74,8 @@ void config_defaults(struct config *cfg)
     cfg->max_qty_milli = 100000000;       /* 100,000 units in one line or move */
     cfg->max_amount_cents = 1000000000LL; /* 10,000,000.00 */
     cfg->max_lines = 1000;
+    cfg->checkpoint_ms = 2000;
+    cfg->checkpoint_cells = 200000;
     cfg->map_size_mb = 1024;
     cfg->map_grow_mb = 1024;
 }
@@ -327,9 +331,9 @@ static int handler(void *user, const char *section, const char *name, const char
         }
     }
     if (!section_known) {
-        static const char *const sections[] = {"daemon", "ingest", "limits",
-                                               "alerts", "query",  "storage"};
-        const char *s = suggest(section, sections, 6);
+        static const char *const sections[] = {"daemon", "ingest",  "limits", "alerts",
+                                               "query",  "storage", "rollup"};
+        const char *s = suggest(section, sections, 7);
         if (s)
             return fail(p, "unknown section [%s] (did you mean [%s]?)", section, s);
         return fail(p, "unknown section [%s]", section);

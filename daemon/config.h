@@ -47,6 +47,9 @@ struct config {
     /* [alerts], [query] */
     char alerts_endpoint[CONFIG_EP_MAX];
     char query_endpoint[CONFIG_EP_MAX];
+    /* [rollup] */
+    int64_t checkpoint_ms;
+    int64_t checkpoint_cells;
     /* [storage] */
     int64_t map_size_mb;
     int64_t map_grow_mb;

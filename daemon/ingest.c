@@ -69,7 +69,32 @@ struct ingest {
     size_t nslices, slices_cap;
     struct arena arena;
     uint64_t pass_quarantined; /* quarantine records added by this pass */
+    struct rollup *rollup;
+    /* Events stored by this pass with their log positions: applied to the rollups once the
+     * commit has succeeded, so the rollups never include what is not durable. */
+    const Floorwalker__Event **applied;
+    uint64_t *applied_pos;
+    size_t napplied, applied_cap;
 };
+
+static int applied_add(struct ingest *in, const Floorwalker__Event *e, uint64_t pos)
+{
+    if (in->napplied == in->applied_cap) {
+        size_t ncap = in->applied_cap ? in->applied_cap * 2 : 1024;
+        const Floorwalker__Event **ne = realloc(in->applied, ncap * sizeof *ne);
+        if (!ne)
+            return -1;
+        in->applied = ne;
+        uint64_t *np = realloc(in->applied_pos, ncap * sizeof *np);
+        if (!np)
+            return -1;
+        in->applied_pos = np;
+        in->applied_cap = ncap;
+    }
+    in->applied[in->napplied] = e;
+    in->applied_pos[in->napplied++] = pos;
+    return 0;
+}
 
 static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
 {
@@ -458,7 +483,12 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
             memcpy(val + 8, s->p, s->len);
             struct key k;
             key_init(&k, KEY_EVENT);
-            key_u64(&k, in->st->next_event_pos + *stored_total);
+            uint64_t pos = in->st->next_event_pos + *stored_total;
+            key_u64(&k, pos);
+            if (applied_add(in, e, pos)) {
+                t->err = FW_ENOMEM;
+                return;
+            }
             store_txn_put(t, in->st->events, &k, val, 8 + s->len, MDB_APPEND);
             (*stored_total)++;
             in->pending_sp.events_total++;
@@ -567,6 +597,7 @@ static fw_err run_pass(struct ingest *in)
     uint64_t stored = 0;
     in->pending_sp = *in->sp;
     in->pass_quarantined = 0;
+    in->napplied = 0;
     store_txn_begin(in->st, &t, false);
     for (size_t i = 0; i < in->nmsgs && !t.err; i++)
         process_msg(in, &t, &in->msgs[i], &lim, &stored);
@@ -626,6 +657,12 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
             break;
     }
     if (err == FW_OK) {
+        if (in->rollup) {
+            rollup_apply(in->rollup, in->applied, in->applied_pos, in->napplied);
+            if ((int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells &&
+                rollup_checkpoint(in->rollup) != FW_OK)
+                log_warn("rollup checkpoint failed; the timer retries");
+        }
         send_acks(in);
     } else {
         in->sr->commit_failures++;
@@ -659,7 +696,7 @@ fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
 
 fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
                      const struct config *cfg, struct store *st, struct stats_persist *sp,
-                     struct stats_runtime *sr)
+                     struct stats_runtime *sr, struct rollup *rollup)
 {
     struct ingest *in = calloc(1, sizeof *in);
     fw_err err = FW_ENOMEM;
@@ -670,6 +707,7 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->st = st;
     in->sp = sp;
     in->sr = sr;
+    in->rollup = rollup;
     arena_init(&in->arena, 0);
     in->marks = htab_new();
     in->bindings = htab_new();
@@ -717,6 +755,8 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     free(in->new_binding_ids);
     free(in->msgs);
     free(in->slices);
+    free(in->applied);
+    free(in->applied_pos);
     arena_destroy(&in->arena);
     free(in);
     *pin = NULL;

@@ -13,15 +13,17 @@
 #include <ev.h>
 
 #include "config.h"
+#include "rollup.h"
 #include "stats.h"
 #include "store.h"
 
 struct ingest;
 
-/* Binds cfg->ingest_endpoint. cfg, st and the stats must outlive the ingest. */
+/* Binds cfg->ingest_endpoint. cfg, st, the stats and the rollup (which may be NULL) must
+ * outlive the ingest; stored events are applied to the rollup after each commit. */
 fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
                      const struct config *cfg, struct store *st, struct stats_persist *sp,
-                     struct stats_runtime *sr) FW_WUR;
+                     struct stats_runtime *sr, struct rollup *rollup) FW_WUR;
 void ingest_destroy(struct ingest **in, struct ev_loop *loop);
 /* The endpoint actually bound (tcp://...:* resolved to its port). */
 const char *ingest_endpoint(const struct ingest *in);

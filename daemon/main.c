@@ -20,6 +20,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "query.h"
+#include "rollup.h"
 #include "stats.h"
 #include "store.h"
 #include "zsock.h"
@@ -34,6 +35,7 @@ static void usage(FILE *f)
                "  -c, --config FILE   configuration file (see floorwalker.conf)\n"
                "  -d, --data-dir DIR  LMDB data directory (overrides [daemon] data_dir)\n"
                "      --check-config  parse and validate the configuration, then exit\n"
+               "      --rebuild       recompute every rollup from the raw event log, then exit\n"
                "  -f, --foreground    run in the foreground (the only mode; systemd style)\n"
                "  -v, --verbose       log at debug level\n"
                "  -h, --help          this help\n"
@@ -59,6 +61,13 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+static void on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct rollup *r = w->data;
+    if (rollup_checkpoint(r) != FW_OK)
+        log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
     log_warn("SIGHUP: live reload is not supported by this version; restart to apply changes");
@@ -67,13 +76,18 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"data-dir", required_argument, NULL, 'd'},
-        {"check-config", no_argument, NULL, 'C'}, {"foreground", no_argument, NULL, 'f'},
-        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"rebuild", no_argument, NULL, 'R'},
+        {NULL, 0, NULL, 0},
     };
     const char *cfg_path = NULL, *data_dir = NULL;
-    bool check_only = false, verbose = false;
+    bool check_only = false, verbose = false, rebuild = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:d:fvh", opts, NULL)) != -1) {
         switch (c) {
@@ -87,6 +101,9 @@ int main(int argc, char **argv)
             check_only = true;
             break;
         case 'f':
+            break;
+        case 'R':
+            rebuild = true;
             break;
         case 'v':
             verbose = true;
@@ -131,6 +148,7 @@ int main(int argc, char **argv)
     struct store *st = NULL;
     struct ingest *in = NULL;
     struct query *q = NULL;
+    struct rollup *rollup = NULL;
     void *pub = NULL;
     struct stats_persist sp;
     struct stats_runtime sr = {.started_ms = fw_now_ms()};
@@ -147,10 +165,38 @@ int main(int argc, char **argv)
         log_err("cannot read the stored counters in %s", cfg.data_dir);
         goto out;
     }
-    if (ingest_create(&in, loop, zctx, &cfg, st, &sp, &sr) != FW_OK)
+    if (rollup_create(&rollup, &cfg, st) != FW_OK) {
+        log_err("cannot open the rollups in %s", cfg.data_dir);
         goto out;
-    if (query_create(&q, loop, zctx, &cfg, st, &sp, &sr) != FW_OK)
+    }
+    uint64_t replayed = 0, t0 = fw_mono_ns();
+    if (rebuild) {
+        if (rollup_rebuild(rollup, &replayed) != FW_OK) {
+            log_err("rebuild failed");
+            goto out;
+        }
+        log_info("rebuilt every rollup from %" PRIu64 " logged events in %.1f s", replayed,
+                 (double)(fw_mono_ns() - t0) / 1e9);
+        rc = 0;
         goto out;
+    }
+    if (rollup_replay(rollup, &replayed) != FW_OK) {
+        log_err("replaying the event log into the rollups failed");
+        goto out;
+    }
+    if (replayed)
+        log_info("replayed %" PRIu64 " events logged after the last checkpoint in %.1f ms",
+                 replayed, (double)(fw_mono_ns() - t0) / 1e6);
+    if (ingest_create(&in, loop, zctx, &cfg, st, &sp, &sr, rollup) != FW_OK)
+        goto out;
+    if (query_create(&q, loop, zctx, &cfg, st, &sp, &sr, rollup) != FW_OK)
+        goto out;
+    ev_timer checkpoint;
+    ev_timer_init(&checkpoint, on_checkpoint, (double)cfg.checkpoint_ms / 1000.0,
+                  (double)cfg.checkpoint_ms / 1000.0);
+    checkpoint.data = rollup;
+    ev_timer_start(loop, &checkpoint);
+    ev_unref(loop);
     char pub_ep[CONFIG_EP_MAX];
     pub = zsock_bind(zctx, ZMQ_PUB, cfg.alerts_endpoint, 0, 0, pub_ep, sizeof pub_ep, "alerts");
     if (!pub)
@@ -177,6 +223,9 @@ int main(int argc, char **argv)
 out:
     query_destroy(&q, loop);
     ingest_destroy(&in, loop);
+    if (rollup && rollup_checkpoint(rollup) != FW_OK)
+        rc = rc ? rc : 3;
+    rollup_destroy(&rollup);
     if (pub)
         zmq_close(pub);
     store_destroy(&st);

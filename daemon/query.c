@@ -10,6 +10,8 @@
 #include "arena.h"
 #include "floorwalker.pb-c.h"
 #include "log.h"
+#include "qresult.h"
+#include "reports.h"
 #include "zsock.h"
 
 #define QUERY_MAX_BYTES 65536
@@ -25,115 +27,10 @@ struct query {
     struct store *st;
     const struct stats_persist *sp;
     struct stats_runtime *sr;
+    struct rollup *rollup;
     struct arena arena;
     char endpoint[CONFIG_EP_MAX];
 };
-
-/* ---- result builder (everything in the arena) ------------------------------------------------ */
-
-struct table_builder {
-    Floorwalker__Table *t;
-    size_t rows_cap;
-};
-
-struct result {
-    struct arena *a;
-    Floorwalker__QueryResult r;
-    size_t tables_cap;
-    bool oom;
-};
-
-static void *grow_ptrs(struct arena *a, void *old, size_t n, size_t *cap)
-{
-    if (n < *cap)
-        return old;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void **p = arena_alloc(a, ncap * sizeof(void *));
-    if (p && old)
-        memcpy(p, old, *cap * sizeof(void *));
-    *cap = ncap;
-    return p;
-}
-
-static Floorwalker__Table *res_table(struct result *res, const char *name, int ncols, ...)
-{
-    Floorwalker__Table *t = arena_alloc(res->a, sizeof *t);
-    char **cols = arena_alloc(res->a, (size_t)ncols * sizeof *cols);
-    Floorwalker__Table **tabs = grow_ptrs(res->a, res->r.tables, res->r.n_tables, &res->tables_cap);
-    if (!t || !cols || !tabs) {
-        res->oom = true;
-        return NULL;
-    }
-    floorwalker__table__init(t);
-    t->name = (char *)name;
-    va_list ap;
-    va_start(ap, ncols);
-    for (int i = 0; i < ncols; i++)
-        cols[i] = va_arg(ap, char *);
-    va_end(ap);
-    t->columns = cols;
-    t->n_columns = (size_t)ncols;
-    res->r.tables = tabs;
-    tabs[res->r.n_tables++] = t;
-    return t;
-}
-
-/* Appends a row; fmt has one letter per cell: s = string, i = int64, d = double. */
-static void res_row(struct result *res, Floorwalker__Table *t, size_t *cap, const char *fmt, ...)
-{
-    if (!t)
-        return;
-    size_t n = strlen(fmt);
-    Floorwalker__Row *row = arena_alloc(res->a, sizeof *row);
-    Floorwalker__Value *vals = arena_alloc(res->a, n * sizeof *vals);
-    Floorwalker__Value **cells = arena_alloc(res->a, n * sizeof *cells);
-    Floorwalker__Row **rows = grow_ptrs(res->a, t->rows, t->n_rows, cap);
-    if (!row || !vals || !cells || !rows) {
-        res->oom = true;
-        return;
-    }
-    floorwalker__row__init(row);
-    va_list ap;
-    va_start(ap, fmt);
-    for (size_t i = 0; i < n; i++) {
-        floorwalker__value__init(&vals[i]);
-        switch (fmt[i]) {
-        case 's':
-            vals[i].v_case = FLOORWALKER__VALUE__V_S;
-            vals[i].s = arena_strdup(res->a, va_arg(ap, const char *));
-            if (!vals[i].s)
-                res->oom = true;
-            break;
-        case 'i':
-            vals[i].v_case = FLOORWALKER__VALUE__V_I;
-            vals[i].i = va_arg(ap, int64_t);
-            break;
-        default:
-            vals[i].v_case = FLOORWALKER__VALUE__V_D;
-            vals[i].d = va_arg(ap, double);
-            break;
-        }
-        cells[i] = &vals[i];
-    }
-    va_end(ap);
-    row->cells = cells;
-    row->n_cells = n;
-    t->rows = rows;
-    t->rows[t->n_rows++] = row;
-}
-
-static void res_error(struct result *res, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void res_error(struct result *res, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    res->r.status = FLOORWALKER__QUERY_RESULT__STATUS__ERROR;
-    res->r.error = arena_strdup(res->a, buf);
-}
 
 static const char *reject_name(unsigned code)
 {
@@ -162,55 +59,50 @@ static void q_stats(struct query *q, struct result *res)
 {
     const struct stats_persist *sp = q->sp;
     const struct stats_runtime *sr = q->sr;
-    size_t cap = 0;
-    Floorwalker__Table *t = res_table(res, "daemon", 2, "name", "value");
+    struct rtable t = res_table(res, "daemon", 2, "name", "value");
     int64_t now = fw_now_ms();
     double avg_ms = sr->commits ? (double)sr->commit_ns_total / (double)sr->commits / 1e6 : 0;
     double per_commit = sr->commits ? (double)sr->commit_events_total / (double)sr->commits : 0;
-    res_row(res, t, &cap, "si", "uptime_s", (int64_t)((now - sr->started_ms) / 1000));
-    res_row(res, t, &cap, "si", "events_total", (int64_t)sp->events_total);
-    res_row(res, t, &cap, "si", "duplicates", (int64_t)sp->duplicates);
-    res_row(res, t, &cap, "si", "quarantined", (int64_t)sp->quarantined);
-    res_row(res, t, &cap, "si", "batches", (int64_t)sp->batches);
-    res_row(res, t, &cap, "si", "commits", (int64_t)sr->commits);
-    res_row(res, t, &cap, "si", "commit_failures", (int64_t)sr->commit_failures);
-    res_row(res, t, &cap, "sd", "commit_ms_avg", avg_ms);
-    res_row(res, t, &cap, "sd", "commit_ms_max", (double)sr->commit_ns_max / 1e6);
-    res_row(res, t, &cap, "sd", "commit_events_avg", per_commit);
-    res_row(res, t, &cap, "si", "commit_events_max", (int64_t)sr->commit_events_max);
-    res_row(res, t, &cap, "si", "frames_garbage", (int64_t)sr->frames_garbage);
-    res_row(res, t, &cap, "si", "frames_empty", (int64_t)sr->frames_empty);
-    res_row(res, t, &cap, "si", "frames_multipart", (int64_t)sr->frames_multipart);
-    res_row(res, t, &cap, "si", "frames_oversize", (int64_t)sr->frames_oversize);
-    res_row(res, t, &cap, "si", "bad_batches", (int64_t)sr->bad_batches);
-    res_row(res, t, &cap, "si", "gaps", (int64_t)sr->gaps);
-    res_row(res, t, &cap, "si", "acks_sent", (int64_t)sr->acks_sent);
-    res_row(res, t, &cap, "si", "acks_dropped", (int64_t)sr->acks_dropped);
-    res_row(res, t, &cap, "si", "map_grows", (int64_t)sr->map_grows);
-    res_row(res, t, &cap, "si", "map_size_mb", (int64_t)(q->st->map_size >> 20));
-    res_row(res, t, &cap, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
-    res_row(res, t, &cap, "si", "queries", (int64_t)sr->queries);
-    res_row(res, t, &cap, "si", "rss_kb", (int64_t)rss_kb());
+    res_row(res, &t, "si", "uptime_s", (int64_t)((now - sr->started_ms) / 1000));
+    res_row(res, &t, "si", "events_total", (int64_t)sp->events_total);
+    res_row(res, &t, "si", "duplicates", (int64_t)sp->duplicates);
+    res_row(res, &t, "si", "quarantined", (int64_t)sp->quarantined);
+    res_row(res, &t, "si", "batches", (int64_t)sp->batches);
+    res_row(res, &t, "si", "commits", (int64_t)sr->commits);
+    res_row(res, &t, "si", "commit_failures", (int64_t)sr->commit_failures);
+    res_row(res, &t, "sd", "commit_ms_avg", avg_ms);
+    res_row(res, &t, "sd", "commit_ms_max", (double)sr->commit_ns_max / 1e6);
+    res_row(res, &t, "sd", "commit_events_avg", per_commit);
+    res_row(res, &t, "si", "commit_events_max", (int64_t)sr->commit_events_max);
+    res_row(res, &t, "si", "frames_garbage", (int64_t)sr->frames_garbage);
+    res_row(res, &t, "si", "frames_empty", (int64_t)sr->frames_empty);
+    res_row(res, &t, "si", "frames_multipart", (int64_t)sr->frames_multipart);
+    res_row(res, &t, "si", "frames_oversize", (int64_t)sr->frames_oversize);
+    res_row(res, &t, "si", "bad_batches", (int64_t)sr->bad_batches);
+    res_row(res, &t, "si", "gaps", (int64_t)sr->gaps);
+    res_row(res, &t, "si", "acks_sent", (int64_t)sr->acks_sent);
+    res_row(res, &t, "si", "acks_dropped", (int64_t)sr->acks_dropped);
+    res_row(res, &t, "si", "map_grows", (int64_t)sr->map_grows);
+    res_row(res, &t, "si", "map_size_mb", (int64_t)(q->st->map_size >> 20));
+    res_row(res, &t, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
+    res_row(res, &t, "si", "queries", (int64_t)sr->queries);
+    res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
 
-    cap = 0;
     t = res_table(res, "events_by_kind", 2, "kind", "events");
     for (unsigned i = 1; i < STATS_KINDS; i++)
-        res_row(res, t, &cap, "si", stats_kind_names[i], (int64_t)sp->events_by_kind[i]);
+        res_row(res, &t, "si", stats_kind_names[i], (int64_t)sp->events_by_kind[i]);
 
-    cap = 0;
     t = res_table(res, "rejects_by_code", 2, "code", "count");
     for (unsigned i = 1; i < STATS_CODES; i++)
         if (sp->rejects_by_code[i])
-            res_row(res, t, &cap, "si", reject_name(i), (int64_t)sp->rejects_by_code[i]);
+            res_row(res, &t, "si", reject_name(i), (int64_t)sp->rejects_by_code[i]);
 
-    cap = 0;
     t = res_table(res, "commit_latency", 2, "below_us", "commits");
     for (unsigned i = 0; i < STATS_HIST; i++)
         if (sr->commit_hist[i])
-            res_row(res, t, &cap, "ii", (int64_t)(1ll << i), (int64_t)sr->commit_hist[i]);
+            res_row(res, &t, "ii", (int64_t)(1ll << i), (int64_t)sr->commit_hist[i]);
 
     /* Terminals seen, with the seq acked in each epoch. */
-    cap = 0;
     t = res_table(res, "terminals", 5, "terminal", "store", "epoch", "acked_seq", "updated_ms");
     struct store_txn tx;
     store_txn_begin(q->st, &tx, true);
@@ -233,7 +125,7 @@ static void q_stats(struct query *q, struct result *res)
             const struct config_terminal *ct = config_find_terminal(q->cfg, term);
             if (ct)
                 snprintf(store, sizeof store, "%s", ct->store);
-            res_row(res, t, &cap, "ssiii", term, store,
+            res_row(res, &t, "ssiii", term, store,
                     (int64_t)be64_get((uint8_t *)k.mv_data + 1 + FW_ID_MAX),
                     (int64_t)be64_get(v.mv_data), (int64_t)be64_get((uint8_t *)v.mv_data + 8));
         }
@@ -247,9 +139,8 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
     uint32_t limit = qq->limit ? qq->limit : QUARANTINE_DEFAULT_LIMIT;
     if (limit > QUARANTINE_MAX_LIMIT)
         limit = QUARANTINE_MAX_LIMIT;
-    size_t cap = 0;
-    Floorwalker__Table *t = res_table(res, "quarantine", 8, "pos", "received_ms", "terminal",
-                                      "epoch", "seq", "code", "reason", "bytes");
+    struct rtable t = res_table(res, "quarantine", 8, "pos", "received_ms", "terminal", "epoch",
+                                "seq", "code", "reason", "bytes");
     struct store_txn tx;
     store_txn_begin(q->st, &tx, true);
     MDB_cursor *cur;
@@ -266,9 +157,9 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
             floorwalker__quarantine_record__unpack(&q->arena.pb, v.mv_size, v.mv_data);
         if (!r)
             continue;
-        res_row(res, t, &cap, "iisiissi", (int64_t)be64_get((uint8_t *)k.mv_data + 1),
-                r->received_ms, r->terminal_id, (int64_t)r->epoch, (int64_t)r->seq,
-                reject_name((unsigned)r->code), r->reason, (int64_t)r->raw.len);
+        res_row(res, &t, "iisiissi", (int64_t)be64_get((uint8_t *)k.mv_data + 1), r->received_ms,
+                r->terminal_id, (int64_t)r->epoch, (int64_t)r->seq, reject_name((unsigned)r->code),
+                r->reason, (int64_t)r->raw.len);
     }
     mdb_cursor_close(cur);
     store_txn_abort(&tx);
@@ -292,6 +183,16 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
         break;
     case FLOORWALKER__QUERY__KIND__QUARANTINE:
         q_quarantine(q, res, qq);
+        break;
+    case FLOORWALKER__QUERY__KIND__SALES:
+    case FLOORWALKER__QUERY__KIND__TOP_SKUS:
+    case FLOORWALKER__QUERY__KIND__BOTTOM_SKUS:
+    case FLOORWALKER__QUERY__KIND__CATEGORIES:
+    case FLOORWALKER__QUERY__KIND__CASHIERS:
+    case FLOORWALKER__QUERY__KIND__COMPLAINTS:
+    case FLOORWALKER__QUERY__KIND__STOCK:
+    case FLOORWALKER__QUERY__KIND__ATTENDANCE:
+        reports_run(q->rollup, q->st, qq, res, fw_now_ms());
         break;
     case FLOORWALKER__QUERY__KIND__KIND_UNSPECIFIED:
         res_error(res, "query kind is not set");
@@ -369,7 +270,8 @@ static void on_query(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 }
 
 fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const struct config *cfg,
-                    struct store *st, const struct stats_persist *sp, struct stats_runtime *sr)
+                    struct store *st, const struct stats_persist *sp, struct stats_runtime *sr,
+                    struct rollup *rollup)
 {
     struct query *q = calloc(1, sizeof *q);
     if (!q)
@@ -379,6 +281,7 @@ fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const 
     q->st = st;
     q->sp = sp;
     q->sr = sr;
+    q->rollup = rollup;
     arena_init(&q->arena, 256 << 20);
     q->router = zsock_bind(zctx, ZMQ_ROUTER, cfg->query_endpoint, QUERY_MAX_BYTES * 2, 0,
                            q->endpoint, sizeof q->endpoint, "query");

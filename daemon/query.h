@@ -9,14 +9,15 @@
 #include <ev.h>
 
 #include "config.h"
+#include "rollup.h"
 #include "stats.h"
 #include "store.h"
 
 struct query;
 
 fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const struct config *cfg,
-                    struct store *st, const struct stats_persist *sp,
-                    struct stats_runtime *sr) FW_WUR;
+                    struct store *st, const struct stats_persist *sp, struct stats_runtime *sr,
+                    struct rollup *rollup) FW_WUR;
 void query_destroy(struct query **q, struct ev_loop *loop);
 const char *query_endpoint(const struct query *q);
 

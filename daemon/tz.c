@@ -458,7 +458,8 @@ void tz_local(const struct tz *tz, int64_t utc_ms, struct tz_local *out)
 {
     int64_t s = floor_div(utc_ms, 1000);
     int64_t l = s + tz_offset(tz, s);
-    int64_t day = l / SECS_PER_DAY, sod = l % SECS_PER_DAY;
+    int64_t day = l / SECS_PER_DAY;
+    int32_t sod = (int32_t)(l % SECS_PER_DAY); /* the rest in 32 bits: cheaper */
     if (sod < 0) {
         sod += SECS_PER_DAY;
         day--;
@@ -466,7 +467,8 @@ void tz_local(const struct tz *tz, int64_t utc_ms, struct tz_local *out)
     out->day = day > INT32_MAX ? INT32_MAX : day < INT32_MIN ? INT32_MIN : (int32_t)day;
     out->hour = (int8_t)(sod / 3600);
     out->minute = (int8_t)(sod / 60 % 60);
-    out->wday = (int8_t)floor_mod(day + 4, 7);
+    int32_t w = (int32_t)(day % 7) + 4; /* 1970-01-01 was a Thursday */
+    out->wday = (int8_t)(w >= 7 ? w - 7 : w < 0 ? w + 7 : w);
 }
 
 /*
@@ -771,8 +773,8 @@ fw_err tz_load(struct tz **out, const char *name)
     int n = snprintf(path, sizeof path, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= sizeof path)
         return FW_ENOTFOUND;
-    uint8_t *buf;
-    size_t len;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     fw_err err = read_file(path, &buf, &len);
     if (err)
         return err;

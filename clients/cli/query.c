@@ -258,22 +258,29 @@ static void usage(FILE *f, bool stats)
     fprintf(f,
             "Usage: floorwalker query [OPTIONS] KIND\n"
             "\n"
-            "KIND: stats, quarantine (rejected events, newest first), sales, top-skus,\n"
-            "bottom-skus, categories, cashiers, complaints, stock, attendance, alerts.\n"
-            "This daemon version serves stats and quarantine; the others answer with an error\n"
-            "until their rollups exist.\n"
+            "KIND: sales, top-skus, bottom-skus, categories, cashiers, complaints, stock,\n"
+            "attendance, stats, quarantine (rejected events, newest first). docs/ROLLUPS.md\n"
+            "defines every figure.\n"
             "\n"
             "  -e, --endpoint EP  query endpoint (default %s, or $FLOORWALKER_QUERY)\n"
+            "      --scope S      store, region or chain (default: store if --store is given,\n"
+            "                     region if --region is given, else chain)\n"
             "      --store ID     one store\n"
-            "      --region ID    one region\n"
-            "      --from DAY     YYYY-MM-DD (store-local, inclusive)\n"
-            "      --to DAY       YYYY-MM-DD (store-local, inclusive)\n"
+            "      --region ID    the stores of one region\n"
+            "      --from DAY     first day: YYYY-MM-DD, today, yesterday, this-week,\n"
+            "                     last-week, this-month, last-month (default today; the\n"
+            "                     words are resolved in each store's time zone)\n"
+            "      --to DAY       last day, inclusive (default: the end of --from)\n"
+            "  -g, --granularity G  hour, day, week or month (sales; default day)\n"
+            "      --employee ID  one employee (attendance)\n"
+            "      --sku ID       one SKU (stock)\n"
             "  -n, --limit N      at most N rows\n"
             "      --json         one JSON object per row\n"
             "      --csv          CSV with a header line\n"
             "  -w, --timeout SEC  wait this long for the answer (default 5)\n"
             "\n"
-            "Exit status: 0 ok, 1 the daemon refused the query (the reason is printed),\n"
+            "Exit status: 0 ok (an empty range prints no rows), 1 the daemon refused the query\n"
+            "(a bad date, an unknown store or region: the reason is printed),\n"
             "2 bad usage, 3 no answer.\n",
             DEFAULT_QUERY);
 }
@@ -300,10 +307,22 @@ static int run(int argc, char **argv, bool stats)
     if (!ep)
         ep = DEFAULT_QUERY;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "e:n:w:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "e:n:w:g:h", opts, NULL)) != -1) {
         switch (c) {
         case 'e':
             ep = optarg;
+            break;
+        case 'S':
+            q.scope = optarg;
+            break;
+        case 'g':
+            q.granularity = optarg;
+            break;
+        case 'E':
+            q.employee_id = optarg;
+            break;
+        case 'K':
+            q.sku = optarg;
             break;
         case 's':
             q.store_id = optarg;

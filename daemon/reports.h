@@ -1,0 +1,20 @@
+/*
+ * The rollup query kinds: sales, top and bottom SKUs, categories, cashiers, complaints, stock,
+ * attendance (docs/ROLLUPS.md "Query results"). Each reads cells through the rollup module in
+ * one read-only LMDB transaction and answers typed tables.
+ */
+#ifndef FW_REPORTS_H
+#define FW_REPORTS_H
+
+#include <stdint.h>
+
+#include "floorwalker.pb-c.h"
+#include "qresult.h"
+#include "rollup.h"
+
+/* Answers q into res (status ERROR with a reason for a bad date, scope or store). now_ms
+ * resolves "today" and the ages of live items. */
+void reports_run(struct rollup *r, struct store *st, const Floorwalker__Query *q,
+                 struct result *res, int64_t now_ms);
+
+#endif

@@ -1,0 +1,1242 @@
+#include "rollup.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "htab.h"
+#include "log.h"
+#include "tz.h"
+
+#define CELL_MAXV 14 /* the widest cell (sales hour) */
+#define CELL_KEYMAX 160
+#define TAG_MAX FW_ID_MAX
+#define KEY_POSITION "P" /* meta: log position the checkpointed cells include */
+#define CACHE_MAX_CELLS 400000
+#define REPLAY_CHUNK 50000
+
+struct cell {
+    struct cell *next_dirty;
+    uint64_t hash;
+    int64_t v[CELL_MAXV];
+    uint8_t klen, nv, taglen;
+    bool dirty, in_lmdb;
+    char tag[TAG_MAX + 1];
+    uint8_t key[];
+};
+
+/* Open-addressing table of cells by key bytes. */
+struct cellmap {
+    struct cell **slots;
+    size_t cap, count;
+};
+
+/* Cells created since the last checkpoint (so not in LMDB yet), by scan prefix. */
+struct newlist {
+    struct cell **v;
+    size_t n, cap;
+};
+
+struct rollup {
+    const struct config *cfg;
+    struct store *st;
+    MDB_dbi db;
+    uint64_t pos;
+    struct cellmap cells;
+    struct cell *dirty;
+    size_t ndirty;
+    struct htab *newidx; /* hex(prefix) -> struct newlist */
+    struct htab *stores; /* id -> struct store_info */
+    struct htab *zones;  /* name -> struct tz */
+    struct store_info **sorted;
+    size_t nsorted;
+    bool stores_changed;
+    MDB_txn *rtxn; /* read txn for cache misses during apply */
+};
+
+static const uint8_t nv_of[256] = {
+    [CELL_SALES_HOUR] = SH_N,  [CELL_PRODUCT] = PR_N,    [CELL_CATEGORY] = CA_N,
+    [CELL_CASHIER] = KA_N,     [CELL_TARGET] = 1,        [CELL_MOVES] = MV_N,
+    [CELL_ON_HAND] = OH_N,     [CELL_COMPLAINTS] = CQ_N, [CELL_COMPLAINT_BY] = 1,
+    [CELL_RESPONSE] = 1,       [CELL_COMPLAINT] = CX_N,  [CELL_DRAWER] = DR_N,
+    [CELL_CASHIER_DRAWER] = 1, [CELL_SHIFT] = SS_N,      [CELL_DAY_SHIFT] = FS_N,
+    [CELL_ATTENDANCE] = AT_N,  [CELL_WORKER] = WK_N,     [CELL_ON_DUTY] = 1,
+    [CELL_STORE] = 1,
+};
+
+/* Day-keyed types scan by (type, store, day); state types by (type, store); stores by type. */
+static bool day_keyed(uint8_t t)
+{
+    switch (t) {
+    case CELL_SALES_HOUR:
+    case CELL_PRODUCT:
+    case CELL_CATEGORY:
+    case CELL_CASHIER:
+    case CELL_TARGET:
+    case CELL_MOVES:
+    case CELL_COMPLAINTS:
+    case CELL_COMPLAINT_BY:
+    case CELL_RESPONSE:
+    case CELL_DAY_SHIFT:
+    case CELL_ATTENDANCE:
+    case CELL_ON_DUTY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Length of the scan prefix of a key: see day_keyed. */
+static size_t prefix_len(const uint8_t *key, size_t klen)
+{
+    if (key[0] == CELL_STORE)
+        return 1;
+    const uint8_t *nul = memchr(key + 1, 0, klen - 1);
+    size_t n = nul ? (size_t)(nul - key) + 1 : klen;
+    return day_keyed(key[0]) ? n + 4 : n;
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static struct cell **map_slot(const struct cellmap *m, const uint8_t *key, size_t klen, uint64_t h)
+{
+    size_t mask = m->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        struct cell *c = m->slots[i];
+        if (!c || (c->hash == h && c->klen == klen && !memcmp(c->key, key, klen)))
+            return &m->slots[i];
+    }
+}
+
+static int map_grow(struct cellmap *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 4096;
+    struct cell **ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -1;
+    struct cellmap n = {ns, ncap, m->count};
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->slots[i])
+            *map_slot(&n, m->slots[i]->key, m->slots[i]->klen, m->slots[i]->hash) = m->slots[i];
+    free(m->slots);
+    *m = n;
+    return 0;
+}
+
+static void map_clear(struct cellmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        free(m->slots[i]);
+        m->slots[i] = NULL;
+    }
+    m->count = 0;
+}
+
+/* ---- keys and values ------------------------------------------------------------------------ */
+
+size_t rollup_key(uint8_t *out, uint8_t type, const char *store, const char *fmt, ...)
+{
+    size_t n = 0;
+    out[n++] = type;
+    if (store) {
+        size_t l = strnlen(store, FW_ID_MAX);
+        memcpy(out + n, store, l);
+        n += l;
+        out[n++] = 0;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    for (; *fmt; fmt++) {
+        switch (*fmt) {
+        case 'd': {
+            uint32_t d = (uint32_t)va_arg(ap, int32_t) ^ 0x80000000u; /* sorts negatives first */
+            out[n++] = (uint8_t)(d >> 24);
+            out[n++] = (uint8_t)(d >> 16);
+            out[n++] = (uint8_t)(d >> 8);
+            out[n++] = (uint8_t)d;
+            break;
+        }
+        case 'h':
+        case 'b':
+            out[n++] = (uint8_t)va_arg(ap, int);
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            size_t l = strnlen(s, FW_ID_MAX);
+            memcpy(out + n, s, l);
+            n += l;
+            out[n++] = 0;
+            break;
+        }
+        }
+    }
+    va_end(ap);
+    return n;
+}
+
+/* LMDB value: nv (1 byte), taglen (1 byte), nv little-endian int64, tag. */
+static size_t encode_value(const struct cell *c, uint8_t *out)
+{
+    size_t n = 0;
+    out[n++] = c->nv;
+    out[n++] = c->taglen;
+    for (unsigned i = 0; i < c->nv; i++) {
+        uint64_t v = (uint64_t)c->v[i];
+        for (int b = 0; b < 8; b++)
+            out[n++] = (uint8_t)(v >> (8 * b));
+    }
+    memcpy(out + n, c->tag, c->taglen);
+    return n + c->taglen;
+}
+
+static bool decode_value(const MDB_val *val, int64_t *v, size_t maxv, char *tag, size_t taglen)
+{
+    const uint8_t *p = val->mv_data;
+    if (val->mv_size < 2)
+        return false;
+    size_t nv = p[0], tl = p[1];
+    if (val->mv_size != 2 + nv * 8 + tl)
+        return false;
+    for (size_t i = 0; i < maxv; i++) {
+        uint64_t x = 0;
+        if (i < nv)
+            for (int b = 7; b >= 0; b--)
+                x = (x << 8) | p[2 + i * 8 + (size_t)b];
+        v[i] = (int64_t)x;
+    }
+    if (tag && taglen) {
+        size_t l = tl < taglen - 1 ? tl : taglen - 1;
+        memcpy(tag, p + 2 + nv * 8, l);
+        tag[l] = 0;
+    }
+    return true;
+}
+
+/* ---- stores and zones ----------------------------------------------------------------------- */
+
+static const struct tz *zone(struct rollup *r, const char *name)
+{
+    struct tz *z = htab_get(r->zones, name);
+    if (z)
+        return z;
+    fw_err e = tz_load(&z, name);
+    if (e != FW_OK) {
+        log_warn("time zone \"%s\": %s; using UTC", name, fw_strerror(e));
+        if (strcmp(name, "UTC"))
+            return zone(r, "UTC");
+        return NULL;
+    }
+    if (htab_put(r->zones, name, z) != 0) {
+        tz_destroy(&z);
+        return NULL;
+    }
+    return z;
+}
+
+static struct store_info *store_add(struct rollup *r, const char *id)
+{
+    struct store_info *s = htab_get(r->stores, id);
+    if (s)
+        return s;
+    const struct config_store *cs = config_find_store(r->cfg, id);
+    if (r->cfg->nstores && !cs)
+        return NULL;
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    snprintf(s->id, sizeof s->id, "%s", id);
+    snprintf(s->region, sizeof s->region, "%s", cs ? cs->region : "default");
+    s->tz = zone(r, cs ? cs->timezone : "UTC");
+    if (!s->tz || htab_put(r->stores, id, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    r->stores_changed = true;
+    return s;
+}
+
+const struct store_info *rollup_store(struct rollup *r, const char *store)
+{
+    return htab_get(r->stores, store);
+}
+
+static int cmp_store(const void *a, const void *b)
+{
+    return strcmp((*(struct store_info *const *)a)->id, (*(struct store_info *const *)b)->id);
+}
+
+static void collect_store(const char *key, void *val, void *arg)
+{
+    struct rollup *r = arg;
+    r->sorted[r->nsorted++] = val;
+}
+
+const struct store_info *const *rollup_stores(struct rollup *r, size_t *n)
+{
+    if (r->stores_changed) {
+        struct store_info **v = realloc(r->sorted, (htab_count(r->stores) + 1) * sizeof *v);
+        if (v) {
+            r->sorted = v;
+            r->nsorted = 0;
+            htab_foreach(r->stores, collect_store, r);
+            qsort(r->sorted, r->nsorted, sizeof *r->sorted, cmp_store);
+            r->stores_changed = false;
+        }
+    }
+    *n = r->nsorted;
+    return (const struct store_info *const *)r->sorted;
+}
+
+/* ---- cells ---------------------------------------------------------------------------------- */
+
+static void hexkey(const uint8_t *p, size_t n, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hx[p[i] >> 4];
+        out[2 * i + 1] = hx[p[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+/* The cell for key, from memory, else LMDB, else new and zero. NULL only when out of memory. */
+static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
+{
+    uint64_t h = hash_bytes(key, klen);
+    if ((r->cells.count + 1) * 4 > r->cells.cap * 3 && map_grow(&r->cells) != 0)
+        return NULL;
+    struct cell **slot = map_slot(&r->cells, key, klen, h);
+    if (*slot)
+        return *slot;
+    struct cell *c = calloc(1, sizeof *c + klen);
+    if (!c)
+        return NULL;
+    c->hash = h;
+    c->klen = (uint8_t)klen;
+    c->nv = nv_of[key[0]];
+    memcpy(c->key, key, klen);
+    if (!r->rtxn && mdb_txn_begin(r->st->env, NULL, MDB_RDONLY, &r->rtxn) != 0)
+        r->rtxn = NULL;
+    if (r->rtxn) {
+        MDB_val k = {klen, (void *)key}, v;
+        if (mdb_get(r->rtxn, r->db, &k, &v) == 0 &&
+            decode_value(&v, c->v, c->nv, c->tag, sizeof c->tag)) {
+            c->in_lmdb = true;
+            c->taglen = (uint8_t)strlen(c->tag);
+        }
+    }
+    *slot = c;
+    r->cells.count++;
+    return c;
+}
+
+static void cell_dirty(struct rollup *r, struct cell *c)
+{
+    if (c->dirty)
+        return;
+    c->dirty = true;
+    c->next_dirty = r->dirty;
+    r->dirty = c;
+    r->ndirty++;
+    if (!c->in_lmdb) {
+        char hk[2 * CELL_KEYMAX + 1];
+        hexkey(c->key, prefix_len(c->key, c->klen), hk);
+        struct newlist *l = htab_get(r->newidx, hk);
+        if (!l) {
+            l = calloc(1, sizeof *l);
+            if (!l || htab_put(r->newidx, hk, l) != 0) {
+                free(l);
+                return;
+            }
+        }
+        if (l->n == l->cap) {
+            size_t ncap = l->cap ? l->cap * 2 : 8;
+            struct cell **v = realloc(l->v, ncap * sizeof *v);
+            if (!v)
+                return;
+            l->v = v;
+            l->cap = ncap;
+        }
+        l->v[l->n++] = c;
+    }
+}
+
+/* Adds deltas to the first n counters of a cell (use ADD: it counts and converts them). */
+static struct cell *add_arr(struct rollup *r, const uint8_t *key, size_t klen, const int64_t *d,
+                            size_t n)
+{
+    struct cell *c = cell_get(r, key, klen);
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i < n && i < c->nv; i++)
+        c->v[i] += d[i];
+    cell_dirty(r, c);
+    return c;
+}
+
+#define ADD(r, k, kl, ...)                                                                         \
+    add_arr(r, k, kl, (const int64_t[]){__VA_ARGS__},                                              \
+            sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t))
+
+static void set_tag(struct cell *c, const char *tag)
+{
+    size_t l = strnlen(tag, TAG_MAX);
+    memcpy(c->tag, tag, l);
+    c->tag[l] = 0;
+    c->taglen = (uint8_t)l;
+}
+
+/* ---- apply ---------------------------------------------------------------------------------- */
+
+static int64_t round_div1000(__int128 x)
+{
+    /* Half up for positive values, half away from zero for negative ones (symmetry). */
+    if (x >= 0)
+        return (int64_t)((x + 500) / 1000);
+    return -(int64_t)((-x + 500) / 1000);
+}
+
+static int32_t local_day(const struct store_info *s, int64_t ms, int *hour)
+{
+    struct tz_local l;
+    tz_local(s->tz, ms, &l);
+    if (hour)
+        *hour = l.hour;
+    return l.day;
+}
+
+static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day, int hour,
+                       const Floorwalker__Sale *sa)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl;
+    int64_t items = 0, gross = 0, disc = 0;
+    int kind = sa->kind;
+    int64_t sign = kind == FLOORWALKER__SALE__KIND__SALE ? 1 : -1;
+    for (size_t i = 0; i < sa->n_lines; i++) {
+        const Floorwalker__SaleLine *ln = sa->lines[i];
+        int64_t lg = round_div1000((__int128)ln->qty_milli * ln->unit_price_cents);
+        int64_t lnet = lg - ln->discount_cents;
+        items += ln->qty_milli;
+        gross += lg;
+        disc += ln->discount_cents;
+        bool promo = ln->promo && ln->promo[0];
+        kl = rollup_key(k, CELL_PRODUCT, s->id, "ds", day, ln->sku);
+        struct cell *c = ADD(r, k, kl, sign * ln->qty_milli, sign * lnet,
+                             promo ? sign * ln->qty_milli : 0, promo ? sign * lnet : 0);
+        if (c && !c->tag[0] && ln->category)
+            set_tag(c, ln->category);
+        kl = rollup_key(k, CELL_CATEGORY, s->id, "ds", day, ln->category ? ln->category : "");
+        ADD(r, k, kl, sign * ln->qty_milli, sign * lnet);
+        kl = rollup_key(k, CELL_ON_HAND, s->id, "s", ln->sku);
+        ADD(r, k, kl, -sign * ln->qty_milli);
+    }
+    int64_t sh[SH_N] = {0};
+    if (kind == FLOORWALKER__SALE__KIND__SALE) {
+        sh[SH_TXNS] = 1;
+        sh[SH_ITEMS] = items;
+        sh[SH_GROSS] = gross;
+        sh[SH_DISC] = disc;
+    } else if (kind == FLOORWALKER__SALE__KIND__RETURN) {
+        sh[SH_RET_N] = 1;
+        sh[SH_RET_C] = sa->total_cents;
+    } else {
+        sh[SH_VOID_N] = 1;
+        sh[SH_VOID_C] = sa->total_cents;
+    }
+    sh[SH_NET] = sign * sa->total_cents;
+    int64_t cash = 0;
+    for (size_t i = 0; i < sa->n_tenders; i++) {
+        int m = sa->tenders[i]->method;
+        if (m >= 1 && m <= 5)
+            sh[SH_TENDER0 + m - 1] += sign * sa->tenders[i]->amount_cents;
+        if (m == FLOORWALKER__TENDER__METHOD__CASH)
+            cash += sign * sa->tenders[i]->amount_cents;
+    }
+    kl = rollup_key(k, CELL_SALES_HOUR, s->id, "dh", day, hour);
+    struct cell *c = cell_get(r, k, kl);
+    if (c) {
+        for (int i = 0; i < SH_N; i++)
+            c->v[i] += sh[i];
+        cell_dirty(r, c);
+    }
+    kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, sa->cashier_id);
+    ADD(r, k, kl, (int64_t)(kind == FLOORWALKER__SALE__KIND__SALE), sign * sa->total_cents,
+        kind == FLOORWALKER__SALE__KIND__SALE ? items : 0,
+        (int64_t)(kind == FLOORWALKER__SALE__KIND__RETURN),
+        (int64_t)(kind == FLOORWALKER__SALE__KIND__POST_VOID), 0);
+    if (cash) {
+        /* Cash moves the drawer the cashier has open. */
+        kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", sa->cashier_id);
+        struct cell *cd = cell_get(r, k, kl);
+        if (cd && cd->v[0] && cd->tag[0]) {
+            kl = rollup_key(k, CELL_DRAWER, s->id, "s", cd->tag);
+            struct cell *d = cell_get(r, k, kl);
+            if (d && d->v[DR_OPEN]) {
+                d->v[DR_EXPECTED] += cash;
+                cell_dirty(r, d);
+            }
+        }
+    }
+}
+
+static void apply_stock(struct rollup *r, const struct store_info *s, int32_t day,
+                        const Floorwalker__StockMove *m)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_ON_HAND, s->id, "s", m->sku);
+    struct cell *oh = cell_get(r, k, kl);
+    if (!oh)
+        return;
+    int64_t q = m->qty_milli, moved = q;
+    switch (m->kind) {
+    case FLOORWALKER__STOCK_MOVE__KIND__RECEIVE:
+    case FLOORWALKER__STOCK_MOVE__KIND__TRANSFER_IN:
+    case FLOORWALKER__STOCK_MOVE__KIND__ADJUST:
+        oh->v[OH_QTY] += q;
+        break;
+    case FLOORWALKER__STOCK_MOVE__KIND__COUNT:
+        moved = q - oh->v[OH_QTY]; /* the variance */
+        oh->v[OH_QTY] = q;
+        break;
+    default:
+        oh->v[OH_QTY] -= q;
+        break;
+    }
+    cell_dirty(r, oh);
+    kl = rollup_key(k, CELL_MOVES, s->id, "db", day, (int)m->kind);
+    ADD(r, k, kl, moved, round_div1000((__int128)moved * m->unit_cost_cents));
+}
+
+static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t day,
+                         const Floorwalker__Drawer *d)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_DRAWER, s->id, "s", d->drawer_id);
+    struct cell *c = cell_get(r, k, kl);
+    if (!c)
+        return;
+    switch (d->kind) {
+    case FLOORWALKER__DRAWER__KIND__OPEN: {
+        c->v[DR_OPEN] = 1;
+        c->v[DR_EXPECTED] = d->amount_cents;
+        set_tag(c, d->cashier_id ? d->cashier_id : "");
+        if (d->cashier_id && d->cashier_id[0]) {
+            kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", d->cashier_id);
+            struct cell *cd = cell_get(r, k, kl);
+            if (cd) {
+                cd->v[0] = 1;
+                set_tag(cd, d->drawer_id);
+                cell_dirty(r, cd);
+            }
+        }
+        break;
+    }
+    case FLOORWALKER__DRAWER__KIND__PICKUP:
+    case FLOORWALKER__DRAWER__KIND__PAID_OUT:
+        c->v[DR_EXPECTED] -= d->amount_cents;
+        break;
+    case FLOORWALKER__DRAWER__KIND__PAID_IN:
+        c->v[DR_EXPECTED] += d->amount_cents;
+        break;
+    case FLOORWALKER__DRAWER__KIND__CLOSE: {
+        const char *cashier = c->tag[0] ? c->tag : (d->cashier_id ? d->cashier_id : "");
+        int64_t over = d->counted_cents - c->v[DR_EXPECTED];
+        kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, cashier);
+        ADD(r, k, kl, 0, 0, 0, 0, 0, over);
+        if (cashier[0]) {
+            kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", cashier);
+            struct cell *cd = cell_get(r, k, kl);
+            if (cd && !strcmp(cd->tag, d->drawer_id)) {
+                cd->v[0] = 0;
+                cell_dirty(r, cd);
+            }
+        }
+        c->v[DR_OPEN] = 0;
+        c->v[DR_EXPECTED] = 0;
+        break;
+    }
+    default:
+        return;
+    }
+    cell_dirty(r, c);
+}
+
+static const char *const severity_names[] = {"", "MINOR", "MAJOR", "CRITICAL"};
+static const char *const channel_names[] = {"", "COUNTER", "PHONE", "ONLINE", "REGULATOR"};
+
+static void apply_complaint(struct rollup *r, const struct store_info *s, int32_t day, int64_t t,
+                            const Floorwalker__Complaint *p)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_COMPLAINT, s->id, "s", p->complaint_id);
+    struct cell *x = cell_get(r, k, kl);
+    int64_t q[CQ_N] = {0};
+    if (!x)
+        return;
+    switch (p->action) {
+    case FLOORWALKER__COMPLAINT__ACTION__OPENED: {
+        q[CQ_OPENED] = 1;
+        x->v[CX_OPENED_MS] = t;
+        x->v[CX_RESPONDED_MS] = 0;
+        x->v[CX_OPEN] = 1;
+        x->v[CX_SEVERITY] = p->severity;
+        x->v[CX_CHANNEL] = p->channel;
+        set_tag(x, p->category ? p->category : "");
+        const char *dims[3] = {p->category ? p->category : "",
+                               p->severity >= 1 && p->severity <= 3 ? severity_names[p->severity]
+                                                                    : "",
+                               p->channel >= 1 && p->channel <= 4 ? channel_names[p->channel] : ""};
+        for (int i = 0; i < 3; i++) {
+            kl = rollup_key(k, CELL_COMPLAINT_BY, s->id, "dbs", day, (int)"csh"[i], dims[i]);
+            ADD(r, k, kl, 1);
+        }
+        break;
+    }
+    case FLOORWALKER__COMPLAINT__ACTION__RESPONDED:
+    case FLOORWALKER__COMPLAINT__ACTION__RESOLVED:
+        q[p->action == FLOORWALKER__COMPLAINT__ACTION__RESPONDED ? CQ_RESPONDED : CQ_RESOLVED] = 1;
+        if (x->v[CX_OPENED_MS] && !x->v[CX_RESPONDED_MS]) {
+            int64_t fr = t - x->v[CX_OPENED_MS];
+            x->v[CX_RESPONDED_MS] = t;
+            q[CQ_FR_N] = 1;
+            q[CQ_FR_SUM] = fr;
+            q[CQ_FR_SLA] = fr <= COMPLAINT_SLA_MS;
+            kl = rollup_key(k, CELL_RESPONSE, s->id, "ds", day, p->complaint_id);
+            struct cell *rc = cell_get(r, k, kl);
+            if (rc) {
+                rc->v[0] = fr;
+                cell_dirty(r, rc);
+            }
+        }
+        if (p->action == FLOORWALKER__COMPLAINT__ACTION__RESOLVED)
+            x->v[CX_OPEN] = 0;
+        break;
+    case FLOORWALKER__COMPLAINT__ACTION__ESCALATED:
+        q[CQ_ESCALATED] = 1;
+        break;
+    case FLOORWALKER__COMPLAINT__ACTION__REOPENED:
+        q[CQ_REOPENED] = 1;
+        if (x->v[CX_OPENED_MS])
+            x->v[CX_OPEN] = 1;
+        break;
+    default:
+        return;
+    }
+    cell_dirty(r, x);
+    kl = rollup_key(k, CELL_COMPLAINTS, s->id, "d", day);
+    struct cell *c = cell_get(r, k, kl);
+    if (c) {
+        for (int i = 0; i < CQ_N; i++)
+            c->v[i] += q[i];
+        cell_dirty(r, c);
+    }
+}
+
+static void apply_shift(struct rollup *r, const struct store_info *s, const Floorwalker__Shift *sh)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_SHIFT, s->id, "s", sh->shift_id);
+    struct cell *c = cell_get(r, k, kl);
+    if (!c)
+        return;
+    if (c->v[SS_LIVE]) {
+        /* A new version replaces the old: take the old one out of its day. */
+        int32_t od = (int32_t)c->v[SS_DAY];
+        kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", od, c->tag);
+        ADD(r, k, kl, -(c->v[SS_END] - c->v[SS_START]));
+        kl = rollup_key(k, CELL_DAY_SHIFT, s->id, "ds", od, c->tag);
+        struct cell *f = cell_get(r, k, kl);
+        if (f && !strcmp(f->tag, sh->shift_id)) {
+            f->v[FS_LIVE] = 0;
+            cell_dirty(r, f);
+        }
+        c->v[SS_LIVE] = 0;
+    }
+    if (!sh->cancelled) {
+        int32_t day = local_day(s, sh->start_ms, NULL);
+        c->v[SS_DAY] = day;
+        c->v[SS_START] = sh->start_ms;
+        c->v[SS_END] = sh->end_ms;
+        c->v[SS_LIVE] = 1;
+        set_tag(c, sh->employee_id);
+        kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", day, sh->employee_id);
+        ADD(r, k, kl, sh->end_ms - sh->start_ms);
+        kl = rollup_key(k, CELL_DAY_SHIFT, s->id, "ds", day, sh->employee_id);
+        struct cell *f = cell_get(r, k, kl);
+        if (f) {
+            bool same = !strcmp(f->tag, sh->shift_id);
+            f->v[FS_START] = sh->start_ms;
+            f->v[FS_END] = sh->end_ms;
+            f->v[FS_LIVE] = 1;
+            if (!same)
+                f->v[FS_CLOCK_IN] = 0;
+            set_tag(f, sh->shift_id);
+            cell_dirty(r, f);
+        }
+    }
+    cell_dirty(r, c);
+}
+
+/* Adds an on-duty interval [a, b) to the store-local hours it covers. Local hours begin on UTC
+ * quarter hours in every zone, so pieces end at the next quarter hour or at b. */
+static void on_duty(struct rollup *r, const struct store_info *s, int64_t a, int64_t b)
+{
+    uint8_t k[CELL_KEYMAX];
+    const int64_t q = 15 * 60 * 1000;
+    while (a < b) {
+        int64_t next = (a / q + 1) * q;
+        if (next > b)
+            next = b;
+        int hour;
+        int32_t day = local_day(s, a, &hour);
+        size_t kl = rollup_key(k, CELL_ON_DUTY, s->id, "dh", day, hour);
+        ADD(r, k, kl, next - a);
+        a = next;
+    }
+}
+
+static void apply_attendance(struct rollup *r, const struct store_info *s, int64_t t,
+                             const Floorwalker__Attendance *at)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_WORKER, s->id, "s", at->employee_id);
+    struct cell *w = cell_get(r, k, kl);
+    if (!w)
+        return;
+    switch (at->kind) {
+    case FLOORWALKER__ATTENDANCE__KIND__CLOCK_IN: {
+        if (w->v[WK_IN_MS])
+            break; /* already in: a repeated clock-in changes nothing */
+        memset(w->v, 0, sizeof w->v);
+        w->v[WK_IN_MS] = t;
+        w->v[WK_DUTY_SINCE] = t;
+        /* The employee's shift whose start is nearest, within 12 hours. */
+        int32_t d0 = local_day(s, t, NULL);
+        struct cell *best = NULL;
+        int64_t bestd = 12 * 3600 * 1000LL + 1;
+        int32_t bestday = 0;
+        for (int32_t d = d0 - 1; d <= d0 + 1; d++) {
+            kl = rollup_key(k, CELL_DAY_SHIFT, s->id, "ds", d, at->employee_id);
+            struct cell *f = cell_get(r, k, kl);
+            if (!f || !f->v[FS_LIVE] || f->v[FS_CLOCK_IN])
+                continue;
+            int64_t dist = f->v[FS_START] > t ? f->v[FS_START] - t : t - f->v[FS_START];
+            if (dist < bestd) {
+                bestd = dist;
+                best = f;
+                bestday = d;
+            }
+        }
+        if (best) {
+            best->v[FS_CLOCK_IN] = t;
+            cell_dirty(r, best);
+            w->v[WK_HAS_SHIFT] = 1;
+            w->v[WK_SHIFT_DAY] = bestday;
+            w->v[WK_SHIFT_END] = best->v[FS_END];
+            if (t > best->v[FS_START] + LATE_AFTER_MS) {
+                kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", bestday, at->employee_id);
+                ADD(r, k, kl, 0, 0, 1, 0);
+            }
+        }
+        break;
+    }
+    case FLOORWALKER__ATTENDANCE__KIND__BREAK_START:
+        if (!w->v[WK_IN_MS] || w->v[WK_BREAK_START])
+            break;
+        on_duty(r, s, w->v[WK_DUTY_SINCE], t);
+        w->v[WK_BREAK_START] = t;
+        break;
+    case FLOORWALKER__ATTENDANCE__KIND__BREAK_END:
+        if (!w->v[WK_IN_MS] || !w->v[WK_BREAK_START])
+            break;
+        w->v[WK_BREAK_MS] += t - w->v[WK_BREAK_START];
+        w->v[WK_BREAK_START] = 0;
+        w->v[WK_DUTY_SINCE] = t;
+        break;
+    case FLOORWALKER__ATTENDANCE__KIND__CLOCK_OUT: {
+        if (!w->v[WK_IN_MS])
+            break;
+        int64_t brk = w->v[WK_BREAK_MS];
+        if (w->v[WK_BREAK_START])
+            brk += t - w->v[WK_BREAK_START];
+        else
+            on_duty(r, s, w->v[WK_DUTY_SINCE], t);
+        int64_t worked = t - w->v[WK_IN_MS] - brk;
+        int32_t in_day = local_day(s, w->v[WK_IN_MS], NULL);
+        kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", in_day, at->employee_id);
+        ADD(r, k, kl, 0, worked > 0 ? worked : 0, 0, 0);
+        if (w->v[WK_HAS_SHIFT] && t < w->v[WK_SHIFT_END] - EARLY_LEAVE_MS) {
+            kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", (int32_t)w->v[WK_SHIFT_DAY],
+                            at->employee_id);
+            ADD(r, k, kl, 0, 0, 0, 1);
+        }
+        memset(w->v, 0, sizeof w->v);
+        break;
+    }
+    default:
+        return;
+    }
+    cell_dirty(r, w);
+}
+
+static void apply_one(struct rollup *r, const Floorwalker__Event *e)
+{
+    struct store_info *s = store_add(r, e->store_id);
+    if (!s)
+        return; /* validated at ingest; a store removed from the config since is skipped */
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_STORE, s->id, "");
+    struct cell *z = cell_get(r, k, kl);
+    if (z && !z->v[0]) {
+        z->v[0] = 1;
+        cell_dirty(r, z);
+    }
+    int hour;
+    int32_t day = local_day(s, e->event_time_ms, &hour);
+    switch (e->body_case) {
+    case FLOORWALKER__EVENT__BODY_SALE:
+        apply_sale(r, s, day, hour, e->sale);
+        break;
+    case FLOORWALKER__EVENT__BODY_STOCK_MOVE:
+        apply_stock(r, s, day, e->stock_move);
+        break;
+    case FLOORWALKER__EVENT__BODY_DRAWER:
+        apply_drawer(r, s, day, e->drawer);
+        break;
+    case FLOORWALKER__EVENT__BODY_COMPLAINT:
+        apply_complaint(r, s, day, e->event_time_ms, e->complaint);
+        break;
+    case FLOORWALKER__EVENT__BODY_SHIFT:
+        apply_shift(r, s, e->shift);
+        break;
+    case FLOORWALKER__EVENT__BODY_ATTENDANCE:
+        apply_attendance(r, s, e->event_time_ms, e->attendance);
+        break;
+    case FLOORWALKER__EVENT__BODY_SALES_TARGET: {
+        int32_t td;
+        if (tz_parse_day(e->sales_target->business_day, &td) == 0) {
+            kl = rollup_key(k, CELL_TARGET, s->id, "d", td);
+            struct cell *c = cell_get(r, k, kl);
+            if (c) {
+                c->v[0] = e->sales_target->target_cents;
+                cell_dirty(r, c);
+            }
+        }
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void end_reads(struct rollup *r)
+{
+    if (r->rtxn) {
+        mdb_txn_abort(r->rtxn);
+        r->rtxn = NULL;
+    }
+}
+
+void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const uint64_t *pos,
+                  size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (pos[i] <= r->pos)
+            continue; /* already included (replay after a checkpoint) */
+        apply_one(r, evs[i]);
+        r->pos = pos[i];
+    }
+    end_reads(r);
+}
+
+/* ---- checkpoint, replay, rebuild ------------------------------------------------------------ */
+
+static void free_newlist(void *p)
+{
+    struct newlist *l = p;
+    free(l->v);
+    free(l);
+}
+
+fw_err rollup_checkpoint(struct rollup *r)
+{
+    struct store_txn t;
+    if (!r->ndirty)
+        return FW_OK;
+    end_reads(r);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        store_txn_begin(r->st, &t, false);
+        uint8_t buf[2 + CELL_MAXV * 8 + TAG_MAX];
+        for (struct cell *c = r->dirty; c && !t.err; c = c->next_dirty) {
+            size_t n = encode_value(c, buf);
+            MDB_val k = {c->klen, c->key}, v = {n, buf};
+            int rc = mdb_put(t.txn, r->db, &k, &v, 0);
+            if (rc)
+                t.err = store_map_err(rc);
+        }
+        uint8_t pv[8];
+        be64_put(pv, r->pos);
+        MDB_val k = {1, (void *)KEY_POSITION}, v = {8, pv};
+        if (!t.err) {
+            int rc = mdb_put(t.txn, r->st->meta, &k, &v, 0);
+            if (rc)
+                t.err = store_map_err(rc);
+        }
+        fw_err err = store_txn_commit(&t);
+        if (err == FW_EMAPFULL) {
+            if (store_grow(r->st) != FW_OK)
+                return err;
+            continue;
+        }
+        if (err != FW_OK) {
+            log_err("rollup checkpoint at log position %" PRIu64 " failed: %s", r->pos,
+                    fw_strerror(err));
+            return err;
+        }
+        break;
+    }
+    for (struct cell *c = r->dirty, *next; c; c = next) {
+        next = c->next_dirty;
+        c->dirty = false;
+        c->in_lmdb = true;
+        c->next_dirty = NULL;
+    }
+    r->dirty = NULL;
+    r->ndirty = 0;
+    htab_destroy(&r->newidx, free_newlist);
+    r->newidx = htab_new();
+    if (r->cells.count > CACHE_MAX_CELLS)
+        map_clear(&r->cells); /* all clean now: LMDB has them */
+    return r->newidx ? FW_OK : FW_ENOMEM;
+}
+
+size_t rollup_dirty(const struct rollup *r)
+{
+    return r->ndirty;
+}
+
+uint64_t rollup_position(const struct rollup *r)
+{
+    return r->pos;
+}
+
+/* Applies the log from r->pos + 1 to its end, in chunks (no read txn stays open across a
+ * checkpoint, so the map can grow). */
+static fw_err replay_from_pos(struct rollup *r, uint64_t *replayed)
+{
+    struct arena a;
+    arena_init(&a, 0);
+    const Floorwalker__Event **evs = malloc(REPLAY_CHUNK * sizeof *evs);
+    uint64_t *pos = malloc(REPLAY_CHUNK * sizeof *pos);
+    fw_err err = FW_OK;
+    *replayed = 0;
+    if (!evs || !pos) {
+        err = FW_ENOMEM;
+        goto out;
+    }
+    for (;;) {
+        MDB_txn *txn;
+        MDB_cursor *cur;
+        size_t n = 0;
+        int rc = mdb_txn_begin(r->st->env, NULL, MDB_RDONLY, &txn);
+        if (rc) {
+            err = store_map_err(rc);
+            break;
+        }
+        if ((rc = mdb_cursor_open(txn, r->st->events, &cur))) {
+            mdb_txn_abort(txn);
+            err = store_map_err(rc);
+            break;
+        }
+        struct key k;
+        key_init(&k, KEY_EVENT);
+        key_u64(&k, r->pos + 1);
+        MDB_val mk = {k.len, k.b}, mv;
+        rc = mdb_cursor_get(cur, &mk, &mv, MDB_SET_RANGE);
+        while (rc == 0 && n < REPLAY_CHUNK) {
+            if (mk.mv_size != 9 || mv.mv_size < 8) {
+                rc = mdb_cursor_get(cur, &mk, &mv, MDB_NEXT);
+                continue;
+            }
+            Floorwalker__Event *e =
+                floorwalker__event__unpack(&a.pb, mv.mv_size - 8, (const uint8_t *)mv.mv_data + 8);
+            if (e) {
+                evs[n] = e;
+                pos[n] = be64_get((uint8_t *)mk.mv_data + 1);
+                n++;
+            } else {
+                log_err("event at log position %" PRIu64 " does not decode; skipped",
+                        be64_get((uint8_t *)mk.mv_data + 1));
+            }
+            rc = mdb_cursor_get(cur, &mk, &mv, MDB_NEXT);
+        }
+        mdb_cursor_close(cur);
+        /* The decoded events live in the arena, not in the txn's pages. */
+        mdb_txn_abort(txn);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            err = store_map_err(rc);
+            break;
+        }
+        rollup_apply(r, evs, pos, n);
+        *replayed += n;
+        arena_reset(&a);
+        if ((err = rollup_checkpoint(r)) != FW_OK || n < REPLAY_CHUNK)
+            break;
+    }
+out:
+    free(evs);
+    free(pos);
+    arena_destroy(&a);
+    return err;
+}
+
+fw_err rollup_replay(struct rollup *r, uint64_t *replayed)
+{
+    return replay_from_pos(r, replayed);
+}
+
+fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
+{
+    struct store_txn t;
+    store_txn_begin(r->st, &t, false);
+    if (!t.err) {
+        int rc = mdb_drop(t.txn, r->db, 0);
+        MDB_val k = {1, (void *)KEY_POSITION};
+        if (rc == 0) {
+            rc = mdb_del(t.txn, r->st->meta, &k, NULL);
+            if (rc == MDB_NOTFOUND)
+                rc = 0;
+        }
+        if (rc)
+            t.err = store_map_err(rc);
+    }
+    fw_err err = store_txn_commit(&t);
+    if (err != FW_OK)
+        return err;
+    map_clear(&r->cells);
+    r->dirty = NULL;
+    r->ndirty = 0;
+    htab_destroy(&r->newidx, free_newlist);
+    r->newidx = htab_new();
+    r->pos = 0;
+    return replay_from_pos(r, replayed);
+}
+
+/* ---- read side ------------------------------------------------------------------------------ */
+
+bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen, int64_t *counters,
+                size_t n, char *tag, size_t taglen)
+{
+    struct cell **slot =
+        r->cells.cap ? map_slot(&r->cells, key, klen, hash_bytes(key, klen)) : NULL;
+    if (tag && taglen)
+        tag[0] = 0;
+    if (slot && *slot) {
+        struct cell *c = *slot;
+        for (size_t i = 0; i < n; i++)
+            counters[i] = i < c->nv ? c->v[i] : 0;
+        if (tag && taglen)
+            snprintf(tag, taglen, "%s", c->tag);
+        return true;
+    }
+    memset(counters, 0, n * sizeof *counters);
+    MDB_val k = {klen, (void *)key}, v;
+    if (txn && mdb_get(txn, r->db, &k, &v) == 0)
+        return decode_value(&v, counters, n, tag, taglen);
+    return false;
+}
+
+struct scan_item {
+    const uint8_t *key;
+    size_t klen;
+    int64_t v[CELL_MAXV];
+    char tag[TAG_MAX + 1];
+};
+
+static int cmp_item(const void *a, const void *b)
+{
+    const struct scan_item *x = a, *y = b;
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c = memcmp(x->key, y->key, n);
+    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+fw_err rollup_scan(struct rollup *r, MDB_txn *txn, const uint8_t *prefix, size_t plen,
+                   rollup_visit_fn fn, void *arg)
+{
+    struct scan_item *items = NULL;
+    size_t n = 0, cap = 0;
+    uint8_t *keys = NULL; /* copies of LMDB keys (the txn's pages stay valid, but be safe) */
+    size_t kused = 0, kcap = 0;
+    fw_err err = FW_OK;
+    MDB_cursor *cur = NULL;
+    char hk[2 * CELL_KEYMAX + 1];
+    struct newlist *nl = NULL;
+
+    if (txn && mdb_cursor_open(txn, r->db, &cur) == 0) {
+        MDB_val k = {plen, (void *)prefix}, v;
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen))
+                break;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                struct scan_item *ni = realloc(items, cap * sizeof *ni);
+                if (!ni) {
+                    err = FW_ENOMEM;
+                    goto out;
+                }
+                items = ni;
+            }
+            if (kused + k.mv_size > kcap) {
+                /* Keys are referenced by offset until the end, then fixed up. */
+                size_t ncap = kcap ? kcap * 2 : 4096;
+                while (ncap < kused + k.mv_size)
+                    ncap *= 2;
+                uint8_t *nk = realloc(keys, ncap);
+                if (!nk) {
+                    err = FW_ENOMEM;
+                    goto out;
+                }
+                keys = nk;
+                kcap = ncap;
+            }
+            memcpy(keys + kused, k.mv_data, k.mv_size);
+            struct scan_item *it = &items[n++];
+            it->key = (const uint8_t *)(uintptr_t)kused;
+            it->klen = k.mv_size;
+            kused += k.mv_size;
+            /* Memory has the newer value when the cell is cached. */
+            if (!rollup_get(r, NULL, k.mv_data, k.mv_size, it->v, CELL_MAXV, it->tag,
+                            sizeof it->tag))
+                decode_value(&v, it->v, CELL_MAXV, it->tag, sizeof it->tag);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        items[i].key = keys + (uintptr_t)items[i].key;
+    hexkey(prefix, plen, hk);
+    nl = r->newidx ? htab_get(r->newidx, hk) : NULL;
+    if (nl && nl->n) {
+        struct scan_item *ni = realloc(items, (n + nl->n) * sizeof *ni);
+        if (!ni) {
+            err = FW_ENOMEM;
+            goto out;
+        }
+        items = ni;
+        for (size_t i = 0; i < nl->n; i++) {
+            struct cell *c = nl->v[i];
+            struct scan_item *it = &items[n++];
+            it->key = c->key;
+            it->klen = c->klen;
+            memset(it->v, 0, sizeof it->v);
+            memcpy(it->v, c->v, c->nv * sizeof *c->v);
+            memcpy(it->tag, c->tag, c->taglen + 1u);
+        }
+        qsort(items, n, sizeof *items, cmp_item);
+    }
+    for (size_t i = 0; i < n; i++)
+        fn(arg, items[i].key + plen, items[i].klen - plen, items[i].v, nv_of[items[i].key[0]],
+           items[i].tag);
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    free(items);
+    free(keys);
+    return err;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------------- */
+
+static void load_store(void *arg, const uint8_t *suffix, size_t slen, const int64_t *v, size_t n,
+                       const char *tag)
+{
+    struct rollup *r = arg;
+    char id[FW_ID_MAX + 1];
+    size_t l = slen && suffix[slen - 1] == 0 ? slen - 1 : slen;
+    if (l == 0 || l > FW_ID_MAX)
+        return;
+    memcpy(id, suffix, l);
+    id[l] = 0;
+    store_add(r, id);
+}
+
+fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store *st)
+{
+    struct rollup *r = calloc(1, sizeof *r);
+    if (!r)
+        return FW_ENOMEM;
+    r->cfg = cfg;
+    r->st = st;
+    r->newidx = htab_new();
+    r->stores = htab_new();
+    r->zones = htab_new();
+    fw_err err = FW_ENOMEM;
+    if (!r->newidx || !r->stores || !r->zones || map_grow(&r->cells) != 0)
+        goto fail;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "rollups", MDB_CREATE, &r->db);
+    if (rc == 0) {
+        MDB_val k = {1, (void *)KEY_POSITION}, v;
+        if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8)
+            r->pos = be64_get(v.mv_data);
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (rc) {
+        err = store_map_err(rc);
+        goto fail;
+    }
+    for (size_t i = 0; i < cfg->nstores; i++)
+        if (!store_add(r, cfg->stores[i].id))
+            goto fail;
+    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) == 0) {
+        uint8_t p = CELL_STORE;
+        err = rollup_scan(r, txn, &p, 1, load_store, r);
+        mdb_txn_abort(txn);
+        if (err)
+            goto fail;
+    }
+    *out = r;
+    return FW_OK;
+fail:
+    rollup_destroy(&r);
+    return err;
+}
+
+static void free_zone(void *p)
+{
+    struct tz *z = p;
+    tz_destroy(&z);
+}
+
+void rollup_destroy(struct rollup **pr)
+{
+    struct rollup *r = *pr;
+    if (!r)
+        return;
+    end_reads(r);
+    map_clear(&r->cells);
+    free(r->cells.slots);
+    htab_destroy(&r->newidx, free_newlist);
+    htab_destroy(&r->stores, free);
+    htab_destroy(&r->zones, free_zone);
+    free(r->sorted);
+    free(r);
+    *pr = NULL;
+}

@@ -1,0 +1,153 @@
+/*
+ * Rollups and live state (docs/ROLLUPS.md says what each figure means).
+ *
+ * A write-back cache: every figure lives in a "cell" (a key and a few int64 counters, plus a
+ * short tag string for state that needs one), updated in memory as events are applied and
+ * written to LMDB by a checkpoint together with the log position the cells include. At start the
+ * daemon loads nothing eagerly: cells are read from LMDB on first use, and the events logged
+ * after the checkpoint are applied again (replay). Applying is a pure function of the events in
+ * log order and the configuration, so a crash between checkpoints, a replay and a full rebuild
+ * all give the same cells, byte for byte.
+ *
+ * Cell keys sort as type byte, store id, NUL, then big-endian day (and hour), then a dimension
+ * id and NUL: ids never contain NUL, so this orders exactly like fixed-width padded ids, with
+ * keys a third as long, and "one store's days d1..d2" is one range scan.
+ */
+#ifndef FW_ROLLUP_H
+#define FW_ROLLUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "floorwalker.pb-c.h"
+#include "store.h"
+
+struct rollup;
+struct tz;
+
+/* Cell types (the key's first byte). */
+enum {
+    CELL_SALES_HOUR = 'H',     /* store day hour */
+    CELL_PRODUCT = 'P',        /* store day sku; tag = category */
+    CELL_CATEGORY = 'C',       /* store day category */
+    CELL_CASHIER = 'K',        /* store day cashier */
+    CELL_TARGET = 'T',         /* store day */
+    CELL_MOVES = 'M',          /* store day kind */
+    CELL_ON_HAND = 'O',        /* store sku */
+    CELL_COMPLAINTS = 'Q',     /* store day */
+    CELL_COMPLAINT_BY = 'q',   /* store day dim(c/s/h) value */
+    CELL_RESPONSE = 'R',       /* store day complaint: first response ms */
+    CELL_COMPLAINT = 'X',      /* store complaint (live); tag = category */
+    CELL_DRAWER = 'D',         /* store drawer (live); tag = cashier */
+    CELL_CASHIER_DRAWER = 'd', /* store cashier -> tag = drawer */
+    CELL_SHIFT = 'S',          /* store shift_id -> its current version; tag = employee */
+    CELL_DAY_SHIFT = 'F',      /* store day employee -> that day's shift; tag = shift_id */
+    CELL_ATTENDANCE = 'A',     /* store day employee */
+    CELL_WORKER = 'W',         /* store employee (live clock state) */
+    CELL_ON_DUTY = 'U',        /* store day hour: on-duty milliseconds */
+    CELL_STORE = 'Z',          /* store: seen */
+};
+
+/* Counter indexes of the cells the query side reads. */
+enum {
+    SH_TXNS,
+    SH_ITEMS,
+    SH_GROSS,
+    SH_DISC,
+    SH_RET_N,
+    SH_RET_C,
+    SH_VOID_N,
+    SH_VOID_C,
+    SH_NET,
+    SH_TENDER0 /* + method - 1: cash, card, mobile, voucher, other */,
+    SH_N = SH_TENDER0 + 5
+};
+enum { PR_QTY, PR_NET, PR_PROMO_QTY, PR_PROMO_NET, PR_N };
+enum { CA_QTY, CA_NET, CA_N };
+enum { KA_TXNS, KA_NET, KA_ITEMS, KA_RET_N, KA_VOID_N, KA_OVER_SHORT, KA_N };
+enum { MV_QTY, MV_VALUE, MV_N };
+enum { OH_QTY, OH_N };
+enum {
+    CQ_OPENED,
+    CQ_RESPONDED,
+    CQ_RESOLVED,
+    CQ_ESCALATED,
+    CQ_REOPENED,
+    CQ_FR_N,
+    CQ_FR_SUM,
+    CQ_FR_SLA,
+    CQ_N
+};
+enum { CX_OPENED_MS, CX_RESPONDED_MS, CX_OPEN, CX_SEVERITY, CX_CHANNEL, CX_N };
+enum { DR_OPEN, DR_EXPECTED, DR_N };
+enum { SS_DAY, SS_START, SS_END, SS_LIVE, SS_N };
+enum { FS_START, FS_END, FS_LIVE, FS_CLOCK_IN, FS_N };
+enum { AT_SCHED_MS, AT_WORKED_MS, AT_LATE, AT_EARLY, AT_N };
+enum {
+    WK_IN_MS,
+    WK_BREAK_START,
+    WK_BREAK_MS,
+    WK_DUTY_SINCE,
+    WK_SHIFT_DAY,
+    WK_SHIFT_END,
+    WK_HAS_SHIFT,
+    WK_N
+};
+
+#define COMPLAINT_SLA_MS (48 * 3600 * 1000LL)
+#define LATE_AFTER_MS (5 * 60 * 1000LL)
+#define NO_SHOW_AFTER_MS (30 * 60 * 1000LL)
+#define EARLY_LEAVE_MS (10 * 60 * 1000LL)
+
+fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store *st) FW_WUR;
+void rollup_destroy(struct rollup **r);
+
+/* The log position the cells include (every event up to it is applied). */
+uint64_t rollup_position(const struct rollup *r);
+
+/* Applies stored events in log order; pos[i] is the log position of evs[i]. Called after the
+ * commit that stored them, so nothing is applied that is not durable. */
+void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const uint64_t *pos,
+                  size_t n);
+
+/* Writes the dirty cells and the position in one transaction. No-op when nothing changed. */
+fw_err rollup_checkpoint(struct rollup *r) FW_WUR;
+size_t rollup_dirty(const struct rollup *r);
+
+/* Applies the events logged after the checkpoint (at start). */
+fw_err rollup_replay(struct rollup *r, uint64_t *replayed) FW_WUR;
+/* Drops every cell and recomputes them all from the event log. */
+fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed) FW_WUR;
+
+/* ---- read side (query.c) ------------------------------------------------------------------ */
+
+struct store_info {
+    char id[FW_ID_MAX + 1];
+    char region[FW_ID_MAX + 1];
+    const struct tz *tz;
+};
+
+/* The store's zone and region (config, or UTC/"default" in zero-config). NULL if unknown and
+ * the config lists stores. */
+const struct store_info *rollup_store(struct rollup *r, const char *store);
+/* Every store with data or in the config, sorted by id; *n set. The array is the rollup's. */
+const struct store_info *const *rollup_stores(struct rollup *r, size_t *n);
+
+/* Builds a key: type, store, then fields by fmt: 'd' day (int32), 'h' hour (int), 's' id,
+ * 'b' one byte. Returns its length. */
+size_t rollup_key(uint8_t *out, uint8_t type, const char *store, const char *fmt, ...);
+
+/* Reads one cell (memory first, then LMDB through txn). Counters are zero and *tag "" when the
+ * cell does not exist; returns whether it exists. counters must hold at least n. */
+bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen, int64_t *counters,
+                size_t n, char *tag, size_t taglen);
+
+/* Visits every cell whose key starts with prefix, in key order, merging memory over LMDB.
+ * The callback gets the key suffix after the prefix. */
+typedef void (*rollup_visit_fn)(void *arg, const uint8_t *suffix, size_t slen,
+                                const int64_t *counters, size_t n, const char *tag);
+fw_err rollup_scan(struct rollup *r, MDB_txn *txn, const uint8_t *prefix, size_t plen,
+                   rollup_visit_fn fn, void *arg) FW_WUR;
+
+#endif
