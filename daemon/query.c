@@ -87,6 +87,20 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
     res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
+    if (q->rollup) {
+        struct rollup_stats rs;
+        rollup_get_stats(q->rollup, &rs);
+        res_row(res, &t, "si", "rollup_position", (int64_t)rollup_position(q->rollup));
+        res_row(res, &t, "si", "rollup_dirty_cells", (int64_t)rollup_dirty(q->rollup));
+        res_row(res, &t, "si", "rollup_cached_cells", (int64_t)rs.cached_cells);
+        res_row(res, &t, "si", "checkpoints", (int64_t)rs.checkpoints);
+        res_row(res, &t, "si", "checkpoint_cells_last", (int64_t)rs.last_cells);
+        res_row(res, &t, "si", "checkpoint_cells_max", (int64_t)rs.max_cells);
+        res_row(res, &t, "sd", "checkpoint_ms_last", (double)rs.last_ns / 1e6);
+        res_row(res, &t, "sd", "checkpoint_ms_max", (double)rs.max_ns / 1e6);
+        res_row(res, &t, "si", "replayed_at_start", (int64_t)rs.replayed);
+        res_row(res, &t, "sd", "replay_ms", (double)rs.replay_ns / 1e6);
+    }
 
     t = res_table(res, "events_by_kind", 2, "kind", "events");
     for (unsigned i = 1; i < STATS_KINDS; i++)

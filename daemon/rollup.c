@@ -56,6 +56,7 @@ struct rollup {
     size_t nsorted;
     bool stores_changed;
     MDB_txn *rtxn; /* read txn for cache misses during apply */
+    struct rollup_stats stats;
 };
 
 static const uint8_t nv_of[256] = {
@@ -877,6 +878,7 @@ fw_err rollup_checkpoint(struct rollup *r)
     if (!r->ndirty)
         return FW_OK;
     end_reads(r);
+    uint64_t t0 = fw_mono_ns();
     for (int attempt = 0; attempt < 8; attempt++) {
         store_txn_begin(r->st, &t, false);
         uint8_t buf[2 + CELL_MAXV * 8 + TAG_MAX];
@@ -914,6 +916,15 @@ fw_err rollup_checkpoint(struct rollup *r)
         c->in_lmdb = true;
         c->next_dirty = NULL;
     }
+    struct rollup_stats *st = &r->stats;
+    uint64_t ns = fw_mono_ns() - t0;
+    st->checkpoints++;
+    st->last_cells = r->ndirty;
+    st->last_ns = ns;
+    if (r->ndirty > st->max_cells)
+        st->max_cells = r->ndirty;
+    if (ns > st->max_ns)
+        st->max_ns = ns;
     r->dirty = NULL;
     r->ndirty = 0;
     htab_destroy(&r->newidx, free_newlist);
@@ -993,7 +1004,13 @@ static fw_err replay_from_pos(struct rollup *r, uint64_t *replayed)
         rollup_apply(r, evs, pos, n);
         *replayed += n;
         arena_reset(&a);
-        if ((err = rollup_checkpoint(r)) != FW_OK || n < REPLAY_CHUNK)
+        /* Checkpoint when the dirty set is large (bounding memory) and at the end: fewer,
+         * larger checkpoints rewrite each page fewer times. */
+        bool last = n < REPLAY_CHUNK;
+        if ((last || (int64_t)r->ndirty > r->cfg->checkpoint_cells) &&
+            (err = rollup_checkpoint(r)) != FW_OK)
+            break;
+        if (last)
             break;
     }
 out:
@@ -1005,27 +1022,44 @@ out:
 
 fw_err rollup_replay(struct rollup *r, uint64_t *replayed)
 {
-    return replay_from_pos(r, replayed);
+    uint64_t t0 = fw_mono_ns();
+    fw_err err = replay_from_pos(r, replayed);
+    r->stats.replayed = *replayed;
+    r->stats.replay_ns = fw_mono_ns() - t0;
+    return err;
+}
+
+void rollup_get_stats(const struct rollup *r, struct rollup_stats *out)
+{
+    *out = r->stats;
+    out->cached_cells = r->cells.count;
 }
 
 fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
 {
-    struct store_txn t;
-    store_txn_begin(r->st, &t, false);
-    if (!t.err) {
-        int rc = mdb_drop(t.txn, r->db, 0);
-        MDB_val k = {1, (void *)KEY_POSITION};
-        if (rc == 0) {
-            rc = mdb_del(t.txn, r->st->meta, &k, NULL);
-            if (rc == MDB_NOTFOUND)
-                rc = 0;
+    fw_err err = FW_OK;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        struct store_txn t;
+        store_txn_begin(r->st, &t, false);
+        if (!t.err) {
+            int rc = mdb_drop(t.txn, r->db, 0);
+            MDB_val k = {1, (void *)KEY_POSITION};
+            if (rc == 0) {
+                rc = mdb_del(t.txn, r->st->meta, &k, NULL);
+                if (rc == MDB_NOTFOUND)
+                    rc = 0;
+            }
+            if (rc)
+                t.err = store_map_err(rc);
         }
-        if (rc)
-            t.err = store_map_err(rc);
+        err = store_txn_commit(&t);
+        if (err != FW_EMAPFULL || store_grow(r->st) != FW_OK)
+            break;
     }
-    fw_err err = store_txn_commit(&t);
-    if (err != FW_OK)
+    if (err != FW_OK) {
+        log_err("dropping the old rollups: %s", fw_strerror(err));
         return err;
+    }
     map_clear(&r->cells);
     r->dirty = NULL;
     r->ndirty = 0;

@@ -115,6 +115,15 @@ void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const 
 fw_err rollup_checkpoint(struct rollup *r) FW_WUR;
 size_t rollup_dirty(const struct rollup *r);
 
+struct rollup_stats {
+    uint64_t checkpoints;
+    uint64_t last_cells, max_cells; /* cells written by a checkpoint */
+    uint64_t last_ns, max_ns;       /* checkpoint duration */
+    uint64_t cached_cells;
+    uint64_t replayed, replay_ns; /* at start */
+};
+void rollup_get_stats(const struct rollup *r, struct rollup_stats *out);
+
 /* Applies the events logged after the checkpoint (at start). */
 fw_err rollup_replay(struct rollup *r, uint64_t *replayed) FW_WUR;
 /* Drops every cell and recomputes them all from the event log. */
