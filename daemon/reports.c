@@ -379,8 +379,11 @@ static void visit_on_hand_skus(void *arg, const uint8_t *suf, size_t n, const in
         return;
     char sku[FW_ID_MAX + 1];
     suffix_id(suf, n, sku, sizeof sku);
-    if (!bucket(a->b, sku))
+    struct bucket *x = bucket(a->b, sku);
+    if (!x)
         a->oom = 1;
+    else if (!x->tag[0] && tag)
+        snprintf(x->tag, sizeof x->tag, "%s", tag);
 }
 
 static int top_cmp_desc(const void *pa, const void *pb)

@@ -442,7 +442,9 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         kl = rollup_key(k, CELL_CATEGORY, s->id, "ds", day, ln->category ? ln->category : "");
         ADD(r, k, kl, sign * ln->qty_milli, sign * lnet);
         kl = rollup_key(k, CELL_ON_HAND, s->id, "s", ln->sku);
-        ADD(r, k, kl, -sign * ln->qty_milli);
+        c = ADD(r, k, kl, -sign * ln->qty_milli);
+        if (c && !c->tag[0] && ln->category)
+            set_tag(c, ln->category);
     }
     int64_t sh[SH_N] = {0};
     if (kind == FLOORWALKER__SALE__KIND__SALE) {
@@ -502,6 +504,8 @@ static void apply_stock(struct rollup *r, const struct store_info *s, int32_t da
     if (!oh)
         return;
     int64_t q = m->qty_milli, moved = q;
+    if (!oh->tag[0] && m->category)
+        set_tag(oh, m->category); /* the SKU's category, for SKUs never sold */
     switch (m->kind) {
     case FLOORWALKER__STOCK_MOVE__KIND__RECEIVE:
     case FLOORWALKER__STOCK_MOVE__KIND__TRANSFER_IN:

@@ -116,7 +116,7 @@ static void check_around(struct cmp *c, const struct tz *tz, int64_t t)
 }
 
 /* Samples [from, to) every step seconds; where either side's offset changes between two
- * samples, finds the exact second and checks around it. */
+ * samples, finds the exact second (glibc's, and tz's if it is another) and checks around it. */
 static void sweep(struct cmp *c, const struct tz *tz, int64_t from, int64_t to, int64_t step)
 {
     long g_prev = glibc_off(from);
@@ -124,10 +124,14 @@ static void sweep(struct cmp *c, const struct tz *tz, int64_t from, int64_t to, 
     for (int64_t t = from; t < to; t += step) {
         long g = check_at(c, tz, t);
         int32_t z = tz_offset(tz, t);
+        int64_t tg = INT64_MIN;
         if (t > from && g != g_prev)
-            check_around(c, tz, bisect(tz, true, t - step, t));
-        if (t > from && z != z_prev)
-            check_around(c, tz, bisect(tz, false, t - step, t));
+            check_around(c, tz, tg = bisect(tz, true, t - step, t));
+        if (t > from && z != z_prev) {
+            int64_t tzz = bisect(tz, false, t - step, t);
+            if (tzz != tg)
+                check_around(c, tz, tzz);
+        }
         g_prev = g;
         z_prev = z;
     }
@@ -144,8 +148,7 @@ static void compare_zone(const char *zone, int64_t step, long min_transitions)
     sweep(&c, tz, T1850, T1990, 3 * DAY + 3607);
     sweep(&c, tz, T1990, T2046, step);
     sweep(&c, tz, T2046, T2500, 5 * DAY + 3607);
-    /* Each transition is seen twice (by glibc and by tz). */
-    assert_true(c.transitions >= 2 * min_transitions);
+    assert_true(c.transitions >= min_transitions);
     tz_destroy(&tz);
     assert_null(tz);
 }
@@ -306,7 +309,7 @@ static void round_trip(const char *zone, int32_t from_day, int32_t to_day)
     struct tz *tz = NULL;
     assert_int_equal(tz_load(&tz, zone), FW_OK);
     for (int32_t d = from_day; d < to_day; d++)
-        for (int32_t m = 0; m < 1440; m += 7) {
+        for (int32_t m = 0; m < 1440; m += RUNNING_ON_VALGRIND ? 31 : 7) {
             int64_t t = tz_utc_of_local(tz, d, m);
             struct tz_local l;
             tz_local(tz, t * 1000, &l);
@@ -794,7 +797,7 @@ static void test_footer_rules_vs_glibc(void **state)
             fail_msg("\"%s\": %d", rules[i], e);
         glibc_zone(rules[i]);
         struct cmp c = {.zone = rules[i]};
-        sweep(&c, tz, 0, T2046, 3 * 3600 + 61);
+        sweep(&c, tz, 0, T2046, RUNNING_ON_VALGRIND ? 2 * DAY + 61 : 3 * 3600 + 61);
         sweep(&c, tz, T2046, T2500, 5 * DAY + 3607);
         tz_destroy(&tz);
     }
