@@ -500,6 +500,23 @@ static void visit_cashier(void *arg, const uint8_t *suf, size_t n, const int64_t
         x->v[i] += v[i];
 }
 
+struct live {
+    struct ctx *c;
+    struct rtable t;
+    const char *store;
+};
+
+static void visit_drawer(void *arg, const uint8_t *suf, size_t n, const int64_t *v, size_t nv,
+                         const char *tag)
+{
+    struct live *l = arg;
+    char id[FW_ID_MAX + 1];
+    if (!v[DR_OPEN])
+        return;
+    suffix_id(suf, n, id, sizeof id);
+    res_row(l->c->res, &l->t, "sssi", l->store, id, tag ? tag : "", v[DR_EXPECTED]);
+}
+
 static void q_cashiers(struct ctx *c)
 {
     struct buckets b;
@@ -529,6 +546,16 @@ static void q_cashiers(struct ctx *c)
             const int64_t *v = b.v[i]->v;
             res_row(c->res, &t, "ssiiiiii", b.v[i]->label, sep + 1, v[KA_TXNS], v[KA_NET],
                     v[KA_ITEMS], v[KA_RET_N], v[KA_VOID_N], v[KA_OVER_SHORT]);
+        }
+        /* Live: the drawers open now and the cash each should hold. */
+        struct live l = {
+            c, res_table(c->res, "drawers", 4, "store", "drawer", "cashier", "expected_cents"),
+            NULL};
+        for (size_t i = 0; i < c->n; i++) {
+            l.store = c->v[i].s->id;
+            size_t kl = rollup_key(k, CELL_DRAWER, l.store, "");
+            if (rollup_scan(c->r, c->txn, k, kl, visit_drawer, &l) != FW_OK)
+                c->res->oom = true;
         }
     }
     buckets_free(&b);
@@ -587,7 +614,8 @@ static void visit_complaint_by(void *arg, const uint8_t *suf, size_t n, const in
         a->oom = 1;
         return;
     }
-    x->v[0] += v[0];
+    for (int i = 0; i < 4; i++)
+        x->v[i] += v[i];
 }
 
 static const char *const sev_names[] = {"", "MINOR", "MAJOR", "CRITICAL"};
@@ -648,11 +676,13 @@ static void q_complaints(struct ctx *c)
                 q[CQ_ESCALATED], q[CQ_REOPENED], (int64_t)0, (int64_t)0);
     }
     buckets_sort(&by);
-    struct rtable tb = res_table(c->res, "opened_by", 3, "dimension", "value", "opened");
+    struct rtable tb = res_table(c->res, "by_dimension", 6, "dimension", "value", "opened",
+                                 "responded", "resolved", "escalated");
     for (size_t i = 0; i < by.n; i++) {
         char *sep = strchr(by.v[i]->label, '\x1f');
         *sep = 0;
-        res_row(c->res, &tb, "ssi", by.v[i]->label, sep + 1, by.v[i]->v[0]);
+        const int64_t *v = by.v[i]->v;
+        res_row(c->res, &tb, "ssiiii", by.v[i]->label, sep + 1, v[0], v[1], v[2], v[3]);
     }
     a.open = res_table(c->res, "open", 9, "store", "complaint_id", "opened_ms", "age_h", "severity",
                        "channel", "category", "responded", "sla_state");
@@ -666,6 +696,22 @@ static void q_complaints(struct ctx *c)
 out:
     free(a.fr);
     buckets_free(&by);
+}
+
+/* Net sales of the scoped stores over their ranges. */
+static int64_t scoped_net(struct ctx *c)
+{
+    uint8_t k[160];
+    int64_t net = 0;
+    for (size_t i = 0; i < c->n; i++)
+        for (int32_t d = c->v[i].d1; d <= c->v[i].d2; d++)
+            for (int h = 0; h < 24; h++) {
+                int64_t v[SH_N];
+                size_t kl = rollup_key(k, CELL_SALES_HOUR, c->v[i].s->id, "dh", d, h);
+                if (rollup_get(c->r, c->txn, k, kl, v, SH_N, NULL, 0))
+                    net += v[SH_NET];
+            }
+    return net;
 }
 
 /* ---- stock ---------------------------------------------------------------------------------- */
@@ -769,11 +815,13 @@ static void q_stock(struct ctx *c)
     for (int i = 1; i <= 8; i++)
         if (a.moves[i][MV_QTY] || a.moves[i][MV_VALUE])
             res_row(c->res, &tm, "sii", move_names[i], a.moves[i][MV_QTY], a.moves[i][MV_VALUE]);
-    struct rtable ts = res_table(c->res, "summary", 3, "shrink_value", "count_variance_milli",
-                                 "count_variance_value");
-    res_row(c->res, &ts, "iii",
-            a.moves[FLOORWALKER__STOCK_MOVE__KIND__DAMAGE][MV_VALUE] +
-                a.moves[FLOORWALKER__STOCK_MOVE__KIND__SHRINK][MV_VALUE],
+    struct rtable ts = res_table(c->res, "summary", 5, "shrink_value", "net_sales", "shrink_rate",
+                                 "count_variance_milli", "count_variance_value");
+    int64_t shrink = a.moves[FLOORWALKER__STOCK_MOVE__KIND__DAMAGE][MV_VALUE] +
+                     a.moves[FLOORWALKER__STOCK_MOVE__KIND__SHRINK][MV_VALUE];
+    int64_t net = scoped_net(c);
+    res_row(c->res, &ts, "iioii", shrink, net, net > 0,
+            net > 0 ? (double)shrink / (double)net : 0.0,
             a.moves[FLOORWALKER__STOCK_MOVE__KIND__COUNT][MV_QTY],
             a.moves[FLOORWALKER__STOCK_MOVE__KIND__COUNT][MV_VALUE]);
 out:
@@ -826,6 +874,20 @@ static void visit_day_shift(void *arg, const uint8_t *suf, size_t n, const int64
     struct bucket *x = emp_bucket(a, suf, n);
     if (x)
         x->v[EB_NOSHOW]++;
+}
+
+static void visit_worker(void *arg, const uint8_t *suf, size_t n, const int64_t *v, size_t nv,
+                         const char *tag)
+{
+    struct live *l = arg;
+    char id[FW_ID_MAX + 1];
+    if (!v[WK_IN_MS])
+        return;
+    suffix_id(suf, n, id, sizeof id);
+    if (l->c->q->employee_id[0] && strcmp(id, l->c->q->employee_id))
+        return;
+    res_row(l->c->res, &l->t, "ssiiO", l->store, id, v[WK_IN_MS], (int64_t)(v[WK_BREAK_START] != 0),
+            v[WK_HAS_SHIFT] != 0, v[WK_SHIFT_END]);
 }
 
 static void q_attendance(struct ctx *c)
@@ -882,6 +944,17 @@ static void q_attendance(struct ctx *c)
     if (a.oom) {
         c->res->oom = true;
         goto out;
+    }
+    /* Live: who is clocked in now. */
+    struct live l = {c,
+                     res_table(c->res, "on_shift", 5, "store", "employee", "clocked_in_ms",
+                               "on_break", "shift_end_ms"),
+                     NULL};
+    for (size_t i = 0; i < c->n; i++) {
+        l.store = c->v[i].s->id;
+        size_t kl = rollup_key(k, CELL_WORKER, l.store, "");
+        if (rollup_scan(c->r, c->txn, k, kl, visit_worker, &l) != FW_OK)
+            c->res->oom = true;
     }
     buckets_sort(&emp);
     for (size_t j = 0; j < emp.n; j++) {

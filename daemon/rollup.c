@@ -62,7 +62,7 @@ struct rollup {
 static const uint8_t nv_of[256] = {
     [CELL_SALES_HOUR] = SH_N,  [CELL_PRODUCT] = PR_N,    [CELL_CATEGORY] = CA_N,
     [CELL_CASHIER] = KA_N,     [CELL_TARGET] = 1,        [CELL_MOVES] = MV_N,
-    [CELL_ON_HAND] = OH_N,     [CELL_COMPLAINTS] = CQ_N, [CELL_COMPLAINT_BY] = 1,
+    [CELL_ON_HAND] = OH_N,     [CELL_COMPLAINTS] = CQ_N, [CELL_COMPLAINT_BY] = 4,
     [CELL_RESPONSE] = 1,       [CELL_COMPLAINT] = CX_N,  [CELL_DRAWER] = DR_N,
     [CELL_CASHIER_DRAWER] = 1, [CELL_SHIFT] = SS_N,      [CELL_DAY_SHIFT] = FS_N,
     [CELL_ATTENDANCE] = AT_N,  [CELL_WORKER] = WK_N,     [CELL_ON_DUTY] = 1,
@@ -600,14 +600,6 @@ static void apply_complaint(struct rollup *r, const struct store_info *s, int32_
         x->v[CX_SEVERITY] = p->severity;
         x->v[CX_CHANNEL] = p->channel;
         set_tag(x, p->category ? p->category : "");
-        const char *dims[3] = {p->category ? p->category : "",
-                               p->severity >= 1 && p->severity <= 3 ? severity_names[p->severity]
-                                                                    : "",
-                               p->channel >= 1 && p->channel <= 4 ? channel_names[p->channel] : ""};
-        for (int i = 0; i < 3; i++) {
-            kl = rollup_key(k, CELL_COMPLAINT_BY, s->id, "dbs", day, (int)"csh"[i], dims[i]);
-            ADD(r, k, kl, 1);
-        }
         break;
     }
     case FLOORWALKER__COMPLAINT__ACTION__RESPONDED:
@@ -641,6 +633,20 @@ static void apply_complaint(struct rollup *r, const struct store_info *s, int32_
         return;
     }
     cell_dirty(r, x);
+    /* Actions by the complaint's category, severity and channel (as OPENED set them). */
+    if (x->v[CX_OPENED_MS] && p->action != FLOORWALKER__COMPLAINT__ACTION__REOPENED) {
+        int64_t sev = x->v[CX_SEVERITY], ch = x->v[CX_CHANNEL];
+        const char *dims[3] = {x->tag, sev >= 1 && sev <= 3 ? severity_names[sev] : "",
+                               ch >= 1 && ch <= 4 ? channel_names[ch] : ""};
+        for (int i = 0; i < 3; i++) {
+            kl = rollup_key(k, CELL_COMPLAINT_BY, s->id, "dbs", day, (int)"csh"[i], dims[i]);
+            struct cell *b = cell_get(r, k, kl);
+            if (b) {
+                b->v[p->action - 1]++; /* OPENED, RESPONDED, RESOLVED, ESCALATED */
+                cell_dirty(r, b);
+            }
+        }
+    }
     kl = rollup_key(k, CELL_COMPLAINTS, s->id, "d", day);
     struct cell *c = cell_get(r, k, kl);
     if (c) {

@@ -36,7 +36,7 @@ enum {
     CELL_MOVES = 'M',          /* store day kind */
     CELL_ON_HAND = 'O',        /* store sku */
     CELL_COMPLAINTS = 'Q',     /* store day */
-    CELL_COMPLAINT_BY = 'q',   /* store day dim(c/s/h) value */
+    CELL_COMPLAINT_BY = 'q',   /* store day dim(c/s/h) value: opened..escalated */
     CELL_RESPONSE = 'R',       /* store day complaint: first response ms */
     CELL_COMPLAINT = 'X',      /* store complaint (live); tag = category */
     CELL_DRAWER = 'D',         /* store drawer (live); tag = cashier */

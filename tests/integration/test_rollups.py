@@ -316,6 +316,10 @@ EVENT_SPECS = [
     # --- 2026-03-10 ---
     ("NY1", "2026-03-10 06:55", att("E5", "CLOCK_IN")),  # early: not late
     ("NY1", "2026-03-10 10:50", att("E5", "CLOCK_OUT")),  # exactly 10 min early: not early leave
+    # --- live state left at the end: a drawer still open, an employee still clocked in ---
+    ("NY2", "2026-03-10 09:00", drawer("D9", "K8", "OPEN", 5000)),
+    ("NY2", "2026-03-10 09:30", drawer("D9", "K8", "PAID_IN", 700)),
+    ("NY2", "2026-03-10 09:45", att("E9", "CLOCK_IN")),  # no shift, never clocks out
     # --- recent: days of cover (28 days ending today) ---
     ("NY2", ago(5), stock("BUNS", "RECEIVE", 30000, 80)),
     ("SH1", ago(10), sale("R-SH-10", "S-K1", "SALE", [("NUTS", 1000, 599, 0, "")],
@@ -469,8 +473,9 @@ def sku_categories(events):
 # Cashiers and Cash
 # ---------------------------------------------------------------------------------------------
 
-def drawer_closes(events):
-    """Live drawers in log order; each CLOSE -> (store, day, cashier, counted - expected)."""
+def drawer_closes(events, live=None):
+    """Live drawers in log order; each CLOSE -> (store, day, cashier, counted - expected).
+    If live is a dict, it receives the drawers still open at the end."""
     open_ = {}
     closes = []
     for e in events:
@@ -494,6 +499,8 @@ def drawer_closes(events):
             for (store, _), st in open_.items():
                 if store == e.store and st["cashier"] == e.body["cashier_id"]:
                     st["expected"] += sign * cash
+    if live is not None:
+        live.update(open_)
     return closes
 
 
@@ -528,10 +535,11 @@ SLA_MS = 48 * 3600000
 
 
 def complaint_model(events):
-    """Action counts per (store, day, action), opened_by per (store, day, dimension, value),
+    """Action counts per (store, day, action); opened, responded, resolved and escalated per
+    (store, day, dimension, value) by the dimensions given at OPENED;
     first responses as (store, day of the response, minutes), live state per complaint."""
     actions = collections.defaultdict(int)
-    opened_by = collections.defaultdict(int)
+    by = collections.defaultdict(lambda: collections.defaultdict(int))
     firsts = []
     state = {}
     for e in events:
@@ -545,9 +553,13 @@ def complaint_model(events):
                                         "resolved": False, "category": b["category"],
                                         "severity": b["severity"], "channel": b["channel"]}
             for dim in ("category", "severity", "channel"):
-                opened_by[(e.store, day, dim, b[dim])] += 1
+                by[(e.store, day, dim, b[dim])]["opened"] += 1
             continue
         c = state[b["complaint_id"]]
+        if a in ("RESPONDED", "RESOLVED", "ESCALATED"):
+            # Counted under the dimensions the complaint was opened with.
+            for dim in ("category", "severity", "channel"):
+                by[(e.store, day, dim, c[dim])][a.lower()] += 1
         if a in ("RESPONDED", "RESOLVED") and c["first_ms"] is None:
             c["first_ms"] = e.t
             firsts.append((e.store, day, (e.t - c["opened_ms"]) / 60000.0))
@@ -555,7 +567,7 @@ def complaint_model(events):
             c["resolved"] = True
         elif a == "REOPENED":
             c["resolved"] = False
-    return {"actions": actions, "opened_by": opened_by, "firsts": firsts, "state": state}
+    return {"actions": actions, "by": by, "firsts": firsts, "state": state}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,14 +648,16 @@ def attendance_model(events):
                 s = open_.pop(key)
                 s["out"] = e.t
                 sessions.append(s)
-    assert not open_, "the event set leaves nobody clocked in"
+    live = [dict(s) for s in open_.values()]
     active = [s for s in shifts.values() if not s["cancelled"]]
     for s in sessions:
         cands = [sh for sh in active
                  if sh["store"] == s["store"] and sh["employee_id"] == s["employee"] and
                  abs(sh["start_ms"] - s["in"]) <= 12 * 3600000]
         s["shift"] = min(cands, key=lambda sh: abs(sh["start_ms"] - s["in"])) if cands else None
-    return {"shifts": active, "sessions": sessions}
+    for s in live:
+        assert not s["breaks"] and s["break_start"] is None, "keep live sessions simple"
+    return {"shifts": active, "sessions": sessions, "live": live}
 
 
 def attendance_days(model, now_ms):
@@ -684,6 +698,8 @@ class Model:
         self.products = product_days(events)
         self.sku_category = sku_categories(events)
         self.cashiers = cashier_days(events)
+        self.drawers = {}
+        drawer_closes(events, self.drawers)
         self.complaints = complaint_model(events)
         self.stock = stock_model(events)
         self.attendance = attendance_model(events)
@@ -705,12 +721,15 @@ COLUMNS = {
     "complaints": ["opened", "responded", "resolved", "escalated", "reopened", "first_responses",
                    "first_response_mean_min", "first_response_p90_min", "within_sla",
                    "within_sla_share"],
-    "opened_by": ["dimension", "value", "opened"],
+    "by_dimension": ["dimension", "value", "opened", "responded", "resolved", "escalated"],
     "open": ["store", "complaint_id", "opened_ms", "age_h", "severity", "channel", "category",
              "responded", "sla_state"],
     "on_hand": ["store", "sku", "on_hand_milli", "sold_28d_milli", "days_of_cover", "status"],
     "moves": ["kind", "qty_milli", "value_cents"],
-    "summary": ["shrink_value", "count_variance_milli", "count_variance_value"],
+    "summary": ["shrink_value", "net_sales", "shrink_rate", "count_variance_milli",
+                "count_variance_value"],
+    "drawers": ["store", "drawer", "cashier", "expected_cents"],
+    "on_shift": ["store", "employee", "clocked_in_ms", "on_break", "shift_end_ms"],
     "attendance": ["store", "scheduled_min", "worked_min", "late", "early_leave", "no_show",
                    "sales_per_labour_hour"],
     "employees": ["store", "employee", "scheduled_min", "worked_min", "late", "early_leave",
@@ -723,7 +742,8 @@ ORDERED = {"sales", "skus"}
 KEYS = {
     "sales": ("period",), "skus": ("rank",),
     "categories": ("category",), "cashiers": ("store", "cashier"), "complaints": (),
-    "opened_by": ("dimension", "value"), "open": ("store", "complaint_id"),
+    "by_dimension": ("dimension", "value"), "open": ("store", "complaint_id"),
+    "drawers": ("store", "drawer"), "on_shift": ("store", "employee"),
     "on_hand": ("store", "sku"), "moves": ("kind",), "summary": (), "attendance": ("store",),
     "employees": ("store", "employee"), "on_duty": ("period", "store"),
 }
@@ -859,7 +879,10 @@ def expect_cashiers(m, c):
             add(rows[(st, cashier)], f)
     cols = COLUMNS["cashiers"][2:]
     return {"cashiers": [dict({"store": st, "cashier": k}, **{x: f[x] for x in cols})
-                         for (st, k), f in rows.items()]}
+                         for (st, k), f in rows.items()],
+            "drawers": [{"store": st, "drawer": d, "cashier": x["cashier"],
+                         "expected_cents": x["expected"]}
+                        for (st, d), x in m.drawers.items() if st in c.stores]}
 
 
 def expect_complaints(m, c):
@@ -877,10 +900,10 @@ def expect_complaints(m, c):
                "first_response_mean_min": sum(firsts) / n if n else None,
                "first_response_p90_min": firsts[math.ceil(0.9 * n) - 1] if n else None,
                "within_sla": within, "within_sla_share": within / n if n else None}
-    by = collections.defaultdict(int)
-    for (st, d, dim, val), k in cm["opened_by"].items():
+    by = collections.defaultdict(lambda: collections.defaultdict(int))
+    for (st, d, dim, val), k in cm["by"].items():
         if c.in_range(st, d):
-            by[(dim, val)] += k
+            add(by[(dim, val)], k)
     open_rows = []
     for cid, s in cm["state"].items():
         if s["store"] not in c.stores or s["resolved"]:
@@ -899,7 +922,9 @@ def expect_complaints(m, c):
                           "category": s["category"], "responded": 1 if first is not None else 0,
                           "sla_state": sla})
     return {"complaints": [summary],
-            "opened_by": [{"dimension": d, "value": v, "opened": k} for (d, v), k in by.items()],
+            "by_dimension": [{"dimension": d, "value": v, "opened": k["opened"],
+                              "responded": k["responded"], "resolved": k["resolved"],
+                              "escalated": k["escalated"]} for (d, v), k in by.items()],
             "open": open_rows}
 
 
@@ -926,9 +951,12 @@ def expect_stock(m, c):
     var_q = sum(v[0] for (st, d), v in sm["variance"].items() if c.in_range(st, d))
     var_v = sum(v[1] for (st, d), v in sm["variance"].items() if c.in_range(st, d))
     shrink = sum(v for (st, d), v in sm["shrink"].items() if c.in_range(st, d))
+    net = net_in_range(m, c.stores, c.in_range)
     return {"on_hand": on_hand,
             "moves": [{"kind": k, "qty_milli": q, "value_cents": v} for k, (q, v) in moves.items()],
-            "summary": [{"shrink_value": shrink, "count_variance_milli": var_q,
+            "summary": [{"shrink_value": shrink, "net_sales": net,
+                         "shrink_rate": shrink / net if net > 0 else None,
+                         "count_variance_milli": var_q,
                          "count_variance_value": var_v}]}
 
 
@@ -951,6 +979,9 @@ def expect_attendance(m, c):
     return {"attendance": att_rows,
             "employees": [dict({"store": st, "employee": e}, **{x: f[x] for x in figs})
                           for (st, e), f in emp.items()],
+            "on_shift": [{"store": s["store"], "employee": s["employee"], "clocked_in_ms": s["in"],
+                          "on_break": 0, "shift_end_ms": None}
+                         for s in m.attendance["live"] if s["store"] in c.stores],
             "on_duty": [{"period": period_label("hour", d, h), "store": st, "on_duty_min": n}
                         for (st, d, h), n in on_duty.items() if c.in_range(st, d)]}
 
@@ -1294,7 +1325,11 @@ class Rollups(fwtest.DaemonTest):
         self.assertEqual(sorted((r["complaint_id"], r["sla_state"], r["responded"])
                                 for r in comp["open"]), [("C3", "overdue", 0), ("C4", "ok", 1)])
         st = want("STOCK", store_id="SH1", **MARCH)
-        self.assertEqual(st["summary"], [{"shrink_value": 246 + 150, "count_variance_milli": -250,
+        # SH1's March sales by hand: R-SH-L, -1, -2, -3, return -4, -5, -6, void -7, -8, -9.
+        net = 10800 + 2800 + 1700 + 1999 - 1250 + 4625 + 1198 - 1198 + 3600 + 1250
+        self.assertEqual(st["summary"], [{"shrink_value": 246 + 150, "net_sales": net,
+                                          "shrink_rate": (246 + 150) / net,
+                                          "count_variance_milli": -250,
                                           "count_variance_value": -350 + 31}])
         oh = {r["sku"]: r for r in st["on_hand"]}
         self.assertEqual((oh["TEA-OOLONG"]["on_hand_milli"], oh["TEA-OOLONG"]["status"]),
@@ -1373,8 +1408,11 @@ class Rollups(fwtest.DaemonTest):
                 r = d.query_raw(pb_query(Q(kind, store_id="NY1", from_day="2025-12-01",
                                            to_day="2025-12-31")))
                 self.assertEqual(r.status, pb.QueryResult.OK, r.error)
-                if kind in ("SALES", "TOP_SKUS", "CATEGORIES", "CASHIERS"):
+                if kind in ("SALES", "TOP_SKUS", "CATEGORIES"):
                     self.assertEqual([len(t.rows) for t in r.tables], [0], "no rows")
+                if kind == "CASHIERS":  # the drawers table is live, not of the range
+                    self.assertEqual([(t.name, len(t.rows)) for t in r.tables],
+                                     [("cashiers", 0), ("drawers", 0)], "no rows")
         # Bad dates and unknown stores: exit 1 and a message naming the value.
         for args, needle in [(["--store", "NY1", "--from", "2026-02-30"], "2026-02-30"),
                              (["--store", "NY1", "--from", "2026-3-8"], "2026-3-8"),
