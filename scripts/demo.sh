@@ -30,8 +30,20 @@ echo "== one bad sale from the service desk (its lines do not add up): acked, ke
 $fw publish -s S001 -t S001-DESK --spool floorwalker-spool sale receipt_id=R-BAD cashier_id=K1 \
   kind=SALE 'lines=[{"sku":"SKU-0001","qty_milli":2000,"unit_price_cents":150}]' total_cents=500 || true
 echo
+echo "== floorwalker query sales --scope chain (today, per store-local day) =="
+$fw query sales --scope chain
+echo
+echo "== floorwalker query sales --store S001 --granularity hour =="
+$fw query sales --store S001 --granularity hour
+echo
+echo "== floorwalker query top-skus -n 5 (bestsellers across the chain today) =="
+$fw query top-skus -n 5
+echo
+echo "== floorwalker query cashiers --store S001 =="
+$fw query cashiers --store S001
+echo
 echo "== floorwalker stats =="
-$fw stats
+$fw stats | sed -n '1,40p'
 echo
 echo "== floorwalker query quarantine =="
 $fw query quarantine
