@@ -66,14 +66,16 @@ struct seg {
 };
 
 struct tz {
-    int64_t lo, hi;    /* the table answers for instants in [lo, hi) */
-    int64_t rule_from; /* the periodic rule governs from here on */
-    uint32_t n;        /* transitions in at[] */
-    uint32_t nfile;    /* at[0..nfile) come from the file, all <= rule_from */
-    bool periodic;     /* a rule with DST: used outside [lo, hi) */
-    struct rule rule;
+    /* what tz_offset reads first, in one cache line */
+    int64_t lo, hi; /* the table answers for instants in [lo, hi) */
     int64_t *at;
     int32_t *off; /* n + 1 entries */
+    uint32_t n;   /* transitions in at[] */
+    /* the rest */
+    uint32_t nfile;    /* at[0..nfile) come from the file, all <= rule_from */
+    int64_t rule_from; /* the periodic rule governs from here on */
+    bool periodic;     /* a rule with DST: used outside [lo, hi) */
+    struct rule rule;
     const char *name;
 };
 

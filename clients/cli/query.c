@@ -297,6 +297,10 @@ static int run(int argc, char **argv, bool stats)
         {"json", no_argument, NULL, 'j'},
         {"csv", no_argument, NULL, 'c'},
         {"timeout", required_argument, NULL, 'w'},
+        {"scope", required_argument, NULL, 'S'},
+        {"granularity", required_argument, NULL, 'g'},
+        {"employee", required_argument, NULL, 'E'},
+        {"sku", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };

@@ -199,6 +199,15 @@ class Cli(fwtest.DaemonTest):
         p = d.cli("query", "sales", "--from", "yesterday", "-e", d.query)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("(no rows)", p.stdout)
+        # Every query option is accepted by the CLI (the daemon answers an empty result).
+        for args in (["sales", "--scope", "chain", "--granularity", "hour"],
+                     ["sales", "--region", "default", "-g", "month", "--from", "this-month"],
+                     ["top-skus", "--from", "last-week", "--to", "yesterday", "-n", "3"],
+                     ["bottom-skus", "--scope", "chain"], ["categories"], ["cashiers"],
+                     ["complaints", "--from", "last-month"], ["stock", "--sku", "A1"],
+                     ["attendance", "--employee", "E1", "--from", "this-week"]):
+            p = d.cli("query", *args, "--json", "-e", d.query)
+            self.assertEqual(p.returncode, 0, "%s: %s" % (args, p.stderr))
         p = d.cli("query", "sales", "--from", "2026-02-30", "-e", d.query)
         self.assertEqual(p.returncode, 1)
         self.assertIn("not a date", p.stderr)

@@ -744,6 +744,29 @@ static void test_crafted_tables(void **state)
     assert_int_equal(tz_offset(tz, INT64_MAX), -4 * 3600);
     tz_destroy(&tz);
 
+    /* A rule that starts before 1900 (where the expanded table starts): a transition from LMT
+     * in 1800, then US DST. Summer 1850 is EDT, the years in between follow the rule too. */
+    struct ttype lmt[2] = {{-17762, 0}, {-18000, 0}};
+    int64_t t1800 = -5364662400LL;
+    uint8_t one = 1;
+    write_file("footer", buf,
+               tzif_make(buf, '2', &t1800, &one, 1, lmt, 2, "EST5EDT,M3.2.0,M11.1.0"));
+    assert_int_equal(load_tmp("footer", &tz), FW_OK);
+    assert_int_equal(tz_offset(tz, t1800 - 1), -17762);
+    assert_int_equal(tz_offset(tz, t1800), -18000);
+    assert_int_equal(tz_offset(tz, -3785616000LL), -18000); /* 1850-01-15 */
+    assert_int_equal(tz_offset(tz, -3771187200LL), -14400); /* 1850-07-01 */
+    assert_int_equal(tz_offset(tz, -2224886400LL), -14400); /* 1899-07-01 */
+    assert_int_equal(tz_offset(tz, NY_SPRING - 1), -18000);
+    assert_int_equal(tz_offset(tz, NY_SPRING), -14400);
+    assert_int_equal(tz_utc_of_local(tz, -43648, 0), -3771187200LL + 14400);
+    /* 1800-01-01T00:00Z is 1799-12-31 19:03:58 LMT, and then 19:00:00 EST: 19:02 happens twice,
+     * 238 s apart. Midnight after it is EST. */
+    assert_int_equal(tz_utc_of_local(tz, -62092, 19 * 60 + 2), t1800 - 118);
+    assert_int_equal(tz_utc_of_local(tz, -62091, 0), t1800 + 18000);
+    expect_local(tz, -3771187200LL, -43649, 20, 0, 0); /* 1850-06-30 20:00 EDT, a Sunday */
+    tz_destroy(&tz);
+
     /* A DST name without a rule gets tzcode's default, the US rule since 2007. (glibc instead
      * reads the rule from $TZDIR/posixrules, New York's whole history.) */
     struct tz *us = NULL;
