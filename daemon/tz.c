@@ -469,8 +469,9 @@ void tz_local(const struct tz *tz, int64_t utc_ms, struct tz_local *out)
     out->day = day > INT32_MAX ? INT32_MAX : day < INT32_MIN ? INT32_MIN : (int32_t)day;
     out->hour = (int8_t)(sod / 3600);
     out->minute = (int8_t)(sod / 60 % 60);
-    int32_t w = (int32_t)(day % 7) + 4; /* 1970-01-01 was a Thursday */
-    out->wday = (int8_t)(w >= 7 ? w - 7 : w < 0 ? w + 7 : w);
+    /* 1970-01-01 was a Thursday. Unsigned and without branches (a random weekday would
+     * mispredict): |day| < 2^37 always, so the bias keeps it positive. */
+    out->wday = (int8_t)((uint64_t)(day + 4 + 7 * ((int64_t)1 << 40)) % 7);
 }
 
 /*
