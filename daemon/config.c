@@ -54,6 +54,29 @@ static const struct key_spec keys[] = {
     INT("storage", "map_grow_mb", map_grow_mb, 1, 1 << 24),
 };
 
+const struct threshold_spec threshold_specs[TH_N] = {
+    [TH_RETURN_RATE_PCT] = {"return_rate_pct", 10, 0, 100},
+    [TH_RETURN_RATE_MIN_TXNS] = {"return_rate_min_txns", 20, 0, 1000000},
+    [TH_CASHIER_RETURNS_MAX] = {"cashier_returns_max", 5, 0, 1000000},
+    [TH_CASH_OVER_SHORT_CENTS] = {"cash_over_short_cents", 1000, 0, 100000000},
+    [TH_DRAWER_LIMIT_CENTS] = {"drawer_limit_cents", 500000, 0, 10000000000LL},
+    [TH_COMPLAINT_SLA_HOURS] = {"complaint_sla_hours", 48, 1, 10000},
+    [TH_COMPLAINT_SURGE_COUNT] = {"complaint_surge_count", 5, 1, 1000000},
+    [TH_COMPENSATION_LIMIT_CENTS] = {"compensation_limit_cents", 20000, 0, 10000000000LL},
+    [TH_COUNT_VARIANCE_MILLI] = {"count_variance_milli", 2000, 0, 1000000000},
+    [TH_COUNT_VARIANCE_PCT] = {"count_variance_pct", 3, 0, 100},
+    [TH_SHRINK_RATE_BP] = {"shrink_rate_bp", 50, 0, 10000},
+    [TH_SHRINK_MIN_CENTS] = {"shrink_min_cents", 10000, 0, 10000000000LL},
+    [TH_LATE_MINUTES] = {"late_minutes", 5, 0, 1440},
+    [TH_NO_SHOW_MINUTES] = {"no_show_minutes", 30, 0, 1440},
+    [TH_EARLY_LEAVE_MINUTES] = {"early_leave_minutes", 10, 0, 1440},
+    [TH_MIN_STAFF] = {"min_staff", 2, 0, 10000},
+    [TH_STORE_SILENT_MINUTES] = {"store_silent_minutes", 10, 1, 10080},
+    [TH_TERMINAL_SILENT_MINUTES] = {"terminal_silent_minutes", 15, 1, 10080},
+    [TH_CLOCK_SKEW_SECONDS] = {"clock_skew_seconds", 120, 1, 86400},
+    [TH_SALES_BEHIND_PCT] = {"sales_behind_pct", 80, 0, 1000},
+};
+
 static const char *const store_keys[] = {"name", "region", "timezone", "hours"};
 static const char *const terminal_keys[] = {"store"};
 
@@ -82,6 +105,9 @@ void config_defaults(struct config *cfg)
 
 void config_free(struct config *cfg)
 {
+    free(cfg->regions);
+    cfg->regions = NULL;
+    cfg->nregions = 0;
     free(cfg->stores);
     free(cfg->terminals);
     cfg->stores = NULL;
@@ -121,6 +147,8 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
                      const char *value);
 static int terminal_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
                         const char *value);
+static int region_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                      const char *value);
 
 /* A [store:ID] or [terminal:ID] header registers the store or terminal even when no key
  * follows: Debian's inih does not call the handler for a bare section header. */
@@ -136,6 +164,8 @@ static void section_seen(struct parse_ctx *p, const char *line)
         return; /* the handler reports it when a key follows */
     if (!strncmp(sec, "store:", 6))
         store_key(p, sec, id + 1, NULL, NULL);
+    else if (!strncmp(sec, "region:", 7))
+        region_key(p, sec, id + 1, NULL, NULL);
     else if (!strncmp(sec, "terminal:", 9))
         terminal_key(p, sec, id + 1, NULL, NULL);
 }
@@ -200,6 +230,72 @@ static int set_id(struct parse_ctx *p, const char *section, const char *name, co
     return 1;
 }
 
+/* A threshold key in [rules], [region:NAME] or [store:ID]: 1 if name is one (set or error),
+ * 0 if it is not a threshold at all. */
+static int threshold_key(struct parse_ctx *p, const char *section, const char *name,
+                         const char *value, struct thresholds *th, int *ret)
+{
+    for (int i = 0; i < TH_N; i++) {
+        const struct threshold_spec *t = &threshold_specs[i];
+        if (strcmp(name, t->key))
+            continue;
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (errno || end == value || *end || v < t->min || v > t->max)
+            *ret = fail(p, "[%s] %s = \"%s\": expected a whole number from %lld to %lld", section,
+                        name, value, (long long)t->min, (long long)t->max);
+        else {
+            th->v[i] = v;
+            th->set |= 1u << i;
+            *ret = 1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int unknown_threshold(struct parse_ctx *p, const char *section, const char *name,
+                             const char *const *extra, size_t nextra)
+{
+    const char *cands[TH_N + 8];
+    size_t n = 0;
+    for (size_t i = 0; i < nextra && n < TH_N + 8; i++)
+        cands[n++] = extra[i];
+    for (int i = 0; i < TH_N; i++)
+        cands[n++] = threshold_specs[i].key;
+    const char *sug = suggest(name, cands, n);
+    if (sug)
+        return fail(p, "[%s] unknown key \"%s\" (did you mean \"%s\"?)", section, name, sug);
+    return fail(p, "[%s] unknown key \"%s\"; see config/floorwalker.conf for the keys", section,
+                name);
+}
+
+static int region_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                      const char *value)
+{
+    struct config *cfg = p->cfg;
+    struct config_region *r = NULL;
+    for (size_t i = 0; i < cfg->nregions; i++)
+        if (!strcmp(cfg->regions[i].name, id))
+            r = &cfg->regions[i];
+    if (!r) {
+        struct config_region *nr = realloc(cfg->regions, (cfg->nregions + 1) * sizeof *nr);
+        if (!nr)
+            return fail(p, "out of memory");
+        cfg->regions = nr;
+        r = &nr[cfg->nregions++];
+        memset(r, 0, sizeof *r);
+        snprintf(r->name, sizeof r->name, "%s", id);
+    }
+    if (!name)
+        return 1;
+    int ret;
+    if (threshold_key(p, section, name, value, &r->th, &ret))
+        return ret;
+    return unknown_threshold(p, section, name, NULL, 0);
+}
+
 static int store_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
                      const char *value)
 {
@@ -238,7 +334,10 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
                         value);
         snprintf(s->hours, sizeof s->hours, "%s", value);
     } else {
-        return unknown_key(p, section, name, store_keys, 4);
+        int ret;
+        if (threshold_key(p, section, name, value, &s->th, &ret))
+            return ret;
+        return unknown_threshold(p, section, name, store_keys, 4);
     }
     return 1;
 }
@@ -276,12 +375,23 @@ static int handler(void *user, const char *section, const char *name, const char
         const char *id = colon + 1;
         bool is_store = kl == 5 && !strncmp(section, "store", 5);
         bool is_term = kl == 8 && !strncmp(section, "terminal", 8);
-        if (!is_store && !is_term)
-            return fail(p, "unknown section [%s]: expected [store:ID] or [terminal:ID]", section);
+        bool is_region = kl == 6 && !strncmp(section, "region", 6);
+        if (!is_store && !is_term && !is_region)
+            return fail(p,
+                        "unknown section [%s]: expected [store:ID], [terminal:ID] or [region:NAME]",
+                        section);
         if (!fw_id_valid(id))
             return fail(p, "[%s]: \"%s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", section, id);
+        if (is_region)
+            return region_key(p, section, id, name, value);
         return is_store ? store_key(p, section, id, name, value)
                         : terminal_key(p, section, id, name, value);
+    }
+    if (!strcmp(section, "rules")) {
+        int ret;
+        if (name && threshold_key(p, section, name, value, &p->cfg->rules, &ret))
+            return ret;
+        return name ? unknown_threshold(p, section, name, NULL, 0) : 1;
     }
     bool section_known = false;
     const char *cands[sizeof keys / sizeof keys[0]];
@@ -332,8 +442,8 @@ static int handler(void *user, const char *section, const char *name, const char
     }
     if (!section_known) {
         static const char *const sections[] = {"daemon", "ingest",  "limits", "alerts",
-                                               "query",  "storage", "rollup"};
-        const char *s = suggest(section, sections, 7);
+                                               "query",  "storage", "rollup", "rules"};
+        const char *s = suggest(section, sections, 8);
         if (s)
             return fail(p, "unknown section [%s] (did you mean [%s]?)", section, s);
         return fail(p, "unknown section [%s]", section);
@@ -402,4 +512,29 @@ const struct config_terminal *config_find_terminal(const struct config *cfg, con
         if (!strcmp(cfg->terminals[i].id, id))
             return &cfg->terminals[i];
     return NULL;
+}
+
+int64_t config_threshold(const struct config *cfg, const char *store, enum threshold t)
+{
+    const struct config_store *s = store ? config_find_store(cfg, store) : NULL;
+    uint32_t bit = 1u << t;
+    if (s && (s->th.set & bit))
+        return s->th.v[t];
+    const char *region = s ? s->region : "default";
+    for (size_t i = 0; i < cfg->nregions; i++)
+        if (!strcmp(cfg->regions[i].name, region) && (cfg->regions[i].th.set & bit))
+            return cfg->regions[i].th.v[t];
+    if (cfg->rules.set & bit)
+        return cfg->rules.v[t];
+    return threshold_specs[t].def;
+}
+
+void config_hours(const struct config *cfg, const char *store, int *open_min, int *close_min)
+{
+    const struct config_store *s = store ? config_find_store(cfg, store) : NULL;
+    int h1 = 8, m1 = 0, h2 = 22, m2 = 0;
+    if (s)
+        sscanf(s->hours, "%d:%d-%d:%d", &h1, &m1, &h2, &m2);
+    *open_min = h1 * 60 + m1;
+    *close_min = h2 * 60 + m2;
 }

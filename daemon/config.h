@@ -14,12 +14,55 @@
 #define CONFIG_EP_MAX 256
 #define CONFIG_PATH_MAX 1024
 
+/* Alert thresholds (DOMAIN.md "Alert rules"): defaults, overridden in [rules] for the chain,
+ * in [region:NAME] for a region and in [store:ID] for a store. */
+enum threshold {
+    TH_RETURN_RATE_PCT,
+    TH_RETURN_RATE_MIN_TXNS,
+    TH_CASHIER_RETURNS_MAX,
+    TH_CASH_OVER_SHORT_CENTS,
+    TH_DRAWER_LIMIT_CENTS,
+    TH_COMPLAINT_SLA_HOURS,
+    TH_COMPLAINT_SURGE_COUNT,
+    TH_COMPENSATION_LIMIT_CENTS,
+    TH_COUNT_VARIANCE_MILLI,
+    TH_COUNT_VARIANCE_PCT,
+    TH_SHRINK_RATE_BP,
+    TH_SHRINK_MIN_CENTS,
+    TH_LATE_MINUTES,
+    TH_NO_SHOW_MINUTES,
+    TH_EARLY_LEAVE_MINUTES,
+    TH_MIN_STAFF,
+    TH_STORE_SILENT_MINUTES,
+    TH_TERMINAL_SILENT_MINUTES,
+    TH_CLOCK_SKEW_SECONDS,
+    TH_SALES_BEHIND_PCT,
+    TH_N
+};
+
+struct threshold_spec {
+    const char *key;
+    int64_t def, min, max;
+};
+extern const struct threshold_spec threshold_specs[TH_N];
+
+struct thresholds {
+    int64_t v[TH_N];
+    uint32_t set; /* bit i: v[i] was given */
+};
+
+struct config_region {
+    char name[FW_ID_MAX + 1];
+    struct thresholds th;
+};
+
 struct config_store {
     char id[FW_ID_MAX + 1];
     char name[128];
     char region[FW_ID_MAX + 1];
     char timezone[64];
     char hours[64]; /* "08:00-22:00" */
+    struct thresholds th;
 };
 
 struct config_terminal {
@@ -53,6 +96,10 @@ struct config {
     /* [storage] */
     int64_t map_size_mb;
     int64_t map_grow_mb;
+    /* [rules], [region:NAME] */
+    struct thresholds rules;
+    struct config_region *regions;
+    size_t nregions;
     /* [store:ID], [terminal:ID] */
     struct config_store *stores;
     size_t nstores;
@@ -69,5 +116,11 @@ void config_free(struct config *cfg);
 
 const struct config_store *config_find_store(const struct config *cfg, const char *id);
 const struct config_terminal *config_find_terminal(const struct config *cfg, const char *id);
+
+/* The threshold in force for a store: [store:ID], else its [region:NAME], else [rules], else
+ * the default. store may be NULL or unknown (zero-config: region "default"). */
+int64_t config_threshold(const struct config *cfg, const char *store, enum threshold t);
+/* Opening hours of a store in minutes after local midnight (default 08:00-22:00). */
+void config_hours(const struct config *cfg, const char *store, int *open_min, int *close_min);
 
 #endif

@@ -11,7 +11,9 @@
 #include "arena.h"
 #include "floorwalker.pb-c.h"
 #include "htab.h"
+#include "alerts.h"
 #include "log.h"
+#include "rules.h"
 #include "validate.h"
 #include "zsock.h"
 
@@ -70,6 +72,8 @@ struct ingest {
     struct arena arena;
     uint64_t pass_quarantined; /* quarantine records added by this pass */
     struct rollup *rollup;
+    struct rules *rules;
+    struct alerts *alerts;
     /* Events stored by this pass with their log positions: applied to the rollups once the
      * commit has succeeded, so the rollups never include what is not durable. */
     const Floorwalker__Event **applied;
@@ -659,6 +663,9 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     if (err == FW_OK) {
         if (in->rollup) {
             rollup_apply(in->rollup, in->applied, in->applied_pos, in->napplied);
+            for (size_t i = 0; in->rules && i < in->napplied; i++)
+                rules_seen(in->rules, in->applied[i]);
+            alerts_flush(in->alerts);
             if ((int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells &&
                 rollup_checkpoint(in->rollup) != FW_OK)
                 log_warn("rollup checkpoint failed; the timer retries");
@@ -732,6 +739,12 @@ fail_zmq:
 fail:
     ingest_destroy(&in, loop);
     return err;
+}
+
+void ingest_set_rules(struct ingest *in, struct rules *ru, struct alerts *a)
+{
+    in->rules = ru;
+    in->alerts = a;
 }
 
 const char *ingest_endpoint(const struct ingest *in)

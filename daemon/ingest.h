@@ -25,6 +25,12 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
                      const struct config *cfg, struct store *st, struct stats_persist *sp,
                      struct stats_runtime *sr, struct rollup *rollup) FW_WUR;
 void ingest_destroy(struct ingest **in, struct ev_loop *loop);
+struct rules;
+struct alerts;
+/* After each commit: arrival-driven rules see the stored events, then changed alerts are
+ * stored and published. Either may be NULL. */
+void ingest_set_rules(struct ingest *in, struct rules *ru, struct alerts *a);
+
 /* The endpoint actually bound (tcp://...:* resolved to its port). */
 const char *ingest_endpoint(const struct ingest *in);
 /* Loads the persistent counters from the store. */

@@ -20,7 +20,9 @@
 #include "ingest.h"
 #include "log.h"
 #include "query.h"
+#include "alerts.h"
 #include "rollup.h"
+#include "rules.h"
 #include "stats.h"
 #include "store.h"
 #include "zsock.h"
@@ -36,6 +38,7 @@ static void usage(FILE *f)
                "  -d, --data-dir DIR  LMDB data directory (overrides [daemon] data_dir)\n"
                "      --check-config  parse and validate the configuration, then exit\n"
                "      --rebuild       recompute every rollup from the raw event log, then exit\n"
+               "      --test-clock    (tests only) let TEST_CLOCK queries set the daemon's clock\n"
                "  -f, --foreground    run in the foreground (the only mode; systemd style)\n"
                "  -v, --verbose       log at debug level\n"
                "  -h, --help          this help\n"
@@ -68,6 +71,11 @@ static void on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
         log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
 }
 
+static void on_rules(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    rules_tick(w->data);
+}
+
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
     log_warn("SIGHUP: live reload is not supported by this version; restart to apply changes");
@@ -76,18 +84,14 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"data-dir", required_argument, NULL, 'd'},
-        {"check-config", no_argument, NULL, 'C'},
-        {"foreground", no_argument, NULL, 'f'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {"rebuild", no_argument, NULL, 'R'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"data-dir", required_argument, NULL, 'd'},
+        {"check-config", no_argument, NULL, 'C'}, {"foreground", no_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {"rebuild", no_argument, NULL, 'R'},
+        {"test-clock", no_argument, NULL, 'T'},   {NULL, 0, NULL, 0},
     };
     const char *cfg_path = NULL, *data_dir = NULL;
-    bool check_only = false, verbose = false, rebuild = false;
+    bool check_only = false, verbose = false, rebuild = false, test_clock = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:d:fvh", opts, NULL)) != -1) {
         switch (c) {
@@ -104,6 +108,9 @@ int main(int argc, char **argv)
             break;
         case 'R':
             rebuild = true;
+            break;
+        case 'T':
+            test_clock = true;
             break;
         case 'v':
             verbose = true;
@@ -149,6 +156,8 @@ int main(int argc, char **argv)
     struct ingest *in = NULL;
     struct query *q = NULL;
     struct rollup *rollup = NULL;
+    struct alerts *alerts = NULL;
+    struct rules *rules = NULL;
     void *pub = NULL;
     struct stats_persist sp;
     struct stats_runtime sr = {.started_ms = fw_now_ms()};
@@ -165,6 +174,11 @@ int main(int argc, char **argv)
         log_err("cannot read the stored counters in %s", cfg.data_dir);
         goto out;
     }
+    char pub_ep[CONFIG_EP_MAX] = "";
+    if (!rebuild && !(pub = zsock_bind(zctx, ZMQ_PUB, cfg.alerts_endpoint, 0, 0, pub_ep,
+                                       sizeof pub_ep, "alerts")))
+        goto out;
+
     if (rollup_create(&rollup, &cfg, st) != FW_OK) {
         log_err("cannot open the rollups in %s", cfg.data_dir);
         goto out;
@@ -180,6 +194,12 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
+    if (alerts_create(&alerts, st, pub) != FW_OK ||
+        rules_create(&rules, &cfg, st, rollup, alerts) != FW_OK) {
+        log_err("cannot open the alerts in %s", cfg.data_dir);
+        goto out;
+    }
+    rollup_set_alerts(rollup, alerts);
     if (rollup_replay(rollup, &replayed) != FW_OK) {
         log_err("replaying the event log into the rollups failed");
         goto out;
@@ -191,17 +211,21 @@ int main(int argc, char **argv)
         goto out;
     if (query_create(&q, loop, zctx, &cfg, st, &sp, &sr, rollup) != FW_OK)
         goto out;
+    ingest_set_rules(in, rules, alerts);
+    query_set_alerts(q, alerts, rules, test_clock);
+    /* Conditions that cleared (or arose) while the daemon was down are judged now. */
+    rules_tick(rules);
+    ev_timer rules_timer;
+    ev_timer_init(&rules_timer, on_rules, 15.0, 15.0);
+    rules_timer.data = rules;
+    ev_timer_start(loop, &rules_timer);
+    ev_unref(loop);
     ev_timer checkpoint;
     ev_timer_init(&checkpoint, on_checkpoint, (double)cfg.checkpoint_ms / 1000.0,
                   (double)cfg.checkpoint_ms / 1000.0);
     checkpoint.data = rollup;
     ev_timer_start(loop, &checkpoint);
     ev_unref(loop);
-    char pub_ep[CONFIG_EP_MAX];
-    pub = zsock_bind(zctx, ZMQ_PUB, cfg.alerts_endpoint, 0, 0, pub_ep, sizeof pub_ep, "alerts");
-    if (!pub)
-        goto out;
-
     ev_signal sigterm, sigint, sighup;
     ev_signal_init(&sigterm, on_stop, SIGTERM);
     ev_signal_init(&sigint, on_stop, SIGINT);
@@ -226,6 +250,8 @@ out:
     if (rollup && rollup_checkpoint(rollup) != FW_OK)
         rc = rc ? rc : 3;
     rollup_destroy(&rollup);
+    rules_destroy(&rules);
+    alerts_destroy(&alerts);
     if (pub)
         zmq_close(pub);
     store_destroy(&st);

@@ -10,7 +10,9 @@
 #include "arena.h"
 #include "floorwalker.pb-c.h"
 #include "log.h"
+#include "alerts.h"
 #include "qresult.h"
+#include "rules.h"
 #include "reports.h"
 #include "zsock.h"
 
@@ -28,6 +30,9 @@ struct query {
     const struct stats_persist *sp;
     struct stats_runtime *sr;
     struct rollup *rollup;
+    struct alerts *alerts;
+    struct rules *rules;
+    bool test_clock;
     struct arena arena;
     char endpoint[CONFIG_EP_MAX];
 };
@@ -87,6 +92,10 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
     res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
+    if (q->alerts) {
+        res_row(res, &t, "si", "alerts_active", (int64_t)alerts_count(q->alerts));
+        res_row(res, &t, "si", "alerts_published", (int64_t)alerts_published(q->alerts));
+    }
     if (q->rollup) {
         struct rollup_stats rs;
         rollup_get_stats(q->rollup, &rs);
@@ -206,7 +215,28 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
     case FLOORWALKER__QUERY__KIND__COMPLAINTS:
     case FLOORWALKER__QUERY__KIND__STOCK:
     case FLOORWALKER__QUERY__KIND__ATTENDANCE:
-        reports_run(q->rollup, q->st, qq, res, fw_now_ms());
+        reports_run(q->rollup, q->st, qq, res, alerts_now(q->alerts));
+        break;
+    case FLOORWALKER__QUERY__KIND__ALERTS:
+    case FLOORWALKER__QUERY__KIND__ACK_ALERT:
+    case FLOORWALKER__QUERY__KIND__SPOTCHECK:
+        if (!q->alerts) {
+            res_error(res, "alerts are off");
+        } else if (qq->kind == FLOORWALKER__QUERY__KIND__ALERTS) {
+            alerts_snapshot(q->alerts, qq, res);
+        } else if (qq->kind == FLOORWALKER__QUERY__KIND__ACK_ALERT) {
+            alerts_ack(q->alerts, qq->alert_id, res);
+        } else {
+            rules_spotcheck(q->rules, qq, res);
+        }
+        break;
+    case FLOORWALKER__QUERY__KIND__TEST_CLOCK:
+        if (!q->test_clock || !q->alerts) {
+            res_error(res, "TEST_CLOCK needs floorwalkerd --test-clock");
+        } else {
+            alerts_set_clock(q->alerts, qq->clock_ms);
+            rules_tick(q->rules);
+        }
         break;
     case FLOORWALKER__QUERY__KIND__KIND_UNSPECIFIED:
         res_error(res, "query kind is not set");
@@ -309,6 +339,13 @@ fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const 
 fail:
     query_destroy(&q, loop);
     return FW_EIO;
+}
+
+void query_set_alerts(struct query *q, struct alerts *a, struct rules *ru, bool test_clock)
+{
+    q->alerts = a;
+    q->rules = ru;
+    q->test_clock = test_clock;
 }
 
 const char *query_endpoint(const struct query *q)

@@ -7,6 +7,7 @@
 #define FW_QUERY_H
 
 #include <ev.h>
+#include <stdbool.h>
 
 #include "config.h"
 #include "rollup.h"
@@ -20,5 +21,11 @@ fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const 
                     struct rollup *rollup) FW_WUR;
 void query_destroy(struct query **q, struct ev_loop *loop);
 const char *query_endpoint(const struct query *q);
+
+struct alerts;
+struct rules;
+/* Serves ALERTS, ACK_ALERT and SPOTCHECK; TEST_CLOCK only when test_clock is set
+ * (floorwalkerd --test-clock). */
+void query_set_alerts(struct query *q, struct alerts *a, struct rules *ru, bool test_clock);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alerts.h"
 #include "arena.h"
 #include "htab.h"
 #include "log.h"
@@ -57,16 +58,26 @@ struct rollup {
     bool stores_changed;
     MDB_txn *rtxn; /* read txn for cache misses during apply */
     struct rollup_stats stats;
+    struct alerts *alerts;
 };
 
+void rollup_set_alerts(struct rollup *r, struct alerts *a)
+{
+    r->alerts = a;
+}
+
 static const uint8_t nv_of[256] = {
-    [CELL_SALES_HOUR] = SH_N,  [CELL_PRODUCT] = PR_N,    [CELL_CATEGORY] = CA_N,
-    [CELL_CASHIER] = KA_N,     [CELL_TARGET] = 1,        [CELL_MOVES] = MV_N,
-    [CELL_ON_HAND] = OH_N,     [CELL_COMPLAINTS] = CQ_N, [CELL_COMPLAINT_BY] = 4,
-    [CELL_RESPONSE] = 1,       [CELL_COMPLAINT] = CX_N,  [CELL_DRAWER] = DR_N,
-    [CELL_CASHIER_DRAWER] = 1, [CELL_SHIFT] = SS_N,      [CELL_DAY_SHIFT] = FS_N,
-    [CELL_ATTENDANCE] = AT_N,  [CELL_WORKER] = WK_N,     [CELL_ON_DUTY] = 1,
-    [CELL_STORE] = 1,
+    [CELL_SALES_HOUR] = SH_N,  [CELL_PRODUCT] = PR_N,
+    [CELL_CATEGORY] = CA_N,    [CELL_CASHIER] = KA_N,
+    [CELL_TARGET] = 1,         [CELL_MOVES] = MV_N,
+    [CELL_ON_HAND] = OH_N,     [CELL_COMPLAINTS] = CQ_N,
+    [CELL_COMPLAINT_BY] = 4,   [CELL_RESPONSE] = 1,
+    [CELL_COMPLAINT] = CX_N,   [CELL_DRAWER] = DR_N,
+    [CELL_CASHIER_DRAWER] = 1, [CELL_SHIFT] = SS_N,
+    [CELL_DAY_SHIFT] = FS_N,   [CELL_ATTENDANCE] = AT_N,
+    [CELL_WORKER] = WK_N,      [CELL_ON_DUTY] = 1,
+    [CELL_STORE] = 1,          [CELL_DAY_TOTAL] = DT_N,
+    [CELL_ON_DUTY_NOW] = 1,    [CELL_SURGE] = SURGE_MAX + 1,
 };
 
 /* Day-keyed types scan by (type, store, day); state types by (type, store); stores by type. */
@@ -85,6 +96,7 @@ static bool day_keyed(uint8_t t)
     case CELL_DAY_SHIFT:
     case CELL_ATTENDANCE:
     case CELL_ON_DUTY:
+    case CELL_DAY_TOTAL:
         return true;
     default:
         return false;
@@ -401,6 +413,126 @@ static void set_tag(struct cell *c, const char *tag)
 
 /* ---- apply ---------------------------------------------------------------------------------- */
 
+/* ---- event-time alert rules (DOMAIN.md "Alert rules"; thresholds from the config) ---------- */
+
+#define TH(s, t) config_threshold(r->cfg, (s)->id, (t))
+
+static int32_t today_of(struct rollup *r, const struct store_info *s)
+{
+    struct tz_local l;
+    tz_local(s->tz, alerts_now(r->alerts), &l);
+    return l.day;
+}
+
+/* "<what>@<day>": the subject of a rule judged per day. */
+static void day_subject(char *out, size_t len, const char *what, int32_t day)
+{
+    char d[11];
+    tz_format_day(day, d);
+    if (what && what[0])
+        snprintf(out, len, "%s@%s", what, d);
+    else
+        snprintf(out, len, "%s", d);
+}
+
+static void rule_return_rate(struct rollup *r, const struct store_info *s, int32_t day,
+                             const int64_t *dt)
+{
+    char subj[80];
+    if (day != today_of(r, s))
+        return; /* a closed day is not judged again */
+    day_subject(subj, sizeof subj, NULL, day);
+    int64_t pct = TH(s, TH_RETURN_RATE_PCT), min = TH(s, TH_RETURN_RATE_MIN_TXNS);
+    int64_t bp = dt[DT_GROSS] ? dt[DT_RET_C] * 10000 / dt[DT_GROSS] : 0;
+    if (dt[DT_TXNS] >= min && dt[DT_GROSS] > 0 && dt[DT_RET_C] * 100 >= pct * dt[DT_GROSS])
+        alerts_raise(r->alerts, "return_rate_high", s->id, s->region, subj, SEV_WARNING, bp,
+                     pct * 100, day,
+                     "returns are %.1f%% of gross sales today (%" PRId64 " of %" PRId64
+                     " cents, %" PRId64 " transactions); the limit is %" PRId64 "%%",
+                     (double)bp / 100.0, dt[DT_RET_C], dt[DT_GROSS], dt[DT_TXNS], pct);
+    else
+        alerts_clear(r->alerts, "return_rate_high", s->id, subj);
+}
+
+static void rule_cashier_returns(struct rollup *r, const struct store_info *s, int32_t day,
+                                 const char *cashier, const int64_t *ka)
+{
+    if (day != today_of(r, s))
+        return;
+    char subj[128];
+    day_subject(subj, sizeof subj, cashier, day);
+    int64_t n = ka[KA_RET_N] + ka[KA_VOID_N], max = TH(s, TH_CASHIER_RETURNS_MAX);
+    if (n > max)
+        alerts_raise(r->alerts, "cashier_returns_high", s->id, s->region, subj, SEV_WARNING, n, max,
+                     day,
+                     "cashier %s has %" PRId64 " returns and post-voids today (limit %" PRId64 ")",
+                     cashier, n, max);
+}
+
+static void rule_stock(struct rollup *r, const struct store_info *s, const char *sku,
+                       const struct cell *oh)
+{
+    int64_t q = oh->v[OH_QTY];
+    if (q < 0)
+        alerts_raise(r->alerts, "negative_stock", s->id, s->region, sku, SEV_WARNING, q, 0, -1,
+                     "book stock of %s is negative (%.3f units): a data error to check", sku,
+                     (double)q / 1000.0);
+    else
+        alerts_clear(r->alerts, "negative_stock", s->id, sku);
+    bool sold_recently =
+        oh->v[OH_LAST_SOLD_MS] && alerts_now(r->alerts) - oh->v[OH_LAST_SOLD_MS] <= 28 * 86400000LL;
+    if (q <= 0 && sold_recently)
+        alerts_raise(r->alerts, "out_of_stock", s->id, s->region, sku, SEV_WARNING, q, 0, -1,
+                     "%s is out of stock (on hand %.3f) and sold in the last 28 days", sku,
+                     (double)q / 1000.0);
+    else if (q > 0)
+        alerts_clear(r->alerts, "out_of_stock", s->id, sku);
+}
+
+static void rule_drawer_limit(struct rollup *r, const struct store_info *s, const char *drawer,
+                              const struct cell *d)
+{
+    int64_t lim = TH(s, TH_DRAWER_LIMIT_CENTS);
+    if (d->v[DR_OPEN] && d->v[DR_EXPECTED] > lim)
+        alerts_raise(r->alerts, "drawer_over_limit", s->id, s->region, drawer, SEV_WARNING,
+                     d->v[DR_EXPECTED], lim, -1,
+                     "drawer %s should hold %" PRId64 " cents, over the limit of %" PRId64
+                     ": a pickup is due",
+                     drawer, d->v[DR_EXPECTED], lim);
+    else
+        alerts_clear(r->alerts, "drawer_over_limit", s->id, drawer);
+}
+
+static void rule_shrink(struct rollup *r, const struct store_info *s, int32_t day)
+{
+    if (day != today_of(r, s))
+        return;
+    uint8_t k[CELL_KEYMAX];
+    int64_t shrink = 0;
+    for (int kind = FLOORWALKER__STOCK_MOVE__KIND__DAMAGE;
+         kind <= FLOORWALKER__STOCK_MOVE__KIND__SHRINK; kind++) {
+        size_t kl = rollup_key(k, CELL_MOVES, s->id, "db", day, kind);
+        struct cell *c = cell_get(r, k, kl);
+        if (c)
+            shrink += c->v[MV_VALUE];
+    }
+    size_t kl = rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day);
+    struct cell *dt = cell_get(r, k, kl);
+    int64_t net = dt ? dt->v[DT_NET] : 0;
+    int64_t bp = TH(s, TH_SHRINK_RATE_BP), min = TH(s, TH_SHRINK_MIN_CENTS);
+    int64_t limit = net > 0 ? net * bp / 10000 : 0;
+    if (limit < min)
+        limit = min;
+    char subj[16];
+    day_subject(subj, sizeof subj, NULL, day);
+    if (shrink > limit)
+        alerts_raise(r->alerts, "shrink_high", s->id, s->region, subj, SEV_WARNING, shrink, limit,
+                     day,
+                     "damage and shrink today are worth %" PRId64 " cents, over %" PRId64
+                     " (%.2f%% of net sales %" PRId64 ", at least %" PRId64 ")",
+                     shrink, limit, (double)bp / 100.0, net, min);
+}
+
 static int64_t round_div1000(__int128 x)
 {
     /* Half up for positive values, half away from zero for negative ones (symmetry). */
@@ -419,7 +551,7 @@ static int32_t local_day(const struct store_info *s, int64_t ms, int *hour)
 }
 
 static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day, int hour,
-                       const Floorwalker__Sale *sa)
+                       int64_t t, const Floorwalker__Sale *sa)
 {
     uint8_t k[CELL_KEYMAX];
     size_t kl;
@@ -445,6 +577,10 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         c = ADD(r, k, kl, -sign * ln->qty_milli);
         if (c && !c->tag[0] && ln->category)
             set_tag(c, ln->category);
+        if (c && kind == FLOORWALKER__SALE__KIND__SALE && t > c->v[OH_LAST_SOLD_MS])
+            c->v[OH_LAST_SOLD_MS] = t;
+        if (c && r->alerts)
+            rule_stock(r, s, ln->sku, c);
     }
     int64_t sh[SH_N] = {0};
     if (kind == FLOORWALKER__SALE__KIND__SALE) {
@@ -476,10 +612,18 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         cell_dirty(r, c);
     }
     kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, sa->cashier_id);
-    ADD(r, k, kl, (int64_t)(kind == FLOORWALKER__SALE__KIND__SALE), sign * sa->total_cents,
-        kind == FLOORWALKER__SALE__KIND__SALE ? items : 0,
-        (int64_t)(kind == FLOORWALKER__SALE__KIND__RETURN),
-        (int64_t)(kind == FLOORWALKER__SALE__KIND__POST_VOID), 0);
+    struct cell *kc = ADD(r, k, kl, (int64_t)(kind == FLOORWALKER__SALE__KIND__SALE),
+                          sign * sa->total_cents, kind == FLOORWALKER__SALE__KIND__SALE ? items : 0,
+                          (int64_t)(kind == FLOORWALKER__SALE__KIND__RETURN),
+                          (int64_t)(kind == FLOORWALKER__SALE__KIND__POST_VOID), 0);
+    kl = rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day);
+    struct cell *dt = ADD(r, k, kl, sh[SH_TXNS], sh[SH_GROSS], sh[SH_RET_C], sh[SH_NET]);
+    if (r->alerts) {
+        if (dt)
+            rule_return_rate(r, s, day, dt->v);
+        if (kc && kind != FLOORWALKER__SALE__KIND__SALE)
+            rule_cashier_returns(r, s, day, sa->cashier_id, kc->v);
+    }
     if (cash) {
         /* Cash moves the drawer the cashier has open. */
         kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", sa->cashier_id);
@@ -490,6 +634,8 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
             if (d && d->v[DR_OPEN]) {
                 d->v[DR_EXPECTED] += cash;
                 cell_dirty(r, d);
+                if (r->alerts)
+                    rule_drawer_limit(r, s, cd->tag, d);
             }
         }
     }
@@ -523,6 +669,27 @@ static void apply_stock(struct rollup *r, const struct store_info *s, int32_t da
     cell_dirty(r, oh);
     kl = rollup_key(k, CELL_MOVES, s->id, "db", day, (int)m->kind);
     ADD(r, k, kl, moved, round_div1000((__int128)moved * m->unit_cost_cents));
+    if (!r->alerts)
+        return;
+    rule_stock(r, s, m->sku, oh);
+    if (m->kind == FLOORWALKER__STOCK_MOVE__KIND__COUNT) {
+        int64_t book = q - moved, var = moved < 0 ? -moved : moved;
+        int64_t abs_book = book < 0 ? -book : book;
+        int64_t lim = TH(s, TH_COUNT_VARIANCE_MILLI);
+        int64_t pct_lim = abs_book * TH(s, TH_COUNT_VARIANCE_PCT) / 100;
+        if (pct_lim > lim)
+            lim = pct_lim;
+        if (var > lim)
+            alerts_raise(r->alerts, "count_variance", s->id, s->region, m->sku, SEV_WARNING, moved,
+                         lim, -1,
+                         "count of %s found %.3f units against a book of %.3f (variance %.3f, "
+                         "limit %.3f)",
+                         m->sku, (double)q / 1000.0, (double)book / 1000.0, (double)moved / 1000.0,
+                         (double)lim / 1000.0);
+    }
+    if (m->kind == FLOORWALKER__STOCK_MOVE__KIND__DAMAGE ||
+        m->kind == FLOORWALKER__STOCK_MOVE__KIND__SHRINK)
+        rule_shrink(r, s, day);
 }
 
 static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t day,
@@ -561,6 +728,15 @@ static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t d
         int64_t over = d->counted_cents - c->v[DR_EXPECTED];
         kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, cashier);
         ADD(r, k, kl, 0, 0, 0, 0, 0, over);
+        int64_t lim = r->alerts ? TH(s, TH_CASH_OVER_SHORT_CENTS) : 0;
+        if (r->alerts && (over > lim || over < -lim))
+            alerts_raise(r->alerts, "cash_over_short", s->id, s->region, d->drawer_id,
+                         over > 10 * lim || over < -10 * lim ? SEV_CRITICAL : SEV_WARNING, over,
+                         lim, day,
+                         "drawer %s closed %" PRId64 " cents %s (counted %" PRId64
+                         ", expected %" PRId64 "; cashier %s; limit %" PRId64 ")",
+                         d->drawer_id, over < 0 ? -over : over, over < 0 ? "short" : "over",
+                         d->counted_cents, c->v[DR_EXPECTED], cashier, lim);
         if (cashier[0]) {
             kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", cashier);
             struct cell *cd = cell_get(r, k, kl);
@@ -577,10 +753,65 @@ static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t d
         return;
     }
     cell_dirty(r, c);
+    if (r->alerts)
+        rule_drawer_limit(r, s, d->drawer_id, c);
 }
 
 static const char *const severity_names[] = {"", "MINOR", "MAJOR", "CRITICAL"};
 static const char *const channel_names[] = {"", "COUNTER", "PHONE", "ONLINE", "REGULATOR"};
+
+static void rule_complaint(struct rollup *r, const struct store_info *s, int64_t t,
+                           const Floorwalker__Complaint *p, const struct cell *x)
+{
+    const char *id = p->complaint_id;
+    switch (p->action) {
+    case FLOORWALKER__COMPLAINT__ACTION__OPENED: {
+        if (p->severity >= FLOORWALKER__COMPLAINT__SEVERITY__MAJOR ||
+            p->channel == FLOORWALKER__COMPLAINT__CHANNEL__REGULATOR)
+            alerts_raise(r->alerts, "complaint_major", s->id, s->region, id, SEV_CRITICAL,
+                         p->severity, FLOORWALKER__COMPLAINT__SEVERITY__MAJOR, -1,
+                         "%s complaint %s (%s) opened via %s",
+                         p->severity >= 1 && p->severity <= 3 ? severity_names[p->severity] : "",
+                         id, p->category ? p->category : "",
+                         p->channel >= 1 && p->channel <= 4 ? channel_names[p->channel] : "");
+        /* complaint_surge: the times of the last SURGE_MAX openings, newest first. */
+        uint8_t k[CELL_KEYMAX];
+        size_t kl = rollup_key(k, CELL_SURGE, s->id, "");
+        struct cell *v = cell_get(r, k, kl);
+        if (v) {
+            memmove(&v->v[2], &v->v[1], (SURGE_MAX - 1) * sizeof v->v[0]);
+            v->v[1] = t;
+            if (v->v[0] < SURGE_MAX)
+                v->v[0]++;
+            cell_dirty(r, v);
+            int64_t n = TH(s, TH_COMPLAINT_SURGE_COUNT);
+            if (n > SURGE_MAX)
+                n = SURGE_MAX;
+            if (v->v[0] >= n && t - v->v[n] <= 86400000LL)
+                alerts_raise(r->alerts, "complaint_surge", s->id, s->region, "", SEV_WARNING, n, n,
+                             -1, "%" PRId64 " complaints opened in 24 hours", n);
+        }
+        break;
+    }
+    case FLOORWALKER__COMPLAINT__ACTION__RESPONDED:
+        alerts_clear(r->alerts, "complaint_overdue", s->id, id);
+        break;
+    case FLOORWALKER__COMPLAINT__ACTION__RESOLVED:
+        alerts_clear(r->alerts, "complaint_overdue", s->id, id);
+        alerts_clear(r->alerts, "complaint_major", s->id, id);
+        break;
+    default:
+        break;
+    }
+    int64_t lim = TH(s, TH_COMPENSATION_LIMIT_CENTS);
+    if (p->compensation_cents > lim)
+        alerts_raise(r->alerts, "compensation_over_limit", s->id, s->region, id, SEV_WARNING,
+                     p->compensation_cents, lim, -1,
+                     "compensation of %" PRId64 " cents on complaint %s is over the desk's "
+                     "authority of %" PRId64,
+                     p->compensation_cents, id, lim);
+    (void)x;
+}
 
 static void apply_complaint(struct rollup *r, const struct store_info *s, int32_t day, int64_t t,
                             const Floorwalker__Complaint *p)
@@ -633,6 +864,8 @@ static void apply_complaint(struct rollup *r, const struct store_info *s, int32_
         return;
     }
     cell_dirty(r, x);
+    if (r->alerts)
+        rule_complaint(r, s, t, p, x);
     /* Actions by the complaint's category, severity and channel (as OPENED set them). */
     if (x->v[CX_OPENED_MS] && p->action != FLOORWALKER__COMPLAINT__ACTION__REOPENED) {
         int64_t sev = x->v[CX_SEVERITY], ch = x->v[CX_CHANNEL];
@@ -719,6 +952,14 @@ static void on_duty(struct rollup *r, const struct store_info *s, int64_t a, int
     }
 }
 
+/* Employees of a store clocked in and not on break, for understaffed. */
+static void on_duty_now(struct rollup *r, const struct store_info *s, int64_t delta)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_ON_DUTY_NOW, s->id, "");
+    ADD(r, k, kl, delta);
+}
+
 static void apply_attendance(struct rollup *r, const struct store_info *s, int64_t t,
                              const Floorwalker__Attendance *at)
 {
@@ -761,7 +1002,19 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
                 kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", bestday, at->employee_id);
                 ADD(r, k, kl, 0, 0, 1, 0);
             }
+            if (r->alerts) {
+                alerts_clear(r->alerts, "no_show", s->id, at->employee_id);
+                int64_t late = TH(s, TH_LATE_MINUTES) * 60000;
+                char subj[128];
+                day_subject(subj, sizeof subj, at->employee_id, bestday);
+                if (t > best->v[FS_START] + late && bestday >= today_of(r, s) - 1)
+                    alerts_raise(r->alerts, "late_clock_in", s->id, s->region, subj, SEV_INFO,
+                                 (t - best->v[FS_START]) / 60000, late / 60000, bestday,
+                                 "%s clocked in %" PRId64 " minutes after the shift start",
+                                 at->employee_id, (t - best->v[FS_START]) / 60000);
+            }
         }
+        on_duty_now(r, s, 1);
         break;
     }
     case FLOORWALKER__ATTENDANCE__KIND__BREAK_START:
@@ -769,6 +1022,7 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
             break;
         on_duty(r, s, w->v[WK_DUTY_SINCE], t);
         w->v[WK_BREAK_START] = t;
+        on_duty_now(r, s, -1);
         break;
     case FLOORWALKER__ATTENDANCE__KIND__BREAK_END:
         if (!w->v[WK_IN_MS] || !w->v[WK_BREAK_START])
@@ -776,15 +1030,18 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
         w->v[WK_BREAK_MS] += t - w->v[WK_BREAK_START];
         w->v[WK_BREAK_START] = 0;
         w->v[WK_DUTY_SINCE] = t;
+        on_duty_now(r, s, 1);
         break;
     case FLOORWALKER__ATTENDANCE__KIND__CLOCK_OUT: {
         if (!w->v[WK_IN_MS])
             break;
         int64_t brk = w->v[WK_BREAK_MS];
-        if (w->v[WK_BREAK_START])
+        if (w->v[WK_BREAK_START]) {
             brk += t - w->v[WK_BREAK_START];
-        else
+        } else {
             on_duty(r, s, w->v[WK_DUTY_SINCE], t);
+            on_duty_now(r, s, -1);
+        }
         int64_t worked = t - w->v[WK_IN_MS] - brk;
         int32_t in_day = local_day(s, w->v[WK_IN_MS], NULL);
         kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", in_day, at->employee_id);
@@ -793,6 +1050,17 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
             kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", (int32_t)w->v[WK_SHIFT_DAY],
                             at->employee_id);
             ADD(r, k, kl, 0, 0, 0, 1);
+        }
+        int64_t early = r->alerts ? TH(s, TH_EARLY_LEAVE_MINUTES) * 60000 : 0;
+        int32_t sday = (int32_t)w->v[WK_SHIFT_DAY];
+        if (r->alerts && w->v[WK_HAS_SHIFT] && t < w->v[WK_SHIFT_END] - early &&
+            sday >= today_of(r, s) - 1) {
+            char subj[128];
+            day_subject(subj, sizeof subj, at->employee_id, sday);
+            alerts_raise(r->alerts, "early_leave", s->id, s->region, subj, SEV_INFO,
+                         (w->v[WK_SHIFT_END] - t) / 60000, early / 60000, sday,
+                         "%s clocked out %" PRId64 " minutes before the shift end", at->employee_id,
+                         (w->v[WK_SHIFT_END] - t) / 60000);
         }
         memset(w->v, 0, sizeof w->v);
         break;
@@ -819,7 +1087,7 @@ static void apply_one(struct rollup *r, const Floorwalker__Event *e)
     int32_t day = local_day(s, e->event_time_ms, &hour);
     switch (e->body_case) {
     case FLOORWALKER__EVENT__BODY_SALE:
-        apply_sale(r, s, day, hour, e->sale);
+        apply_sale(r, s, day, hour, e->event_time_ms, e->sale);
         break;
     case FLOORWALKER__EVENT__BODY_STOCK_MOVE:
         apply_stock(r, s, day, e->stock_move);

@@ -25,6 +25,7 @@
 
 struct rollup;
 struct tz;
+struct alerts;
 
 /* Cell types (the key's first byte). */
 enum {
@@ -47,6 +48,9 @@ enum {
     CELL_WORKER = 'W',         /* store employee (live clock state) */
     CELL_ON_DUTY = 'U',        /* store day hour: on-duty milliseconds */
     CELL_STORE = 'Z',          /* store: seen */
+    CELL_DAY_TOTAL = 'Y',      /* store day: txns, gross, returns cents, net (for rules) */
+    CELL_ON_DUTY_NOW = 'N',    /* store: employees clocked in and not on break */
+    CELL_SURGE = 'V',          /* store: times of the last complaints opened (a ring) */
 };
 
 /* Counter indexes of the cells the query side reads. */
@@ -67,7 +71,9 @@ enum { PR_QTY, PR_NET, PR_PROMO_QTY, PR_PROMO_NET, PR_N };
 enum { CA_QTY, CA_NET, CA_N };
 enum { KA_TXNS, KA_NET, KA_ITEMS, KA_RET_N, KA_VOID_N, KA_OVER_SHORT, KA_N };
 enum { MV_QTY, MV_VALUE, MV_N };
-enum { OH_QTY, OH_N };
+enum { OH_QTY, OH_LAST_SOLD_MS, OH_N };
+enum { DT_TXNS, DT_GROSS, DT_RET_C, DT_NET, DT_N };
+#define SURGE_MAX 13 /* complaint_surge_count above this is judged on the last 13 */
 enum {
     CQ_OPENED,
     CQ_RESPONDED,
@@ -102,6 +108,10 @@ enum {
 
 fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store *st) FW_WUR;
 void rollup_destroy(struct rollup **r);
+
+/* Event-time alert rules run as events are applied (after their commit); NULL turns them off
+ * (rebuild). */
+void rollup_set_alerts(struct rollup *r, struct alerts *a);
 
 /* The log position the cells include (every event up to it is applied). */
 uint64_t rollup_position(const struct rollup *r);

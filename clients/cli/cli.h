@@ -21,5 +21,6 @@ int cmd_publish(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 #endif

@@ -9,6 +9,8 @@ static void usage(FILE *f)
             "Usage: floorwalker COMMAND [OPTIONS]\n"
             "\n"
             "Commands:\n"
+            "  alerts    follow the daemon's alerts (a snapshot of the active ones, then live),\n"
+            "            or acknowledge one: alerts ack ALERT_ID\n"
             "  publish   send events to floorwalkerd through the terminal library (spooled,\n"
             "            resent until acked): one event from flags, or JSON lines\n"
             "  query     ask floorwalkerd for figures (stats, quarantine, ...)\n"
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return EXIT_OK;
     }
+    if (!strcmp(cmd, "alerts"))
+        return cmd_alerts(argc - 1, argv + 1);
     if (!strcmp(cmd, "publish"))
         return cmd_publish(argc - 1, argv + 1);
     if (!strcmp(cmd, "query"))

@@ -1,0 +1,946 @@
+/*
+ * floorwalker alerts: follow floorwalkerd's alerts as docs/ALERTS.md describes. Subscribe
+ * first, then take the snapshot of the active alerts over the query socket and print it, then
+ * print live messages, dropping those the snapshot already covers (pub_seq not above the
+ * snapshot's for their region) and reporting jumps in a region's pub_seq on stderr.
+ *
+ * floorwalker alerts ack ALERT_ID: one Query{ACK_ALERT} over REQ, like `floorwalker query`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "floorwalker.pb-c.h"
+#include "fwcommon.h"
+
+/* The SUB socket is "subscribed" once its handshake with the daemon is done: the
+ * subscription goes out right after it. */
+#ifdef ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+#define SUB_READY_EVENT ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+#else
+#define SUB_READY_EVENT ZMQ_EVENT_CONNECTED
+#endif
+/* How long we wait for that before asking for the snapshot anyway (the query then tells
+ * whether the daemon is there at all): at most this, and at most half of -w, whose time it
+ * comes out of. */
+#define SUB_READY_MAX_MS 1000
+
+struct alerts_opts {
+    const char *pub_ep, *query_ep;
+    const char *region, *store, *rule; /* NULL: any */
+    int min_severity;                  /* 0: any */
+    bool json, snapshot;
+    long count;    /* -C: exit after this many lines; 0 = no limit */
+    double idle_s; /* -W: exit after this long without a line; 0 = never */
+    int timeout_s; /* -w: snapshot and ack answer */
+};
+
+/* Per region: the snapshot's pub_seq (live messages up to it are dropped) and the last pub_seq
+ * seen (for gap detection). Regions are few: a linear array is enough. */
+struct region_seq {
+    char *region;
+    uint64_t snap, last;
+    bool has_snap, has_last;
+};
+
+struct follow {
+    const struct alerts_opts *o;
+    struct region_seq *regions;
+    size_t n_regions, cap_regions;
+    long printed;
+    bool track_gaps; /* only when we see whole regions (no --store, no --rule) */
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* SIGINT/SIGTERM only set a flag; without SA_RESTART they interrupt zmq_poll (EINTR) so the
+ * loops notice it at once. */
+static void signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: floorwalker alerts [OPTIONS]\n"
+            "       floorwalker alerts ack ALERT_ID [-q QUERY_EP] [-w SEC]\n"
+            "\n"
+            "Follow floorwalkerd's alerts (docs/ALERTS.md): first a snapshot of the active\n"
+            "alerts (lines prefixed [snapshot]), then live messages, one line each:\n"
+            "  YYYY-MM-DD HH:MM:SS STATE SEVERITY RULE store=S region=R subject=X value=V "
+            "threshold=T: message\n"
+            "(UTC time of the alert's last change). `ack` acknowledges an alert of a rule that\n"
+            "resolves by acknowledgement (cash_over_short, compensation_over_limit,\n"
+            "count_variance).\n"
+            "\n"
+            "  -e, --endpoint EP   alerts PUB endpoint (default %s, or $FLOORWALKER_ALERTS)\n"
+            "  -q, --query EP      query endpoint for the snapshot and ack (default %s,\n"
+            "                      or $FLOORWALKER_QUERY)\n"
+            "      --region R      only the alerts of region R\n"
+            "      --store S       only the alerts of store S\n"
+            "      --rule NAME     only the alerts of rule NAME\n"
+            "      --severity LVL  only alerts at least this severe: INFO, WARNING or CRITICAL\n"
+            "      --json          one JSON object per line: the Alert's fields, plus\n"
+            "                      \"snapshot\": true for snapshot lines\n"
+            "  -C N                exit after N lines (snapshot lines count)\n"
+            "  -W SECONDS          exit after SECONDS without a line\n"
+            "      --no-snapshot   live messages only\n"
+            "  -w, --timeout SEC   wait this long for the snapshot or ack answer (default 5)\n"
+            "  -h, --help          this text\n"
+            "\n"
+            "A jump in a region's pub_seq (messages this subscriber missed) is reported on\n"
+            "stderr as `gap: region R pub_seq A -> B (N missed)`; not with --store or --rule,\n"
+            "which see only part of a region.\n"
+            "\n"
+            "Exit status:\n"
+            "  0  ok (also after -C N lines, -W seconds of silence, SIGINT or SIGTERM)\n"
+            "  1  the daemon refused the snapshot query or the ack (the reason is printed)\n"
+            "  2  bad command line\n"
+            "  3  the daemon did not answer in time\n",
+            DEFAULT_ALERTS, DEFAULT_QUERY);
+}
+
+static bool parse_timeout(const char *arg, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(arg, &end, 10);
+    if (errno || end == arg || *end || v <= 0 || v > 86400) {
+        fprintf(stderr,
+                "floorwalker alerts: --timeout \"%s\": give a whole number of seconds, "
+                "1 to 86400\n",
+                arg);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static bool check_id(const char *opt, const char *v)
+{
+    if (fw_id_valid(v))
+        return true;
+    fprintf(stderr,
+            "floorwalker alerts: %s \"%s\" is not an id ([A-Za-z0-9_.-], 1-64 characters)\n", opt,
+            v);
+    return false;
+}
+
+/* --------------------------------------------------------------------------------------------
+ * The query socket
+ * ------------------------------------------------------------------------------------------ */
+
+enum ask_status { ASK_OK, ASK_NOANSWER, ASK_STOPPED, ASK_BADEP };
+
+/* Sends q to ep over a REQ socket of ctx and waits until deadline (fw_mono_ns) for the
+ * QueryResult (the caller frees *out). Prints why on failure, except when a signal stopped the
+ * wait; timeout_s is only for that message. */
+static enum ask_status ask(void *ctx, const char *ep, const Floorwalker__Query *q, int timeout_s,
+                           uint64_t deadline, Floorwalker__QueryResult **out)
+{
+    enum ask_status st = ASK_NOANSWER;
+    void *s = zmq_socket(ctx, ZMQ_REQ);
+    int ms = timeout_s * 1000, zero = 0;
+    uint8_t *buf = NULL;
+    *out = NULL;
+    if (!s) {
+        fprintf(stderr, "floorwalker alerts: zmq_socket: %s\n", zmq_strerror(zmq_errno()));
+        return ASK_NOANSWER;
+    }
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof ms);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(s, ep) != 0) {
+        fprintf(stderr, "floorwalker alerts: cannot connect to %s: %s\n", ep,
+                zmq_strerror(zmq_errno()));
+        st = ASK_BADEP;
+        goto out;
+    }
+    size_t len = floorwalker__query__get_packed_size(q);
+    buf = malloc(len ? len : 1);
+    if (!buf) {
+        fprintf(stderr, "floorwalker alerts: out of memory\n");
+        goto out;
+    }
+    floorwalker__query__pack(q, buf);
+    if (zmq_send(s, buf, len, 0) < 0) {
+        if (stop_flag) {
+            st = ASK_STOPPED;
+            goto out;
+        }
+        goto noanswer;
+    }
+    for (;;) {
+        if (stop_flag) {
+            st = ASK_STOPPED;
+            goto out;
+        }
+        uint64_t now = fw_mono_ns();
+        if (now >= deadline)
+            goto noanswer;
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n < 0)
+            goto noanswer;
+        if (n > 0)
+            break;
+    }
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        goto noanswer;
+    }
+    *out = floorwalker__query_result__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    if (*out) {
+        st = ASK_OK;
+        goto out;
+    }
+    fprintf(stderr, "floorwalker alerts: the answer from %s is not a QueryResult\n", ep);
+    goto out;
+noanswer:
+    fprintf(stderr,
+            "floorwalker alerts: no answer from floorwalkerd at %s within %d s (is it running? "
+            "see -q and -w)\n",
+            ep, timeout_s);
+out:
+    free(buf);
+    zmq_close(s);
+    return st;
+}
+
+/* --------------------------------------------------------------------------------------------
+ * Printing
+ * ------------------------------------------------------------------------------------------ */
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t len)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    if (ev)
+        return ev->name;
+    snprintf(buf, len, "%d", v);
+    return buf;
+}
+
+static json_t *enum_json(const ProtobufCEnumDescriptor *d, int v)
+{
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+    return ev ? json_string(ev->name) : json_integer(v);
+}
+
+/* A singular scalar field of a message as JSON (enums by name); NULL for the kinds an Alert
+ * does not have (bytes, messages, repeated fields). Driven by the descriptor so that a field
+ * added to Alert shows up in --json without a change here. */
+static json_t *field_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
+{
+    const char *p = (const char *)m + fd->offset;
+    if (fd->label == PROTOBUF_C_LABEL_REPEATED)
+        return NULL;
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_STRING:
+        return json_string(*(char *const *)p ? *(char *const *)p : "");
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return json_integer(*(const int64_t *)p);
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return json_integer((json_int_t) * (const uint64_t *)p);
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return json_integer(*(const int32_t *)p);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_integer(*(const uint32_t *)p);
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_boolean(*(const protobuf_c_boolean *)p);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return json_real(*(const double *)p);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return json_real(*(const float *)p);
+    case PROTOBUF_C_TYPE_ENUM:
+        return enum_json(fd->descriptor, *(const int *)p);
+    default:
+        return NULL;
+    }
+}
+
+/* Prints s keeping the line one line: control characters become spaces. */
+static void put_oneline(const char *s)
+{
+    for (; *s; s++)
+        putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
+}
+
+static void print_alert(const struct follow *f, const Floorwalker__Alert *a, bool snapshot)
+{
+    if (f->o->json) {
+        json_t *o = json_object();
+        const ProtobufCMessageDescriptor *d = &floorwalker__alert__descriptor;
+        for (unsigned i = 0; i < d->n_fields; i++) {
+            json_t *v = field_json(&a->base, &d->fields[i]);
+            if (v)
+                json_object_set_new(o, d->fields[i].name, v);
+        }
+        json_object_set_new(o, "snapshot", json_boolean(snapshot));
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(o);
+    } else {
+        /* Floor division, so that a (bogus) negative time still formats. */
+        int64_t ms = a->updated_ms;
+        time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1);
+        struct tm tm;
+        char ts[32] = "(bad time)", b1[16], b2[16];
+        if (gmtime_r(&secs, &tm))
+            strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+        printf("%s%s %s %s ", snapshot ? "[snapshot] " : "", ts,
+               enum_name(&floorwalker__alert__state__descriptor, a->state, b1, sizeof b1),
+               enum_name(&floorwalker__alert__severity__descriptor, a->severity, b2, sizeof b2));
+        put_oneline(a->rule);
+        fputs(" store=", stdout);
+        put_oneline(a->store_id);
+        fputs(" region=", stdout);
+        put_oneline(a->region);
+        fputs(" subject=", stdout);
+        put_oneline(a->subject);
+        printf(" value=%" PRId64 " threshold=%" PRId64, a->value, a->threshold);
+        if (a->message[0]) {
+            fputs(": ", stdout);
+            put_oneline(a->message);
+        }
+        putchar('\n');
+    }
+    fflush(stdout);
+}
+
+/* --------------------------------------------------------------------------------------------
+ * Following
+ * ------------------------------------------------------------------------------------------ */
+
+/* The entry of region, created if new; NULL only when out of memory (then we neither drop nor
+ * track for that message, which errs on the side of printing). */
+static struct region_seq *region_get(struct follow *f, const char *region)
+{
+    for (size_t i = 0; i < f->n_regions; i++)
+        if (!strcmp(f->regions[i].region, region))
+            return &f->regions[i];
+    if (f->n_regions == f->cap_regions) {
+        size_t cap = f->cap_regions ? f->cap_regions * 2 : 8;
+        struct region_seq *r = realloc(f->regions, cap * sizeof *r);
+        if (!r)
+            return NULL;
+        f->regions = r;
+        f->cap_regions = cap;
+    }
+    struct region_seq *r = &f->regions[f->n_regions];
+    memset(r, 0, sizeof *r);
+    r->region = strdup(region);
+    if (!r->region)
+        return NULL;
+    f->n_regions++;
+    return r;
+}
+
+static void region_set_snapshot(struct follow *f, const char *region, uint64_t seq)
+{
+    struct region_seq *r = region_get(f, region);
+    if (!r)
+        return;
+    r->snap = r->last = seq;
+    r->has_snap = r->has_last = true;
+}
+
+static bool passes_filters(const struct alerts_opts *o, const Floorwalker__Alert *a)
+{
+    if (o->region && strcmp(a->region, o->region))
+        return false;
+    if (o->store && strcmp(a->store_id, o->store))
+        return false;
+    if (o->rule && strcmp(a->rule, o->rule))
+        return false;
+    return (int)a->severity >= o->min_severity;
+}
+
+static bool count_reached(const struct follow *f)
+{
+    return f->o->count > 0 && f->printed >= f->o->count;
+}
+
+/* A live alert: drop it if the snapshot covers it, check its region's pub_seq for a gap, then
+ * filter and print. Returns true if a line was printed. */
+static bool handle_live(struct follow *f, const Floorwalker__Alert *a)
+{
+    if (f->o->region && strcmp(a->region, f->o->region))
+        return false;
+    struct region_seq *r = region_get(f, a->region);
+    if (r && r->has_snap && a->pub_seq <= r->snap)
+        return false;
+    if (r && f->track_gaps) {
+        if (r->has_last && a->pub_seq > r->last + 1)
+            fprintf(stderr,
+                    "gap: region %s pub_seq %" PRIu64 " -> %" PRIu64 " (%" PRIu64 " missed)\n",
+                    a->region, r->last, a->pub_seq, a->pub_seq - r->last - 1);
+        r->last = a->pub_seq;
+        r->has_last = true;
+    }
+    if (!passes_filters(f->o, a))
+        return false;
+    print_alert(f, a, false);
+    f->printed++;
+    return true;
+}
+
+/* A printable copy of a topic frame for warnings. */
+static void topic_str(const zmq_msg_t *m, char *buf, size_t len)
+{
+    const unsigned char *p = zmq_msg_data((zmq_msg_t *)m);
+    size_t n = zmq_msg_size((zmq_msg_t *)m), j = 0;
+    for (size_t i = 0; i < n && j + 4 < len; i++)
+        buf[j++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+    if (j + 4 >= len && n > j) {
+        memcpy(buf + j, "...", 3);
+        j += 3;
+    }
+    buf[j] = 0;
+}
+
+/* Reads one message from sub (which zmq_poll said is readable). A message that is not two
+ * frames, or whose second frame is not an Alert, is skipped with a warning. */
+static bool recv_live(struct follow *f, void *sub)
+{
+    zmq_msg_t parts[2];
+    int nparts = 0;
+    bool printed = false;
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sub, nparts ? 0 : ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            if (nparts == 0)
+                return false; /* EAGAIN or EINTR: nothing after all */
+            break;
+        }
+        bool more = zmq_msg_more(&m);
+        if (nparts < 2)
+            parts[nparts] = m;
+        else
+            zmq_msg_close(&m);
+        nparts++;
+        if (!more)
+            break;
+    }
+    char topic[96];
+    topic_str(&parts[0], topic, sizeof topic);
+    if (nparts != 2) {
+        fprintf(stderr,
+                "floorwalker alerts: skipping a message of %d frame%s on topic \"%s\" (expected "
+                "2: topic, Alert)\n",
+                nparts, nparts == 1 ? "" : "s", topic);
+    } else {
+        Floorwalker__Alert *a =
+            floorwalker__alert__unpack(NULL, zmq_msg_size(&parts[1]), zmq_msg_data(&parts[1]));
+        if (!a) {
+            fprintf(stderr,
+                    "floorwalker alerts: skipping a message on topic \"%s\": its %zu-byte body "
+                    "is not an Alert\n",
+                    topic, zmq_msg_size(&parts[1]));
+        } else {
+            printed = handle_live(f, a);
+            floorwalker__alert__free_unpacked(a, NULL);
+        }
+    }
+    for (int i = 0; i < nparts && i < 2; i++)
+        zmq_msg_close(&parts[i]);
+    return printed;
+}
+
+static const Floorwalker__Table *find_table(const Floorwalker__QueryResult *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_tables; i++)
+        if (!strcmp(r->tables[i]->name, name))
+            return r->tables[i];
+    return NULL;
+}
+
+static int64_t cell_int(const Floorwalker__Value *v)
+{
+    switch (v->v_case) {
+    case FLOORWALKER__VALUE__V_I:
+        return v->i;
+    case FLOORWALKER__VALUE__V_D:
+        return (int64_t)v->d;
+    case FLOORWALKER__VALUE__V_S:
+        return strtoll(v->s, NULL, 10);
+    default:
+        return 0;
+    }
+}
+
+static const char *cell_s(const Floorwalker__Value *v)
+{
+    return v->v_case == FLOORWALKER__VALUE__V_S ? v->s : "";
+}
+
+/* An enum cell: its name (as the snapshot table normally has it) or its number. */
+static int cell_enum(const Floorwalker__Value *v, const ProtobufCEnumDescriptor *d)
+{
+    if (v->v_case != FLOORWALKER__VALUE__V_S)
+        return (int)cell_int(v);
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(d, v->s);
+    return ev ? ev->value : 0;
+}
+
+/* A row of the snapshot's "alerts" table as an Alert: each column fills the Alert field of its
+ * name ("store" is store_id); strings point into the row. Enum cells may be names or numbers. */
+static void row_to_alert(const Floorwalker__Table *t, const Floorwalker__Row *row,
+                         Floorwalker__Alert *a)
+{
+    const ProtobufCMessageDescriptor *d = &floorwalker__alert__descriptor;
+    Floorwalker__Alert init = FLOORWALKER__ALERT__INIT;
+    *a = init;
+    for (size_t c = 0; c < t->n_columns && c < row->n_cells; c++) {
+        const char *col = !strcmp(t->columns[c], "store") ? "store_id" : t->columns[c];
+        const ProtobufCFieldDescriptor *fd =
+            protobuf_c_message_descriptor_get_field_by_name(d, col);
+        const Floorwalker__Value *v = row->cells[c];
+        if (!fd || fd->label == PROTOBUF_C_LABEL_REPEATED)
+            continue;
+        char *p = (char *)a + fd->offset;
+        switch (fd->type) {
+        case PROTOBUF_C_TYPE_STRING:
+            *(const char **)p = cell_s(v);
+            break;
+        case PROTOBUF_C_TYPE_INT64:
+        case PROTOBUF_C_TYPE_SINT64:
+        case PROTOBUF_C_TYPE_SFIXED64:
+            *(int64_t *)p = cell_int(v);
+            break;
+        case PROTOBUF_C_TYPE_UINT64:
+        case PROTOBUF_C_TYPE_FIXED64:
+            *(uint64_t *)p = (uint64_t)cell_int(v);
+            break;
+        case PROTOBUF_C_TYPE_INT32:
+        case PROTOBUF_C_TYPE_SINT32:
+        case PROTOBUF_C_TYPE_SFIXED32:
+            *(int32_t *)p = (int32_t)cell_int(v);
+            break;
+        case PROTOBUF_C_TYPE_UINT32:
+        case PROTOBUF_C_TYPE_FIXED32:
+            *(uint32_t *)p = (uint32_t)cell_int(v);
+            break;
+        case PROTOBUF_C_TYPE_ENUM:
+            *(int *)p = cell_enum(v, fd->descriptor);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Takes in the snapshot: each region's pub_seq, then the active alerts that pass the filters
+ * (stopping at -C). */
+static void take_snapshot(struct follow *f, const Floorwalker__QueryResult *r)
+{
+    const Floorwalker__Table *t = find_table(r, "pub_seq");
+    if (t) {
+        int ci = -1, cs = -1;
+        for (size_t c = 0; c < t->n_columns; c++) {
+            if (!strcmp(t->columns[c], "region"))
+                ci = (int)c;
+            else if (!strcmp(t->columns[c], "pub_seq"))
+                cs = (int)c;
+        }
+        for (size_t i = 0; ci >= 0 && cs >= 0 && i < t->n_rows; i++) {
+            const Floorwalker__Row *row = t->rows[i];
+            if ((size_t)ci < row->n_cells && (size_t)cs < row->n_cells)
+                region_set_snapshot(f, cell_s(row->cells[ci]), (uint64_t)cell_int(row->cells[cs]));
+        }
+    }
+    /* One region asked for but not in the table: QueryResult.pub_seq is what the snapshot is
+     * current to. */
+    if (f->o->region && r->pub_seq) {
+        struct region_seq *rs = region_get(f, f->o->region);
+        if (rs && !rs->has_snap)
+            region_set_snapshot(f, f->o->region, r->pub_seq);
+    }
+    t = find_table(r, "alerts");
+    for (size_t i = 0; t && i < t->n_rows && !count_reached(f); i++) {
+        Floorwalker__Alert a;
+        row_to_alert(t, t->rows[i], &a);
+        if (!passes_filters(f->o, &a))
+            continue;
+        print_alert(f, &a, true);
+        f->printed++;
+    }
+}
+
+/* Starts watching sub's handshake; call it before zmq_connect(sub) so that the event cannot
+ * be missed. Returns the PAIR socket that receives the event, or NULL (then we do not wait). */
+static void *monitor_start(void *ctx, void *sub)
+{
+    char ep[64];
+    int zero = 0;
+    snprintf(ep, sizeof ep, "inproc://floorwalker-alerts-monitor-%p", sub);
+    if (zmq_socket_monitor(sub, ep, SUB_READY_EVENT) != 0)
+        return NULL;
+    void *mon = zmq_socket(ctx, ZMQ_PAIR);
+    if (mon) {
+        zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero);
+        if (zmq_connect(mon, ep) == 0)
+            return mon;
+        zmq_close(mon);
+    }
+    zmq_socket_monitor(sub, NULL, 0);
+    return NULL;
+}
+
+/* Waits until deadline (fw_mono_ns) for sub's handshake, so that our subscription is on its
+ * way to the daemon before we ask for the snapshot ("subscribe first" then really holds), and
+ * stops watching. */
+static void monitor_wait_stop(void *sub, void *mon, uint64_t deadline)
+{
+    while (!stop_flag) {
+        uint64_t now = fw_mono_ns();
+        if (now >= deadline)
+            break;
+        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n != 0)
+            break; /* the only event we asked for (or an error: do not wait longer) */
+    }
+    zmq_socket_monitor(sub, NULL, 0);
+    zmq_close(mon);
+}
+
+static int follow_run(const struct alerts_opts *o)
+{
+    struct follow f = {.o = o, .track_gaps = !o->store && !o->rule};
+    Floorwalker__QueryResult *r = NULL;
+    void *ctx = zmq_ctx_new(), *sub = NULL, *mon = NULL;
+    int rc = EXIT_OK, zero = 0;
+    char topic[8 + 3 * (FW_ID_MAX + 1)];
+
+    if (!ctx) {
+        fprintf(stderr, "floorwalker alerts: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+        return EXIT_NODAEMON;
+    }
+    signals_install();
+    sub = zmq_socket(ctx, ZMQ_SUB);
+    if (!sub) {
+        fprintf(stderr, "floorwalker alerts: zmq_socket: %s\n", zmq_strerror(zmq_errno()));
+        rc = EXIT_NODAEMON;
+        goto out;
+    }
+    zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
+    /* As narrow as the filters allow: region, then store, then rule, each only if the ones
+     * before it are given. The rule is the last topic part, so no "/" after it; the client-side
+     * filter removes rules that merely start with it. */
+    snprintf(topic, sizeof topic, "alert/");
+    if (o->region) {
+        size_t n = strlen(topic);
+        snprintf(topic + n, sizeof topic - n, "%s/", o->region);
+        if (o->store) {
+            n = strlen(topic);
+            snprintf(topic + n, sizeof topic - n, "%s/", o->store);
+            if (o->rule) {
+                n = strlen(topic);
+                snprintf(topic + n, sizeof topic - n, "%s", o->rule);
+            }
+        }
+    }
+    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+    if (o->snapshot)
+        mon = monitor_start(ctx, sub);
+    if (zmq_connect(sub, o->pub_ep) != 0) {
+        fprintf(stderr, "floorwalker alerts: cannot connect to %s: %s\n", o->pub_ep,
+                zmq_strerror(zmq_errno()));
+        rc = EXIT_USAGE;
+        goto out;
+    }
+
+    if (o->snapshot) {
+        uint64_t deadline = fw_mono_ns() + (uint64_t)o->timeout_s * 1000000000u;
+        if (mon) {
+            uint64_t max_ns = (uint64_t)o->timeout_s * 500000000u;
+            if (max_ns > (uint64_t)SUB_READY_MAX_MS * 1000000u)
+                max_ns = (uint64_t)SUB_READY_MAX_MS * 1000000u;
+            monitor_wait_stop(sub, mon, fw_mono_ns() + max_ns);
+            mon = NULL;
+        }
+        if (stop_flag)
+            goto out;
+        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+        q.kind = FLOORWALKER__QUERY__KIND__ALERTS;
+        q.region = o->region ? (char *)o->region : "";
+        q.store_id = o->store ? (char *)o->store : "";
+        q.rule = o->rule ? (char *)o->rule : "";
+        switch (ask(ctx, o->query_ep, &q, o->timeout_s, deadline, &r)) {
+        case ASK_OK:
+            break;
+        case ASK_STOPPED:
+            goto out;
+        case ASK_BADEP:
+            rc = EXIT_USAGE;
+            goto out;
+        case ASK_NOANSWER:
+            rc = EXIT_NODAEMON;
+            goto out;
+        }
+        if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            fprintf(stderr, "floorwalker alerts: the snapshot query was refused: %s\n", r->error);
+            rc = EXIT_INPUT;
+            goto out;
+        }
+        take_snapshot(&f, r);
+        floorwalker__query_result__free_unpacked(r, NULL);
+        r = NULL;
+    }
+
+    uint64_t idle_ns = o->idle_s > 0 ? (uint64_t)(o->idle_s * 1e9) : 0;
+    uint64_t last_line = fw_mono_ns();
+    while (!stop_flag && !count_reached(&f)) {
+        long wait_ms = -1;
+        if (idle_ns) {
+            uint64_t now = fw_mono_ns();
+            if (now - last_line >= idle_ns)
+                break;
+            wait_ms = (long)((idle_ns - (now - last_line) + 999999) / 1000000);
+        }
+        zmq_pollitem_t it = {sub, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, wait_ms);
+        if (n < 0) {
+            if (zmq_errno() == EINTR)
+                continue;
+            fprintf(stderr, "floorwalker alerts: zmq_poll: %s\n", zmq_strerror(zmq_errno()));
+            rc = EXIT_NODAEMON;
+            break;
+        }
+        if (n > 0 && recv_live(&f, sub))
+            last_line = fw_mono_ns();
+    }
+
+out:
+    if (r)
+        floorwalker__query_result__free_unpacked(r, NULL);
+    if (mon) {
+        zmq_socket_monitor(sub, NULL, 0);
+        zmq_close(mon);
+    }
+    if (sub)
+        zmq_close(sub);
+    zmq_ctx_term(ctx);
+    for (size_t i = 0; i < f.n_regions; i++)
+        free(f.regions[i].region);
+    free(f.regions);
+    return rc;
+}
+
+/* floorwalker alerts ack ALERT_ID: argv[0] is "ack". */
+static int ack_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"query", required_argument, NULL, 'q'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *ep = getenv("FLOORWALKER_QUERY");
+    int timeout = 5, c;
+    if (!ep || !*ep)
+        ep = DEFAULT_QUERY;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "q:w:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'q':
+            ep = optarg;
+            break;
+        case 'w':
+            if (!parse_timeout(optarg, &timeout))
+                return EXIT_USAGE;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc || !argv[optind][0]) {
+        fprintf(stderr, "floorwalker alerts ack: give exactly one ALERT_ID (rule/store/subject)\n");
+        return EXIT_USAGE;
+    }
+    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    q.kind = FLOORWALKER__QUERY__KIND__ACK_ALERT;
+    q.alert_id = argv[optind];
+    Floorwalker__QueryResult *r = NULL;
+    void *ctx = zmq_ctx_new();
+    if (!ctx) {
+        fprintf(stderr, "floorwalker alerts: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+        return EXIT_NODAEMON;
+    }
+    int rc;
+    switch (ask(ctx, ep, &q, timeout, fw_mono_ns() + (uint64_t)timeout * 1000000000u, &r)) {
+    case ASK_OK:
+        if (r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            printf("acknowledged %s\n", q.alert_id);
+            rc = EXIT_OK;
+        } else {
+            fprintf(stderr, "floorwalker alerts ack: %s\n",
+                    r->error[0] ? r->error : "refused (no reason given)");
+            rc = EXIT_INPUT;
+        }
+        break;
+    case ASK_BADEP:
+        rc = EXIT_USAGE;
+        break;
+    default: /* no answer (ack installs no signal handler, so never ASK_STOPPED) */
+        rc = EXIT_NODAEMON;
+    }
+    if (r)
+        floorwalker__query_result__free_unpacked(r, NULL);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
+int cmd_alerts(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"endpoint", required_argument, NULL, 'e'},
+        {"query", required_argument, NULL, 'q'},
+        {"region", required_argument, NULL, 'r'},
+        {"store", required_argument, NULL, 's'},
+        {"rule", required_argument, NULL, 'R'},
+        {"severity", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'j'},
+        {"no-snapshot", no_argument, NULL, 'N'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    if (argc >= 2 && !strcmp(argv[1], "ack"))
+        return ack_run(argc - 1, argv + 1);
+
+    struct alerts_opts o = {.pub_ep = getenv("FLOORWALKER_ALERTS"),
+                            .query_ep = getenv("FLOORWALKER_QUERY"),
+                            .snapshot = true,
+                            .timeout_s = 5};
+    int c;
+    if (!o.pub_ep || !*o.pub_ep)
+        o.pub_ep = DEFAULT_ALERTS;
+    if (!o.query_ep || !*o.query_ep)
+        o.query_ep = DEFAULT_QUERY;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "e:q:C:W:w:h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'e':
+            o.pub_ep = optarg;
+            break;
+        case 'q':
+            o.query_ep = optarg;
+            break;
+        case 'r':
+            if (!check_id("--region", optarg))
+                return EXIT_USAGE;
+            o.region = optarg;
+            break;
+        case 's':
+            if (!check_id("--store", optarg))
+                return EXIT_USAGE;
+            o.store = optarg;
+            break;
+        case 'R':
+            if (!check_id("--rule", optarg))
+                return EXIT_USAGE;
+            o.rule = optarg;
+            break;
+        case 'S': {
+            static const char *const names[] = {"INFO", "WARNING", "CRITICAL"};
+            o.min_severity = 0;
+            for (int i = 0; i < 3; i++)
+                if (!strcasecmp(optarg, names[i]))
+                    o.min_severity = FLOORWALKER__ALERT__SEVERITY__INFO + i;
+            if (!o.min_severity) {
+                fprintf(stderr,
+                        "floorwalker alerts: --severity \"%s\": give INFO, WARNING or CRITICAL\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case 'j':
+            o.json = true;
+            break;
+        case 'N':
+            o.snapshot = false;
+            break;
+        case 'C':
+            errno = 0;
+            o.count = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || o.count <= 0) {
+                fprintf(stderr,
+                        "floorwalker alerts: -C \"%s\": give a number of lines, 1 or more\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'W':
+            errno = 0;
+            o.idle_s = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !isfinite(o.idle_s) || o.idle_s <= 0 ||
+                o.idle_s > 1e7) {
+                fprintf(stderr, "floorwalker alerts: -W \"%s\": give a number of seconds above 0\n",
+                        optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'w':
+            if (!parse_timeout(optarg, &o.timeout_s))
+                return EXIT_USAGE;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "floorwalker alerts: unexpected argument \"%s\"\n\n", argv[optind]);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    return follow_run(&o);
+}

@@ -1,0 +1,537 @@
+#include "alerts.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "htab.h"
+#include "log.h"
+#include "tz.h"
+
+#define SEQ_KEY_PREFIX "A" /* meta: "A" + region -> last pub_seq of that region */
+
+/* An alert as kept in memory: the message with its own strings, and the day it judges. */
+struct alert_rec {
+    Floorwalker__Alert m;
+    int32_t day;
+};
+
+struct alerts {
+    struct store *st;
+    void *pub;
+    MDB_dbi db;
+    struct htab *active;        /* alert_id -> struct alert_rec */
+    struct htab *seqs;          /* region -> uint64_t * (last pub_seq) */
+    struct alert_rec **changes; /* copies, in order, to store and publish at the next flush */
+    size_t nchanges, changes_cap;
+    int64_t clock_offset;
+    uint64_t published;
+};
+
+static const char *const ack_rules[] = {"cash_over_short", "compensation_over_limit",
+                                        "count_variance"};
+
+int64_t alerts_now(const struct alerts *a)
+{
+    return fw_now_ms() + (a ? a->clock_offset : 0);
+}
+
+void alerts_set_clock(struct alerts *a, int64_t now_ms)
+{
+    a->clock_offset = now_ms - fw_now_ms();
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+static void rec_free(struct alert_rec *r)
+{
+    if (!r)
+        return;
+    free(r->m.alert_id);
+    free(r->m.rule);
+    free(r->m.store_id);
+    free(r->m.region);
+    free(r->m.subject);
+    free(r->m.message);
+    free(r->m.business_day);
+    free(r);
+}
+
+static void rec_free_v(void *p)
+{
+    rec_free(p);
+}
+
+static struct alert_rec *rec_copy(const struct alert_rec *src)
+{
+    struct alert_rec *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->m = src->m;
+    r->day = src->day;
+    r->m.alert_id = dup_or_empty(src->m.alert_id);
+    r->m.rule = dup_or_empty(src->m.rule);
+    r->m.store_id = dup_or_empty(src->m.store_id);
+    r->m.region = dup_or_empty(src->m.region);
+    r->m.subject = dup_or_empty(src->m.subject);
+    r->m.message = dup_or_empty(src->m.message);
+    r->m.business_day = dup_or_empty(src->m.business_day);
+    if (!r->m.alert_id || !r->m.rule || !r->m.store_id || !r->m.region || !r->m.subject ||
+        !r->m.message || !r->m.business_day) {
+        rec_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void change(struct alerts *a, const struct alert_rec *r)
+{
+    if (a->nchanges == a->changes_cap) {
+        size_t ncap = a->changes_cap ? a->changes_cap * 2 : 16;
+        struct alert_rec **n = realloc(a->changes, ncap * sizeof *n);
+        if (!n)
+            return;
+        a->changes = n;
+        a->changes_cap = ncap;
+    }
+    struct alert_rec *c = rec_copy(r);
+    if (c)
+        a->changes[a->nchanges++] = c;
+    else
+        log_err("out of memory: alert %s not published", r->m.alert_id);
+}
+
+static bool is_active(const struct alert_rec *r)
+{
+    return r && r->m.state == FLOORWALKER__ALERT__STATE__FIRING;
+}
+
+static void make_id(char *out, size_t len, const char *rule, const char *store, const char *subject)
+{
+    snprintf(out, len, "%s/%s/%s", rule, store, subject);
+}
+
+void alerts_raise(struct alerts *a, const char *rule, const char *store, const char *region,
+                  const char *subject, enum alert_severity sev, int64_t value, int64_t threshold,
+                  int32_t day, const char *fmt, ...)
+{
+    if (!a)
+        return;
+    char id[256];
+    make_id(id, sizeof id, rule, store, subject);
+    struct alert_rec *old = htab_get(a->active, id);
+    if (is_active(old)) {
+        old->m.value = value; /* still firing: nothing to publish */
+        return;
+    }
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    struct alert_rec tmp = {.m = FLOORWALKER__ALERT__INIT, .day = day};
+    char dayb[11] = "";
+    if (day >= 0)
+        tz_format_day(day, dayb);
+    int64_t now = alerts_now(a);
+    tmp.m.alert_id = id;
+    tmp.m.rule = (char *)rule;
+    tmp.m.severity = (Floorwalker__Alert__Severity)sev;
+    tmp.m.state = FLOORWALKER__ALERT__STATE__FIRING;
+    tmp.m.store_id = (char *)store;
+    tmp.m.region = (char *)region;
+    tmp.m.subject = (char *)subject;
+    tmp.m.value = value;
+    tmp.m.threshold = threshold;
+    tmp.m.message = msg;
+    tmp.m.first_fired_ms = now;
+    tmp.m.updated_ms = now;
+    tmp.m.business_day = dayb;
+    struct alert_rec *r = rec_copy(&tmp);
+    if (!r || htab_put(a->active, id, r) != 0) {
+        rec_free(r);
+        log_err("out of memory: alert %s lost", id);
+        return;
+    }
+    rec_free(old); /* a resolved record of the same key, now replaced */
+    change(a, r);
+}
+
+/* Removes an active alert, publishing RESOLVED. */
+static void resolve(struct alerts *a, struct alert_rec *r, const char *why)
+{
+    r->m.state = FLOORWALKER__ALERT__STATE__RESOLVED;
+    r->m.updated_ms = alerts_now(a);
+    if (why) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "%s (%s)", r->m.message, why);
+        char *m = strdup(msg);
+        if (m) {
+            free(r->m.message);
+            r->m.message = m;
+        }
+    }
+    change(a, r);
+    /* htab has no delete: keep the record but mark it gone (RESOLVED). */
+}
+
+void alerts_clear(struct alerts *a, const char *rule, const char *store, const char *subject)
+{
+    if (!a)
+        return;
+    char id[256];
+    make_id(id, sizeof id, rule, store, subject);
+    struct alert_rec *r = htab_get(a->active, id);
+    if (is_active(r))
+        resolve(a, r, NULL);
+}
+
+bool alerts_active(struct alerts *a, const char *rule, const char *store, const char *subject)
+{
+    if (!a)
+        return false;
+    char id[256];
+    make_id(id, sizeof id, rule, store, subject);
+    return is_active(htab_get(a->active, id));
+}
+
+struct end_days {
+    struct alerts *a;
+    const char *store;
+    int32_t today;
+};
+
+static void end_day_one(const char *key, void *val, void *arg)
+{
+    struct end_days *e = arg;
+    struct alert_rec *r = val;
+    if (is_active(r) && r->day >= 0 && r->day < e->today && !strcmp(r->m.store_id, e->store))
+        resolve(e->a, r, "the day is over");
+}
+
+void alerts_end_days(struct alerts *a, const char *store, int32_t today)
+{
+    if (!a)
+        return;
+    struct end_days e = {a, store, today};
+    htab_foreach(a->active, end_day_one, &e);
+}
+
+static uint64_t *seq_of(struct alerts *a, const char *region)
+{
+    uint64_t *s = htab_get(a->seqs, region);
+    if (s)
+        return s;
+    s = calloc(1, sizeof *s);
+    if (!s || htab_put(a->seqs, region, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int alerts_flush(struct alerts *a)
+{
+    if (!a || !a->nchanges)
+        return 0;
+    int sent = 0;
+    if (!a->pub) { /* rebuild mode */
+        for (size_t i = 0; i < a->nchanges; i++)
+            rec_free(a->changes[i]);
+        a->nchanges = 0;
+        return 0;
+    }
+    /* Number the messages per region, then store the final state of each alert. */
+    uint64_t *before = calloc(a->nchanges, sizeof *before);
+    for (size_t i = 0; i < a->nchanges; i++) {
+        uint64_t *s = seq_of(a, a->changes[i]->m.region);
+        if (s) {
+            if (before)
+                before[i] = *s;
+            a->changes[i]->m.pub_seq = ++*s;
+        }
+    }
+    fw_err err = FW_OK;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        struct store_txn t;
+        store_txn_begin(a->st, &t, false);
+        for (size_t i = 0; i < a->nchanges && !t.err; i++) {
+            const Floorwalker__Alert *m = &a->changes[i]->m;
+            MDB_val k = {strlen(m->alert_id), m->alert_id};
+            int rc;
+            if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
+                size_t n = floorwalker__alert__get_packed_size(m);
+                uint8_t *buf = malloc(n ? n : 1);
+                if (!buf) {
+                    t.err = FW_ENOMEM;
+                    break;
+                }
+                floorwalker__alert__pack(m, buf);
+                MDB_val v = {n, buf};
+                rc = mdb_put(t.txn, a->db, &k, &v, 0);
+                free(buf);
+            } else {
+                rc = mdb_del(t.txn, a->db, &k, NULL);
+                if (rc == MDB_NOTFOUND)
+                    rc = 0;
+            }
+            char sk[FW_ID_MAX + 2];
+            snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", m->region);
+            uint8_t sv[8];
+            be64_put(sv, m->pub_seq);
+            MDB_val mk = {strlen(sk), sk}, mv = {8, sv};
+            if (rc == 0)
+                rc = mdb_put(t.txn, a->st->meta, &mk, &mv, 0);
+            if (rc)
+                t.err = store_map_err(rc);
+        }
+        err = store_txn_commit(&t);
+        if (err != FW_EMAPFULL || store_grow(a->st) != FW_OK)
+            break;
+    }
+    if (err != FW_OK) {
+        /* Not stored: keep them for the next flush, and give the numbers back. */
+        log_err("storing %zu alert change(s) failed: %s; retrying later", a->nchanges,
+                fw_strerror(err));
+        if (before)
+            for (size_t i = a->nchanges; i-- > 0;) {
+                uint64_t *s = seq_of(a, a->changes[i]->m.region);
+                if (s)
+                    *s = before[i];
+            }
+        free(before);
+        return 0;
+    }
+    free(before);
+    for (size_t i = 0; i < a->nchanges; i++) {
+        const Floorwalker__Alert *m = &a->changes[i]->m;
+        char topic[300];
+        snprintf(topic, sizeof topic, "alert/%s/%s/%s", m->region, m->store_id, m->rule);
+        size_t n = floorwalker__alert__get_packed_size(m);
+        uint8_t *buf = malloc(n ? n : 1);
+        if (buf) {
+            floorwalker__alert__pack(m, buf);
+            if (zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+                zmq_send(a->pub, buf, n, ZMQ_DONTWAIT) >= 0)
+                sent++;
+            free(buf);
+        }
+        log_debug("alert %s %s", m->alert_id,
+                  m->state == FLOORWALKER__ALERT__STATE__FIRING ? "FIRING" : "RESOLVED");
+        rec_free(a->changes[i]);
+    }
+    a->nchanges = 0;
+    a->published += (uint64_t)sent;
+    return sent;
+}
+
+/* ---- snapshot and ack ----------------------------------------------------------------------- */
+
+struct snap {
+    const Floorwalker__Query *q;
+    struct alert_rec **v;
+    size_t n, cap;
+};
+
+static void snap_one(const char *key, void *val, void *arg)
+{
+    struct snap *s = arg;
+    struct alert_rec *r = val;
+    const Floorwalker__Query *q = s->q;
+    if (!is_active(r))
+        return;
+    if ((q->region[0] && strcmp(q->region, r->m.region)) ||
+        (q->store_id[0] && strcmp(q->store_id, r->m.store_id)) ||
+        (q->rule && q->rule[0] && strcmp(q->rule, r->m.rule)))
+        return;
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 32;
+        struct alert_rec **n = realloc(s->v, ncap * sizeof *n);
+        if (!n)
+            return;
+        s->v = n;
+        s->cap = ncap;
+    }
+    s->v[s->n++] = r;
+}
+
+static int cmp_rec(const void *x, const void *y)
+{
+    return strcmp((*(struct alert_rec *const *)x)->m.alert_id,
+                  (*(struct alert_rec *const *)y)->m.alert_id);
+}
+
+struct seq_rows {
+    struct result *res;
+    struct rtable *t;
+    const char *region;
+};
+
+static void seq_row(const char *key, void *val, void *arg)
+{
+    struct seq_rows *s = arg;
+    if (s->region[0] && strcmp(s->region, key))
+        return;
+    res_row(s->res, s->t, "si", key, (int64_t) * (uint64_t *)val);
+}
+
+static const char *const sev_name[] = {"", "INFO", "WARNING", "CRITICAL"};
+
+void alerts_snapshot(struct alerts *a, const Floorwalker__Query *q, struct result *res)
+{
+    struct snap s = {.q = q};
+    htab_foreach(a->active, snap_one, &s);
+    if (s.n)
+        qsort(s.v, s.n, sizeof *s.v, cmp_rec);
+    struct rtable t = res_table(res, "alerts", 13, "alert_id", "rule", "severity", "state", "store",
+                                "region", "subject", "value", "threshold", "message",
+                                "first_fired_ms", "updated_ms", "pub_seq");
+    for (size_t i = 0; i < s.n; i++) {
+        const Floorwalker__Alert *m = &s.v[i]->m;
+        res_row(res, &t, "sssssssiisiii", m->alert_id, m->rule,
+                m->severity >= 1 && m->severity <= 3 ? sev_name[m->severity] : "", "FIRING",
+                m->store_id, m->region, m->subject, m->value, m->threshold, m->message,
+                m->first_fired_ms, m->updated_ms, (int64_t)m->pub_seq);
+    }
+    free(s.v);
+    struct rtable ts = res_table(res, "pub_seq", 2, "region", "pub_seq");
+    struct seq_rows sr = {res, &ts, q->region};
+    htab_foreach(a->seqs, seq_row, &sr);
+    uint64_t *mine = q->region[0] ? htab_get(a->seqs, q->region) : NULL;
+    res->r.pub_seq = mine ? *mine : 0;
+}
+
+void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
+{
+    struct alert_rec *r = alert_id ? htab_get(a->active, alert_id) : NULL;
+    if (!is_active(r)) {
+        res_error(res, "no active alert \"%.200s\"", alert_id ? alert_id : "");
+        return;
+    }
+    bool ok = false;
+    for (size_t i = 0; i < sizeof ack_rules / sizeof ack_rules[0]; i++)
+        ok |= !strcmp(r->m.rule, ack_rules[i]);
+    if (!ok) {
+        res_error(res, "%s alerts resolve by themselves, not by acknowledgement", r->m.rule);
+        return;
+    }
+    resolve(a, r, "acknowledged");
+    alerts_flush(a);
+}
+
+uint64_t alerts_count(const struct alerts *a)
+{
+    struct snap s = {0};
+    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    s.q = &q;
+    htab_foreach(((struct alerts *)a)->active, snap_one, &s);
+    free(s.v);
+    return s.n;
+}
+
+uint64_t alerts_published(const struct alerts *a)
+{
+    return a->published;
+}
+
+/* ---- life cycle ----------------------------------------------------------------------------- */
+
+static fw_err load(struct alerts *a)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int rc = mdb_txn_begin(a->st->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return store_map_err(rc);
+    MDB_val k, v;
+    if ((rc = mdb_cursor_open(txn, a->db, &cur)) == 0) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            Floorwalker__Alert *m = floorwalker__alert__unpack(NULL, v.mv_size, v.mv_data);
+            if (!m)
+                continue;
+            struct alert_rec tmp = {.m = *m, .day = -1};
+            if (m->business_day[0] && tz_parse_day(m->business_day, &tmp.day) != 0)
+                tmp.day = -1;
+            struct alert_rec *r = rec_copy(&tmp);
+            floorwalker__alert__free_unpacked(m, NULL);
+            if (!r || htab_put(a->active, r->m.alert_id, r) != 0)
+                rec_free(r);
+        }
+        mdb_cursor_close(cur);
+        /* Each region's last pub_seq. */
+        if (mdb_cursor_open(txn, a->st->meta, &cur) == 0) {
+            k.mv_size = 1;
+            k.mv_data = (void *)SEQ_KEY_PREFIX;
+            for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+                 rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+                if (k.mv_size < 2 || ((char *)k.mv_data)[0] != 'A' || v.mv_size != 8)
+                    break;
+                char region[FW_ID_MAX + 1];
+                size_t l = k.mv_size - 1 < FW_ID_MAX ? k.mv_size - 1 : FW_ID_MAX;
+                memcpy(region, (char *)k.mv_data + 1, l);
+                region[l] = 0;
+                uint64_t *s = seq_of(a, region);
+                if (s)
+                    *s = be64_get(v.mv_data);
+            }
+            mdb_cursor_close(cur);
+        }
+    }
+    mdb_txn_abort(txn);
+    return FW_OK;
+}
+
+fw_err alerts_create(struct alerts **out, struct store *st, void *pub)
+{
+    struct alerts *a = calloc(1, sizeof *a);
+    if (!a)
+        return FW_ENOMEM;
+    a->st = st;
+    a->pub = pub;
+    a->active = htab_new();
+    a->seqs = htab_new();
+    fw_err err = FW_ENOMEM;
+    if (!a->active || !a->seqs)
+        goto fail;
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, "alerts", MDB_CREATE, &a->db);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    }
+    if (rc) {
+        err = store_map_err(rc);
+        goto fail;
+    }
+    if (pub && (err = load(a)) != FW_OK)
+        goto fail;
+    *out = a;
+    return FW_OK;
+fail:
+    alerts_destroy(&a);
+    return err;
+}
+
+void alerts_destroy(struct alerts **pa)
+{
+    struct alerts *a = *pa;
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->nchanges; i++)
+        rec_free(a->changes[i]);
+    free(a->changes);
+    htab_destroy(&a->active, rec_free_v);
+    htab_destroy(&a->seqs, free);
+    free(a);
+    *pa = NULL;
+}

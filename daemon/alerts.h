@@ -1,0 +1,56 @@
+/*
+ * The alert lifecycle (docs/ALERTS.md): an alert has a key (rule, store, subject); rules call
+ * alerts_raise while their condition holds and alerts_clear when it does not. Only changes are
+ * kept: the first raise creates a FIRING alert, a clear of an active alert resolves it. Changes
+ * gather during a loop pass and alerts_flush stores them (with each region's pub_seq) in one
+ * LMDB transaction, then publishes them on the PUB socket: an alert is durable before anyone
+ * sees it, so a restart neither re-fires nor forgets it.
+ */
+#ifndef FW_ALERTS_H
+#define FW_ALERTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "floorwalker.pb-c.h"
+#include "qresult.h"
+#include "store.h"
+
+struct alerts;
+
+enum alert_severity { SEV_INFO = 1, SEV_WARNING = 2, SEV_CRITICAL = 3 };
+
+/* pub may be NULL (rebuild mode: nothing is published or stored). */
+fw_err alerts_create(struct alerts **out, struct store *st, void *pub) FW_WUR;
+void alerts_destroy(struct alerts **a);
+
+/* The daemon's clock: real time plus the test offset (floorwalkerd --test-clock). */
+int64_t alerts_now(const struct alerts *a);
+void alerts_set_clock(struct alerts *a, int64_t now_ms);
+
+/* Condition holds: fire (or update value silently if already firing). day >= 0 marks a rule
+ * judged per store-local day (resolved when the day is over); -1 otherwise. */
+void alerts_raise(struct alerts *a, const char *rule, const char *store, const char *region,
+                  const char *subject, enum alert_severity sev, int64_t value, int64_t threshold,
+                  int32_t day, const char *fmt, ...) __attribute__((format(printf, 10, 11)));
+/* Condition cleared: resolve if active. */
+void alerts_clear(struct alerts *a, const char *rule, const char *store, const char *subject);
+bool alerts_active(struct alerts *a, const char *rule, const char *store, const char *subject);
+
+/* Resolves every alert of store judged for a day before today (day-scoped rules, and rules
+ * with no resolution of their own, like late_clock_in). */
+void alerts_end_days(struct alerts *a, const char *store, int32_t today);
+
+/* Stores and publishes what changed; returns the number of messages published. */
+int alerts_flush(struct alerts *a);
+
+/* Query kinds ALERTS and ACK_ALERT. */
+void alerts_snapshot(struct alerts *a, const Floorwalker__Query *q, struct result *res);
+void alerts_ack(struct alerts *a, const char *alert_id, struct result *res);
+
+/* Counters for stats. */
+uint64_t alerts_count(const struct alerts *a);
+uint64_t alerts_published(const struct alerts *a);
+
+#endif
