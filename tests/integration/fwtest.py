@@ -51,7 +51,7 @@ SAN_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error
 class Daemon:
     """One floorwalkerd with a generated config in its own temporary directory."""
 
-    def __init__(self, tmp, extra_config="", data_dir=None, name="d"):
+    def __init__(self, tmp, extra_config="", data_dir=None, name="d", args=()):
         self.tmp = tmp
         self.name = name
         self.data_dir = data_dir or os.path.join(tmp, name + "-data")
@@ -61,6 +61,7 @@ class Daemon:
         self.conf = os.path.join(tmp, name + ".conf")
         self.log = os.path.join(tmp, name + ".log")
         self.proc = None
+        self.args = list(args)
         self.write_config(extra_config)
 
     def write_config(self, extra=""):
@@ -71,7 +72,8 @@ class Daemon:
 
     def start(self, timeout=20):
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen([DAEMON, "-c", self.conf], stdout=logf, stderr=logf)
+        self.proc = subprocess.Popen([DAEMON, "-c", self.conf] + self.args, stdout=logf,
+                                     stderr=logf)
         logf.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
