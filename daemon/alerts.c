@@ -255,6 +255,9 @@ int alerts_flush(struct alerts *a)
             if (before)
                 before[i] = *s;
             a->changes[i]->m.pub_seq = ++*s;
+            struct alert_rec *live = htab_get(a->active, a->changes[i]->m.alert_id);
+            if (live && live->m.state == a->changes[i]->m.state)
+                live->m.pub_seq = *s; /* the snapshot shows the message it is current to */
         }
     }
     fw_err err = FW_OK;
@@ -329,6 +332,15 @@ int alerts_flush(struct alerts *a)
     a->nchanges = 0;
     a->published += (uint64_t)sent;
     return sent;
+}
+
+void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len)
+{
+    if (!a || !a->pub)
+        return;
+    if (zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(a->pub, data, len, ZMQ_DONTWAIT) < 0)
+        log_debug("report %s not published: %s", topic, zmq_strerror(zmq_errno()));
 }
 
 /* ---- snapshot and ack ----------------------------------------------------------------------- */

@@ -45,6 +45,9 @@ void alerts_end_days(struct alerts *a, const char *store, int32_t today);
 /* Stores and publishes what changed; returns the number of messages published. */
 int alerts_flush(struct alerts *a);
 
+/* Publishes one two-frame message on the PUB socket (the rollup reports). */
+void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len);
+
 /* Query kinds ALERTS and ACK_ALERT. */
 void alerts_snapshot(struct alerts *a, const Floorwalker__Query *q, struct result *res);
 void alerts_ack(struct alerts *a, const char *alert_id, struct result *res);

@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "htab.h"
+#include "reports.h"
 #include "log.h"
 #include "tz.h"
 
 struct seen_store {
     int64_t last_ms;
-    int last_hour; /* local hour of the last sales_behind_target judgement */
+    int last_hour;       /* local hour of the last sales_behind_target judgement */
+    int64_t report_hour; /* day * 24 + hour last seen by the rollup reports; -1: not yet */
 };
 
 struct seen_terminal {
@@ -44,6 +47,7 @@ static struct seen_store *seen_store(struct rules *ru, const char *id)
     /* Not heard from since the daemon started: count silence from the start. */
     s->last_ms = ru->started_ms;
     s->last_hour = -1;
+    s->report_hour = -1;
     return s;
 }
 
@@ -134,6 +138,68 @@ static void visit_no_show(void *arg, const uint8_t *suf, size_t n, const int64_t
                      tag ? tag : "", (c->now - v[FS_START]) / 60000);
 }
 
+/* Keeps only the sales row of one period (the hour being reported). */
+static void keep_period(Floorwalker__QueryResult *r, const char *period)
+{
+    for (size_t i = 0; i < r->n_tables; i++) {
+        Floorwalker__Table *t = r->tables[i];
+        size_t j = 0;
+        for (size_t k = 0; k < t->n_rows; k++)
+            if (t->rows[k]->n_cells && t->rows[k]->cells[0]->v_case == FLOORWALKER__VALUE__V_S &&
+                !strcmp(t->rows[k]->cells[0]->s, period))
+                t->rows[j++] = t->rows[k];
+        t->n_rows = j;
+    }
+}
+
+/* Publishes the rollup report of a store-local hour (and of the day, at its end) on
+ * rollup/<region>/<store>/hour|day: a QueryResult with the same tables as the queries. */
+static void report(struct rules *ru, const struct store_info *s, int32_t day, int hour,
+                   bool day_end, int64_t now)
+{
+    struct arena ar;
+    arena_init(&ar, 64 << 20);
+    char d[11], period[32], topic[200];
+    tz_format_day(day, d);
+    for (int pass = 0; pass < (day_end ? 2 : 1); pass++) {
+        struct result res = {.a = &ar, .r = FLOORWALKER__QUERY_RESULT__INIT};
+        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+        q.store_id = (char *)s->id;
+        q.from_day = d;
+        q.to_day = d;
+        if (pass == 0) {
+            q.kind = FLOORWALKER__QUERY__KIND__SALES;
+            q.granularity = (char *)"hour";
+            reports_run(ru->r, ru->st, &q, &res, now);
+            snprintf(period, sizeof period, "%s %02d:00", d, hour);
+            keep_period(&res.r, period);
+        } else {
+            static const Floorwalker__Query__Kind kinds[] = {
+                FLOORWALKER__QUERY__KIND__SALES, FLOORWALKER__QUERY__KIND__CASHIERS,
+                FLOORWALKER__QUERY__KIND__COMPLAINTS, FLOORWALKER__QUERY__KIND__STOCK,
+                FLOORWALKER__QUERY__KIND__ATTENDANCE};
+            for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+                q.kind = kinds[i];
+                reports_run(ru->r, ru->st, &q, &res, now);
+            }
+        }
+        if (res.oom || res.r.status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            log_warn("rollup report of %s %s: %s", s->id, d,
+                     res.oom ? "out of memory" : res.r.error);
+            break;
+        }
+        size_t n = floorwalker__query_result__get_packed_size(&res.r);
+        uint8_t *buf = arena_alloc(&ar, n ? n : 1);
+        if (buf) {
+            floorwalker__query_result__pack(&res.r, buf);
+            snprintf(topic, sizeof topic, "rollup/%s/%s/%s", s->region, s->id,
+                     pass ? "day" : "hour");
+            alerts_publish(ru->a, topic, buf, n);
+        }
+    }
+    arena_destroy(&ar);
+}
+
 static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *txn, int64_t now)
 {
     struct tz_local l;
@@ -176,6 +242,13 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
         alerts_clear(ru->a, "understaffed", s->id, "");
 
     struct seen_store *ss = seen_store(ru, s->id);
+    int64_t hour_key = (int64_t)l.day * 24 + l.hour;
+    if (ss && ss->report_hour >= 0 && ss->report_hour != hour_key) {
+        int32_t pd = (int32_t)(ss->report_hour / 24);
+        report(ru, s, pd, (int)(ss->report_hour % 24), pd != l.day, now);
+    }
+    if (ss)
+        ss->report_hour = hour_key;
     int64_t silent = TH(s->id, TH_STORE_SILENT_MINUTES) * 60000;
     if (ss && open && now - ss->last_ms > silent)
         alerts_raise(ru->a, "store_silent", s->id, s->region, "", SEV_CRITICAL,
