@@ -236,6 +236,7 @@ static const struct {
     {"stock", FLOORWALKER__QUERY__KIND__STOCK},
     {"attendance", FLOORWALKER__QUERY__KIND__ATTENDANCE},
     {"alerts", FLOORWALKER__QUERY__KIND__ALERTS},
+    {"spotcheck", FLOORWALKER__QUERY__KIND__SPOTCHECK},
 };
 
 static void usage(FILE *f, bool stats)
@@ -259,8 +260,9 @@ static void usage(FILE *f, bool stats)
             "Usage: floorwalker query [OPTIONS] KIND\n"
             "\n"
             "KIND: sales, top-skus, bottom-skus, categories, cashiers, complaints, stock,\n"
-            "attendance, stats, quarantine (rejected events, newest first). docs/ROLLUPS.md\n"
-            "defines every figure.\n"
+            "attendance, alerts (active ones), spotcheck (a random sample of who is on duty\n"
+            "now at --store: all of fewer than 5, half of 5-20, 30%% of more), stats,\n"
+            "quarantine (rejected events, newest first). docs/ROLLUPS.md defines every figure.\n"
             "\n"
             "  -e, --endpoint EP  query endpoint (default %s, or $FLOORWALKER_QUERY)\n"
             "      --scope S      store, region or chain (default: store if --store is given,\n"
