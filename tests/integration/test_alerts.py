@@ -1,0 +1,1366 @@
+"""Alerts acceptance (issue 4): the real daemon against docs/ALERTS.md, "The rules as implemented".
+
+Every expectation here is computed from the spec, never read from the daemon's code. For each rule
+of the table: a case where it fires (alert_id `rule/store/subject`, subject, severity, value,
+threshold, region, topic), a case just on the other side of its threshold where it does not, and
+its resolution (the event or time that resolves it, or `floorwalker alerts ack ID` for the ack
+rules; an ack of any other rule is refused with exit 1).
+
+Alerts are received on a pyzmq SUB subscribed BEFORE any event is sent, and checked in the
+snapshot (Query ALERTS: tables `alerts` and `pub_seq`). Time rules run under
+`floorwalkerd --test-clock`: TEST_CLOCK sets the daemon's clock and runs the time rules at once,
+so no test sleeps for a rule's duration. Each test has its own daemon, stores and regions.
+
+Times: stores that must be open "now" use NOON_TZ, a fixed-offset zone in which it is about
+12:00 while the suite runs (so no day boundary falls inside a test); tests that move the clock
+into the future raise `[ingest] max_future_ms` so that events can be timed there too.
+"""
+import collections
+import datetime
+import json
+import queue
+import subprocess
+import threading
+import time
+from zoneinfo import ZoneInfo
+
+import zmq
+
+import fwtest
+from fwtest import table
+
+MIN = 60000
+HOUR = 3600000
+DAY = 86400000
+
+# ---------------------------------------------------------------------------------------------
+# Time helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _noon_zone():
+    """A fixed-offset IANA zone where the local time is now 12:00-12:59, and today's date there."""
+    u = datetime.datetime.now(datetime.timezone.utc)
+    h = 12 - u.hour  # local = UTC + h, from -11 to +12
+    name = "UTC" if h == 0 else "Etc/GMT%+d" % (-h)  # POSIX sign: Etc/GMT-5 is UTC+5
+    return name, (u + datetime.timedelta(hours=h)).date()
+
+
+NOON_TZ, TODAY = _noon_zone()
+TOMORROW = TODAY + datetime.timedelta(days=1)
+
+
+def now_ms():
+    return fwtest.now_ms()
+
+
+def local_ms(tz, day, hhmm):
+    """Wall-clock `HH:MM` of `day` (a date) in zone tz -> Unix ms."""
+    h, m = map(int, hhmm.split(":"))
+    dt = datetime.datetime(day.year, day.month, day.day, h, m, tzinfo=ZoneInfo(tz))
+    return int(dt.timestamp() * 1000)
+
+
+def local_day(tz, ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).date()
+
+
+# ---------------------------------------------------------------------------------------------
+# Config
+# ---------------------------------------------------------------------------------------------
+
+REGION = {}  # store -> region, for the expected topics (store ids are unique across the file)
+
+# Nothing may fire that a test does not expect: no staff minimum unless a test sets one.
+RULES = "[rules]\nmin_staff = 0\n"
+# Tests that move the daemon's clock ahead time their events there too.
+FUTURE = "[ingest]\nmax_future_ms = %d\n" % (3 * DAY)
+
+
+def store_cfg(store, region, tz=NOON_TZ, hours="08:00-22:00", **thresholds):
+    REGION[store] = region
+    s = "[store:%s]\nregion = %s\ntimezone = %s\nhours = %s\n" % (store, region, tz, hours)
+    return s + "".join("%s = %s\n" % kv for kv in thresholds.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Event bodies: (kind, body dict) for fwtest.event
+# ---------------------------------------------------------------------------------------------
+
+_receipt = [0]
+
+
+def _rid():
+    _receipt[0] += 1
+    return "R%d" % _receipt[0]
+
+
+def sale_b(cents, cashier="K1", kind="SALE", cash=False, sku="SKU-A", qty=1000, original=""):
+    """One line of qty_milli at a unit price making `cents` for qty 1000 (else qty * price)."""
+    price = cents if qty == 1000 else cents * 1000 // qty
+    total = (qty * price + 500) // 1000
+    b = {"receipt_id": _rid(), "cashier_id": cashier, "kind": kind, "total_cents": total,
+         "lines": [{"sku": sku, "category": "grocery", "qty_milli": qty,
+                    "unit_price_cents": price, "discount_cents": 0}]}
+    if cash:
+        b["tenders"] = [{"method": "CASH", "amount_cents": total}]
+    if kind != "SALE":
+        b["original_receipt_id"] = original or "R0"
+    return ("sale", b)
+
+
+def ret_b(cents, cashier="K1", cash=False, sku="SKU-A", qty=1000):
+    return sale_b(cents, cashier, "RETURN", cash, sku, qty)
+
+
+def void_b(cents, cashier="K1", cash=False):
+    return sale_b(cents, cashier, "POST_VOID", cash)
+
+
+def stock_b(sku, kind, qty, cost=100):
+    return ("stock_move", {"sku": sku, "category": "grocery", "kind": kind, "qty_milli": qty,
+                           "unit_cost_cents": cost})
+
+
+def complaint_b(cid, action, severity="MINOR", channel="COUNTER", compensation=0):
+    b = {"complaint_id": cid, "action": action}
+    if action == "OPENED":
+        b.update(category="service", severity=severity, channel=channel)
+    if compensation:
+        b["compensation_cents"] = compensation
+    return ("complaint", b)
+
+
+def att_b(emp, kind):
+    return ("attendance", {"employee_id": emp, "kind": kind, "role": "staff"})
+
+
+def shift_b(sid, emp, start, end, cancelled=False):
+    return ("shift", {"shift_id": sid, "employee_id": emp, "role": "staff", "start_ms": start,
+                      "end_ms": end, "cancelled": cancelled})
+
+
+def drawer_b(did, cashier, kind, amount=0, counted=0):
+    b = {"drawer_id": did, "cashier_id": cashier, "kind": kind, "amount_cents": amount}
+    if kind == "CLOSE":
+        b["counted_cents"] = counted
+    return ("drawer", b)
+
+
+def target_b(day, cents):
+    return ("sales_target", {"business_day": str(day), "target_cents": cents})
+
+
+def hb_b(terminal_time=0):
+    return ("heartbeat", {"terminal_time_ms": terminal_time} if terminal_time else {})
+
+
+def at(t, body):
+    """A body with an explicit event time."""
+    return body + (t,)
+
+
+class Till:
+    """A terminal of one store: numbers its events and checks every Ack."""
+
+    _epoch = [1000]
+
+    def __init__(self, test, d, store, terminal=None):
+        self.test = test
+        self.store = store
+        self.terminal = terminal or store + "-T1"
+        Till._epoch[0] += 1
+        self.epoch = Till._epoch[0]
+        self.seq = 0
+        self.t = fwtest.Terminal(d.ingest)
+        test.addCleanup(self.t.close)
+
+    def send(self, *items, chunk=500):
+        """items: (kind, body) timed now, or (kind, body, t_ms)."""
+        items = list(items)
+        for i in range(0, len(items), chunk):
+            evs = []
+            for it in items[i:i + chunk]:
+                self.seq += 1
+                t = it[2] if len(it) > 2 else now_ms()
+                evs.append(fwtest.event(self.store, self.terminal, self.epoch, self.seq, t,
+                                        **{it[0]: it[1]}))
+            a = self.t.send(evs)
+            self.test.assertEqual(
+                [(r.seq, r.code, r.reason) for r in a.rejected], [],
+                "%s rejected events: %s" % (self.terminal, a.rejected))
+            self.test.assertEqual((a.acked_seq, a.stored), (self.seq, len(evs)),
+                                  "%s: every event stored" % self.terminal)
+
+
+# ---------------------------------------------------------------------------------------------
+# Receiving alerts
+# ---------------------------------------------------------------------------------------------
+
+Msg = collections.namedtuple("Msg", "topic alert")
+
+
+class Feed:
+    """A SUB on the daemon's alerts endpoint; connect it before sending anything."""
+
+    def __init__(self, test, d, prefix="alert/"):
+        self.s = zmq.Context.instance().socket(zmq.SUB)
+        self.s.setsockopt(zmq.LINGER, 0)
+        self.s.setsockopt(zmq.RCVHWM, 100000)
+        self.s.setsockopt(zmq.RECONNECT_IVL, 20)
+        self.s.setsockopt(zmq.SUBSCRIBE, prefix.encode())
+        self.s.connect(d.alerts)
+        self.all = []
+        test.addCleanup(self.s.close)
+        time.sleep(0.2)  # slow joiner
+
+    def collect(self, want=0, match=None, timeout=5.0, quiet=0.2):
+        """New messages matching `match`: waits for `want` of them (up to timeout), then until
+        `quiet` seconds pass without any message."""
+        got = []
+        start = last = time.time()
+        while True:
+            n = sum(1 for m in got if match is None or match(m))
+            t = time.time()
+            if (n >= want and t - last >= quiet) or t - start > timeout:
+                break
+            if self.s.poll(20):
+                topic, data = self.s.recv_multipart()
+                a = fwtest.pb2().Alert()
+                a.ParseFromString(data)
+                got.append(Msg(topic.decode(), a))
+                last = time.time()
+        self.all.extend(got)
+        return [m for m in got if match is None or match(m)]
+
+
+def only(rules=None, stores=None):
+    """A message filter by rule(s) and store(s)."""
+    rules = [rules] if isinstance(rules, str) else rules
+    stores = [stores] if isinstance(stores, str) else stores
+    return lambda m: ((rules is None or m.alert.rule in rules) and
+                      (stores is None or m.alert.store_id in stores))
+
+
+# ---------------------------------------------------------------------------------------------
+# Expected alerts
+# ---------------------------------------------------------------------------------------------
+
+Exp = collections.namedtuple("Exp", "rule store subject severity state value threshold day")
+
+
+def fire(rule, store, subject, severity, value, threshold, day=None):
+    """value may be a set of acceptable values (a skew measured across the wire)."""
+    return Exp(rule, store, subject, severity, "FIRING", value, threshold, day)
+
+
+def resolved(rule, store, subject, severity):
+    return Exp(rule, store, subject, severity, "RESOLVED", None, None, None)
+
+
+def alert_id(rule, store, subject):
+    return "%s/%s/%s" % (rule, store, subject)
+
+
+def sev_name(v):
+    pb = fwtest.pb2()
+    return pb.Alert.Severity.Name(v) if isinstance(v, int) else v
+
+
+def state_name(v):
+    pb = fwtest.pb2()
+    return pb.Alert.State.Name(v) if isinstance(v, int) else v
+
+
+def exp_problems(e, topic, fields):
+    """Differences between an expected alert and a message's (or snapshot row's) fields."""
+    want = {"alert_id": alert_id(e.rule, e.store, e.subject), "rule": e.rule, "store": e.store,
+            "region": REGION[e.store], "subject": e.subject, "severity": e.severity,
+            "state": e.state}
+    if e.state == "FIRING":
+        want.update(value=e.value, threshold=e.threshold)
+    if e.day is not None:
+        want["business_day"] = str(e.day)
+    if topic is not None:
+        want["topic"] = "alert/%s/%s/%s" % (REGION[e.store], e.store, e.rule)
+        fields = dict(fields, topic=topic)
+    out = []
+    for k, v in want.items():
+        if k not in fields:
+            continue
+        got = fields[k]
+        ok = got in v if isinstance(v, (set, frozenset)) else got == v
+        if not ok:
+            out.append("%s: got %r, expected %r" % (k, got, v))
+    return out
+
+
+def msg_fields(m):
+    a = m.alert
+    return {"alert_id": a.alert_id, "rule": a.rule, "store": a.store_id, "region": a.region,
+            "subject": a.subject, "severity": sev_name(a.severity), "state": state_name(a.state),
+            "value": a.value, "threshold": a.threshold, "business_day": a.business_day}
+
+
+def describe(m):
+    a = m.alert
+    return "%s %s %s value=%d threshold=%d day=%r pub_seq=%d" % (
+        m.topic, state_name(a.state), a.alert_id, a.value, a.threshold, a.business_day, a.pub_seq)
+
+
+def snapshot(d, **q):
+    """Query ALERTS -> ({alert_id: row}, {region: pub_seq}, QueryResult)."""
+    pb = fwtest.pb2()
+    r = d.query_raw(pb.Query(kind=pb.Query.ALERTS, **q))
+    if r.status != pb.QueryResult.OK:
+        raise AssertionError("ALERTS %s answered %s" % (q, r.error))
+    rows = {row["alert_id"]: row for row in table(r, "alerts")}
+    seqs = {row["region"]: row["pub_seq"] for row in table(r, "pub_seq")}
+    return rows, seqs, r
+
+
+def set_clock(test, d, ms):
+    pb = fwtest.pb2()
+    r = d.query_raw(pb.Query(kind=pb.Query.TEST_CLOCK, clock_ms=ms))
+    test.assertEqual(r.status, pb.QueryResult.OK, "TEST_CLOCK refused: %s" % r.error)
+
+
+class AlertTest(fwtest.DaemonTest):
+    """DaemonTest plus the alert checks."""
+
+    def setUp(self):
+        super().setUp()
+        self.fired = {}  # alert_id -> first_fired_ms of its last FIRING message
+
+    def start(self, *stores, extra="", clock=False):
+        cfg = RULES + "".join(stores) + extra + (FUTURE if clock else "")
+        d = self.daemon(cfg, args=["--test-clock"] if clock else [])
+        return d, Feed(self, d)
+
+    def expect(self, feed, want, match, what, timeout=5.0, quiet=0.2):
+        """The messages matching `match` that arrive now are exactly `want` (any order)."""
+        got = feed.collect(len(want), match, timeout=timeout, quiet=quiet)
+        problems = []
+        left = list(got)
+        for e in want:
+            aid = alert_id(e.rule, e.store, e.subject)
+            cands = [m for m in left
+                     if m.alert.alert_id == aid and state_name(m.alert.state) == e.state]
+            if not cands:
+                problems.append("missing %s %s (%s)" % (e.state, aid, what))
+                continue
+            left.remove(cands[0])
+            p = exp_problems(e, cands[0].topic, msg_fields(cands[0]))
+            a = cands[0].alert
+            if e.state == "FIRING":
+                self.fired[aid] = a.first_fired_ms
+                if a.first_fired_ms != a.updated_ms or not a.first_fired_ms:
+                    p.append("first_fired_ms %d, updated_ms %d" % (a.first_fired_ms, a.updated_ms))
+            elif aid in self.fired and a.first_fired_ms != self.fired[aid]:
+                p.append("first_fired_ms %d, its FIRING said %d" % (a.first_fired_ms,
+                                                                     self.fired[aid]))
+            if p:
+                problems.append("%s %s: %s" % (e.state, aid, "; ".join(p)))
+        for m in left:
+            problems.append("unexpected message: " + describe(m))
+        self.assertFalse(problems, "%s:\n  %s\nreceived:\n  %s" % (
+            what, "\n  ".join(problems), "\n  ".join(describe(m) for m in got) or "(nothing)"))
+        return got
+
+    def expect_none(self, feed, match, what, quiet=0.3):
+        self.expect(feed, [], match, what, quiet=quiet)
+
+    def in_snapshot(self, d, e, msg=None):
+        """The alert is active in the snapshot of its region, with the fields of its message."""
+        rows, seqs, _ = snapshot(d, region=REGION[e.store])
+        aid = alert_id(e.rule, e.store, e.subject)
+        self.assertIn(aid, rows, "%s not in the snapshot of region %s" % (aid, REGION[e.store]))
+        row = dict(rows[aid], severity=sev_name(rows[aid]["severity"]),
+                   state=state_name(rows[aid]["state"]))
+        p = exp_problems(e, None, row)
+        self.assertFalse(p, "snapshot row of %s: %s" % (aid, "; ".join(p)))
+        if msg is not None:
+            self.assertEqual((row["first_fired_ms"], row["pub_seq"]),
+                             (msg.alert.first_fired_ms, msg.alert.pub_seq),
+                             "snapshot row of %s: first_fired_ms and pub_seq of its message" % aid)
+        self.assertIn(REGION[e.store], seqs,
+                      "pub_seq table of the snapshot of %s" % REGION[e.store])
+        return row
+
+    def not_in_snapshot(self, d, rule, store, subject):
+        rows, _, _ = snapshot(d, region=REGION[store])
+        aid = alert_id(rule, store, subject)
+        self.assertNotIn(aid, rows, "%s still active in the snapshot" % aid)
+
+    def assert_pub_seq(self, feed, regions=None):
+        """Every message of a region seen since the daemon started: pub_seq 1, 2, 3, ..."""
+        by = collections.defaultdict(list)
+        for m in feed.all:
+            by[m.alert.region].append(m.alert.pub_seq)
+        for region, seqs in by.items():
+            if regions is None or region in regions:
+                self.assertEqual(seqs, list(range(1, len(seqs) + 1)),
+                                 "pub_seq of region %s, one per message" % region)
+
+    def ack_cli(self, d, aid):
+        return d.cli("alerts", "ack", aid, "-q", d.query, timeout=30)
+
+    def assert_ack_refused(self, d, feed, rule, store, subject):
+        aid = alert_id(rule, store, subject)
+        p = self.ack_cli(d, aid)
+        self.assertEqual(p.returncode, 1, "ack of %s (not an ack rule) must exit 1; stdout %r "
+                         "stderr %r" % (aid, p.stdout, p.stderr))
+        self.expect_none(feed, only(rule, store), "nothing published after a refused ack")
+        rows, _, _ = snapshot(d, region=REGION[store])
+        self.assertIn(aid, rows, "%s still active after a refused ack" % aid)
+
+    def ack_ok(self, d, feed, e):
+        aid = alert_id(e.rule, e.store, e.subject)
+        p = self.ack_cli(d, aid)
+        self.assertEqual(p.returncode, 0, "floorwalker alerts ack %s: %s" % (aid, p.stderr))
+        self.expect(feed, [resolved(e.rule, e.store, e.subject, e.severity)],
+                    only(e.rule, e.store), "ack of %s" % aid)
+        self.not_in_snapshot(d, e.rule, e.store, e.subject)
+
+
+# =============================================================================================
+# Sales: return_rate_high, cashier_returns_high
+# =============================================================================================
+
+
+class SalesRules(AlertTest):
+    def test_return_rate_high(self):
+        S = "RR1"
+        d, feed = self.start(store_cfg(S, "rr"))
+        till = Till(self, d, S)
+        m = only("return_rate_high", S)
+        # 19 transactions with returns over 10%: not enough transactions.
+        till.send(*[sale_b(1000) for _ in range(19)])
+        till.send(ret_b(1999))  # 1999 * 100 >= 10 * 19000, but 19 transactions
+        self.expect_none(feed, m, "19 transactions (minimum 20)")
+        till.send(sale_b(1000))  # 20 transactions, gross 20000: 199900 < 200000
+        self.expect_none(feed, m, "returns 1999 of gross 20000 (just below 10%)")
+        till.send(ret_b(1))  # returns 2000: 200000 >= 200000
+        e = fire("return_rate_high", S, str(TODAY), "WARNING", 1000, 1000, day=TODAY)
+        (msg,) = self.expect(feed, [e], m, "returns exactly 10% of gross with 20 transactions")
+        self.in_snapshot(d, e, msg)
+        till.send(sale_b(1000))  # gross 21000: 200000 < 210000
+        self.expect(feed, [resolved("return_rate_high", S, str(TODAY), "WARNING")], m,
+                    "below 10% again")
+        self.not_in_snapshot(d, "return_rate_high", S, str(TODAY))
+        self.assert_pub_seq(feed)
+
+    def test_cashier_returns_high(self):
+        S = "CR1"
+        d, feed = self.start(store_cfg(S, "cr"))
+        till = Till(self, d, S)
+        m = only("cashier_returns_high", S)
+        till.send(*[sale_b(5000, cashier="K9") for _ in range(3)])
+        till.send(ret_b(100, "K9"), ret_b(100, "K9"), ret_b(100, "K9"), void_b(100, "K9"),
+                  void_b(100, "K9"))
+        self.expect_none(feed, m, "5 returns and post-voids (fires above 5)")
+        # Another cashier's 6 returns of yesterday: a late event for a closed day.
+        y = now_ms() - DAY
+        till.send(*[at(y, ret_b(100, "K8")) for _ in range(6)])
+        self.expect_none(feed, m, "6 returns of yesterday (a day already over)")
+        till.send(ret_b(100, "K9"))
+        subj = "K9@%s" % TODAY
+        e = fire("cashier_returns_high", S, subj, "WARNING", 6, 5, day=TODAY)
+        (msg,) = self.expect(feed, [e], m, "a cashier's 6th return or post-void today")
+        self.in_snapshot(d, e, msg)
+        till.send(void_b(100, "K9"))
+        self.expect_none(feed, m, "a 7th while firing: no repeat")
+        self.assert_pub_seq(feed)
+        # It resolves when the day ends: see DayEnd.
+
+
+# =============================================================================================
+# Cash: cash_over_short, drawer_over_limit
+# =============================================================================================
+
+
+class CashRules(AlertTest):
+    def test_cash_over_short(self):
+        S = "CA1"
+        d, feed = self.start(store_cfg(S, "cash"))
+        till = Till(self, d, S)
+        m = only("cash_over_short", S)
+        # D1: expected 10000 + 2500 = 12500, counted 13500: over +1000, at the limit.
+        till.send(drawer_b("D1", "K1", "OPEN", 10000), sale_b(2500, "K1", cash=True),
+                  drawer_b("D1", "K1", "CLOSE", counted=13500))
+        # D2: short -1000, at the limit.
+        till.send(drawer_b("D2", "K2", "OPEN", 10000), drawer_b("D2", "K2", "CLOSE", counted=9000))
+        self.expect_none(feed, m, "over/short of exactly +-1000")
+        # D3: expected = 10000 + 5000 - 1000 + 700 - 200 - 3000 = 11500 (K9's cash sale is
+        # another cashier's); counted 10499: -1001.
+        till.send(drawer_b("D3", "K3", "OPEN", 10000), sale_b(5000, "K3", cash=True),
+                  sale_b(777, "K9", cash=True), ret_b(1000, "K3", cash=True),
+                  drawer_b("D3", "K3", "PAID_IN", 700), drawer_b("D3", "K3", "PAID_OUT", 200),
+                  drawer_b("D3", "K3", "PICKUP", 3000), drawer_b("D3", "K3", "CLOSE",
+                                                                  counted=10499))
+        e3 = fire("cash_over_short", S, "D3", "WARNING", -1001, 1000, day=TODAY)
+        (m3,) = self.expect(feed, [e3], m, "short by 1001 (expected 11500, counted 10499)")
+        self.in_snapshot(d, e3, m3)
+        # D4: over exactly 10x the limit: still WARNING. D5: beyond 10x: CRITICAL.
+        till.send(drawer_b("D4", "K4", "OPEN", 10000), drawer_b("D4", "K4", "CLOSE", counted=20000))
+        e4 = fire("cash_over_short", S, "D4", "WARNING", 10000, 1000, day=TODAY)
+        self.expect(feed, [e4], m, "over by exactly 10x the limit")
+        till.send(drawer_b("D5", "K5", "OPEN", 10000), drawer_b("D5", "K5", "CLOSE", counted=20001))
+        e5 = fire("cash_over_short", S, "D5", "CRITICAL", 10001, 1000, day=TODAY)
+        self.expect(feed, [e5], m, "over by more than 10x the limit")
+        # Resolved by acknowledgement: through the real CLI, and on the wire.
+        self.ack_ok(d, feed, e3)
+        pb = fwtest.pb2()
+        r = d.query_raw(pb.Query(kind=pb.Query.ACK_ALERT, alert_id=alert_id(*e4[:3])))
+        self.assertEqual(r.status, pb.QueryResult.OK, "ACK_ALERT: %s" % r.error)
+        self.expect(feed, [resolved("cash_over_short", S, "D4", "WARNING")], m, "ACK_ALERT of D4")
+        self.in_snapshot(d, e5)
+        self.assert_pub_seq(feed)
+
+    def test_drawer_over_limit(self):
+        S = "CA2"
+        d, feed = self.start(store_cfg(S, "cash2"))
+        till = Till(self, d, S)
+        m = only(["drawer_over_limit", "cash_over_short"], S)
+        till.send(drawer_b("D6", "K6", "OPEN", 100000), drawer_b("D6", "K6", "PAID_IN", 400000))
+        self.expect_none(feed, m, "expected cash exactly 500000")
+        till.send(sale_b(1, "K6", cash=True))
+        e = fire("drawer_over_limit", S, "D6", "WARNING", 500001, 500000)
+        (msg,) = self.expect(feed, [e], m, "expected cash 500001")
+        self.in_snapshot(d, e, msg)
+        till.send(sale_b(1, "K6", cash=True))
+        self.expect_none(feed, m, "still over: no repeat")
+        self.assert_ack_refused(d, feed, "drawer_over_limit", S, "D6")
+        till.send(drawer_b("D6", "K6", "PICKUP", 2))
+        self.expect(feed, [resolved("drawer_over_limit", S, "D6", "WARNING")], m,
+                    "a PICKUP back to exactly 500000")
+        self.not_in_snapshot(d, "drawer_over_limit", S, "D6")
+        till.send(drawer_b("D6", "K6", "PAID_IN", 5))
+        self.expect(feed, [fire("drawer_over_limit", S, "D6", "WARNING", 500005, 500000)], m,
+                    "over again: a new FIRING")
+        till.send(drawer_b("D6", "K6", "CLOSE", counted=500005))
+        self.expect(feed, [resolved("drawer_over_limit", S, "D6", "WARNING")], m,
+                    "CLOSE (counted = expected: no cash_over_short)")
+        self.assert_pub_seq(feed)
+
+
+# =============================================================================================
+# Complaints: complaint_major, complaint_overdue, complaint_surge, compensation_over_limit
+# =============================================================================================
+
+
+class ComplaintRules(AlertTest):
+    def test_complaint_major(self):
+        S = "P1"
+        d, feed = self.start(store_cfg(S, "care"))
+        till = Till(self, d, S)
+        m = only("complaint_major", S)
+        till.send(complaint_b("C4", "OPENED", "MINOR", "COUNTER"))
+        self.expect_none(feed, m, "MINOR via COUNTER")
+        till.send(complaint_b("C1", "OPENED", "MAJOR", "PHONE"),
+                  complaint_b("C2", "OPENED", "CRITICAL", "ONLINE"),
+                  complaint_b("C3", "OPENED", "MINOR", "REGULATOR"))
+        want = [fire("complaint_major", S, "C1", "CRITICAL", 2, 2),
+                fire("complaint_major", S, "C2", "CRITICAL", 3, 2),
+                fire("complaint_major", S, "C3", "CRITICAL", 1, 2)]
+        got = self.expect(feed, want, m, "MAJOR, CRITICAL, and MINOR via REGULATOR")
+        for e in want:
+            self.in_snapshot(d, e, [g for g in got if g.alert.subject == e.subject][0])
+        self.assert_ack_refused(d, feed, "complaint_major", S, "C1")
+        till.send(complaint_b("C1", "RESPONDED"), complaint_b("C1", "ESCALATED"))
+        self.expect_none(feed, m, "RESPONDED and ESCALATED do not resolve it")
+        till.send(complaint_b("C1", "RESOLVED"))
+        self.expect(feed, [resolved("complaint_major", S, "C1", "CRITICAL")], m, "RESOLVED")
+        self.not_in_snapshot(d, "complaint_major", S, "C1")
+        self.assert_pub_seq(feed)
+
+    def test_compensation_over_limit(self):
+        S = "P2"
+        d, feed = self.start(store_cfg(S, "care2"))
+        till = Till(self, d, S)
+        m = only("compensation_over_limit", S)
+        till.send(complaint_b("C5", "OPENED"), complaint_b("C5", "RESOLVED", compensation=20000))
+        self.expect_none(feed, m, "compensation exactly 20000")
+        till.send(complaint_b("C6", "OPENED"), complaint_b("C6", "RESOLVED", compensation=20001))
+        e = fire("compensation_over_limit", S, "C6", "WARNING", 20001, 20000)
+        (msg,) = self.expect(feed, [e], m, "compensation 20001")
+        self.in_snapshot(d, e, msg)
+        self.ack_ok(d, feed, e)
+        self.assert_pub_seq(feed)
+
+    def test_complaint_overdue(self):
+        S = "P3"
+        d, feed = self.start(store_cfg(S, "care3", hours="00:00-24:00"), clock=True)
+        till = Till(self, d, S)
+        m = only("complaint_overdue", S)
+        t0 = now_ms() - MIN
+        till.send(*[at(t0, complaint_b(c, "OPENED")) for c in ("C1", "C2", "C3")],
+                  at(t0 + 30000, complaint_b("C3", "RESPONDED")))
+        set_clock(self, d, t0 + 47 * HOUR)
+        self.expect_none(feed, m, "47 h without a response (SLA 48 h)")
+        set_clock(self, d, t0 + 49 * HOUR)
+        want = [fire("complaint_overdue", S, c, "WARNING", 49, 48) for c in ("C1", "C2")]
+        got = self.expect(feed, want, m, "49 h without a response; C3 was answered")
+        self.in_snapshot(d, want[0], [g for g in got if g.alert.subject == "C1"][0])
+        till.send(complaint_b("C1", "RESPONDED"))
+        self.expect(feed, [resolved("complaint_overdue", S, "C1", "WARNING")], m, "RESPONDED")
+        till.send(complaint_b("C2", "RESOLVED"))
+        self.expect(feed, [resolved("complaint_overdue", S, "C2", "WARNING")], m, "RESOLVED")
+        set_clock(self, d, t0 + 50 * HOUR)
+        self.expect_none(feed, m, "answered complaints stay resolved")
+        self.assert_pub_seq(feed)
+
+    def test_complaint_surge(self):
+        S, S13, SL = "P4", "P5", "P6"
+        d, feed = self.start(store_cfg(S, "care4", hours="00:00-24:00"),
+                             store_cfg(S13, "care4", hours="00:00-24:00",
+                                       complaint_surge_count=13),
+                             store_cfg(SL, "care4", hours="00:00-24:00"), clock=True)
+        till = Till(self, d, S)
+        m = only("complaint_surge", S)
+        now = now_ms()
+        # The largest count allowed, 13: 12 in 24 h do not fire, the 13th does.
+        t13, m13 = Till(self, d, S13), only("complaint_surge", S13)
+        t13.send(*[at(now - HOUR - (13 - i) * MIN, complaint_b("K%d" % i, "OPENED"))
+                   for i in range(1, 13)])
+        self.expect_none(feed, m13, "12 complaints in 24 h with complaint_surge_count = 13")
+        t13.send(at(now - HOUR, complaint_b("K13", "OPENED")))
+        self.expect(feed, [fire("complaint_surge", S13, "", "WARNING", 13, 13)], m13,
+                    "13 complaints in 24 h with complaint_surge_count = 13")
+        # Opened at -30 h, -20 h, -15 h, -10 h, -5 h: at the one of -5 h, 4 in the 24 h up to it.
+        till.send(*[at(now + h * HOUR, complaint_b("C%d" % i, "OPENED"))
+                    for i, h in enumerate((-30, -20, -15, -10, -5), 1)])
+        self.expect_none(feed, m, "4 complaints in 24 h")
+        till.send(at(now - HOUR, complaint_b("C6", "OPENED")))  # -20 h ... -1 h: 5
+        e = fire("complaint_surge", S, "", "WARNING", 5, 5)
+        (msg,) = self.expect(feed, [e], m, "5 complaints opened in the 24 h up to the last")
+        self.in_snapshot(d, e, msg)
+        set_clock(self, d, now + 3 * HOUR)
+        self.expect_none(feed, m, "at +3 h, still 5 in the last 24 h (-20 h ... -1 h)")
+        set_clock(self, d, now + 5 * HOUR)
+        self.expect(feed, [resolved("complaint_surge", S, "", "WARNING")], m,
+                    "at +5 h, 4 in the last 24 h")
+        self.not_in_snapshot(d, "complaint_surge", S, "")
+        self.assert_pub_seq(feed)
+        # Late events: 4 opened in the last hours, then one opened 30 h ago arrives. In the 24 h
+        # up to that one there is only itself.
+        tl, ml = Till(self, d, SL), only("complaint_surge", SL)
+        tl.send(*[at(now - h * HOUR, complaint_b("L%d" % h, "OPENED")) for h in (4, 3, 2, 1)])
+        tl.send(at(now - 30 * HOUR, complaint_b("L30", "OPENED")))
+        with self.subTest("late OPENED"):
+            self.expect_none(feed, ml, "a late OPENED of 30 h ago (4 others in the last 4 h)")
+        set_clock(self, d, now + 5 * HOUR + MIN)  # the clock was at +5 h: 4 in the last 24 h
+        with self.subTest("late OPENED, next pass"):
+            self.not_in_snapshot(d, "complaint_surge", SL, "")
+
+
+# =============================================================================================
+# Stock: out_of_stock, negative_stock, count_variance, shrink_high
+# =============================================================================================
+
+
+class StockRules(AlertTest):
+    def test_out_of_stock_and_negative_stock(self):
+        S = "ST1"
+        d, feed = self.start(store_cfg(S, "stock"))
+        till = Till(self, d, S)
+        oos, neg = only("out_of_stock", S), only("negative_stock", S)
+        both = only(["out_of_stock", "negative_stock"], S)
+        # A: sold down to zero.
+        till.send(stock_b("A", "RECEIVE", 2000), sale_b(100, sku="A"))
+        self.expect_none(feed, both, "on hand 1000")
+        till.send(sale_b(100, sku="A"))
+        e = fire("out_of_stock", S, "A", "WARNING", 0, 0)
+        (msg,) = self.expect(feed, [e], both, "A sold down to 0")
+        self.in_snapshot(d, e, msg)
+        till.send(stock_b("A", "RECEIVE", 1000))
+        self.expect(feed, [resolved("out_of_stock", S, "A", "WARNING")], both, "A received again")
+        # B never sold; C last sold 29 days ago: at zero, not out of stock.
+        till.send(stock_b("B", "RECEIVE", 1000, 1), stock_b("B", "DAMAGE", 1000, 1))
+        till.send(at(now_ms() - 30 * DAY, stock_b("C", "RECEIVE", 1000, 1)),
+                  at(now_ms() - 29 * DAY, sale_b(100, sku="C", qty=500)),
+                  stock_b("C", "SHRINK", 500, 1))
+        self.expect_none(feed, both, "zero stock of SKUs not sold in the last 28 days")
+        # D: a data error, never sold.
+        till.send(stock_b("D", "ADJUST", -1000))
+        e = fire("negative_stock", S, "D", "WARNING", -1000, 0)
+        (msg,) = self.expect(feed, [e], both, "D adjusted to -1000 (never sold: no out_of_stock)")
+        self.in_snapshot(d, e, msg)
+        till.send(stock_b("D", "ADJUST", 1000))
+        self.expect(feed, [resolved("negative_stock", S, "D", "WARNING")], both, "D back at 0")
+        # E: out of stock, then negative, then back.
+        till.send(stock_b("E", "RECEIVE", 1000), sale_b(100, sku="E"))
+        self.expect(feed, [fire("out_of_stock", S, "E", "WARNING", 0, 0)], both, "E at 0")
+        till.send(sale_b(50, sku="E", qty=500))
+        self.expect(feed, [fire("negative_stock", S, "E", "WARNING", -500, 0)], both,
+                    "E at -500 (out_of_stock already firing)")
+        till.send(stock_b("E", "RECEIVE", 500))
+        self.expect(feed, [resolved("negative_stock", S, "E", "WARNING")], both,
+                    "E back at 0: no longer negative, still out")
+        till.send(stock_b("E", "RECEIVE", 1000))
+        self.expect(feed, [resolved("out_of_stock", S, "E", "WARNING")], both, "E at 1000")
+        self.assert_pub_seq(feed)
+
+    def test_count_variance(self):
+        S = "ST2"
+        d, feed = self.start(store_cfg(S, "stock2"))
+        till = Till(self, d, S)
+        m = only("count_variance", S)
+        # F: book 10000, limit max(2000, 300) = 2000.
+        till.send(stock_b("F", "RECEIVE", 10000), stock_b("F", "COUNT", 12000))
+        # G: book 100000, limit max(2000, 3000) = 3000.
+        till.send(stock_b("G", "RECEIVE", 100000), stock_b("G", "COUNT", 103000))
+        self.expect_none(feed, m, "count variance exactly at the limit (+2000, +3000)")
+        till.send(stock_b("F", "COUNT", 9999))  # book 12000: -2001, limit max(2000, 360)
+        ef = fire("count_variance", S, "F", "WARNING", -2001, 2000)
+        (msg,) = self.expect(feed, [ef], m, "F counted 2001 under a book of 12000")
+        self.in_snapshot(d, ef, msg)
+        till.send(stock_b("G", "COUNT", 106091))  # book 103000: +3091, limit 3% = 3090
+        eg = fire("count_variance", S, "G", "WARNING", 3091, 3090)
+        self.expect(feed, [eg], m, "G counted 3091 over a book of 103000 (3% = 3090)")
+        self.ack_ok(d, feed, ef)
+        self.ack_ok(d, feed, eg)
+        self.assert_pub_seq(feed)
+
+    def test_shrink_high(self):
+        S3, S4 = "ST3", "ST4"
+        d, feed = self.start(store_cfg(S3, "stock3"), store_cfg(S4, "stock3"))
+        t3, t4 = Till(self, d, S3), Till(self, d, S4)
+        m3, m4 = only("shrink_high", S3), only("shrink_high", S4)
+        # No sales: the limit is the minimum, 10000.
+        t3.send(stock_b("H", "RECEIVE", 5000, 10000), stock_b("H", "DAMAGE", 1000, 10000))
+        self.expect_none(feed, m3, "shrink value exactly 10000 (the minimum)")
+        t3.send(stock_b("H", "SHRINK", 1000, 1))
+        e = fire("shrink_high", S3, str(TODAY), "WARNING", 10001, 10000, day=TODAY)
+        (msg,) = self.expect(feed, [e], m3, "shrink value 10001")
+        self.in_snapshot(d, e, msg)
+        # Net sales 4000000: the limit is 50 bp of it, 20000.
+        t4.send(stock_b("I", "RECEIVE", 5000, 10000), sale_b(4000000, sku="J"),
+                stock_b("I", "DAMAGE", 2000, 10000))
+        self.expect_none(feed, m4, "shrink value exactly 0.5% of net sales 4000000")
+        t4.send(stock_b("I", "SHRINK", 1, 1000))  # round_half_up(1 * 1000 / 1000) = 1
+        self.expect(feed, [fire("shrink_high", S4, str(TODAY), "WARNING", 20001, 20000,
+                                day=TODAY)], m4, "shrink value 20001 over 0.5% of 4000000")
+        self.assert_pub_seq(feed)
+        # It resolves when the day ends: see DayEnd.
+
+
+# =============================================================================================
+# Attendance: late_clock_in, early_leave, no_show, understaffed
+# =============================================================================================
+
+
+class AttendanceRules(AlertTest):
+    def test_late_clock_in_and_early_leave(self):
+        S = "AT1"
+        d, feed = self.start(store_cfg(S, "staff"))
+        till = Till(self, d, S)
+        late, early = only("late_clock_in", S), only("early_leave", S)
+        base = now_ms() // MIN * MIN
+        s0 = base - 20 * MIN
+        till.send(shift_b("SH1", "E1", s0, s0 + 8 * HOUR),
+                  at(s0 + 5 * MIN, att_b("E1", "CLOCK_IN")))
+        self.expect_none(feed, late, "clocked in exactly 5 minutes after the start")
+        till.send(shift_b("SH2", "E2", s0, s0 + 8 * HOUR),
+                  at(s0 + 6 * MIN, att_b("E2", "CLOCK_IN")))
+        e = fire("late_clock_in", S, "E2@%s" % TODAY, "INFO", 6, 5, day=TODAY)
+        (msg,) = self.expect(feed, [e], late, "clocked in 6 minutes after the start")
+        self.in_snapshot(d, e, msg)
+        # Early leave: shifts ending 10 and 11 minutes after the CLOCK_OUT.
+        s1 = base - 3 * HOUR
+        till.send(shift_b("SH3", "E3", s1, base + 10 * MIN), at(s1, att_b("E3", "CLOCK_IN")),
+                  shift_b("SH4", "E4", s1, base + 11 * MIN), at(s1, att_b("E4", "CLOCK_IN")))
+        till.send(at(base, att_b("E3", "CLOCK_OUT")))
+        self.expect_none(feed, early, "clocked out exactly 10 minutes before the end")
+        till.send(at(base, att_b("E4", "CLOCK_OUT")))
+        e = fire("early_leave", S, "E4@%s" % TODAY, "INFO", 11, 10, day=TODAY)
+        (msg,) = self.expect(feed, [e], early, "clocked out 11 minutes before the end")
+        self.in_snapshot(d, e, msg)
+        self.assert_pub_seq(feed)
+        # Both resolve when the day ends: see DayEnd.
+
+    def test_no_show(self):
+        S = "AT2"
+        d, feed = self.start(store_cfg(S, "staff2", hours="00:00-24:00",
+                                       store_silent_minutes=10080), clock=True)
+        till = Till(self, d, S)
+        m = only("no_show", S)
+        start = local_ms(NOON_TZ, TODAY, "15:00")
+        till.send(*[shift_b("SH%s" % e, e, start, start + 8 * HOUR) for e in ("E1", "E2", "E3")],
+                  shift_b("SH4", "E4", start - 25 * HOUR, start - 17 * HOUR),  # over 24 h ago
+                  shift_b("SH5", "E5", start, start + 8 * HOUR, cancelled=True),
+                  at(start - 5 * MIN, att_b("E3", "CLOCK_IN")))
+        set_clock(self, d, start + 29 * MIN)
+        self.expect_none(feed, m, "29 minutes after the start")
+        set_clock(self, d, start + 31 * MIN)
+        want = [fire("no_show", S, e, "WARNING", 31, 30) for e in ("E1", "E2")]
+        got = self.expect(feed, want, m, "31 minutes after the start: E1 and E2 (E3 clocked in, "
+                          "E4's shift began over 24 h ago, E5's is cancelled)")
+        self.in_snapshot(d, want[0], [g for g in got if g.alert.subject == "E1"][0])
+        till.send(at(start + 32 * MIN, att_b("E1", "CLOCK_IN")))
+        set_clock(self, d, start + 33 * MIN)
+        self.expect(feed, [resolved("no_show", S, "E1", "WARNING"),
+                           fire("late_clock_in", S, "E1@%s" % TODAY, "INFO", 32, 5, day=TODAY)],
+                    only(["no_show", "late_clock_in"], S), "E1 clocks in 32 minutes late")
+        self.not_in_snapshot(d, "no_show", S, "E1")
+        # Still firing; the snapshot may show the value at firing or the current one.
+        self.in_snapshot(d, fire("no_show", S, "E2", "WARNING", {31, 33}, 30))
+        self.assert_pub_seq(feed)
+
+    def test_understaffed(self):
+        U1, U2 = "UN1", "UN2"
+        d, feed = self.start(
+            store_cfg(U1, "staff3", hours="14:00-20:00", min_staff=2, store_silent_minutes=10080),
+            store_cfg(U2, "staff3", hours="14:00-20:00", store_silent_minutes=10080),
+            extra="[region:staff3]\nmin_staff = 3\n", clock=True)
+        till = Till(self, d, U1)
+        m = only("understaffed", [U1, U2])
+        m1 = only("understaffed", U1)
+        rows, _, _ = snapshot(d, region="staff3")
+        self.assertEqual(list(rows), [], "closed at start (local ~12:00): nothing fired")
+
+        def at_local(hhmm):
+            set_clock(self, d, local_ms(NOON_TZ, TODAY, hhmm))
+
+        at_local("15:00")
+        e1 = fire("understaffed", U1, "", "WARNING", 0, 2)
+        got = self.expect(feed, [e1, fire("understaffed", U2, "", "WARNING", 0, 3)], m,
+                          "open, nobody on duty (U1: store minimum 2; U2: region minimum 3)")
+        self.in_snapshot(d, e1, [g for g in got if g.alert.store_id == U1][0])
+        t = lambda hhmm: local_ms(NOON_TZ, TODAY, hhmm)  # noqa: E731
+        till.send(at(t("15:00"), att_b("E1", "CLOCK_IN")))
+        at_local("15:01")
+        self.expect_none(feed, m1, "1 on duty")
+        till.send(at(t("15:01"), att_b("E2", "CLOCK_IN")))
+        at_local("15:02")
+        self.expect(feed, [resolved("understaffed", U1, "", "WARNING")], m1, "2 on duty")
+        till.send(at(t("15:02"), att_b("E2", "BREAK_START")))
+        at_local("15:03")
+        self.expect(feed, [fire("understaffed", U1, "", "WARNING", 1, 2)], m1,
+                    "one of the two on a break")
+        till.send(at(t("15:03"), att_b("E2", "BREAK_END")))
+        at_local("15:04")
+        self.expect(feed, [resolved("understaffed", U1, "", "WARNING")], m1, "back from break")
+        till.send(at(t("15:04"), att_b("E2", "CLOCK_OUT")))
+        at_local("15:05")
+        self.expect(feed, [fire("understaffed", U1, "", "WARNING", 1, 2)], m1, "one clocked out")
+        at_local("19:59")
+        self.expect_none(feed, m1, "still open at 19:59")
+        at_local("20:00")
+        self.expect(feed, [resolved("understaffed", U1, "", "WARNING"),
+                           resolved("understaffed", U2, "", "WARNING")], m, "closing time")
+        at_local("20:30")
+        self.expect_none(feed, m, "closed")
+        self.assert_pub_seq(feed)
+
+
+# =============================================================================================
+# Silences and clocks: store_silent, terminal_silent, clock_skew
+# =============================================================================================
+
+
+class SilenceRules(AlertTest):
+    def test_store_silent(self):
+        S1, S2, S3 = "SS1", "SS2", "SS3"
+        t_start = now_ms()
+        d, feed = self.start(store_cfg(S1, "quiet", hours="00:00-24:00"),
+                             store_cfg(S2, "quiet", hours="00:00-06:00"),  # closed (~12:00)
+                             store_cfg(S3, "quiet", hours="00:00-24:00"), clock=True)
+        till = Till(self, d, S1)
+        m = only("store_silent")
+        t_before = now_ms()
+        till.send(hb_b())
+        t_after = now_ms()
+        set_clock(self, d, t_before + 9 * MIN)
+        self.expect_none(feed, m, "9 minutes after SS1's heartbeat and the daemon's start")
+        set_clock(self, d, t_after + 11 * MIN)
+        # SS3, never heard: silent since the daemon's start (between t_start and t_before).
+        late_start = (t_after + 11 * MIN - t_before) // MIN
+        want = [fire("store_silent", S1, "", "CRITICAL", 11, 10),
+                fire("store_silent", S3, "", "CRITICAL",
+                     set(range(11, (t_after + 11 * MIN - t_start) // MIN + 1)) | {late_start}, 10)]
+        got = self.expect(feed, want, m, "11 minutes without an event (SS2 is closed)")
+        self.in_snapshot(d, want[0], [g for g in got if g.alert.store_id == S1][0])
+        till.send(hb_b())
+        self.expect(feed, [resolved("store_silent", S1, "", "CRITICAL")], m, "SS1's next event")
+        self.not_in_snapshot(d, "store_silent", S1, "")
+        self.assert_pub_seq(feed)
+
+    def test_terminal_silent(self):
+        S1, S2 = "TS1", "TS2"
+        d, feed = self.start(store_cfg(S1, "quiet2", hours="00:00-24:00"),
+                             store_cfg(S2, "quiet2", hours="00:00-24:00"), clock=True)
+        a, b = Till(self, d, S1, "TS1-A"), Till(self, d, S1, "TS1-B")
+        c, e = Till(self, d, S2, "TS2-C"), Till(self, d, S2, "TS2-D")
+        m = only("terminal_silent")
+        t_before = now_ms()
+        for x in (a, b, c, e):
+            x.send(hb_b())
+        t_after = now_ms()
+        set_clock(self, d, t_before + 14 * MIN)
+        self.expect_none(feed, m, "14 minutes of silence")
+        b.send(hb_b())  # TS1-B heard at +14 min
+        set_clock(self, d, t_after + 16 * MIN)
+        want = fire("terminal_silent", S1, "TS1-A", "WARNING", 16, 15)
+        (msg,) = self.expect(feed, [want], m, "TS1-A silent 16 minutes while TS1-B was heard 2 "
+                             "minutes ago (TS2's terminals are both silent: store_silent's "
+                             "business)")
+        self.in_snapshot(d, want, msg)
+        a.send(hb_b())
+        self.expect(feed, [resolved("terminal_silent", S1, "TS1-A", "WARNING")], m,
+                    "TS1-A's next event")
+        self.assert_pub_seq(feed)
+
+    def test_clock_skew(self):
+        S = "CS1"
+        d, feed = self.start(store_cfg(S, "clocks"))
+        a, b = Till(self, d, S, "CS1-A"), Till(self, d, S, "CS1-B")
+        m = only("clock_skew", S)
+        a.send(hb_b(now_ms() + 119000))
+        b.send(hb_b(now_ms() - 119000))
+        self.expect_none(feed, m, "terminal clocks 119 s off")
+        a.send(hb_b(now_ms() + 121500))
+        e = fire("clock_skew", S, "CS1-A", "INFO", 121, 120)
+        (msg,) = self.expect(feed, [e], m, "a terminal clock 121.5 s ahead")
+        self.in_snapshot(d, e, msg)
+        a.send(hb_b(now_ms() + 500000))
+        self.expect_none(feed, m, "still skewed: no repeat")
+        a.send(hb_b(now_ms()))
+        self.expect(feed, [resolved("clock_skew", S, "CS1-A", "INFO")], m,
+                    "a heartbeat back within")
+        b.send(hb_b(now_ms() - 121500))
+        self.expect(feed, [fire("clock_skew", S, "CS1-B", "INFO", {-121, -122}, 120)], m,
+                    "a terminal clock 121.5 s behind (signed value)")
+        b.send(hb_b(now_ms() - 119000))
+        self.expect(feed, [resolved("clock_skew", S, "CS1-B", "INFO")], m, "back within 120 s")
+        self.assert_pub_seq(feed)
+
+
+# =============================================================================================
+# Targets: sales_behind_target
+# =============================================================================================
+
+
+class TargetRules(AlertTest):
+    def test_sales_behind_target(self):
+        B1, B2 = "SB1", "SB2"
+        d, feed = self.start(store_cfg(B1, "targets", hours="08:00-18:00"),
+                             store_cfg(B2, "targets", hours="08:00-18:00"), clock=True)
+        t1, t2 = Till(self, d, B1), Till(self, d, B2)
+        m = only("sales_behind_target", [B1, B2])
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        # Target 1000000 over 600 minutes open: due at 80% = 1333.33.. per minute elapsed.
+        t1.send(target_b(D, 1000000), at(t("10:00"), sale_b(399999)))
+        t2.send(target_b(D, 1000000), at(t("10:00"), sale_b(400000)))
+        set_clock(self, d, t("07:30"))
+        self.expect_none(feed, m, "before opening")
+        set_clock(self, d, t("12:30"))  # due 1000000 * 270/600 * 80% = 360000
+        self.expect_none(feed, m, "12:30: due 360000")
+        set_clock(self, d, t("13:00"))  # due 400000
+        e1 = fire("sales_behind_target", B1, str(D), "WARNING", 399999, 400000, day=D)
+        (msg,) = self.expect(feed, [e1], m, "13:00: due 400000; SB1 399999, SB2 exactly 400000")
+        self.in_snapshot(d, e1, msg)
+        set_clock(self, d, t("13:30"))  # due 440000, but not the first pass of the hour
+        self.expect_none(feed, m, "13:30: judged only at the first pass of each hour")
+        set_clock(self, d, t("14:00"))  # due 480000
+        e2 = fire("sales_behind_target", B2, str(D), "WARNING", 400000, 480000, day=D)
+        self.expect(feed, [e2], m, "14:00: due 480000, SB2 at 400000 (SB1 still firing)")
+        t1.send(at(t("14:05"), sale_b(200001)))  # SB1 net 600000
+        set_clock(self, d, t("15:00"))  # due 560000
+        self.expect(feed, [resolved("sales_behind_target", B1, str(D), "WARNING")], m,
+                    "15:00: SB1 at 600000 >= 560000 due")
+        set_clock(self, d, t("00:30", D + datetime.timedelta(days=1)))
+        self.expect(feed, [resolved("sales_behind_target", B2, str(D), "WARNING")], m,
+                    "the day is over")
+        self.assert_pub_seq(feed)
+
+
+# =============================================================================================
+# The end of a business day (store-local midnight)
+# =============================================================================================
+
+
+class DayEnd(AlertTest):
+    DAY_RULES = ["return_rate_high", "cashier_returns_high", "shrink_high", "cash_over_short",
+                 "late_clock_in", "early_leave"]
+    KEPT = ["count_variance", "compensation_over_limit", "complaint_major"]
+
+    def test_day_rules_resolve_at_local_midnight(self):
+        TK, NY = "DTK", "DNY"
+        d, feed = self.start(store_cfg(TK, "days", tz="Asia/Tokyo"),
+                             store_cfg(NY, "days", tz="America/New_York"), clock=True)
+        tk, ny = Till(self, d, TK), Till(self, d, NY)
+        m = only(self.DAY_RULES + self.KEPT)
+        # Tokyo: tomorrow there, 10:00.
+        D = local_day("Asia/Tokyo", now_ms()) + datetime.timedelta(days=1)
+        t = lambda hhmm, day=D: local_ms("Asia/Tokyo", day, hhmm)  # noqa: E731
+        set_clock(self, d, t("10:00"))
+        tk.send(*[at(t("10:00"), sale_b(1000)) for _ in range(20)])
+        tk.send(*[at(t("10:01"), ret_b(400, "K2")) for _ in range(5)])
+        day = str(D)
+        self.expect(feed, [fire("return_rate_high", TK, day, "WARNING", 1000, 1000, day=D)], m,
+                    "returns 2000 of gross 20000")
+        tk.send(at(t("10:02"), ret_b(400, "K2")))
+        self.expect(feed, [fire("cashier_returns_high", TK, "K2@" + day, "WARNING", 6, 5, day=D)],
+                    m, "K2's 6th return")
+        tk.send(at(t("10:03"), stock_b("X", "RECEIVE", 20000, 10001)),
+                at(t("10:04"), stock_b("X", "DAMAGE", 1000, 10001)))
+        self.expect(feed, [fire("shrink_high", TK, day, "WARNING", 10001, 10000, day=D)], m,
+                    "damage 10001 (net 17600: the minimum 10000 applies)")
+        tk.send(at(t("10:05"), drawer_b("DR", "K3", "OPEN", 10000)),
+                at(t("10:06"), drawer_b("DR", "K3", "CLOSE", counted=8000)))
+        self.expect(feed, [fire("cash_over_short", TK, "DR", "WARNING", -2000, 1000, day=D)], m,
+                    "drawer short by 2000")
+        tk.send(at(t("10:07"), shift_b("S1", "E1", t("09:00"), t("18:00"))),
+                at(t("10:07"), shift_b("S2", "E2", t("09:00"), t("18:00"))),
+                at(t("09:10"), att_b("E1", "CLOCK_IN")), at(t("09:00"), att_b("E2", "CLOCK_IN")),
+                at(t("09:30"), att_b("E2", "CLOCK_OUT")))
+        self.expect(feed, [fire("late_clock_in", TK, "E1@" + day, "INFO", 10, 5, day=D),
+                           fire("early_leave", TK, "E2@" + day, "INFO", 510, 10, day=D)], m,
+                    "E1 10 minutes late, E2 leaving 510 minutes early")
+        tk.send(at(t("10:08"), stock_b("X", "COUNT", 14000)),  # book 19000: -5000
+                at(t("10:09"), complaint_b("C1", "OPENED", "MAJOR", "PHONE")),
+                at(t("10:10"), complaint_b("C1", "RESPONDED", compensation=30000)))
+        self.expect(feed, [fire("count_variance", TK, "X", "WARNING", -5000, 2000),
+                           fire("complaint_major", TK, "C1", "CRITICAL", 2, 2),
+                           fire("compensation_over_limit", TK, "C1", "WARNING", 30000, 20000)],
+                    m, "alerts that do not end with the day")
+        set_clock(self, d, t("23:30"))
+        self.expect_none(feed, m, "23:30 in Tokyo: the day is not over")
+        set_clock(self, d, t("00:01", D + datetime.timedelta(days=1)))  # 15:01 UTC, day D in UTC
+        self.expect(feed, [resolved("return_rate_high", TK, day, "WARNING"),
+                           resolved("cashier_returns_high", TK, "K2@" + day, "WARNING"),
+                           resolved("shrink_high", TK, day, "WARNING"),
+                           resolved("cash_over_short", TK, "DR", "WARNING"),
+                           resolved("late_clock_in", TK, "E1@" + day, "INFO"),
+                           resolved("early_leave", TK, "E2@" + day, "INFO")], m,
+                    "00:01 in Tokyo (still day %s in UTC): every day rule resolves" % day)
+        rows = [a for a, r in snapshot(d, region="days")[0].items()
+                if r["rule"] in self.DAY_RULES + self.KEPT]
+        self.assertEqual(sorted(rows), sorted(["count_variance/DTK/X", "complaint_major/DTK/C1",
+                                               "compensation_over_limit/DTK/C1"]),
+                         "after Tokyo's midnight only the alerts not bound to a day remain")
+        # A late event for the closed day fires no day rule.
+        tk.send(*[at(t("12:00"), ret_b(100, "K7")) for _ in range(6)])
+        self.expect_none(feed, m, "6 returns timed on the closed day")
+
+        # New York: the UTC midnight passes first, then the local one.
+        E = local_day("America/New_York", t("00:01", D + datetime.timedelta(days=1)))
+        n = lambda hhmm, day=E: local_ms("America/New_York", day, hhmm)  # noqa: E731
+        set_clock(self, d, n("12:00"))
+        ny.send(at(n("12:00"), drawer_b("DN", "K1", "OPEN", 10000)),
+                at(n("12:01"), drawer_b("DN", "K1", "CLOSE", counted=11500)))
+        self.expect(feed, [fire("cash_over_short", NY, "DN", "WARNING", 1500, 1000, day=E)], m,
+                    "New York drawer over by 1500")
+        set_clock(self, d, n("20:30"))  # past midnight UTC
+        self.expect_none(feed, m, "20:30 in New York (the next day in UTC)")
+        set_clock(self, d, n("00:01", E + datetime.timedelta(days=1)))
+        self.expect(feed, [resolved("cash_over_short", NY, "DN", "WARNING")], m,
+                    "00:01 in New York")
+        self.assert_pub_seq(feed)
+
+    def test_late_events_for_a_closed_day(self):
+        """Events timed yesterday (a day already over) fire no day rule."""
+        S = "DLY"
+        d, feed = self.start(store_cfg(S, "days2"))
+        till = Till(self, d, S)
+        m = only(self.DAY_RULES, S)
+        y = now_ms() // MIN * MIN - DAY  # yesterday, about 12:00 local
+        cases = [
+            ("yesterday: returns 25% of gross, 20 transactions",
+             [at(y, sale_b(1000)) for _ in range(20)] + [at(y, ret_b(5000))]),
+            ("yesterday: a cashier's 6 returns", [at(y, ret_b(10, "K5")) for _ in range(6)]),
+            ("yesterday: damage worth 20000", [at(y, stock_b("Y", "RECEIVE", 5000, 20000)),
+                                               at(y, stock_b("Y", "DAMAGE", 1000, 20000))]),
+            ("yesterday: a drawer closed 2000 short",
+             [at(y, drawer_b("DY", "K6", "OPEN", 10000)),
+              at(y + MIN, drawer_b("DY", "K6", "CLOSE", counted=8000))]),
+            ("yesterday: a CLOCK_IN 20 minutes late",
+             [at(y - HOUR, shift_b("SY1", "E1", y - 3 * HOUR, y + 5 * HOUR)),
+              at(y - 3 * HOUR + 20 * MIN, att_b("E1", "CLOCK_IN"))]),
+            ("yesterday: a CLOCK_OUT 5 hours early",
+             [at(y - HOUR, shift_b("SY2", "E2", y - 3 * HOUR, y + 5 * HOUR)),
+              at(y - 3 * HOUR, att_b("E2", "CLOCK_IN")), at(y, att_b("E2", "CLOCK_OUT"))]),
+        ]
+        for what, events in cases:
+            till.send(*events)
+            with self.subTest(what):
+                self.expect_none(feed, m, what)
+
+
+# =============================================================================================
+# Delivery: regions, pub_seq, snapshot, restarts, floods
+# =============================================================================================
+
+
+class Delivery(AlertTest):
+    def test_regional_subscriber(self):
+        E1, W1 = "RE1", "RW1"
+        d = self.daemon(RULES + store_cfg(E1, "east") + store_cfg(W1, "west"))
+        east = Feed(self, d, "alert/east/")
+        feed = Feed(self, d)
+        te, tw = Till(self, d, E1), Till(self, d, W1)
+        for c in ("C1", "C2"):
+            te.send(complaint_b(c, "OPENED", "MAJOR"))
+            tw.send(complaint_b(c, "OPENED", "MAJOR"))
+        te.send(complaint_b("C1", "RESOLVED"))
+        tw.send(complaint_b("C1", "RESOLVED"))
+        feed.collect(6, None)
+        got = east.collect(3, None)
+        self.assertEqual([(m.topic, m.alert.alert_id, state_name(m.alert.state), m.alert.pub_seq)
+                          for m in got],
+                         [("alert/east/RE1/complaint_major", "complaint_major/RE1/C1", "FIRING", 1),
+                          ("alert/east/RE1/complaint_major", "complaint_major/RE1/C2", "FIRING", 2),
+                          ("alert/east/RE1/complaint_major", "complaint_major/RE1/C1", "RESOLVED",
+                           3)],
+                         "a subscriber to alert/east/ gets east's alerts only, in order")
+        self.assertEqual(len(feed.all), 6, "alert/ gets both regions: %s" %
+                         [describe(m) for m in feed.all])
+        self.assert_pub_seq(feed)
+        # The snapshot: active alerts and the last pub_seq of each region it includes.
+        rows, seqs, r = snapshot(d)
+        self.assertEqual(sorted(rows), ["complaint_major/RE1/C2", "complaint_major/RW1/C2"])
+        self.assertEqual(seqs, {"east": 3, "west": 3})
+        rows, seqs, r = snapshot(d, region="east")
+        self.assertEqual((sorted(rows), seqs), (["complaint_major/RE1/C2"], {"east": 3}),
+                         "snapshot of region east")
+        self.assertEqual(r.pub_seq, 3, "QueryResult.pub_seq of the east snapshot")
+        rows, _, _ = snapshot(d, store_id=W1)
+        self.assertEqual(sorted(rows), ["complaint_major/RW1/C2"], "snapshot of store RW1")
+        rows, _, _ = snapshot(d, rule="complaint_surge")
+        self.assertEqual(rows, {}, "snapshot of another rule")
+        row = snapshot(d, region="west")[0]["complaint_major/RW1/C2"]
+        self.assertEqual((row["rule"], row["store"], row["region"], row["subject"], row["value"],
+                          row["threshold"], sev_name(row["severity"]), state_name(row["state"]),
+                          row["pub_seq"]),
+                         ("complaint_major", W1, "west", "C2", 2, 2, "CRITICAL", "FIRING", 2))
+        self.assertTrue(row["message"], "a readable message")
+
+    def test_restart(self):
+        """Active alerts survive a restart, nothing is re-fired, and a condition that cleared
+        while the daemon was down resolves at start."""
+        R1, R2 = "RS1", "RS2"
+        cfg = (RULES + FUTURE +
+               store_cfg(R1, "north", hours="00:00-06:00", min_staff=2, store_silent_minutes=10080)
+               + store_cfg(R2, "south", hours="00:00-24:00", min_staff=2,
+                           store_silent_minutes=10080))
+        d = self.daemon(cfg, args=["--test-clock"])
+        # RS2 is open round the clock with nobody on duty: understaffed fired at start (south 1).
+        feed = Feed(self, d)
+        t1, t2 = Till(self, d, R1), Till(self, d, R2)
+        t2.send(complaint_b("C1", "OPENED", "MAJOR"))
+        got = self.expect(feed, [fire("complaint_major", R2, "C1", "CRITICAL", 2, 2)],
+                          None, "a major complaint at RS2")
+        self.assertEqual(got[0].alert.pub_seq, 2, "south: understaffed at start, then this")
+        # RS1 opens 00:00-06:00 local: move to 03:00 tomorrow, nobody on duty.
+        set_clock(self, d, local_ms(NOON_TZ, TOMORROW, "03:00"))
+        got = self.expect(feed, [fire("understaffed", R1, "", "WARNING", 0, 2)], None,
+                          "RS1 open at 03:00 with nobody on duty")
+        self.assertEqual(got[0].alert.pub_seq, 1, "north's first message")
+        before, seqs, _ = snapshot(d)
+        self.assertEqual(sorted(before), ["complaint_major/RS2/C1", "understaffed/RS1/",
+                                          "understaffed/RS2/"])
+        self.assertEqual(seqs, {"north": 1, "south": 2})
+
+        d.stop()
+        d.args = []  # back on the real clock: about 12:00 at RS1, closed
+        d.start()
+        after_restart = feed.collect(0, None, quiet=1.0)
+        self.assertEqual([describe(m) for m in after_restart
+                          if state_name(m.alert.state) == "FIRING"], [],
+                         "nothing is re-fired at start")
+        for m in after_restart:  # a late joiner may miss these; if seen, they are RS1's RESOLVED
+            self.assertEqual((m.alert.alert_id, state_name(m.alert.state), m.alert.pub_seq),
+                             ("understaffed/RS1/", "RESOLVED", 2))
+        after, seqs, _ = snapshot(d)
+        self.assertEqual(sorted(after), ["complaint_major/RS2/C1", "understaffed/RS2/"],
+                         "RS1 closed while the daemon was down: its understaffed resolved at start")
+        for aid in after:
+            self.assertEqual((after[aid]["first_fired_ms"], after[aid]["pub_seq"]),
+                             (before[aid]["first_fired_ms"], before[aid]["pub_seq"]),
+                             "%s kept across the restart" % aid)
+        self.assertEqual(seqs.get("south"), 2, "south published nothing at start")
+        # The next message of each region shows how many were published at start.
+        t1.send(complaint_b("C9", "OPENED", "MAJOR"))
+        t2.send(complaint_b("C9", "OPENED", "MAJOR"))
+        got = self.expect(feed, [fire("complaint_major", R1, "C9", "CRITICAL", 2, 2),
+                                 fire("complaint_major", R2, "C9", "CRITICAL", 2, 2)], None,
+                          "new alerts after the restart")
+        seq = {m.alert.region: m.alert.pub_seq for m in got}
+        self.assertEqual(seq, {"north": 3, "south": 3},
+                         "north: 1 FIRING, 1 RESOLVED at start, then this; south: no re-fire")
+
+        # Killed (no clean stop): the alerts were stored before they were published.
+        before, _, _ = snapshot(d)
+        d.kill()
+        d.start()
+        after_kill = feed.collect(0, None, quiet=1.0)
+        self.assertEqual([describe(m) for m in after_kill], [], "nothing published at start")
+        after, seqs, _ = snapshot(d)
+        self.assertEqual({a: (r["first_fired_ms"], r["pub_seq"]) for a, r in after.items()},
+                         {a: (r["first_fired_ms"], r["pub_seq"]) for a, r in before.items()},
+                         "the same active alerts after SIGKILL")
+        self.assertEqual(seqs, {"north": 3, "south": 3})
+        t1.send(complaint_b("C1", "OPENED", "MAJOR"))
+        t2.send(complaint_b("C2", "OPENED", "MAJOR"))
+        got = feed.collect(2, None)
+        self.assertEqual(sorted((m.alert.region, m.alert.pub_seq) for m in got),
+                         [("north", 4), ("south", 4)], "pub_seq goes on after SIGKILL")
+
+    def test_one_firing_for_a_thousand_events(self):
+        S = "FL1"
+        d, feed = self.start(store_cfg(S, "flood"))
+        till = Till(self, d, S)
+        till.send(stock_b("SKU-A", "RECEIVE", 10000000))  # the sales below do not run out
+        for _ in range(10):
+            till.send(*[hb_b(now_ms() + HOUR) for _ in range(100)])
+        got = feed.collect(1, None, quiet=0.5)
+        self.assertEqual([(m.alert.alert_id, state_name(m.alert.state)) for m in got],
+                         [("clock_skew/FL1/FL1-T1", "FIRING")],
+                         "1000 heartbeats an hour ahead: one FIRING")
+        self.assertIn(got[0].alert.value, (3599, 3600))
+        till.send(*[sale_b(1000) for _ in range(20)], ret_b(150000))
+        got = feed.collect(1, None, quiet=0.3)
+        self.assertEqual([(m.alert.alert_id, state_name(m.alert.state), m.alert.value)
+                          for m in got],
+                         [("return_rate_high/FL1/%s" % TODAY, "FIRING", 75000)])
+        for _ in range(10):  # gross up to 1020000: 150000 is still over 10%
+            till.send(*[sale_b(1000) for _ in range(100)])
+        got = feed.collect(0, None, quiet=0.5)
+        self.assertEqual([describe(m) for m in got], [],
+                         "1000 sales keeping the return rate high: no further message")
+        rows, seqs, _ = snapshot(d, region="flood")
+        self.assertEqual(sorted(rows), ["clock_skew/FL1/FL1-T1", "return_rate_high/FL1/%s" % TODAY])
+        self.assertEqual(seqs, {"flood": 2})
+        self.assert_pub_seq(feed)
+
+
+# =============================================================================================
+# Spot checks
+# =============================================================================================
+
+
+class Spotcheck(AlertTest):
+    def test_sample_sizes(self):
+        sizes = {"SP3": 3, "SP4": 4, "SP10": 10, "SP20": 20, "SP30": 30}
+        d, _ = self.start(*[store_cfg(s, "spot") for s in sizes])
+        on_duty = {}
+        for s, n in sizes.items():
+            till = Till(self, d, s)
+            emps = ["%s-E%d" % (s, i) for i in range(n)]
+            till.send(*[att_b(e, "CLOCK_IN") for e in emps])
+            on_duty[s] = set(emps)
+        # At SP10 two more clocked in: one left, one is on a break. Still 10 on duty.
+        till = Till(self, d, "SP10", "SP10-T2")
+        till.send(att_b("SP10-X", "CLOCK_IN"), att_b("SP10-Y", "CLOCK_IN"),
+                  att_b("SP10-X", "CLOCK_OUT"), att_b("SP10-Y", "BREAK_START"))
+        pb = fwtest.pb2()
+        want = {"SP3": 3, "SP4": 4, "SP10": 5, "SP20": 10, "SP30": 9}
+        for s, k in want.items():
+            with self.subTest(store=s):
+                r = d.query_raw(pb.Query(kind=pb.Query.SPOTCHECK, store_id=s, seed=7))
+                self.assertEqual(r.status, pb.QueryResult.OK, r.error)
+                self.assertEqual(len(r.tables), 1, [t.name for t in r.tables])
+                rows = table(r, r.tables[0].name)
+                col = "employee" if rows and "employee" in rows[0] else "employee_id"
+                picked = [row[col] for row in rows]
+                self.assertEqual(len(picked), k, "%d on duty: sample of %d" % (len(on_duty[s]), k))
+                self.assertEqual(len(set(picked)), len(picked), "distinct: %s" % picked)
+                self.assertLessEqual(set(picked), on_duty[s], "all on duty now")
+
+
+# =============================================================================================
+# The CLI: floorwalker alerts
+# =============================================================================================
+
+
+class Cli(AlertTest):
+    def test_follow_region_json(self):
+        E1, W1 = "CE1", "CW1"
+        d = self.daemon(RULES + store_cfg(E1, "east") + store_cfg(W1, "west"))
+        te, tw = Till(self, d, E1), Till(self, d, W1)
+        feed = Feed(self, d)
+        te.send(complaint_b("C1", "OPENED", "MAJOR"))
+        tw.send(complaint_b("C1", "OPENED", "MAJOR"))
+        feed.collect(2, None)
+        p = subprocess.Popen([fwtest.CLI, "alerts", "-e", d.alerts, "-q", d.query, "--region",
+                              "east", "-C", "3", "--json", "-W", "5"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=d.tmp)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in p.stdout], daemon=True).start()
+        try:
+            first = lines.get(timeout=10)
+        except queue.Empty:
+            p.kill()
+            self.fail("no snapshot line within 10 s: %s" % p.stderr.read())
+        te.send(complaint_b("C2", "OPENED", "CRITICAL"))
+        tw.send(complaint_b("C2", "OPENED", "CRITICAL"))
+        te.send(complaint_b("C1", "RESOLVED"))
+        try:
+            rc = p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            self.fail("floorwalker alerts -C 3 did not exit")
+        time.sleep(0.1)
+        out = [first] + [lines.get_nowait() for _ in range(lines.qsize())]
+        err = p.stderr.read()
+        p.stdout.close()
+        p.stderr.close()
+        self.assertEqual(rc, 0, err)
+        objs = [json.loads(x) for x in out if x.strip()]
+        self.assertEqual([(o.get("alert_id"), o.get("state"), o.get("region"), o.get("pub_seq"),
+                           o.get("snapshot")) for o in objs],
+                         [("complaint_major/CE1/C1", "FIRING", "east", 1, True),
+                          ("complaint_major/CE1/C2", "FIRING", "east", 2, False),
+                          ("complaint_major/CE1/C1", "RESOLVED", "east", 3, False)],
+                         "snapshot first, then live, east only, -C 3 lines:\n" + "".join(out))
+        o = objs[1]
+        self.assertEqual((o.get("rule"), o.get("store_id"), o.get("subject"), o.get("severity"),
+                          o.get("value"), o.get("threshold")),
+                         ("complaint_major", E1, "C2", "CRITICAL", 3, 2), "the Alert's fields")
+        self.assertNotIn("gap:", err)
+        # -W: exits 0 after the given seconds without a line (the snapshot is C2 alone).
+        t0 = time.time()
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--region", "east", "--json", "-W", "1",
+                  timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual([json.loads(x)["alert_id"] for x in p.stdout.splitlines()],
+                         ["complaint_major/CE1/C2"])
+        self.assertLess(time.time() - t0, 10)
+        # Filters: --store, --rule, --severity.
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--store", W1, "--rule",
+                  "complaint_major", "--severity", "CRITICAL", "--json", "-W", "1", timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(json.loads(x)["alert_id"] for x in p.stdout.splitlines()),
+                         ["complaint_major/CW1/C1", "complaint_major/CW1/C2"])
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--rule", "complaint_surge",
+                  "--json", "-W", "1", timeout=30)
+        self.assertEqual((p.returncode, p.stdout), (0, ""), p.stderr)
+        # One readable line per message.
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--region", "east", "-W", "1",
+                  timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertEqual(len(lines), 1, p.stdout)
+        for needle in ("complaint_major", "CE1", "C2", "FIRING", "CRITICAL"):
+            self.assertIn(needle, lines[0])
+
+    def test_ack(self):
+        S = "CK1"
+        d, feed = self.start(store_cfg(S, "acks"))
+        till = Till(self, d, S)
+        till.send(drawer_b("D1", "K1", "OPEN", 0), drawer_b("D1", "K1", "CLOSE", counted=5000),
+                  complaint_b("C1", "OPENED", "MAJOR"))
+        feed.collect(2, None)
+        self.assert_ack_refused(d, feed, "complaint_major", S, "C1")
+        pb = fwtest.pb2()
+        r = d.query_raw(pb.Query(kind=pb.Query.ACK_ALERT, alert_id="complaint_major/CK1/C1"))
+        self.assertEqual(r.status, pb.QueryResult.ERROR, "ACK_ALERT of complaint_major")
+        self.ack_ok(d, feed, fire("cash_over_short", S, "D1", "WARNING", 5000, 1000))
+        self.assert_pub_seq(feed)
+
+
+if __name__ == "__main__":
+    fwtest.main()
