@@ -729,7 +729,7 @@ static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t d
         kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, cashier);
         ADD(r, k, kl, 0, 0, 0, 0, 0, over);
         int64_t lim = r->alerts ? TH(s, TH_CASH_OVER_SHORT_CENTS) : 0;
-        if (r->alerts && (over > lim || over < -lim))
+        if (r->alerts && (over > lim || over < -lim) && day == today_of(r, s))
             alerts_raise(r->alerts, "cash_over_short", s->id, s->region, d->drawer_id,
                          over > 10 * lim || over < -10 * lim ? SEV_CRITICAL : SEV_WARNING, over,
                          lim, day,
@@ -779,17 +779,28 @@ static void rule_complaint(struct rollup *r, const struct store_info *s, int64_t
         size_t kl = rollup_key(k, CELL_SURGE, s->id, "");
         struct cell *v = cell_get(r, k, kl);
         if (v) {
-            memmove(&v->v[2], &v->v[1], (SURGE_MAX - 1) * sizeof v->v[0]);
-            v->v[1] = t;
-            if (v->v[0] < SURGE_MAX)
-                v->v[0]++;
-            cell_dirty(r, v);
-            int64_t n = TH(s, TH_COMPLAINT_SURGE_COUNT);
+            /* v[1..v[0]]: the latest opening times, newest first, by event time (a late
+             * complaint takes its place in time, not in arrival). */
+            int64_t cnt = v->v[0], pos = 1;
+            while (pos <= cnt && v->v[pos] > t)
+                pos++;
+            if (pos <= SURGE_MAX) {
+                int64_t last = cnt < SURGE_MAX ? cnt : SURGE_MAX - 1;
+                for (int64_t i = last; i >= pos; i--)
+                    v->v[i + 1] = v->v[i];
+                v->v[pos] = t;
+                if (cnt < SURGE_MAX)
+                    v->v[0]++;
+                cell_dirty(r, v);
+            }
+            int64_t n = TH(s, TH_COMPLAINT_SURGE_COUNT), in = 0;
             if (n > SURGE_MAX)
                 n = SURGE_MAX;
-            if (v->v[0] >= n && t - v->v[n] <= 86400000LL)
-                alerts_raise(r->alerts, "complaint_surge", s->id, s->region, "", SEV_WARNING, n, n,
-                             -1, "%" PRId64 " complaints opened in 24 hours", n);
+            for (int64_t i = 1; i <= v->v[0]; i++)
+                in += v->v[i] <= t && v->v[i] > t - 86400000LL;
+            if (in >= n)
+                alerts_raise(r->alerts, "complaint_surge", s->id, s->region, "", SEV_WARNING, in, n,
+                             -1, "%" PRId64 " complaints opened in the 24 hours up to %s", in, id);
         }
         break;
     }
@@ -1007,7 +1018,7 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
                 int64_t late = TH(s, TH_LATE_MINUTES) * 60000;
                 char subj[128];
                 day_subject(subj, sizeof subj, at->employee_id, bestday);
-                if (t > best->v[FS_START] + late && bestday >= today_of(r, s) - 1)
+                if (t > best->v[FS_START] + late && d0 == today_of(r, s))
                     alerts_raise(r->alerts, "late_clock_in", s->id, s->region, subj, SEV_INFO,
                                  (t - best->v[FS_START]) / 60000, late / 60000, bestday,
                                  "%s clocked in %" PRId64 " minutes after the shift start",
@@ -1054,7 +1065,7 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
         int64_t early = r->alerts ? TH(s, TH_EARLY_LEAVE_MINUTES) * 60000 : 0;
         int32_t sday = (int32_t)w->v[WK_SHIFT_DAY];
         if (r->alerts && w->v[WK_HAS_SHIFT] && t < w->v[WK_SHIFT_END] - early &&
-            sday >= today_of(r, s) - 1) {
+            local_day(s, t, NULL) == today_of(r, s)) {
             char subj[128];
             day_subject(subj, sizeof subj, at->employee_id, sday);
             alerts_raise(r->alerts, "early_leave", s->id, s->region, subj, SEV_INFO,
