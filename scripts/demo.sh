@@ -30,8 +30,8 @@ echo "== one bad sale from the service desk (its lines do not add up): acked, ke
 $fw publish -s S001 -t S001-DESK --spool floorwalker-spool sale receipt_id=R-BAD cashier_id=K1 \
   kind=SALE 'lines=[{"sku":"SKU-0001","qty_milli":2000,"unit_price_cents":150}]' total_cents=500 || true
 echo
-echo "== floorwalker alerts -W 1 (the active alerts, then live ones for a second) =="
-$fw alerts -W 1 | head -20
+echo "== floorwalker alerts -C 15 -W 1 (active alerts first, then live ones; at most 15 lines) =="
+$fw alerts -C 15 -W 1
 echo
 echo "== floorwalker query sales --scope chain (today, per store-local day) =="
 $fw query sales --scope chain
