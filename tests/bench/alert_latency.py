@@ -1,0 +1,68 @@
+"""Alert latency: time from sending an event that fires an alert (a MAJOR complaint) to the
+FIRING message on the PUB socket, optionally while `floorwalker sim` loads the daemon.
+
+Usage: /usr/bin/python3 tests/bench/alert_latency.py --ingest EP --alerts EP [-n 200]
+Reports figures only (a benchmark, not a test).
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import zmq
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ingest", required=True)
+    ap.add_argument("--alerts", required=True)
+    ap.add_argument("-n", type=int, default=200)
+    ap.add_argument("--store", default="LAT1")
+    ap.add_argument("--proto", default=os.path.join(os.path.dirname(__file__), "..", "..",
+                                                    "proto", "floorwalker.proto"))
+    a = ap.parse_args()
+    out = tempfile.mkdtemp(prefix="fwpb-")
+    subprocess.run(["protoc", "-I" + os.path.dirname(os.path.abspath(a.proto)),
+                    "--python_out=" + out, os.path.abspath(a.proto)], check=True)
+    sys.path.insert(0, out)
+    import floorwalker_pb2 as pb
+
+    ctx = zmq.Context.instance()
+    sub = ctx.socket(zmq.SUB)
+    sub.connect(a.alerts)
+    sub.setsockopt(zmq.SUBSCRIBE, b"alert/")
+    sub.setsockopt(zmq.RCVTIMEO, 5000)
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.connect(a.ingest)
+    dealer.setsockopt(zmq.RCVTIMEO, 5000)
+    time.sleep(0.3)
+    epoch = int(time.time() * 1000)
+    lat = []
+    for i in range(1, a.n + 1):
+        e = pb.Event(store_id=a.store, terminal_id=a.store + "-T", epoch=epoch, seq=i,
+                     event_time_ms=int(time.time() * 1000))
+        e.complaint.complaint_id = "L%d" % i
+        e.complaint.action = pb.Complaint.OPENED
+        e.complaint.severity = pb.Complaint.MAJOR
+        e.complaint.channel = pb.Complaint.COUNTER
+        t0 = time.perf_counter()
+        dealer.send(pb.EventBatch(events=[e]).SerializeToString())
+        while True:
+            topic, data = sub.recv_multipart()
+            al = pb.Alert()
+            al.ParseFromString(data)
+            if al.rule == "complaint_major" and al.subject == "L%d" % i:
+                lat.append((time.perf_counter() - t0) * 1000)
+                break
+        dealer.recv()  # the ack
+    lat.sort()
+    print("| alert latency (event sent to FIRING received) | n | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|---|")
+    print("| complaint_major | %d | %.3f | %.3f | %.3f |" % (
+        len(lat), lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))], lat[-1]))
+
+
+if __name__ == "__main__":
+    main()
