@@ -76,9 +76,63 @@ static void on_rules(struct ev_loop *loop, ev_timer *w, int revents)
     rules_tick(w->data);
 }
 
+/* What SIGHUP needs: the live config (modules keep pointers to it) and where it came from. */
+struct reload_ctx {
+    struct config *cfg;
+    const char *path, *data_dir_override;
+    struct rollup *rollup;
+    bool verbose;
+};
+
+/*
+ * SIGHUP: parse the file into a scratch config and validate it; only a good one is swapped in
+ * (stores, regions, thresholds, terminals, limits, log level). Endpoints and the data directory
+ * need a restart: they are kept, with a warning. Terminal connections are untouched.
+ */
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
-    log_warn("SIGHUP: live reload is not supported by this version; restart to apply changes");
+    struct reload_ctx *rc = w->data;
+    char err[1024];
+    struct config next;
+    notify("RELOADING=1");
+    config_defaults(&next);
+    if (rc->path && config_load(&next, rc->path, err, sizeof err) != FW_OK) {
+        log_err("reload refused, the running configuration stays: %s", err);
+        config_free(&next);
+        notify("READY=1");
+        return;
+    }
+    struct config *cur = rc->cfg;
+    if (rc->data_dir_override)
+        snprintf(next.data_dir, sizeof next.data_dir, "%s", rc->data_dir_override);
+    const char *restart[][3] = {
+        {"[daemon] data_dir", cur->data_dir, next.data_dir},
+        {"[ingest] endpoint", cur->ingest_endpoint, next.ingest_endpoint},
+        {"[alerts] endpoint", cur->alerts_endpoint, next.alerts_endpoint},
+        {"[query] endpoint", cur->query_endpoint, next.query_endpoint},
+    };
+    for (size_t i = 0; i < sizeof restart / sizeof restart[0]; i++)
+        if (strcmp(restart[i][1], restart[i][2]))
+            log_warn("reload: %s changed to %s; it takes effect at the next restart", restart[i][0],
+                     restart[i][2]);
+    memcpy(next.data_dir, cur->data_dir, sizeof next.data_dir);
+    memcpy(next.ingest_endpoint, cur->ingest_endpoint, sizeof next.ingest_endpoint);
+    memcpy(next.alerts_endpoint, cur->alerts_endpoint, sizeof next.alerts_endpoint);
+    memcpy(next.query_endpoint, cur->query_endpoint, sizeof next.query_endpoint);
+    next.map_size_mb = cur->map_size_mb;
+    config_free(cur);
+    *cur = next;
+    log_setup(rc->verbose ? LOG_LVL_DEBUG : (enum log_level)cur->log_level, cur->log_syslog);
+    rollup_config_changed(rc->rollup);
+    log_info("configuration reloaded from %s: %zu store(s), %zu terminal(s), %zu region(s)",
+             rc->path ? rc->path : "(embedded defaults)", cur->nstores, cur->nterminals,
+             cur->nregions);
+    notify("READY=1");
+}
+
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    notify("WATCHDOG=1");
 }
 
 int main(int argc, char **argv)
@@ -230,6 +284,8 @@ int main(int argc, char **argv)
     ev_signal_init(&sigterm, on_stop, SIGTERM);
     ev_signal_init(&sigint, on_stop, SIGINT);
     ev_signal_init(&sighup, on_hup, SIGHUP);
+    struct reload_ctx reload = {&cfg, cfg_path, data_dir, rollup, verbose};
+    sighup.data = &reload;
     ev_signal_start(loop, &sigterm);
     ev_signal_start(loop, &sigint);
     ev_signal_start(loop, &sighup);
@@ -242,6 +298,18 @@ int main(int argc, char **argv)
              FW_VERSION, cfg.data_dir, sp.events_total, ingest_endpoint(in), pub_ep,
              query_endpoint(q), cfg.nstores ? "" : " (zero-config: every store accepted)");
     notify("READY=1");
+    /* The watchdog is fed from a loop timer: a stuck loop stops feeding it. */
+    ev_timer watchdog;
+    uint64_t wd_usec = 0;
+#ifdef FW_WITH_SYSTEMD
+    if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+        wd_usec = 0;
+#endif
+    if (wd_usec) {
+        ev_timer_init(&watchdog, on_watchdog, 0, (double)wd_usec / 2e6);
+        ev_timer_again(loop, &watchdog);
+        ev_unref(loop);
+    }
     ev_run(loop, 0);
     rc = 0;
 out:

@@ -280,6 +280,30 @@ static struct store_info *store_add(struct rollup *r, const char *id)
     return s;
 }
 
+struct refresh {
+    struct rollup *r;
+};
+
+static void refresh_store(const char *key, void *val, void *arg)
+{
+    struct rollup *r = ((struct refresh *)arg)->r;
+    struct store_info *s = val;
+    const struct config_store *cs = config_find_store(r->cfg, s->id);
+    const struct tz *z = zone(r, cs ? cs->timezone : "UTC");
+    snprintf(s->region, sizeof s->region, "%s", cs ? cs->region : "default");
+    if (z)
+        s->tz = z;
+}
+
+void rollup_config_changed(struct rollup *r)
+{
+    struct refresh rf = {r};
+    htab_foreach(r->stores, refresh_store, &rf);
+    for (size_t i = 0; i < r->cfg->nstores; i++)
+        store_add(r, r->cfg->stores[i].id);
+    r->stores_changed = true;
+}
+
 const struct store_info *rollup_store(struct rollup *r, const char *store)
 {
     return htab_get(r->stores, store);

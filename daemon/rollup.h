@@ -147,6 +147,10 @@ struct store_info {
     const struct tz *tz;
 };
 
+/* After a configuration reload: stores take their new region and zone (figures already
+ * rolled up stay in the buckets they were put in), and newly listed stores are added. */
+void rollup_config_changed(struct rollup *r);
+
 /* The store's zone and region (config, or UTC/"default" in zero-config). NULL if unknown and
  * the config lists stores. */
 const struct store_info *rollup_store(struct rollup *r, const char *store);

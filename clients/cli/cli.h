@@ -21,6 +21,7 @@ int cmd_publish(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static void usage(FILE *f)
             "  publish   send events to floorwalkerd through the terminal library (spooled,\n"
             "            resent until acked): one event from flags, or JSON lines\n"
             "  query     ask floorwalkerd for figures (stats, quarantine, ...)\n"
+            "  backup    an online, consistent copy of the daemon's data directory\n"
             "  sim       a chain of stores whose terminals publish a seeded event mix\n"
             "  stats     what the daemon holds: events by kind, duplicates, rejects by code,\n"
             "            terminals with their acked seq, batches, commit times\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
         return cmd_publish(argc - 1, argv + 1);
     if (!strcmp(cmd, "query"))
         return cmd_query(argc - 1, argv + 1);
+    if (!strcmp(cmd, "backup"))
+        return cmd_backup(argc - 1, argv + 1);
     if (!strcmp(cmd, "sim"))
         return cmd_sim(argc - 1, argv + 1);
     if (!strcmp(cmd, "stats"))

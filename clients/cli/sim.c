@@ -40,7 +40,7 @@ struct worker {
     uint64_t n; /* events this terminal sends */
     uint64_t rng;
     uint64_t by_kind[NKINDS];
-    uint64_t sent, rejected, spool_left;
+    uint64_t sent, rejected, spool_left, resends;
     int err;
 };
 
@@ -294,6 +294,7 @@ out:;
     fw_client_stats(c, &st);
     w->rejected = st.rejected;
     w->spool_left = st.spool_depth;
+    w->resends = st.resends;
     fw_close(&c);
     free(slots);
     free(ptrs);
@@ -431,7 +432,7 @@ int cmd_sim(int argc, char **argv)
             w->n = 0;
         }
     }
-    uint64_t by_kind[NKINDS] = {0}, sent = 0, rejected = 0, left = 0;
+    uint64_t by_kind[NKINDS] = {0}, sent = 0, rejected = 0, left = 0, resends = 0;
     int err = 0;
     for (unsigned i = 0; i < nw; i++) {
         if (ws[i].n || !ws[i].err)
@@ -441,6 +442,7 @@ int cmd_sim(int argc, char **argv)
         sent += ws[i].sent;
         rejected += ws[i].rejected;
         left += ws[i].spool_left;
+        resends += ws[i].resends;
         if (ws[i].err && !err)
             err = ws[i].err;
     }
@@ -453,6 +455,7 @@ int cmd_sim(int argc, char **argv)
         json_object_set_new(r, "by_kind", k);
         json_object_set_new(r, "rejected", json_integer((json_int_t)rejected));
         json_object_set_new(r, "spool_left", json_integer((json_int_t)left));
+        json_object_set_new(r, "resends", json_integer((json_int_t)resends));
         json_object_set_new(r, "terminals", json_integer(nw));
         json_object_set_new(r, "seconds", json_real(secs));
         json_object_set_new(r, "events_per_s", json_real(secs > 0 ? (double)sent / secs : 0));

@@ -70,10 +70,10 @@ class Daemon:
                     "[query]\nendpoint = %s\n%s\n" % (self.data_dir, self.ingest, self.alerts,
                                                        self.query, extra))
 
-    def start(self, timeout=20):
+    def start(self, timeout=20, env=None):
         logf = open(self.log, "a")
         self.proc = subprocess.Popen([DAEMON, "-c", self.conf] + self.args, stdout=logf,
-                                     stderr=logf)
+                                     stderr=logf, env=env)
         logf.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
