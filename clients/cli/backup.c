@@ -24,8 +24,9 @@ static void usage(FILE *f)
             "\n"
             "Copies the daemon's LMDB data directory DIR (default ./floorwalker-data) into the\n"
             "new or empty directory DEST while the daemon runs: a consistent snapshot of one\n"
-            "moment, compacted (free pages left out). Run it on the daemon's machine, as a user\n"
-            "that can read DIR.\n"
+            "moment, compacted (free pages left out). Run it on the daemon's machine, as root or\n"
+            "the daemon's user (LMDB registers the reader in DIR/lock.mdb). The copy is made\n"
+            "readable by its owner and group only.\n"
             "\n"
             "Restore: stop floorwalkerd, point data_dir at DEST (or move DEST into place), start\n"
             "it. Events the daemon acked after the backup are not in it, and terminals have\n"
@@ -90,6 +91,8 @@ int cmd_backup(int argc, char **argv)
         if (rc == 0) {
             struct stat st;
             snprintf(probe, sizeof probe, "%s/data.mdb", dest);
+            if (chmod(probe, 0640) != 0)
+                fprintf(stderr, "floorwalker backup: chmod %s: %s\n", probe, strerror(errno));
             long long size = stat(probe, &st) == 0 ? (long long)st.st_size : -1;
             printf("backup of %s in %s: %lld bytes in %.2f s\n", dir, dest, size,
                    (double)(fw_mono_ns() - t0) / 1e9);
