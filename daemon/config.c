@@ -48,6 +48,7 @@ static const struct key_spec keys[] = {
     INT("limits", "max_lines", max_lines, 1, 100000),
     STR("alerts", "endpoint", alerts_endpoint),
     STR("query", "endpoint", query_endpoint),
+    STR("metrics", "listen", metrics_listen),
     INT("rollup", "checkpoint_ms", checkpoint_ms, 10, 3600000),
     INT("rollup", "checkpoint_cells", checkpoint_cells, 100, 100000000),
     INT("storage", "map_size_mb", map_size_mb, 1, 1 << 24),
@@ -441,9 +442,9 @@ static int handler(void *user, const char *section, const char *name, const char
         }
     }
     if (!section_known) {
-        static const char *const sections[] = {"daemon", "ingest",  "limits", "alerts",
-                                               "query",  "storage", "rollup", "rules"};
-        const char *s = suggest(section, sections, 8);
+        static const char *const sections[] = {"daemon",  "ingest", "limits", "alerts", "query",
+                                               "storage", "rollup", "rules",  "metrics"};
+        const char *s = suggest(section, sections, 9);
         if (s)
             return fail(p, "unknown section [%s] (did you mean [%s]?)", section, s);
         return fail(p, "unknown section [%s]", section);

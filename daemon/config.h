@@ -90,6 +90,8 @@ struct config {
     /* [alerts], [query] */
     char alerts_endpoint[CONFIG_EP_MAX];
     char query_endpoint[CONFIG_EP_MAX];
+    /* [metrics] */
+    char metrics_listen[CONFIG_EP_MAX];
     /* [rollup] */
     int64_t checkpoint_ms;
     int64_t checkpoint_cells;

@@ -267,6 +267,8 @@ int main(int argc, char **argv)
         goto out;
     ingest_set_rules(in, rules, alerts);
     query_set_alerts(q, alerts, rules, test_clock);
+    if (cfg.metrics_listen[0] && query_enable_metrics(q, cfg.metrics_listen) != FW_OK)
+        goto out;
     /* Conditions that cleared (or arose) while the daemon was down are judged now. */
     rules_tick(rules);
     ev_timer rules_timer;

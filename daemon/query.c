@@ -1,6 +1,7 @@
 #include "query.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "floorwalker.pb-c.h"
 #include "log.h"
 #include "alerts.h"
+#include "metrics.h"
 #include "qresult.h"
 #include "rules.h"
 #include "reports.h"
@@ -33,6 +35,8 @@ struct query {
     struct alerts *alerts;
     struct rules *rules;
     bool test_clock;
+    struct metrics *metrics;
+    ev_timer metrics_timer;
     struct arena arena;
     char endpoint[CONFIG_EP_MAX];
 };
@@ -92,6 +96,8 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
     res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
+    if (q->metrics)
+        res_row(res, &t, "si", "metrics_port", (int64_t)metrics_port(q->metrics));
     if (q->alerts) {
         res_row(res, &t, "si", "alerts_active", (int64_t)alerts_count(q->alerts));
         res_row(res, &t, "si", "alerts_published", (int64_t)alerts_published(q->alerts));
@@ -348,6 +354,28 @@ void query_set_alerts(struct query *q, struct alerts *a, struct rules *ru, bool 
     q->test_clock = test_clock;
 }
 
+static void on_metrics(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct query *q = (struct query *)((char *)w - offsetof(struct query, metrics_timer));
+    struct result res = {.a = &q->arena, .r = FLOORWALKER__QUERY_RESULT__INIT};
+    q_stats(q, &res);
+    if (!res.oom)
+        metrics_update(q->metrics, &res.r);
+    arena_reset(&q->arena);
+}
+
+fw_err query_enable_metrics(struct query *q, const char *listen)
+{
+    fw_err err = metrics_create(&q->metrics, listen);
+    if (err != FW_OK)
+        return err;
+    ev_timer_init(&q->metrics_timer, on_metrics, 0, 1.0);
+    ev_timer_again(q->loop, &q->metrics_timer);
+    ev_unref(q->loop);
+    on_metrics(q->loop, &q->metrics_timer, 0);
+    return FW_OK;
+}
+
 const char *query_endpoint(const struct query *q)
 {
     return q->endpoint;
@@ -361,6 +389,11 @@ void query_destroy(struct query **pq, struct ev_loop *loop)
     if (q->router) {
         zsock_stop(loop, &q->w);
         zmq_close(q->router);
+    }
+    if (q->metrics) {
+        ev_ref(loop);
+        ev_timer_stop(loop, &q->metrics_timer);
+        metrics_destroy(&q->metrics);
     }
     arena_destroy(&q->arena);
     free(q);

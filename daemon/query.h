@@ -28,4 +28,8 @@ struct rules;
  * (floorwalkerd --test-clock). */
 void query_set_alerts(struct query *q, struct alerts *a, struct rules *ru, bool test_clock);
 
+/* Serves the stats in the Prometheus format on http://listen/metrics, refreshed every second
+ * from the loop. */
+fw_err query_enable_metrics(struct query *q, const char *listen) FW_WUR;
+
 #endif
