@@ -53,6 +53,8 @@ static const struct key_spec keys[] = {
     INT("rollup", "checkpoint_cells", checkpoint_cells, 100, 100000000),
     INT("storage", "map_size_mb", map_size_mb, 1, 1 << 24),
     INT("storage", "map_grow_mb", map_grow_mb, 1, 1 << 24),
+    INT("storage", "raw_retention_days", raw_retention_days, 0, 36500),
+    INT("storage", "hourly_retention_days", hourly_retention_days, 0, 36500),
 };
 
 const struct threshold_spec threshold_specs[TH_N] = {

@@ -98,6 +98,8 @@ struct config {
     /* [storage] */
     int64_t map_size_mb;
     int64_t map_grow_mb;
+    int64_t raw_retention_days;    /* 0: raw events are kept for good */
+    int64_t hourly_retention_days; /* 0: hourly rollups are kept for good */
     /* [rules], [region:NAME] */
     struct thresholds rules;
     struct config_region *regions;

@@ -130,6 +130,31 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
     notify("READY=1");
 }
 
+/* Retention: small steps, one per checkpoint interval, each a short transaction. */
+struct retention_ctx {
+    const struct config *cfg;
+    struct rollup *rollup;
+    struct alerts *alerts;
+};
+
+static void on_retention(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct retention_ctx *rc = w->data;
+    const struct config *cfg = rc->cfg;
+    if (!cfg->raw_retention_days && !cfg->hourly_retention_days)
+        return;
+    int64_t now = alerts_now(rc->alerts);
+    int64_t raw = cfg->raw_retention_days ? now - cfg->raw_retention_days * 86400000LL : 0;
+    int32_t day =
+        cfg->hourly_retention_days ? (int32_t)(now / 86400000LL - cfg->hourly_retention_days) : 0;
+    struct retention_step done;
+    if (rollup_retention(rc->rollup, raw, day, 20000, &done) != FW_OK)
+        log_warn("retention step failed; the next one retries");
+    else if (done.events || done.cells)
+        log_debug("retention: pruned %" PRIu64 " events, %" PRIu64 " hourly cells", done.events,
+                  done.cells);
+}
+
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
     notify("WATCHDOG=1");
@@ -228,6 +253,10 @@ int main(int argc, char **argv)
         log_err("cannot read the stored counters in %s", cfg.data_dir);
         goto out;
     }
+    /* Positions are 1..events_total; the log may be empty after retention pruned it all, and
+     * a position must never be handed out twice. */
+    if (sp.events_total + 1 > st->next_event_pos)
+        st->next_event_pos = sp.events_total + 1;
     char pub_ep[CONFIG_EP_MAX] = "";
     if (!rebuild && !(pub = zsock_bind(zctx, ZMQ_PUB, cfg.alerts_endpoint, 0, 0, pub_ep,
                                        sizeof pub_ep, "alerts")))
@@ -271,6 +300,13 @@ int main(int argc, char **argv)
         goto out;
     /* Conditions that cleared (or arose) while the daemon was down are judged now. */
     rules_tick(rules);
+    struct retention_ctx retention = {&cfg, rollup, alerts};
+    ev_timer retention_timer;
+    ev_timer_init(&retention_timer, on_retention, (double)cfg.checkpoint_ms / 1000.0,
+                  (double)cfg.checkpoint_ms / 1000.0);
+    retention_timer.data = &retention;
+    ev_timer_start(loop, &retention_timer);
+    ev_unref(loop);
     ev_timer rules_timer;
     ev_timer_init(&rules_timer, on_rules, 15.0, 15.0);
     rules_timer.data = rules;

@@ -115,6 +115,9 @@ static void q_stats(struct query *q, struct result *res)
         res_row(res, &t, "sd", "checkpoint_ms_max", (double)rs.max_ns / 1e6);
         res_row(res, &t, "si", "replayed_at_start", (int64_t)rs.replayed);
         res_row(res, &t, "sd", "replay_ms", (double)rs.replay_ns / 1e6);
+        res_row(res, &t, "si", "pruned_events", (int64_t)rs.pruned_events);
+        res_row(res, &t, "si", "pruned_hourly_cells", (int64_t)rs.pruned_cells);
+        res_row(res, &t, "si", "log_start", (int64_t)rollup_log_start(q->rollup));
     }
 
     t = res_table(res, "events_by_kind", 2, "kind", "events");

@@ -293,10 +293,13 @@ static void q_sales(struct ctx *c)
     char label[96];
     for (size_t i = 0; i < c->n; i++) {
         const struct scoped *sc = &c->v[i];
+        bool hourly = !strcmp(g, "hour");
         for (int32_t d = sc->d1; d <= sc->d2; d++) {
-            for (int h = 0; h < 24; h++) {
+            /* Hours for hour rows (kept hourly_retention_days), the day cell otherwise. */
+            for (int h = 0; h < (hourly ? 24 : 1); h++) {
                 int64_t v[SH_N];
-                size_t kl = rollup_key(k, CELL_SALES_HOUR, sc->s->id, "dh", d, h);
+                size_t kl = hourly ? rollup_key(k, CELL_SALES_HOUR, sc->s->id, "dh", d, h)
+                                   : rollup_key(k, CELL_SALES_DAY, sc->s->id, "d", d);
                 if (!rollup_get(c->r, c->txn, k, kl, v, SH_N, NULL, 0))
                     continue;
                 if (!v[SH_TXNS] && !v[SH_RET_N] && !v[SH_VOID_N])
@@ -704,13 +707,12 @@ static int64_t scoped_net(struct ctx *c)
     uint8_t k[160];
     int64_t net = 0;
     for (size_t i = 0; i < c->n; i++)
-        for (int32_t d = c->v[i].d1; d <= c->v[i].d2; d++)
-            for (int h = 0; h < 24; h++) {
-                int64_t v[SH_N];
-                size_t kl = rollup_key(k, CELL_SALES_HOUR, c->v[i].s->id, "dh", d, h);
-                if (rollup_get(c->r, c->txn, k, kl, v, SH_N, NULL, 0))
-                    net += v[SH_NET];
-            }
+        for (int32_t d = c->v[i].d1; d <= c->v[i].d2; d++) {
+            int64_t v[SH_N];
+            size_t kl = rollup_key(k, CELL_SALES_DAY, c->v[i].s->id, "d", d);
+            if (rollup_get(c->r, c->txn, k, kl, v, SH_N, NULL, 0))
+                net += v[SH_NET];
+        }
     return net;
 }
 
@@ -916,11 +918,12 @@ static void q_attendance(struct ctx *c)
             kl = rollup_key(k, CELL_DAY_SHIFT, a.store, "d", d);
             if (rollup_scan(c->r, c->txn, k, kl, visit_day_shift, &a) != FW_OK)
                 a.oom = 1;
+            int64_t v[SH_N];
+            kl = rollup_key(k, CELL_SALES_DAY, a.store, "d", d);
+            if (rollup_get(c->r, c->txn, k, kl, v, SH_N, NULL, 0))
+                net += v[SH_NET];
             for (int h = 0; h < 24; h++) {
-                int64_t v[SH_N], duty;
-                kl = rollup_key(k, CELL_SALES_HOUR, a.store, "dh", d, h);
-                if (rollup_get(c->r, c->txn, k, kl, v, SH_N, NULL, 0))
-                    net += v[SH_NET];
+                int64_t duty;
                 kl = rollup_key(k, CELL_ON_DUTY, a.store, "dh", d, h);
                 if (rollup_get(c->r, c->txn, k, kl, &duty, 1, NULL, 0) && duty) {
                     char label[32];

@@ -67,17 +67,29 @@ void rollup_set_alerts(struct rollup *r, struct alerts *a)
 }
 
 static const uint8_t nv_of[256] = {
-    [CELL_SALES_HOUR] = SH_N,  [CELL_PRODUCT] = PR_N,
-    [CELL_CATEGORY] = CA_N,    [CELL_CASHIER] = KA_N,
-    [CELL_TARGET] = 1,         [CELL_MOVES] = MV_N,
-    [CELL_ON_HAND] = OH_N,     [CELL_COMPLAINTS] = CQ_N,
-    [CELL_COMPLAINT_BY] = 4,   [CELL_RESPONSE] = 1,
-    [CELL_COMPLAINT] = CX_N,   [CELL_DRAWER] = DR_N,
-    [CELL_CASHIER_DRAWER] = 1, [CELL_SHIFT] = SS_N,
-    [CELL_DAY_SHIFT] = FS_N,   [CELL_ATTENDANCE] = AT_N,
-    [CELL_WORKER] = WK_N,      [CELL_ON_DUTY] = 1,
-    [CELL_STORE] = 1,          [CELL_DAY_TOTAL] = DT_N,
-    [CELL_ON_DUTY_NOW] = 1,    [CELL_SURGE] = SURGE_MAX + 1,
+    [CELL_SALES_HOUR] = SH_N,
+    [CELL_PRODUCT] = PR_N,
+    [CELL_CATEGORY] = CA_N,
+    [CELL_CASHIER] = KA_N,
+    [CELL_TARGET] = 1,
+    [CELL_MOVES] = MV_N,
+    [CELL_ON_HAND] = OH_N,
+    [CELL_COMPLAINTS] = CQ_N,
+    [CELL_COMPLAINT_BY] = 4,
+    [CELL_RESPONSE] = 1,
+    [CELL_COMPLAINT] = CX_N,
+    [CELL_DRAWER] = DR_N,
+    [CELL_CASHIER_DRAWER] = 1,
+    [CELL_SHIFT] = SS_N,
+    [CELL_DAY_SHIFT] = FS_N,
+    [CELL_ATTENDANCE] = AT_N,
+    [CELL_WORKER] = WK_N,
+    [CELL_ON_DUTY] = 1,
+    [CELL_STORE] = 1,
+    [CELL_SALES_DAY] = SH_N,
+    [CELL_DAY_TOTAL] = DT_N,
+    [CELL_ON_DUTY_NOW] = 1,
+    [CELL_SURGE] = SURGE_MAX + 1,
 };
 
 /* Day-keyed types scan by (type, store, day); state types by (type, store); stores by type. */
@@ -97,6 +109,7 @@ static bool day_keyed(uint8_t t)
     case CELL_ATTENDANCE:
     case CELL_ON_DUTY:
     case CELL_DAY_TOTAL:
+    case CELL_SALES_DAY:
         return true;
     default:
         return false;
@@ -628,12 +641,16 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         if (m == FLOORWALKER__TENDER__METHOD__CASH)
             cash += sign * sa->tenders[i]->amount_cents;
     }
-    kl = rollup_key(k, CELL_SALES_HOUR, s->id, "dh", day, hour);
-    struct cell *c = cell_get(r, k, kl);
-    if (c) {
-        for (int i = 0; i < SH_N; i++)
-            c->v[i] += sh[i];
-        cell_dirty(r, c);
+    /* The hour (kept hourly_retention_days) and the day (kept for good). */
+    for (int pass = 0; pass < 2; pass++) {
+        kl = pass ? rollup_key(k, CELL_SALES_DAY, s->id, "d", day)
+                  : rollup_key(k, CELL_SALES_HOUR, s->id, "dh", day, hour);
+        struct cell *c = cell_get(r, k, kl);
+        if (c) {
+            for (int i = 0; i < SH_N; i++)
+                c->v[i] += sh[i];
+            cell_dirty(r, c);
+        }
     }
     kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, sa->cashier_id);
     struct cell *kc = ADD(r, k, kl, (int64_t)(kind == FLOORWALKER__SALE__KIND__SALE),
@@ -1348,9 +1365,111 @@ void rollup_get_stats(const struct rollup *r, struct rollup_stats *out)
     out->cached_cells = r->cells.count;
 }
 
+uint64_t rollup_log_start(struct rollup *r)
+{
+    uint64_t start = r->st->next_event_pos; /* an empty log starts where the next event goes */
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    if (mdb_txn_begin(r->st->env, NULL, MDB_RDONLY, &txn) != 0)
+        return start;
+    if (mdb_cursor_open(txn, r->st->events, &cur) == 0) {
+        MDB_val k, v;
+        int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == 0 && k.mv_size == 9)
+            start = be64_get((uint8_t *)k.mv_data + 1);
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return start;
+}
+
+fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_before_day,
+                        size_t max, struct retention_step *done)
+{
+    done->events = done->cells = 0;
+    /* Checkpoint first: then no cell is dirty, and the cache can be dropped below. */
+    fw_err cerr = rollup_checkpoint(r);
+    if (cerr != FW_OK)
+        return cerr;
+    /* Only what the last checkpoint includes may go: replay needs the rest. */
+    uint64_t checkpointed = 0;
+    struct store_txn t;
+    store_txn_begin(r->st, &t, false);
+    if (t.err)
+        return t.err;
+    MDB_val pk = {1, (void *)KEY_POSITION}, pv;
+    if (mdb_get(t.txn, r->st->meta, &pk, &pv) == 0 && pv.mv_size == 8)
+        checkpointed = be64_get(pv.mv_data);
+    MDB_cursor *cur;
+    int rc = 0;
+    if (raw_before_ms && (rc = mdb_cursor_open(t.txn, r->st->events, &cur)) == 0) {
+        MDB_val k, v;
+        while (done->events < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+            if (k.mv_size != 9 || v.mv_size < 8 ||
+                be64_get((uint8_t *)k.mv_data + 1) > checkpointed ||
+                (int64_t)be64_get(v.mv_data) >= raw_before_ms)
+                break;
+            if ((rc = mdb_cursor_del(cur, 0)))
+                break;
+            done->events++;
+        }
+        mdb_cursor_close(cur);
+        if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    /* Hourly cells (sales and on-duty time) of days before the cut, store by store. */
+    size_t ns;
+    const struct store_info *const *all = rollup_stores(r, &ns);
+    static const uint8_t hourly[] = {CELL_SALES_HOUR, CELL_ON_DUTY};
+    for (size_t i = 0; rc == 0 && hour_before_day && i < ns && done->cells < max; i++) {
+        for (size_t h = 0; rc == 0 && h < sizeof hourly && done->cells < max; h++) {
+            uint8_t key[CELL_KEYMAX];
+            size_t plen = rollup_key(key, hourly[h], all[i]->id, "");
+            if ((rc = mdb_cursor_open(t.txn, r->db, &cur)))
+                break;
+            MDB_val k = {plen, key}, v;
+            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            while (rc == 0 && done->cells < max && k.mv_size >= plen + 4 &&
+                   !memcmp(k.mv_data, key, plen)) {
+                const uint8_t *d = (const uint8_t *)k.mv_data + plen;
+                int32_t day = (int32_t)(((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
+                                         (uint32_t)d[2] << 8 | d[3]) ^
+                                        0x80000000u);
+                if (day >= hour_before_day)
+                    break;
+                if ((rc = mdb_cursor_del(cur, 0)))
+                    break;
+                done->cells++;
+                rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+            }
+            mdb_cursor_close(cur);
+            if (rc == MDB_NOTFOUND || rc == EINVAL)
+                rc = 0;
+        }
+    }
+    if (rc)
+        t.err = store_map_err(rc);
+    fw_err err = store_txn_commit(&t);
+    if (err == FW_OK && done->cells)
+        map_clear(&r->cells); /* cached copies of deleted cells must not come back */
+    if (err == FW_OK) {
+        r->stats.pruned_events += done->events;
+        r->stats.pruned_cells += done->cells;
+    }
+    return err;
+}
+
 fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
 {
     fw_err err = FW_OK;
+    uint64_t start = rollup_log_start(r);
+    if (start > 1) {
+        log_err("the event log was pruned up to position %" PRIu64
+                " ([storage] raw_retention_days): a rebuild would lose the rollups of the "
+                "pruned events; restore a backup taken before, or keep the current rollups",
+                start - 1);
+        return FW_ESTATE;
+    }
     for (int attempt = 0; attempt < 8; attempt++) {
         struct store_txn t;
         store_txn_begin(r->st, &t, false);

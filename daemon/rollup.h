@@ -29,6 +29,7 @@ struct alerts;
 
 /* Cell types (the key's first byte). */
 enum {
+    CELL_SALES_DAY = 'J',      /* store day: the sales figures of the whole day */
     CELL_SALES_HOUR = 'H',     /* store day hour */
     CELL_PRODUCT = 'P',        /* store day sku; tag = category */
     CELL_CATEGORY = 'C',       /* store day category */
@@ -131,11 +132,24 @@ struct rollup_stats {
     uint64_t last_ns, max_ns;       /* checkpoint duration */
     uint64_t cached_cells;
     uint64_t replayed, replay_ns; /* at start */
+    uint64_t pruned_events, pruned_cells;
 };
 void rollup_get_stats(const struct rollup *r, struct rollup_stats *out);
 
 /* Applies the events logged after the checkpoint (at start). */
 fw_err rollup_replay(struct rollup *r, uint64_t *replayed) FW_WUR;
+/* Retention, one small step (call it often; it never holds a long transaction): deletes up to
+ * max raw events from the front of the log that arrived before raw_before_ms and are included
+ * in the last checkpoint, and up to max hourly cells of days before hour_before_day. 0 turns
+ * either off. Returns what it deleted. */
+struct retention_step {
+    uint64_t events, cells;
+};
+fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_before_day,
+                        size_t max, struct retention_step *done) FW_WUR;
+/* Log positions before this were pruned (1 if none). */
+uint64_t rollup_log_start(struct rollup *r);
+
 /* Drops every cell and recomputes them all from the event log. */
 fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed) FW_WUR;
 
