@@ -25,6 +25,7 @@ struct alerts {
     MDB_dbi db;
     struct htab *active;        /* alert_id -> struct alert_rec */
     struct htab *seqs;          /* region -> uint64_t * (last pub_seq) */
+    struct htab *fired;         /* rule -> uint64_t * (FIRING published since start) */
     struct alert_rec **changes; /* copies, in order, to store and publish at the next flush */
     size_t nchanges, changes_cap;
     int64_t clock_offset;
@@ -323,6 +324,15 @@ int alerts_flush(struct alerts *a)
             if (zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
                 zmq_send(a->pub, buf, n, ZMQ_DONTWAIT) >= 0)
                 sent++;
+            if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
+                uint64_t *f = htab_get(a->fired, m->rule);
+                if (!f && (f = calloc(1, sizeof *f)) && htab_put(a->fired, m->rule, f) != 0) {
+                    free(f);
+                    f = NULL;
+                }
+                if (f)
+                    (*f)++;
+            }
             free(buf);
         }
         log_debug("alert %s %s", m->alert_id,
@@ -437,6 +447,64 @@ void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
     alerts_flush(a);
 }
 
+struct by_rule {
+    struct htab *active; /* rule -> uint64_t * */
+};
+
+static void count_rule(const char *key, void *val, void *arg)
+{
+    struct by_rule *b = arg;
+    struct alert_rec *r = val;
+    if (!is_active(r))
+        return;
+    uint64_t *n = htab_get(b->active, r->m.rule);
+    if (!n && (n = calloc(1, sizeof *n)) && htab_put(b->active, r->m.rule, n) != 0) {
+        free(n);
+        n = NULL;
+    }
+    if (n)
+        (*n)++;
+}
+
+struct rule_rows {
+    struct result *res;
+    struct rtable t;
+    struct htab *active, *fired;
+};
+
+static void rule_row(const char *rule, void *val, void *arg)
+{
+    struct rule_rows *rr = arg;
+    uint64_t *act = htab_get(rr->active, rule), *f = htab_get(rr->fired, rule);
+    res_row(rr->res, &rr->t, "sii", rule, (int64_t)(act ? *act : 0), (int64_t)(f ? *f : 0));
+}
+
+static void add_rule(const char *rule, void *val, void *arg)
+{
+    struct htab *all = arg;
+    if (!htab_get(all, rule) && htab_put(all, rule, val) != 0)
+        return;
+}
+
+void alerts_stats(struct alerts *a, struct result *res)
+{
+    struct by_rule b = {htab_new()};
+    struct htab *all = htab_new();
+    if (!b.active || !all) {
+        res->oom = true;
+        goto out;
+    }
+    htab_foreach(a->active, count_rule, &b);
+    htab_foreach(b.active, add_rule, all);
+    htab_foreach(a->fired, add_rule, all);
+    struct rule_rows rr = {res, res_table(res, "alerts_by_rule", 3, "rule", "active", "fired"),
+                           b.active, a->fired};
+    htab_foreach(all, rule_row, &rr);
+out:
+    htab_destroy(&b.active, free);
+    htab_destroy(&all, NULL);
+}
+
 uint64_t alerts_count(const struct alerts *a)
 {
     struct snap s = {0};
@@ -509,8 +577,9 @@ fw_err alerts_create(struct alerts **out, struct store *st, void *pub)
     a->pub = pub;
     a->active = htab_new();
     a->seqs = htab_new();
+    a->fired = htab_new();
     fw_err err = FW_ENOMEM;
-    if (!a->active || !a->seqs)
+    if (!a->active || !a->seqs || !a->fired)
         goto fail;
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
@@ -544,6 +613,7 @@ void alerts_destroy(struct alerts **pa)
     free(a->changes);
     htab_destroy(&a->active, rec_free_v);
     htab_destroy(&a->seqs, free);
+    htab_destroy(&a->fired, free);
     free(a);
     *pa = NULL;
 }

@@ -52,6 +52,9 @@ void alerts_publish(struct alerts *a, const char *topic, const void *data, size_
 void alerts_snapshot(struct alerts *a, const Floorwalker__Query *q, struct result *res);
 void alerts_ack(struct alerts *a, const char *alert_id, struct result *res);
 
+/* For STATS: active alerts and FIRING messages published since start, by rule. */
+void alerts_stats(struct alerts *a, struct result *res);
+
 /* Counters for stats. */
 uint64_t alerts_count(const struct alerts *a);
 uint64_t alerts_published(const struct alerts *a);

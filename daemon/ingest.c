@@ -648,7 +648,8 @@ static void send_acks(struct ingest *in)
 static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
     struct ingest *in = w->data;
-    if (!collect(in))
+    in->sr->last_pass_msgs = collect(in);
+    if (!in->sr->last_pass_msgs)
         return;
     fw_err err;
     for (;;) {

@@ -155,6 +155,58 @@ static void on_retention(struct ev_loop *loop, ev_timer *w, int revents)
                   done.cells);
 }
 
+/* Every second: events/s over the last 10 seconds. */
+struct rate_ctx {
+    const struct stats_persist *sp;
+    struct stats_runtime *sr;
+    unsigned samples;
+};
+
+static void on_rate(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct rate_ctx *rc = w->data;
+    struct stats_runtime *sr = rc->sr;
+    unsigned n = sizeof sr->rate_events / sizeof sr->rate_events[0];
+    uint64_t oldest = sr->rate_events[sr->rate_i % n]; /* 10 samples ago (or the first) */
+    sr->rate_events[sr->rate_i % n] = rc->sp->events_total;
+    sr->rate_i++;
+    if (rc->samples < n)
+        rc->samples++;
+    if (rc->samples > 1) {
+        unsigned span = rc->samples < n ? rc->samples - 1 : n;
+        if (rc->samples < n)
+            oldest = sr->rate_events[0];
+        sr->events_per_s = (double)(rc->sp->events_total - oldest) / (double)span;
+    }
+}
+
+/* PUB subscribers, counted from the socket monitor's connect/disconnect events. */
+static void on_pub_monitor(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+{
+    struct stats_runtime *sr = w->data;
+    for (int i = 0; i < 64; i++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, w->socket, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&ev))
+            zmq_msg_recv(&addr, w->socket, 0);
+        if (zmq_msg_size(&ev) >= 2) {
+            uint16_t id;
+            memcpy(&id, zmq_msg_data(&ev), sizeof id);
+            if (id == ZMQ_EVENT_ACCEPTED)
+                sr->subscribers++;
+            else if (id == ZMQ_EVENT_DISCONNECTED && sr->subscribers)
+                sr->subscribers--;
+        }
+        zmq_msg_close(&addr);
+        zmq_msg_close(&ev);
+    }
+}
+
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
     notify("WATCHDOG=1");
@@ -237,6 +289,8 @@ int main(int argc, char **argv)
     struct rollup *rollup = NULL;
     struct alerts *alerts = NULL;
     struct rules *rules = NULL;
+    void *pubmon = NULL;
+    struct zsock_watcher pubmon_w;
     void *pub = NULL;
     struct stats_persist sp;
     struct stats_runtime sr = {.started_ms = fw_now_ms()};
@@ -300,6 +354,23 @@ int main(int argc, char **argv)
         goto out;
     /* Conditions that cleared (or arose) while the daemon was down are judged now. */
     rules_tick(rules);
+    struct rate_ctx rate = {&sp, &sr, 0};
+    ev_timer rate_timer;
+    ev_timer_init(&rate_timer, on_rate, 0, 1.0);
+    rate_timer.data = &rate;
+    on_rate(loop, &rate_timer, 0); /* the first sample: what was stored before this start */
+    ev_timer_again(loop, &rate_timer);
+    ev_unref(loop);
+    if (zmq_socket_monitor(pub, "inproc://floorwalkerd-pub-monitor",
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) == 0) {
+        pubmon = zmq_socket(zctx, ZMQ_PAIR);
+        int zero = 0;
+        if (pubmon)
+            zmq_setsockopt(pubmon, ZMQ_LINGER, &zero, sizeof zero);
+        if (pubmon && zmq_connect(pubmon, "inproc://floorwalkerd-pub-monitor") == 0 &&
+            zsock_init(&pubmon_w, pubmon, ZMQ_POLLIN, on_pub_monitor, &sr) == 0)
+            zsock_start(loop, &pubmon_w);
+    }
     struct retention_ctx retention = {&cfg, rollup, alerts};
     ev_timer retention_timer;
     ev_timer_init(&retention_timer, on_retention, (double)cfg.checkpoint_ms / 1000.0,
@@ -351,6 +422,10 @@ int main(int argc, char **argv)
     ev_run(loop, 0);
     rc = 0;
 out:
+    if (pubmon) {
+        zsock_stop(loop, &pubmon_w);
+        zmq_close(pubmon);
+    }
     query_destroy(&q, loop);
     ingest_destroy(&in, loop);
     if (rollup && rollup_checkpoint(rollup) != FW_OK)

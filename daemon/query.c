@@ -95,6 +95,9 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "map_size_mb", (int64_t)(q->st->map_size >> 20));
     res_row(res, &t, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
+    res_row(res, &t, "sd", "events_per_s", sr->events_per_s);
+    res_row(res, &t, "si", "ingest_last_pass_msgs", (int64_t)sr->last_pass_msgs);
+    res_row(res, &t, "si", "subscribers", (int64_t)sr->subscribers);
     res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
     if (q->metrics)
         res_row(res, &t, "si", "metrics_port", (int64_t)metrics_port(q->metrics));
@@ -164,6 +167,9 @@ static void q_stats(struct query *q, struct result *res)
         mdb_cursor_close(cur);
     }
     store_txn_abort(&tx);
+    if (q->alerts)
+        alerts_stats(q->alerts, res);
+    rules_stats(q->rules, res);
 }
 
 static void q_quarantine(struct query *q, struct result *res, const Floorwalker__Query *qq)

@@ -20,6 +20,7 @@ struct seen_store {
 struct seen_terminal {
     char store[FW_ID_MAX + 1];
     int64_t last_ms;
+    int64_t spool_depth, spool_ms; /* from its last heartbeat */
 };
 
 struct rules {
@@ -75,6 +76,10 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
     const char *region = si ? si->region : "default";
     alerts_clear(ru->a, "store_silent", e->store_id, "");
     alerts_clear(ru->a, "terminal_silent", e->store_id, e->terminal_id);
+    if (t && e->body_case == FLOORWALKER__EVENT__BODY_HEARTBEAT) {
+        t->spool_depth = (int64_t)e->heartbeat->spool_depth;
+        t->spool_ms = now;
+    }
     if (e->body_case == FLOORWALKER__EVENT__BODY_HEARTBEAT && e->heartbeat->terminal_time_ms) {
         int64_t skew = e->heartbeat->terminal_time_ms - now;
         int64_t lim = TH(e->store_id, TH_CLOCK_SKEW_SECONDS) * 1000;
@@ -323,6 +328,28 @@ void rules_tick(struct rules *ru)
     struct term_ctx tc = {ru, now};
     htab_foreach(ru->terminals, tick_terminal, &tc);
     alerts_flush(ru->a);
+}
+
+struct spool_rows {
+    struct result *res;
+    struct rtable t;
+};
+
+static void spool_row(const char *id, void *val, void *arg)
+{
+    struct spool_rows *s = arg;
+    struct seen_terminal *t = val;
+    if (t->spool_ms)
+        res_row(s->res, &s->t, "ssii", id, t->store, t->spool_depth, t->spool_ms);
+}
+
+void rules_stats(struct rules *ru, struct result *res)
+{
+    if (!ru)
+        return;
+    struct spool_rows s = {res, res_table(res, "terminal_spools", 4, "terminal", "store",
+                                          "spool_depth", "reported_ms")};
+    htab_foreach(ru->terminals, spool_row, &s);
 }
 
 /* ---- spot check ----------------------------------------------------------------------------- */

@@ -27,6 +27,9 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e);
 /* Evaluates the time-driven rules for every store, then publishes what changed. */
 void rules_tick(struct rules *ru);
 
+/* For STATS: the spool depth each terminal reported in its last heartbeat. */
+void rules_stats(struct rules *ru, struct result *res);
+
 /* Query SPOTCHECK: a random sample of who is on duty now at q->store_id, sized by the
  * supervisors' rule: fewer than 5 on duty, all; 5 to 20, half; more than 20, 30%. */
 void rules_spotcheck(struct rules *ru, const Floorwalker__Query *q, struct result *res);

@@ -41,6 +41,12 @@ struct stats_runtime {
     uint64_t commit_events_max;   /* most events taken in one commit */
     uint64_t commit_events_total; /* events taken by the commits of this process */
     uint64_t queries;
+    uint64_t last_pass_msgs;  /* messages drained by the last ingest pass (a full pass means a
+                                 backlog is queued in the socket) */
+    double events_per_s;      /* over the last 10 seconds */
+    uint64_t subscribers;     /* PUB connections open now */
+    uint64_t rate_events[10]; /* events_total sampled each second, for events_per_s */
+    unsigned rate_i;
     uint64_t query_errors;
 };
 

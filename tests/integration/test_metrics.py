@@ -37,5 +37,41 @@ class Metrics(fwtest.DaemonTest):
         self.assertEqual(e.exception.code, 404)
 
 
+
+class StatsFigures(fwtest.DaemonTest):
+    def test_rate_subscribers_spools_alerts(self):
+        import zmq
+        d = self.daemon()
+        sub = zmq.Context.instance().socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.connect(d.alerts)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        t = fwtest.Terminal(d.ingest)
+        evs = [event("M2", "MT2", 1, i, heartbeat={"spool_depth": 7}) for i in range(1, 200)]
+        evs.append(event("M2", "MT2", 1, 200, complaint={
+            "complaint_id": "MC1", "action": "OPENED", "severity": "MAJOR", "channel": "PHONE"}))
+        self.assertEqual(t.send(evs).acked_seq, 200)
+        t.close()
+        deadline = time.time() + 5
+        st = d.stats()
+        while time.time() < deadline and (st["daemon"]["events_per_s"] <= 0 or
+                                           st["daemon"]["subscribers"] < 1):
+            time.sleep(0.2)
+            st = d.stats()
+        self.assertGreater(st["daemon"]["events_per_s"], 0)
+        self.assertEqual(st["daemon"]["subscribers"], 1)
+        self.assertIn({"terminal": "MT2", "store": "M2", "spool_depth": 7,
+                       "reported_ms": st["terminal_spools"][0]["reported_ms"]},
+                      st["terminal_spools"])
+        rules = {r["rule"]: (r["active"], r["fired"]) for r in st["alerts_by_rule"]}
+        self.assertEqual(rules.get("complaint_major"), (1, 1))
+        self.assertIn("ingest_last_pass_msgs", st["daemon"])
+        sub.close()
+        deadline = time.time() + 5
+        while time.time() < deadline and d.stats()["daemon"]["subscribers"] != 0:
+            time.sleep(0.2)
+        self.assertEqual(d.stats()["daemon"]["subscribers"], 0)
+
+
 if __name__ == "__main__":
     fwtest.main()
