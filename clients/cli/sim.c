@@ -41,6 +41,7 @@ struct worker {
     uint64_t rng;
     uint64_t by_kind[NKINDS];
     uint64_t sent, rejected, spool_left, resends;
+    int64_t net_cents; /* sales minus returns and post-voids, as sent */
     int err;
 };
 
@@ -265,9 +266,16 @@ static void *worker_main(void *arg)
     for (uint64_t i = 0; i < w->n;) {
         unsigned n = (unsigned)(w->n - i < o->chunk ? w->n - i : o->chunk);
         int64_t now = fw_now_ms();
+        int64_t net = 0;
         for (unsigned j = 0; j < n; j++) {
-            w->by_kind[fill(w, &slots[j], i + j, now)]++;
+            unsigned kind = fill(w, &slots[j], i + j, now);
+            w->by_kind[kind]++;
             ptrs[j] = &slots[j].e;
+            if (kind == 0) {
+                const Floorwalker__Sale *sa = slots[j].e.sale;
+                net +=
+                    sa->kind == FLOORWALKER__SALE__KIND__SALE ? sa->total_cents : -sa->total_cents;
+            }
         }
         if ((w->err = fw_send_events(c, ptrs, n))) {
             fprintf(stderr, "floorwalker sim: %s: spooling failed: %s\n", w->terminal,
@@ -276,6 +284,7 @@ static void *worker_main(void *arg)
         }
         i += n;
         w->sent = i;
+        w->net_cents += net; /* counted once spooled: the spool keeps them until acked */
         if (per_terminal_rate > 0) {
             double due_s = (double)i / per_terminal_rate;
             double el_s = (double)(fw_mono_ns() - t0) / 1e9;
@@ -433,6 +442,7 @@ int cmd_sim(int argc, char **argv)
         }
     }
     uint64_t by_kind[NKINDS] = {0}, sent = 0, rejected = 0, left = 0, resends = 0;
+    int64_t net_cents = 0;
     int err = 0;
     for (unsigned i = 0; i < nw; i++) {
         if (ws[i].n || !ws[i].err)
@@ -443,6 +453,7 @@ int cmd_sim(int argc, char **argv)
         rejected += ws[i].rejected;
         left += ws[i].spool_left;
         resends += ws[i].resends;
+        net_cents += ws[i].net_cents;
         if (ws[i].err && !err)
             err = ws[i].err;
     }
@@ -456,6 +467,7 @@ int cmd_sim(int argc, char **argv)
         json_object_set_new(r, "rejected", json_integer((json_int_t)rejected));
         json_object_set_new(r, "spool_left", json_integer((json_int_t)left));
         json_object_set_new(r, "resends", json_integer((json_int_t)resends));
+        json_object_set_new(r, "net_cents", json_integer((json_int_t)net_cents));
         json_object_set_new(r, "terminals", json_integer(nw));
         json_object_set_new(r, "seconds", json_real(secs));
         json_object_set_new(r, "events_per_s", json_real(secs > 0 ? (double)sent / secs : 0));
