@@ -270,6 +270,17 @@ static void suffix_id(const uint8_t *p, size_t n, char *out, size_t outlen)
     out[l] = 0;
 }
 
+/* The bucket named by the id at the start of a key suffix; sets *oom when out of memory. */
+static struct bucket *bucket_of(struct buckets *b, const uint8_t *suf, size_t n, int *oom)
+{
+    char id[FW_ID_MAX + 1];
+    suffix_id(suf, n, id, sizeof id);
+    struct bucket *x = bucket(b, id);
+    if (!x)
+        *oom = 1;
+    return x;
+}
+
 static double ratio(int64_t a, int64_t b)
 {
     return b ? (double)a / (double)b : 0.0;
@@ -360,13 +371,9 @@ static void visit_product(void *arg, const uint8_t *suf, size_t n, const int64_t
                           const char *tag)
 {
     struct agg *a = arg;
-    char sku[FW_ID_MAX + 1];
-    suffix_id(suf, n, sku, sizeof sku);
-    struct bucket *x = bucket(a->b, sku);
-    if (!x) {
-        a->oom = 1;
+    struct bucket *x = bucket_of(a->b, suf, n, &a->oom);
+    if (!x)
         return;
-    }
     for (int i = 0; i < PR_N; i++)
         x->v[i] += v[i];
     x->v[PR_N] = 1; /* seen */
@@ -449,13 +456,9 @@ static void visit_category(void *arg, const uint8_t *suf, size_t n, const int64_
                            const char *tag)
 {
     struct agg *a = arg;
-    char cat[FW_ID_MAX + 1];
-    suffix_id(suf, n, cat, sizeof cat);
-    struct bucket *x = bucket(a->b, cat);
-    if (!x) {
-        a->oom = 1;
+    struct bucket *x = bucket_of(a->b, suf, n, &a->oom);
+    if (!x)
         return;
-    }
     x->v[CA_QTY] += v[CA_QTY];
     x->v[CA_NET] += v[CA_NET];
 }
@@ -735,13 +738,9 @@ static void visit_sold(void *arg, const uint8_t *suf, size_t n, const int64_t *v
                        const char *tag)
 {
     struct stock_agg *a = arg;
-    char sku[FW_ID_MAX + 1];
-    suffix_id(suf, n, sku, sizeof sku);
-    struct bucket *x = bucket(a->sold, sku);
-    if (!x) {
-        a->oom = 1;
+    struct bucket *x = bucket_of(a->sold, suf, n, &a->oom);
+    if (!x)
         return;
-    }
     x->v[0] += v[PR_QTY];
 }
 

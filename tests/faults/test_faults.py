@@ -65,6 +65,7 @@ class FaultTest(fwtest.DaemonTest):
         env = lmdb.open(d.data_dir, readonly=True, lock=False, max_dbs=16)
         seqs = collections.defaultdict(list)
         net = collections.defaultdict(int)  # (store, UTC day) -> net sales
+        hourly = collections.defaultdict(int)  # (store, day, hour label) -> net sales
         kinds = collections.Counter()
         with env.begin(db=env.open_db(b"events", create=False)) as txn:
             for _, v in txn.cursor():
@@ -74,8 +75,11 @@ class FaultTest(fwtest.DaemonTest):
                 kinds[e.WhichOneof("body")] += 1
                 if e.WhichOneof("body") == "sale":
                     sign = 1 if e.sale.kind == pb.Sale.SALE else -1
-                    day = time.strftime("%Y-%m-%d", time.gmtime(e.event_time_ms / 1000))
+                    tm = time.gmtime(e.event_time_ms / 1000)
+                    day = time.strftime("%Y-%m-%d", tm)
                     net[(e.store_id, day)] += sign * e.sale.total_cents
+                    hourly[(e.store_id, day, time.strftime("%Y-%m-%d %H:00", tm))] += \
+                        sign * e.sale.total_cents
         env.close()
         sent = sum(last for _, last, _ in counts.values())
         stored = sum(len(v) for v in seqs.values())
@@ -95,6 +99,11 @@ class FaultTest(fwtest.DaemonTest):
             r = d.query_raw(pb.Query(kind=pb.Query.SALES, store_id=store, from_day=day))
             rows = fwtest.table(r, "sales")
             self.assertEqual(sum(x["net"] for x in rows), cents, (store, day))
+            r = d.query_raw(pb.Query(kind=pb.Query.SALES, store_id=store, from_day=day,
+                                     granularity="hour"))
+            got = {x["period"]: x["net"] for x in fwtest.table(r, "sales")}
+            want = {h: c for (s2, d2, h), c in hourly.items() if s2 == store and d2 == day}
+            self.assertEqual(got, want, "the hours of %s %s" % (store, day))
         return sent
 
 
