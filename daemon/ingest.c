@@ -530,17 +530,18 @@ static void msg_release(struct inmsg *m)
 }
 
 /* Receives up to the pass limits. Returns the number of messages collected. */
+/*
+ * Receives up to the pass limits. The message array never moves while it holds messages (a
+ * zmq_msg_t must not be moved, and a small message's bytes live inside it), and the events'
+ * slices are taken only once every message is in place. Returns the messages collected.
+ */
 static size_t collect(struct ingest *in)
 {
     int64_t events = 0;
     in->nmsgs = 0;
     in->nslices = 0;
-    while ((int64_t)in->nmsgs < in->cfg->commit_max_msgs && events < in->cfg->commit_max_events) {
-        struct inmsg *ms = grow_array(in->msgs, &in->msgs_cap, in->nmsgs + 1, sizeof *ms);
-        if (!ms)
-            break;
-        in->msgs = ms;
-        struct inmsg *m = &ms[in->nmsgs];
+    while (in->nmsgs < in->msgs_cap && events < in->cfg->commit_max_events) {
+        struct inmsg *m = &in->msgs[in->nmsgs];
         memset(m, 0, sizeof *m);
         zmq_msg_init(&m->id);
         if (zmq_msg_recv(&m->id, in->router, ZMQ_DONTWAIT) < 0) {
@@ -565,23 +566,28 @@ static size_t collect(struct ingest *in)
         size_t size = zmq_msg_size(&m->body);
         m->nev = 0;
         if (!m->extra_frames && (int64_t)size <= in->cfg->max_msg_bytes) {
-            long n = fw_batch_split(zmq_msg_data(&m->body), size, NULL, 0);
-            if (n > 0 && n <= in->cfg->max_events_per_batch) {
-                struct fw_slice *sl =
-                    grow_array(in->slices, &in->slices_cap, in->nslices + (size_t)n, sizeof *sl);
-                if (!sl) {
-                    msg_release(m);
-                    break;
-                }
-                in->slices = sl;
-                m->first = in->nslices;
-                fw_batch_split(zmq_msg_data(&m->body), size, sl + in->nslices, (size_t)n);
-                in->nslices += (size_t)n;
-                events += n;
-            }
-            m->nev = n;
+            m->nev = fw_batch_split(zmq_msg_data(&m->body), size, NULL, 0);
+            if (m->nev > 0 && m->nev <= in->cfg->max_events_per_batch)
+                events += m->nev;
         }
         in->nmsgs++;
+    }
+    /* Now the slices, pointing into messages that stay where they are. */
+    for (size_t i = 0; i < in->nmsgs; i++) {
+        struct inmsg *m = &in->msgs[i];
+        if (m->nev <= 0 || m->nev > in->cfg->max_events_per_batch)
+            continue;
+        struct fw_slice *sl =
+            grow_array(in->slices, &in->slices_cap, in->nslices + (size_t)m->nev, sizeof *sl);
+        if (!sl) {
+            m->nev = -1; /* answered as undecodable; the terminal resends */
+            continue;
+        }
+        in->slices = sl;
+        m->first = in->nslices;
+        fw_batch_split(zmq_msg_data(&m->body), zmq_msg_size(&m->body), sl + in->nslices,
+                       (size_t)m->nev);
+        in->nslices += (size_t)m->nev;
     }
     return in->nmsgs;
 }
@@ -719,7 +725,10 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     arena_init(&in->arena, 0);
     in->marks = htab_new();
     in->bindings = htab_new();
-    if (!in->marks || !in->bindings)
+    /* Allocated once: messages must not move while a pass holds them (see collect). */
+    in->msgs_cap = cfg->commit_max_msgs < 65536 ? (size_t)cfg->commit_max_msgs : 65536;
+    in->msgs = calloc(in->msgs_cap, sizeof *in->msgs);
+    if (!in->marks || !in->bindings || !in->msgs)
         goto fail;
     /* Frames up to the soft limit are taken; up to twice that they are refused with an Ack
      * that says why; past that libzmq drops the connection. */
