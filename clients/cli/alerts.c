@@ -152,87 +152,6 @@ static bool check_id(const char *opt, const char *v)
  * The query socket
  * ------------------------------------------------------------------------------------------ */
 
-enum ask_status { ASK_OK, ASK_NOANSWER, ASK_STOPPED, ASK_BADEP };
-
-/* Sends q to ep over a REQ socket of ctx and waits until deadline (fw_mono_ns) for the
- * QueryResult (the caller frees *out). Prints why on failure, except when a signal stopped the
- * wait; timeout_s is only for that message. */
-static enum ask_status ask(void *ctx, const char *ep, const Floorwalker__Query *q, int timeout_s,
-                           uint64_t deadline, Floorwalker__QueryResult **out)
-{
-    enum ask_status st = ASK_NOANSWER;
-    void *s = zmq_socket(ctx, ZMQ_REQ);
-    int ms = timeout_s * 1000, zero = 0;
-    uint8_t *buf = NULL;
-    *out = NULL;
-    if (!s) {
-        fprintf(stderr, "floorwalker alerts: zmq_socket: %s\n", zmq_strerror(zmq_errno()));
-        return ASK_NOANSWER;
-    }
-    zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof ms);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if (zmq_connect(s, ep) != 0) {
-        fprintf(stderr, "floorwalker alerts: cannot connect to %s: %s\n", ep,
-                zmq_strerror(zmq_errno()));
-        st = ASK_BADEP;
-        goto out;
-    }
-    size_t len = floorwalker__query__get_packed_size(q);
-    buf = malloc(len ? len : 1);
-    if (!buf) {
-        fprintf(stderr, "floorwalker alerts: out of memory\n");
-        goto out;
-    }
-    floorwalker__query__pack(q, buf);
-    if (zmq_send(s, buf, len, 0) < 0) {
-        if (stop_flag) {
-            st = ASK_STOPPED;
-            goto out;
-        }
-        goto noanswer;
-    }
-    for (;;) {
-        if (stop_flag) {
-            st = ASK_STOPPED;
-            goto out;
-        }
-        uint64_t now = fw_mono_ns();
-        if (now >= deadline)
-            goto noanswer;
-        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
-        if (n < 0 && zmq_errno() == EINTR)
-            continue;
-        if (n < 0)
-            goto noanswer;
-        if (n > 0)
-            break;
-    }
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&m);
-        goto noanswer;
-    }
-    *out = floorwalker__query_result__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-    zmq_msg_close(&m);
-    if (*out) {
-        st = ASK_OK;
-        goto out;
-    }
-    fprintf(stderr, "floorwalker alerts: the answer from %s is not a QueryResult\n", ep);
-    goto out;
-noanswer:
-    fprintf(stderr,
-            "floorwalker alerts: no answer from floorwalkerd at %s within %d s (is it running? "
-            "see -q and -w)\n",
-            ep, timeout_s);
-out:
-    free(buf);
-    zmq_close(s);
-    return st;
-}
-
 /* --------------------------------------------------------------------------------------------
  * Printing
  * ------------------------------------------------------------------------------------------ */
@@ -704,7 +623,8 @@ static int follow_run(const struct alerts_opts *o)
         q.region = o->region ? (char *)o->region : "";
         q.store_id = o->store ? (char *)o->store : "";
         q.rule = o->rule ? (char *)o->rule : "";
-        switch (ask(ctx, o->query_ep, &q, o->timeout_s, deadline, &r)) {
+        switch (cli_ask("floorwalker alerts", ctx, o->query_ep, &q, o->timeout_s, deadline,
+                        &stop_flag, &r)) {
         case ASK_OK:
             break;
         case ASK_STOPPED:
@@ -810,7 +730,8 @@ static int ack_run(int argc, char **argv)
         return EXIT_NODAEMON;
     }
     int rc;
-    switch (ask(ctx, ep, &q, timeout, fw_mono_ns() + (uint64_t)timeout * 1000000000u, &r)) {
+    switch (cli_ask("floorwalker alerts", ctx, ep, &q, timeout,
+                    fw_mono_ns() + (uint64_t)timeout * 1000000000u, &stop_flag, &r)) {
     case ASK_OK:
         if (r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK) {
             printf("acknowledged %s\n", q.alert_id);

@@ -17,6 +17,17 @@ enum {
 #define DEFAULT_ALERTS "tcp://127.0.0.1:7402"
 #define DEFAULT_QUERY "tcp://127.0.0.1:7403"
 
+#include <signal.h>
+#include <stdint.h>
+
+#include "floorwalker.pb-c.h"
+
+enum ask_status { ASK_OK, ASK_NOANSWER, ASK_STOPPED, ASK_BADEP };
+/* One Query over REQ to ep, answered by 'deadline' (fw_mono_ns); see ask.c. */
+enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorwalker__Query *q,
+                        int timeout_s, uint64_t deadline, const volatile sig_atomic_t *stop,
+                        Floorwalker__QueryResult **out);
+
 int cmd_publish(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

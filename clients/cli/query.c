@@ -21,38 +21,11 @@ static Floorwalker__QueryResult *ask(const char *endpoint, const Floorwalker__Qu
                                      int timeout_s)
 {
     void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_REQ);
-    int ms = timeout_s * 1000, zero = 0;
     Floorwalker__QueryResult *r = NULL;
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &ms, sizeof ms);
-    zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof ms);
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    if (zmq_connect(s, endpoint) != 0) {
-        fprintf(stderr, "floorwalker: cannot connect to %s: %s\n", endpoint,
-                zmq_strerror(zmq_errno()));
-        goto out;
-    }
-    size_t len = floorwalker__query__get_packed_size(q);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
-        goto out;
-    floorwalker__query__pack(q, buf);
-    int rc = zmq_send(s, buf, len, 0);
-    free(buf);
-    zmq_msg_t m;
-    zmq_msg_init(&m);
-    if (rc < 0 || zmq_msg_recv(&m, s, 0) < 0) {
-        fprintf(stderr, "floorwalker: no answer from floorwalkerd at %s within %d s\n", endpoint,
-                timeout_s);
-        zmq_msg_close(&m);
-        goto out;
-    }
-    r = floorwalker__query_result__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
-    if (!r)
-        fprintf(stderr, "floorwalker: the answer from %s is not a QueryResult\n", endpoint);
-    zmq_msg_close(&m);
-out:
-    zmq_close(s);
+    if (!ctx)
+        return NULL;
+    cli_ask("floorwalker", ctx, endpoint, q, timeout_s,
+            fw_mono_ns() + (uint64_t)timeout_s * 1000000000u, NULL, &r);
     zmq_ctx_term(ctx);
     return r;
 }

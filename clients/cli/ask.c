@@ -1,0 +1,89 @@
+/* The query socket, shared by the CLI's subcommands. */
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <zmq.h>
+
+#include "cli.h"
+#include "fwcommon.h"
+
+/* Sends q to ep over a REQ socket of ctx and waits until deadline (fw_mono_ns) for the
+ * QueryResult (the caller frees *out). Prints why on failure, prefixed by who, except when *stop
+ * became set (a signal); timeout_s is only for that message. stop may be NULL. */
+enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorwalker__Query *q,
+                        int timeout_s, uint64_t deadline, const volatile sig_atomic_t *stop,
+                        Floorwalker__QueryResult **out)
+{
+    enum ask_status st = ASK_NOANSWER;
+    void *s = zmq_socket(ctx, ZMQ_REQ);
+    int ms = timeout_s * 1000, zero = 0;
+    uint8_t *buf = NULL;
+    *out = NULL;
+    if (!s) {
+        fprintf(stderr, "%s: zmq_socket: %s\n", who, zmq_strerror(zmq_errno()));
+        return ASK_NOANSWER;
+    }
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof ms);
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(s, ep) != 0) {
+        fprintf(stderr, "%s: cannot connect to %s: %s\n", who, ep, zmq_strerror(zmq_errno()));
+        st = ASK_BADEP;
+        goto out;
+    }
+    size_t len = floorwalker__query__get_packed_size(q);
+    buf = malloc(len ? len : 1);
+    if (!buf) {
+        fprintf(stderr, "%s: out of memory\n", who);
+        goto out;
+    }
+    floorwalker__query__pack(q, buf);
+    if (zmq_send(s, buf, len, 0) < 0) {
+        if ((stop && *stop)) {
+            st = ASK_STOPPED;
+            goto out;
+        }
+        goto noanswer;
+    }
+    for (;;) {
+        if ((stop && *stop)) {
+            st = ASK_STOPPED;
+            goto out;
+        }
+        uint64_t now = fw_mono_ns();
+        if (now >= deadline)
+            goto noanswer;
+        zmq_pollitem_t it = {s, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n < 0)
+            goto noanswer;
+        if (n > 0)
+            break;
+    }
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (zmq_msg_recv(&m, s, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&m);
+        goto noanswer;
+    }
+    *out = floorwalker__query_result__unpack(NULL, zmq_msg_size(&m), zmq_msg_data(&m));
+    zmq_msg_close(&m);
+    if (*out) {
+        st = ASK_OK;
+        goto out;
+    }
+    fprintf(stderr, "%s: the answer from %s is not a QueryResult\n", who, ep);
+    goto out;
+noanswer:
+    fprintf(stderr,
+            "%s: no answer from floorwalkerd at %s within %d s (is it running? check the "
+            "endpoint and the timeout)\n",
+            who, ep, timeout_s);
+out:
+    free(buf);
+    zmq_close(s);
+    return st;
+}
