@@ -7,7 +7,7 @@ pkgs=(
   libzmq3-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   liblmdb-dev lmdb-utils libev-dev libinih-dev libjansson-dev libsystemd-dev libcmocka-dev
   python3 python3-zmq python3-protobuf python3-lmdb
-  clang-format groff-base man-db libmicrohttpd-dev
+  clang-format groff-base man-db libmicrohttpd-dev tzdata systemd
 )
 
 missing=()
