@@ -259,15 +259,13 @@ static int scan_days(struct ctx *c, uint8_t type, rollup_visit_fn fn, void *arg)
 }
 
 /* Suffix helpers: a NUL-terminated id at p (within n bytes). */
+/* Every id in a key is at most FW_ID_MAX (validated at ingest); a longer one reads as "". */
 static void suffix_id(const uint8_t *p, size_t n, char *out, size_t outlen)
 {
-    size_t l = 0;
-    while (l < n && p[l])
-        l++;
-    if (l >= outlen)
-        l = outlen - 1;
-    memcpy(out, p, l);
-    out[l] = 0;
+    char id[FW_ID_MAX + 1];
+    if (!rollup_suffix_id(p, n, id))
+        id[0] = 0;
+    snprintf(out, outlen, "%s", id);
 }
 
 /* The bucket named by the id at the start of a key suffix; sets *oom when out of memory. */

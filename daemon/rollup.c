@@ -1626,16 +1626,23 @@ out:
 
 /* ---- life cycle ----------------------------------------------------------------------------- */
 
+bool rollup_suffix_id(const uint8_t *suf, size_t n, char out[FW_ID_MAX + 1])
+{
+    size_t l = strnlen((const char *)suf, n);
+    if (l > FW_ID_MAX)
+        return false;
+    memcpy(out, suf, l);
+    out[l] = 0;
+    return true;
+}
+
 static void load_store(void *arg, const uint8_t *suffix, size_t slen, const int64_t *v, size_t n,
                        const char *tag)
 {
     struct rollup *r = arg;
     char id[FW_ID_MAX + 1];
-    size_t l = slen && suffix[slen - 1] == 0 ? slen - 1 : slen;
-    if (l == 0 || l > FW_ID_MAX)
+    if (!rollup_suffix_id(suffix, slen, id) || !id[0])
         return;
-    memcpy(id, suffix, l);
-    id[l] = 0;
     store_add(r, id);
 }
 

@@ -180,6 +180,10 @@ size_t rollup_key(uint8_t *out, uint8_t type, const char *store, const char *fmt
 bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen, int64_t *counters,
                 size_t n, char *tag, size_t taglen);
 
+/* Copies the id at the start of a key suffix (NUL-terminated, or the whole suffix) into out.
+ * False, and nothing copied, if it is longer than FW_ID_MAX. */
+bool rollup_suffix_id(const uint8_t *suf, size_t n, char out[FW_ID_MAX + 1]);
+
 /* Visits every cell whose key starts with prefix, in key order, merging memory over LMDB.
  * The callback gets the key suffix after the prefix. */
 typedef void (*rollup_visit_fn)(void *arg, const uint8_t *suffix, size_t slen,

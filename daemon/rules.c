@@ -108,11 +108,8 @@ static void visit_overdue(void *arg, const uint8_t *suf, size_t n, const int64_t
 {
     struct store_ctx *c = arg;
     char id[FW_ID_MAX + 1];
-    size_t l = strnlen((const char *)suf, n);
-    if (l > FW_ID_MAX)
+    if (!rollup_suffix_id(suf, n, id))
         return;
-    memcpy(id, suf, l);
-    id[l] = 0;
     int64_t sla = config_threshold(c->ru->cfg, c->s->id, TH_COMPLAINT_SLA_HOURS) * 3600000LL;
     if (v[CX_OPEN] && v[CX_OPENED_MS] && !v[CX_RESPONDED_MS] && c->now - v[CX_OPENED_MS] > sla)
         alerts_raise(c->ru->a, "complaint_overdue", c->s->id, c->s->region, id, SEV_WARNING,
@@ -128,11 +125,8 @@ static void visit_no_show(void *arg, const uint8_t *suf, size_t n, const int64_t
 {
     struct store_ctx *c = arg;
     char emp[FW_ID_MAX + 1];
-    size_t l = strnlen((const char *)suf, n);
-    if (l > FW_ID_MAX)
+    if (!rollup_suffix_id(suf, n, emp))
         return;
-    memcpy(emp, suf, l);
-    emp[l] = 0;
     int64_t after = config_threshold(c->ru->cfg, c->s->id, TH_NO_SHOW_MINUTES) * 60000;
     /* Only shifts that started in the last 24 hours: older ones are history, not alerts. */
     if (v[FS_LIVE] && !v[FS_CLOCK_IN] && v[FS_START] + after < c->now &&
@@ -378,11 +372,8 @@ static void visit_on_duty(void *arg, const uint8_t *suf, size_t n, const int64_t
         s->since = ns;
         s->cap = ncap;
     }
-    size_t l = strnlen((const char *)suf, n);
-    if (l > FW_ID_MAX)
+    if (!rollup_suffix_id(suf, n, s->ids[s->n]))
         return;
-    memcpy(s->ids[s->n], suf, l);
-    s->ids[s->n][l] = 0;
     s->since[s->n++] = v[WK_IN_MS];
 }
 

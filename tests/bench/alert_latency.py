@@ -5,13 +5,12 @@ Usage: /usr/bin/python3 tests/bench/alert_latency.py --ingest EP --alerts EP [-n
 Reports figures only (a benchmark, not a test).
 """
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import zmq
+
+import fwbench
 
 
 def main():
@@ -20,14 +19,9 @@ def main():
     ap.add_argument("--alerts", required=True)
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--store", default="LAT1")
-    ap.add_argument("--proto", default=os.path.join(os.path.dirname(__file__), "..", "..",
-                                                    "proto", "floorwalker.proto"))
+    ap.add_argument("--proto", default=fwbench.DEFAULT_PROTO)
     a = ap.parse_args()
-    out = tempfile.mkdtemp(prefix="fwpb-")
-    subprocess.run(["protoc", "-I" + os.path.dirname(os.path.abspath(a.proto)),
-                    "--python_out=" + out, os.path.abspath(a.proto)], check=True)
-    sys.path.insert(0, out)
-    import floorwalker_pb2 as pb
+    pb = fwbench.pb2(a.proto)
 
     ctx = zmq.Context.instance()
     sub = ctx.socket(zmq.SUB)
@@ -57,11 +51,9 @@ def main():
                 lat.append((time.perf_counter() - t0) * 1000)
                 break
         dealer.recv()  # the ack
-    lat.sort()
     print("| alert latency (event sent to FIRING received) | n | p50 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|")
-    print("| complaint_major | %d | %.3f | %.3f | %.3f |" % (
-        len(lat), lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))], lat[-1]))
+    print("| complaint_major | %d | %.3f | %.3f | %.3f |" % ((len(lat),) + fwbench.percentiles(lat)))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,12 @@ Usage: /usr/bin/python3 tests/bench/query_latency.py -e ENDPOINT --store S --reg
 Reports figures only (a benchmark, not a test). The .proto is compiled with stock protoc.
 """
 import argparse
-import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import zmq
+
+import fwbench
 
 
 def main():
@@ -19,14 +18,9 @@ def main():
     ap.add_argument("--store", required=True)
     ap.add_argument("--region", default="default")
     ap.add_argument("-n", type=int, default=1000)
-    ap.add_argument("--proto", default=os.path.join(os.path.dirname(__file__), "..", "..",
-                                                    "proto", "floorwalker.proto"))
+    ap.add_argument("--proto", default=fwbench.DEFAULT_PROTO)
     a = ap.parse_args()
-    out = tempfile.mkdtemp(prefix="fwpb-")
-    subprocess.run(["protoc", "-I" + os.path.dirname(os.path.abspath(a.proto)),
-                    "--python_out=" + out, os.path.abspath(a.proto)], check=True)
-    sys.path.insert(0, out)
-    import floorwalker_pb2 as pb
+    pb = fwbench.pb2(a.proto)
 
     s = zmq.Context.instance().socket(zmq.REQ)
     s.connect(a.endpoint)
@@ -48,10 +42,7 @@ def main():
             lat.append((time.perf_counter() - t0) * 1000)
             if r.status != pb.QueryResult.OK:
                 sys.exit("%s: %s" % (name, r.error))
-        lat.sort()
-        print("| %s | %d | %.3f | %.3f | %.3f |" % (name, a.n, lat[len(lat) // 2],
-                                                   lat[min(len(lat) - 1, int(len(lat) * 0.99))],
-                                                   lat[-1]))
+        print("| %s | %d | %.3f | %.3f | %.3f |" % ((name, a.n) + fwbench.percentiles(lat)))
 
 
 if __name__ == "__main__":
