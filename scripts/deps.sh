@@ -8,6 +8,8 @@ pkgs=(
   liblmdb-dev lmdb-utils libev-dev libinih-dev libjansson-dev libsystemd-dev libcmocka-dev
   python3 python3-zmq python3-protobuf python3-lmdb
   clang-format groff-base man-db libmicrohttpd-dev tzdata systemd
+  clang libclang-rt-14-dev valgrind
+  postgresql libpq-dev gnuplot-nox
 )
 
 missing=()
