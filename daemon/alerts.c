@@ -429,6 +429,12 @@ void alerts_snapshot(struct alerts *a, const Floorwalker__Query *q, struct resul
     res->r.pub_seq = mine ? *mine : 0;
 }
 
+const char *alerts_region_of(struct alerts *a, const char *alert_id)
+{
+    struct alert_rec *r = alert_id ? htab_get(a->active, alert_id) : NULL;
+    return r ? r->m.region : NULL;
+}
+
 void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
 {
     struct alert_rec *r = alert_id ? htab_get(a->active, alert_id) : NULL;

@@ -51,6 +51,8 @@ void alerts_publish(struct alerts *a, const char *topic, const void *data, size_
 /* Query kinds ALERTS and ACK_ALERT. */
 void alerts_snapshot(struct alerts *a, const Floorwalker__Query *q, struct result *res);
 void alerts_ack(struct alerts *a, const char *alert_id, struct result *res);
+/* The region of a known alert, or NULL. */
+const char *alerts_region_of(struct alerts *a, const char *alert_id);
 
 /* For STATS: active alerts and FIRING messages published since start, by rule. */
 void alerts_stats(struct alerts *a, struct result *res);

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -7,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
+#include "fwkeys.h"
 #include "log.h"
 
 enum key_type { KT_STR, KT_INT, KT_BOOL, KT_LEVEL };
@@ -55,6 +58,9 @@ static const struct key_spec keys[] = {
     INT("storage", "map_grow_mb", map_grow_mb, 1, 1 << 24),
     INT("storage", "raw_retention_days", raw_retention_days, 0, 36500),
     INT("storage", "hourly_retention_days", hourly_retention_days, 0, 36500),
+    STR("security", "mode", security_mode),
+    STR("security", "server_key", server_key_file),
+    STR("security", "key_dir", key_dir),
 };
 
 const struct threshold_spec threshold_specs[TH_N] = {
@@ -82,6 +88,7 @@ const struct threshold_spec threshold_specs[TH_N] = {
 
 static const char *const store_keys[] = {"name", "region", "timezone", "hours"};
 static const char *const terminal_keys[] = {"store"};
+static const char *const key_keys[] = {"public_key", "public_key_file", "role", "store", "regions"};
 
 void config_defaults(struct config *cfg)
 {
@@ -104,6 +111,7 @@ void config_defaults(struct config *cfg)
     cfg->checkpoint_cells = 200000;
     cfg->map_size_mb = 1024;
     cfg->map_grow_mb = 1024;
+    snprintf(cfg->security_mode, sizeof cfg->security_mode, "%s", "plain");
 }
 
 void config_free(struct config *cfg)
@@ -116,6 +124,11 @@ void config_free(struct config *cfg)
     cfg->stores = NULL;
     cfg->terminals = NULL;
     cfg->nstores = cfg->nterminals = 0;
+    free(cfg->keys);
+    cfg->keys = NULL;
+    cfg->nkeys = 0;
+    /* The server's secret key does not outlive the config that held it. */
+    explicit_bzero(cfg->server_secret, sizeof cfg->server_secret);
 }
 
 struct parse_ctx {
@@ -152,6 +165,8 @@ static int terminal_key(struct parse_ctx *p, const char *section, const char *id
                         const char *value);
 static int region_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
                       const char *value);
+static int key_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                   const char *value);
 
 /* A [store:ID] or [terminal:ID] header registers the store or terminal even when no key
  * follows: Debian's inih does not call the handler for a bare section header. */
@@ -171,6 +186,8 @@ static void section_seen(struct parse_ctx *p, const char *line)
         region_key(p, sec, id + 1, NULL, NULL);
     else if (!strncmp(sec, "terminal:", 9))
         terminal_key(p, sec, id + 1, NULL, NULL);
+    else if (!strncmp(sec, "key:", 4))
+        key_key(p, sec, id + 1, NULL, NULL);
 }
 
 /* Reader for ini_parse_stream: counts lines so the handler can name the line, refuses lines
@@ -369,6 +386,94 @@ static int terminal_key(struct parse_ctx *p, const char *section, const char *id
     return unknown_key(p, section, name, terminal_keys, 1);
 }
 
+static struct config_key *key_add(struct config *cfg, const char *name)
+{
+    struct config_key *nk = realloc(cfg->keys, (cfg->nkeys + 1) * sizeof *nk);
+    if (!nk)
+        return NULL;
+    cfg->keys = nk;
+    struct config_key *k = &nk[cfg->nkeys++];
+    memset(k, 0, sizeof *k);
+    snprintf(k->name, sizeof k->name, "%s", name);
+    return k;
+}
+
+static int parse_role(const char *v, enum key_role *r)
+{
+    if (!strcmp(v, "terminal"))
+        *r = KEY_ROLE_TERMINAL;
+    else if (!strcmp(v, "ops"))
+        *r = KEY_ROLE_OPS;
+    else if (!strcmp(v, "supervisor"))
+        *r = KEY_ROLE_SUPERVISOR;
+    else
+        return -1;
+    return 0;
+}
+
+/* "east, west" -> k->regions; 0, or -1 naming the bad one in bad. */
+static int parse_regions(struct config_key *k, const char *v, char *bad, size_t badlen)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", v);
+    k->nregions = 0;
+    for (char *save = NULL, *r = strtok_r(buf, ", \t", &save); r;
+         r = strtok_r(NULL, ", \t", &save)) {
+        if (!fw_id_valid(r) || k->nregions >= CONFIG_KEY_REGIONS) {
+            snprintf(bad, badlen, "%s", k->nregions >= CONFIG_KEY_REGIONS ? "(too many)" : r);
+            return -1;
+        }
+        snprintf(k->regions[k->nregions++], FW_ID_MAX + 1, "%s", r);
+    }
+    return 0;
+}
+
+static int key_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
+                   const char *value)
+{
+    struct config *cfg = p->cfg;
+    struct config_key *k = NULL;
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (!strcmp(cfg->keys[i].name, id))
+            k = &cfg->keys[i];
+    if (!k) {
+        if (!(k = key_add(cfg, id)))
+            return fail(p, "out of memory");
+        snprintf(k->origin, sizeof k->origin, "%s:%d", p->path, p->line);
+    }
+    if (!name)
+        return 1;
+    if (!strcmp(name, "public_key")) {
+        if (!fw_key_z85_valid(value))
+            return fail(p,
+                        "[%s] public_key: not a CurveZMQ public key (40 Z85 characters, the "
+                        "public-key line of the client's .pub file from floorwalker keygen)",
+                        section);
+        snprintf(k->public_z85, sizeof k->public_z85, "%s", value);
+    } else if (!strcmp(name, "public_key_file")) {
+        if (strlen(value) >= sizeof k->public_file)
+            return fail(p, "[%s] public_key_file: path too long", section);
+        snprintf(k->public_file, sizeof k->public_file, "%s", value);
+    } else if (!strcmp(name, "role")) {
+        if (parse_role(value, &k->role))
+            return fail(p, "[%s] role = \"%s\": expected terminal, ops or supervisor", section,
+                        value);
+        k->role_set = true;
+    } else if (!strcmp(name, "store")) {
+        return set_id(p, section, name, value, k->store);
+    } else if (!strcmp(name, "regions")) {
+        char bad[FW_ID_MAX + 16];
+        if (parse_regions(k, value, bad, sizeof bad))
+            return fail(p,
+                        "[%s] regions: \"%s\" is not a region id (a list like east, west; at "
+                        "most %d)",
+                        section, bad, CONFIG_KEY_REGIONS);
+    } else {
+        return unknown_key(p, section, name, key_keys, 5);
+    }
+    return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
     struct parse_ctx *p = user;
@@ -379,12 +484,16 @@ static int handler(void *user, const char *section, const char *name, const char
         bool is_store = kl == 5 && !strncmp(section, "store", 5);
         bool is_term = kl == 8 && !strncmp(section, "terminal", 8);
         bool is_region = kl == 6 && !strncmp(section, "region", 6);
-        if (!is_store && !is_term && !is_region)
+        bool is_key = kl == 3 && !strncmp(section, "key", 3);
+        if (!is_store && !is_term && !is_region && !is_key)
             return fail(p,
-                        "unknown section [%s]: expected [store:ID], [terminal:ID] or [region:NAME]",
+                        "unknown section [%s]: expected [store:ID], [terminal:ID], [region:NAME] "
+                        "or [key:NAME]",
                         section);
         if (!fw_id_valid(id))
             return fail(p, "[%s]: \"%s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", section, id);
+        if (is_key)
+            return key_key(p, section, id, name, value);
         if (is_region)
             return region_key(p, section, id, name, value);
         return is_store ? store_key(p, section, id, name, value)
@@ -444,9 +553,10 @@ static int handler(void *user, const char *section, const char *name, const char
         }
     }
     if (!section_known) {
-        static const char *const sections[] = {"daemon",  "ingest", "limits", "alerts", "query",
-                                               "storage", "rollup", "rules",  "metrics"};
-        const char *s = suggest(section, sections, 9);
+        static const char *const sections[] = {"daemon",  "ingest",  "limits", "alerts",
+                                               "query",   "storage", "rollup", "rules",
+                                               "metrics", "security"};
+        const char *s = suggest(section, sections, 10);
         if (s)
             return fail(p, "unknown section [%s] (did you mean [%s]?)", section, s);
         return fail(p, "unknown section [%s]", section);
@@ -454,6 +564,162 @@ static int handler(void *user, const char *section, const char *name, const char
     if (!name)
         return 1;
     return unknown_key(p, section, name, cands, nc);
+}
+
+/* A key_dir's *.pub files: each a key whose name, role, store and regions come from its
+ * metadata (floorwalker keygen --role ... writes them). */
+static fw_err load_key_dir(struct parse_ctx *p)
+{
+    struct config *cfg = p->cfg;
+    DIR *d = opendir(cfg->key_dir);
+    if (!d) {
+        snprintf(p->err, p->errlen, "%s: [security] key_dir = %s: %s; create it or fix the path",
+                 p->path, cfg->key_dir, strerror(errno));
+        return FW_ECONFIG;
+    }
+    fw_err rc = FW_OK;
+    struct dirent *de;
+    while (rc == FW_OK && (de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n < 5 || strcmp(de->d_name + n - 4, ".pub") || de->d_name[0] == '.')
+            continue;
+        char path[CONFIG_PATH_MAX + 256], kerr[CONFIG_PATH_MAX + 256];
+        snprintf(path, sizeof path, "%s/%s", cfg->key_dir, de->d_name);
+        struct fw_keypair kp;
+        if (fw_key_read(path, &kp, kerr, sizeof kerr)) {
+            snprintf(p->err, p->errlen, "%s ([security] key_dir)", kerr);
+            rc = FW_ECONFIG;
+            break;
+        }
+        if (!strcmp(kp.public_z85, cfg->server_public))
+            continue; /* the daemon's own server.pub, kept beside the clients' */
+        char name[FW_ID_MAX + 1];
+        if (kp.name[0])
+            snprintf(name, sizeof name, "%s", kp.name);
+        else
+            snprintf(name, sizeof name, "%.*s", (int)(n - 4 > FW_ID_MAX ? FW_ID_MAX : n - 4),
+                     de->d_name);
+        const char *why = NULL;
+        char bad[FW_ID_MAX + 16] = "";
+        struct config_key *k = NULL;
+        if (!fw_id_valid(name))
+            why = "its name is not an id (1-64 of A-Z a-z 0-9 _ . -)";
+        else if (config_find_key(cfg, name))
+            why = "a key of that name is already configured";
+        else if (!(k = key_add(cfg, name)))
+            why = "out of memory";
+        else if (!kp.role[0] || parse_role(kp.role, &k->role))
+            why = "its metadata has no role = terminal, ops or supervisor (floorwalker keygen "
+                  "--role)";
+        else if (kp.store[0] && !fw_id_valid(kp.store))
+            why = "its store is not an id";
+        else if (parse_regions(k, kp.regions, bad, sizeof bad))
+            why = "its regions are not a list of region ids";
+        if (why) {
+            snprintf(p->err, p->errlen, "%s: %s ([security] key_dir)", path, why);
+            rc = FW_ECONFIG;
+            break;
+        }
+        k->role_set = true;
+        snprintf(k->store, sizeof k->store, "%s", kp.store);
+        snprintf(k->public_z85, sizeof k->public_z85, "%s", kp.public_z85);
+        snprintf(k->origin, sizeof k->origin, "%s", path);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* [security]: with mode = curve, the server key pair and every client key must be readable and
+ * complete; a config that fails here is refused whole (at start and on reload). */
+static fw_err validate_security(struct parse_ctx *p)
+{
+    struct config *cfg = p->cfg;
+    if (!strcmp(cfg->security_mode, "plain")) {
+        cfg->curve = false;
+    } else if (!strcmp(cfg->security_mode, "curve")) {
+        cfg->curve = true;
+    } else {
+        snprintf(p->err, p->errlen, "%s: [security] mode = %s: expected plain or curve", p->path,
+                 cfg->security_mode);
+        return FW_ECONFIG;
+    }
+    if (!cfg->curve)
+        return FW_OK; /* keys may stay listed for the day curve is turned on */
+    char kerr[CONFIG_PATH_MAX + 256];
+    if (!cfg->server_key_file[0]) {
+        snprintf(p->err, p->errlen,
+                 "%s: [security] mode = curve needs server_key = FILE (the daemon's key pair: "
+                 "`floorwalker keygen server` writes server.key)",
+                 p->path);
+        return FW_ECONFIG;
+    }
+    struct fw_keypair kp;
+    if (fw_key_read(cfg->server_key_file, &kp, kerr, sizeof kerr)) {
+        snprintf(p->err, p->errlen, "%s ([security] server_key)", kerr);
+        return FW_ECONFIG;
+    }
+    if (!kp.secret_z85[0]) {
+        snprintf(p->err, p->errlen,
+                 "%s: has no secret-key ([security] server_key must name the .key file, not the "
+                 ".pub)",
+                 cfg->server_key_file);
+        return FW_ECONFIG;
+    }
+    memcpy(cfg->server_public, kp.public_z85, sizeof cfg->server_public);
+    memcpy(cfg->server_secret, kp.secret_z85, sizeof cfg->server_secret);
+    explicit_bzero(&kp, sizeof kp);
+    if (cfg->key_dir[0] && load_key_dir(p) != FW_OK)
+        return FW_ECONFIG;
+    for (size_t i = 0; i < cfg->nkeys; i++) {
+        struct config_key *k = &cfg->keys[i];
+        const char *why = NULL;
+        if (k->public_file[0]) {
+            struct fw_keypair pk;
+            if (fw_key_read(k->public_file, &pk, kerr, sizeof kerr)) {
+                snprintf(p->err, p->errlen, "%s ([key:%s] public_key_file at %s)", kerr, k->name,
+                         k->origin);
+                return FW_ECONFIG;
+            }
+            snprintf(k->public_z85, sizeof k->public_z85, "%s", pk.public_z85);
+        }
+        if (!k->public_z85[0])
+            why = "has no public_key or public_key_file";
+        else if (!k->role_set)
+            why = "has no role (terminal, ops or supervisor)";
+        else if (k->role == KEY_ROLE_TERMINAL && !k->store[0])
+            why = "is a terminal key without store = ID (the store its events must be for)";
+        else if (k->role == KEY_ROLE_TERMINAL && cfg->nstores && !config_find_store(cfg, k->store))
+            why = "is bound to a store that has no [store:ID] section";
+        else if (k->role == KEY_ROLE_SUPERVISOR && !k->nregions)
+            why = "is a supervisor key without regions = NAME[, NAME...]";
+        if (why) {
+            snprintf(p->err, p->errlen, "%s: [key:%s] %s", k->origin, k->name, why);
+            return FW_ECONFIG;
+        }
+        zmq_z85_decode(k->pub, k->public_z85);
+        for (size_t j = 0; j < i; j++)
+            if (!memcmp(cfg->keys[j].pub, k->pub, sizeof k->pub)) {
+                snprintf(p->err, p->errlen,
+                         "%s: [key:%s] has the same public key as [key:%s] (%s); one key, one "
+                         "client",
+                         k->origin, k->name, cfg->keys[j].name, cfg->keys[j].origin);
+                return FW_ECONFIG;
+            }
+        if (!strcmp(k->public_z85, cfg->server_public)) {
+            snprintf(p->err, p->errlen,
+                     "%s: [key:%s] is the server's own public key; give each client its own key "
+                     "(floorwalker keygen)",
+                     k->origin, k->name);
+            return FW_ECONFIG;
+        }
+    }
+    if (!zmq_has("curve")) {
+        snprintf(p->err, p->errlen,
+                 "%s: [security] mode = curve, but this libzmq has no CURVE support (libsodium)",
+                 p->path);
+        return FW_ECONFIG;
+    }
+    return FW_OK;
 }
 
 static fw_err validate(struct parse_ctx *p)
@@ -476,7 +742,7 @@ static fw_err validate(struct parse_ctx *p)
     }
     if (cfg->map_grow_mb < 1 || cfg->map_size_mb < 1)
         return FW_ECONFIG;
-    return FW_OK;
+    return validate_security(p);
 }
 
 fw_err config_load(struct config *cfg, const char *path, char *err, size_t errlen)
@@ -507,6 +773,41 @@ const struct config_store *config_find_store(const struct config *cfg, const cha
         if (!strcmp(cfg->stores[i].id, id))
             return &cfg->stores[i];
     return NULL;
+}
+
+const struct config_key *config_find_key(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (!strcmp(cfg->keys[i].name, name))
+            return &cfg->keys[i];
+    return NULL;
+}
+
+const struct config_key *config_find_key_pub(const struct config *cfg, const uint8_t pub[32])
+{
+    for (size_t i = 0; i < cfg->nkeys; i++)
+        if (!memcmp(cfg->keys[i].pub, pub, 32))
+            return &cfg->keys[i];
+    return NULL;
+}
+
+bool config_key_has_region(const struct config_key *k, const char *region)
+{
+    for (int i = 0; i < k->nregions; i++)
+        if (!strcmp(k->regions[i], region))
+            return true;
+    return false;
+}
+
+const char *config_role_name(enum key_role r)
+{
+    return r == KEY_ROLE_OPS ? "ops" : r == KEY_ROLE_SUPERVISOR ? "supervisor" : "terminal";
+}
+
+const char *config_store_region(const struct config *cfg, const char *store)
+{
+    const struct config_store *s = config_find_store(cfg, store);
+    return s ? s->region : "default";
 }
 
 const struct config_terminal *config_find_terminal(const struct config *cfg, const char *id)

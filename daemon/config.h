@@ -65,6 +65,24 @@ struct config_store {
     struct thresholds th;
 };
 
+/* [key:NAME]: a CurveZMQ client key allowed in (security = curve). A terminal key may send
+ * events for its store only; ops may query everything; a supervisor only their regions. */
+enum key_role { KEY_ROLE_TERMINAL, KEY_ROLE_OPS, KEY_ROLE_SUPERVISOR };
+#define CONFIG_KEY_REGIONS 16
+
+struct config_key {
+    char name[FW_ID_MAX + 1];
+    char public_z85[41];
+    char public_file[CONFIG_PATH_MAX];
+    uint8_t pub[32];
+    enum key_role role;
+    bool role_set;
+    char store[FW_ID_MAX + 1];
+    char regions[CONFIG_KEY_REGIONS][FW_ID_MAX + 1];
+    int nregions;
+    char origin[CONFIG_PATH_MAX + 288]; /* "FILE:LINE" or the key_dir file, for messages */
+};
+
 struct config_terminal {
     char id[FW_ID_MAX + 1];
     char store[FW_ID_MAX + 1];
@@ -100,6 +118,14 @@ struct config {
     int64_t map_grow_mb;
     int64_t raw_retention_days;    /* 0: raw events are kept for good */
     int64_t hourly_retention_days; /* 0: hourly rollups are kept for good */
+    /* [security] */
+    char security_mode[16]; /* "plain" or "curve" */
+    bool curve;
+    char server_key_file[CONFIG_PATH_MAX];
+    char key_dir[CONFIG_PATH_MAX];
+    char server_public[41], server_secret[41];
+    struct config_key *keys; /* [key:NAME] sections, then the key_dir's *.pub files */
+    size_t nkeys;
     /* [rules], [region:NAME] */
     struct thresholds rules;
     struct config_region *regions;
@@ -119,6 +145,14 @@ fw_err config_load(struct config *cfg, const char *path, char *err, size_t errle
 void config_free(struct config *cfg);
 
 const struct config_store *config_find_store(const struct config *cfg, const char *id);
+/* The allowed client key of that name (the ZAP User-Id) or public key; NULL if none. */
+const struct config_key *config_find_key(const struct config *cfg, const char *name);
+const struct config_key *config_find_key_pub(const struct config *cfg, const uint8_t pub[32]);
+/* True if a supervisor key covers region. */
+bool config_key_has_region(const struct config_key *k, const char *region);
+const char *config_role_name(enum key_role r);
+/* The region of a store ("default" for a store not in the configuration). */
+const char *config_store_region(const struct config *cfg, const char *store);
 const struct config_terminal *config_find_terminal(const struct config *cfg, const char *id);
 
 /* The threshold in force for a store: [store:ID], else its [region:NAME], else [rules], else

@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "arena.h"
+#include "auth.h"
 #include "floorwalker.pb-c.h"
 #include "htab.h"
 #include "alerts.h"
@@ -364,7 +365,15 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
     size_t size = zmq_msg_size(&m->body);
     Floorwalker__Event **evs = NULL;
     struct mark *mk = NULL;
+    const struct config_key *key = NULL;
 
+    m->ack = NULL;
+    if (in->cfg->curve && !(key = auth_msg_key(in->cfg, &m->body))) {
+        /* Its key was revoked by a reload after it connected: no service, and no ack, so a
+         * terminal revoked by mistake keeps its events spooled until its key is back. */
+        in->sr->key_revoked++;
+        return;
+    }
     if (m->extra_frames) {
         in->sr->frames_multipart++;
         batch_error(in, t, m, &ab, R(BAD_BATCH), false,
@@ -459,6 +468,13 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
         }
         bool bind = false;
         Floorwalker__RejectCode code = validate_event(e, lim, reason, sizeof reason);
+        if (code == R(REJECT_NONE) && key && key->role == KEY_ROLE_TERMINAL &&
+            strcmp(key->store, e->store_id)) {
+            snprintf(reason, sizeof reason,
+                     "the client key \"%s\" is bound to store \"%s\", not \"%.64s\"", key->name,
+                     key->store, e->store_id);
+            code = R(KEY_STORE_MISMATCH);
+        }
         if (code == R(REJECT_NONE))
             code = check_origin(in, t, e, reason, sizeof reason, &bind);
         if (code != R(REJECT_NONE)) {
@@ -641,6 +657,8 @@ static void send_acks(struct ingest *in)
 {
     for (size_t i = 0; i < in->nmsgs; i++) {
         struct inmsg *m = &in->msgs[i];
+        if (!m->ack)
+            continue; /* not answered (a revoked key) */
         if (zmq_msg_send(&m->id, in->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
             zmq_send(in->router, m->ack, m->ack_len, ZMQ_DONTWAIT) < 0) {
             /* Peer gone or its pipe full: a lost ack is fine, the terminal resends. */

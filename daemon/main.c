@@ -21,6 +21,7 @@
 #include "log.h"
 #include "query.h"
 #include "alerts.h"
+#include "auth.h"
 #include "rollup.h"
 #include "rules.h"
 #include "stats.h"
@@ -120,13 +121,28 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
     memcpy(next.alerts_endpoint, cur->alerts_endpoint, sizeof next.alerts_endpoint);
     memcpy(next.query_endpoint, cur->query_endpoint, sizeof next.query_endpoint);
     next.map_size_mb = cur->map_size_mb;
+    /* The sockets were made CURVE servers (or not) with this key at start: the mode and the
+     * server key stay; client keys ([key:NAME], key_dir) take effect now. */
+    if (next.curve != cur->curve || strcmp(next.server_public, cur->server_public))
+        log_warn("reload: [security] mode or server_key changed; that takes effect at the next "
+                 "restart (client keys are reloaded now)");
+    if (next.curve != cur->curve && cur->curve)
+        log_warn("reload: the new file is not in curve mode, so it lists no usable client keys: "
+                 "every new connection is refused until a restart or a reload with mode = curve");
+    next.curve = cur->curve;
+    memcpy(next.security_mode, cur->security_mode, sizeof next.security_mode);
+    memcpy(next.server_key_file, cur->server_key_file, sizeof next.server_key_file);
+    memcpy(next.server_public, cur->server_public, sizeof next.server_public);
+    memcpy(next.server_secret, cur->server_secret, sizeof next.server_secret);
     config_free(cur);
     *cur = next;
     log_setup(rc->verbose ? LOG_LVL_DEBUG : (enum log_level)cur->log_level, cur->log_syslog);
     rollup_config_changed(rc->rollup);
-    log_info("configuration reloaded from %s: %zu store(s), %zu terminal(s), %zu region(s)",
+    log_info("configuration reloaded from %s: %zu store(s), %zu terminal(s), %zu region(s)%s",
              rc->path ? rc->path : "(embedded defaults)", cur->nstores, cur->nterminals,
-             cur->nregions);
+             cur->nregions, "");
+    if (cur->curve)
+        log_info("reload: %zu client key(s) allowed", cur->nkeys);
     notify("READY=1");
 }
 
@@ -289,6 +305,7 @@ int main(int argc, char **argv)
     struct rollup *rollup = NULL;
     struct alerts *alerts = NULL;
     struct rules *rules = NULL;
+    struct auth *auth = NULL;
     void *pubmon = NULL;
     struct zsock_watcher pubmon_w;
     void *pub = NULL;
@@ -311,6 +328,12 @@ int main(int argc, char **argv)
      * a position must never be handed out twice. */
     if (sp.events_total + 1 > st->next_event_pos)
         st->next_event_pos = sp.events_total + 1;
+    /* CURVE fails open without a ZAP handler: bind it before any CURVE socket. */
+    if (!rebuild && cfg.curve) {
+        if (auth_create(&auth, loop, zctx, &cfg, &sr) != FW_OK)
+            goto out;
+        zsock_set_curve_server(cfg.server_secret);
+    }
     char pub_ep[CONFIG_EP_MAX] = "";
     if (!rebuild && !(pub = zsock_bind(zctx, ZMQ_PUB, cfg.alerts_endpoint, 0, 0, pub_ep,
                                        sizeof pub_ep, "alerts")))
@@ -406,6 +429,9 @@ int main(int argc, char **argv)
              "query %s%s",
              FW_VERSION, cfg.data_dir, sp.events_total, ingest_endpoint(in), pub_ep,
              query_endpoint(q), cfg.nstores ? "" : " (zero-config: every store accepted)");
+    if (cfg.curve)
+        log_info("security: CurveZMQ, server key %s, %zu client key(s) allowed", cfg.server_public,
+                 cfg.nkeys);
     notify("READY=1");
     /* The watchdog is fed from a loop timer: a stuck loop stops feeding it. */
     ev_timer watchdog;
@@ -435,6 +461,8 @@ out:
     alerts_destroy(&alerts);
     if (pub)
         zmq_close(pub);
+    auth_destroy(&auth, loop);
+    zsock_set_curve_server(NULL);
     store_destroy(&st);
     if (zctx)
         zmq_ctx_term(zctx);

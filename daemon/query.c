@@ -12,6 +12,7 @@
 #include "floorwalker.pb-c.h"
 #include "log.h"
 #include "alerts.h"
+#include "auth.h"
 #include "metrics.h"
 #include "qresult.h"
 #include "rules.h"
@@ -98,6 +99,11 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "sd", "events_per_s", sr->events_per_s);
     res_row(res, &t, "si", "ingest_last_pass_msgs", (int64_t)sr->last_pass_msgs);
     res_row(res, &t, "si", "subscribers", (int64_t)sr->subscribers);
+    res_row(res, &t, "si", "curve", (int64_t)q->cfg->curve);
+    res_row(res, &t, "si", "auth_allowed", (int64_t)sr->auth_allowed);
+    res_row(res, &t, "si", "auth_denied", (int64_t)sr->auth_denied);
+    res_row(res, &t, "si", "queries_refused", (int64_t)sr->queries_refused);
+    res_row(res, &t, "si", "key_revoked", (int64_t)sr->key_revoked);
     res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
     if (q->metrics)
         res_row(res, &t, "si", "metrics_port", (int64_t)metrics_port(q->metrics));
@@ -203,7 +209,75 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
     store_txn_abort(&tx);
 }
 
-static void dispatch(struct query *q, struct result *res, const uint8_t *data, size_t len)
+/*
+ * What a client key may ask (security = curve). ops: everything. supervisor: figures, alerts,
+ * acknowledgements and spot checks of stores in their regions only; a region-scoped query must
+ * name one of their regions; chain-wide figures, daemon stats and the quarantine are ops'.
+ * Returns true if allowed, else false with why.
+ */
+static bool authorize(struct query *q, const struct config_key *k, const Floorwalker__Query *qq,
+                      char *why, size_t len)
+{
+    if (!k || k->role == KEY_ROLE_OPS)
+        return true;
+    const char *region = NULL;
+    switch (qq->kind) {
+    case FLOORWALKER__QUERY__KIND__SALES:
+    case FLOORWALKER__QUERY__KIND__TOP_SKUS:
+    case FLOORWALKER__QUERY__KIND__BOTTOM_SKUS:
+    case FLOORWALKER__QUERY__KIND__CATEGORIES:
+    case FLOORWALKER__QUERY__KIND__CASHIERS:
+    case FLOORWALKER__QUERY__KIND__COMPLAINTS:
+    case FLOORWALKER__QUERY__KIND__STOCK:
+    case FLOORWALKER__QUERY__KIND__ATTENDANCE:
+    case FLOORWALKER__QUERY__KIND__ALERTS:
+    case FLOORWALKER__QUERY__KIND__SPOTCHECK: {
+        /* The same scope rule as the reports: explicit scope, else store, else region. */
+        const char *scope = qq->scope[0]      ? qq->scope
+                            : qq->store_id[0] ? "store"
+                            : qq->region[0]   ? "region"
+                                              : "chain";
+        if (qq->kind == FLOORWALKER__QUERY__KIND__ALERTS ||
+            qq->kind == FLOORWALKER__QUERY__KIND__SPOTCHECK)
+            scope = qq->store_id[0] ? "store" : qq->region[0] ? "region" : "chain";
+        if (!strcmp(scope, "store")) {
+            const struct store_info *si = rollup_store(q->rollup, qq->store_id);
+            region = si ? si->region : config_store_region(q->cfg, qq->store_id);
+            /* An alerts query naming both must keep to the store's region. */
+            if (qq->region[0] && strcmp(qq->region, region))
+                region = qq->region;
+        } else if (!strcmp(scope, "region")) {
+            region = qq->region;
+        } else {
+            snprintf(why, len,
+                     "key %s (supervisor of %s%s) may not query the whole chain: name one of "
+                     "your regions (--region) or a store in them",
+                     k->name, k->regions[0], k->nregions > 1 ? ", ..." : "");
+            return false;
+        }
+        break;
+    }
+    case FLOORWALKER__QUERY__KIND__ACK_ALERT:
+        region = q->alerts ? alerts_region_of(q->alerts, qq->alert_id) : NULL;
+        if (!region)
+            return true; /* answered "no active alert" without telling more */
+        break;
+    default:
+        snprintf(why, len, "key %s is a supervisor key; this query is for ops keys", k->name);
+        return false;
+    }
+    if (config_key_has_region(k, region))
+        return true;
+    snprintf(why, len, "key %s may query regions %s%s%s only, not region \"%.64s\"", k->name,
+             k->regions[0], k->nregions > 1 ? ", " : "", k->nregions > 1 ? k->regions[1] : "",
+             region);
+    if (k->nregions > 2)
+        snprintf(why + strlen(why), len - strlen(why), " (and %d more)", k->nregions - 2);
+    return false;
+}
+
+static void dispatch(struct query *q, struct result *res, const uint8_t *data, size_t len,
+                     const struct config_key *key)
 {
     if (len > QUERY_MAX_BYTES) {
         res_error(res, "query of %zu bytes is over the limit of %d", len, QUERY_MAX_BYTES);
@@ -215,6 +289,12 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
         return;
     }
     res->r.request_id = qq->request_id;
+    char why[512];
+    if (!authorize(q, key, qq, why, sizeof why)) {
+        q->sr->queries_refused++;
+        res_error(res, "%s", why);
+        return;
+    }
     switch (qq->kind) {
     case FLOORWALKER__QUERY__KIND__STATS:
         q_stats(q, res);
@@ -290,10 +370,15 @@ static void handle_one(struct query *q)
     struct result res = {.a = &q->arena, .r = FLOORWALKER__QUERY_RESULT__INIT};
     int nf = n < 4 ? n : 4;
     bool req = nf == 3 && zmq_msg_size(&frames[1]) == 0;
-    if (n > 3 || n < 2 || (n == 3 && !req))
+    const struct config_key *key = NULL;
+    if (n > 3 || n < 2 || (n == 3 && !req)) {
         res_error(&res, "expected one Query frame");
-    else
-        dispatch(q, &res, zmq_msg_data(&frames[nf - 1]), zmq_msg_size(&frames[nf - 1]));
+    } else if (q->cfg->curve && !(key = auth_msg_key(q->cfg, &frames[nf - 1]))) {
+        q->sr->key_revoked++;
+        res_error(&res, "this connection's key is no longer allowed (revoked by a reload)");
+    } else {
+        dispatch(q, &res, zmq_msg_data(&frames[nf - 1]), zmq_msg_size(&frames[nf - 1]), key);
+    }
     if (res.oom) {
         res.r = (Floorwalker__QueryResult)FLOORWALKER__QUERY_RESULT__INIT;
         res_error(&res, "result too large for memory");

@@ -1,6 +1,8 @@
 #include "zsock.h"
 
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include <zmq.h>
 
 #include "log.h"
@@ -75,6 +77,26 @@ void zsock_stop(struct ev_loop *loop, struct zsock_watcher *w)
     ev_io_stop(loop, &w->io);
 }
 
+static char curve_secret[41];
+
+void zsock_set_curve_server(const char *secret_z85)
+{
+    snprintf(curve_secret, sizeof curve_secret, "%s", secret_z85 ? secret_z85 : "");
+}
+
+/* Warns when a plain (unauthenticated, unencrypted) socket listens beyond this machine. */
+static void warn_plain(const char *what, const char *bound)
+{
+    if (strncmp(bound, "tcp://", 6))
+        return; /* ipc:// and inproc:// stay on this machine */
+    const char *host = bound + 6;
+    if (!strncmp(host, "127.", 4) || !strncmp(host, "[::1]", 5) || !strncmp(host, "localhost:", 10))
+        return;
+    log_warn("%s listens on %s in plain mode: anyone who can reach it can connect, unencrypted; "
+             "set [security] mode = curve (see floorwalker.conf(5))",
+             what, bound);
+}
+
 void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm, char *bound,
                  size_t boundlen, const char *what)
 {
@@ -88,11 +110,18 @@ void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int
         (hwm > 0 && (zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
                      zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm))))
         goto fail;
+    /* CURVE server: every handshake goes to the ZAP handler under this socket's domain. */
+    if (curve_secret[0] && (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) ||
+                            zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, curve_secret, 40) ||
+                            zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, what, strlen(what))))
+        goto fail;
     if (zmq_bind(s, endpoint) != 0)
         goto fail;
     size_t len = boundlen;
     if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
         goto fail;
+    if (!curve_secret[0])
+        warn_plain(what, bound);
     return s;
 fail:
     log_err("%s: cannot bind %s: %s", what, endpoint, zmq_strerror(zmq_errno()));

@@ -38,6 +38,13 @@ struct zsock_watcher {
 void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm, char *bound,
                  size_t boundlen, const char *what);
 
+/*
+ * With a secret key set (Z85), every later zsock_bind makes a CURVE server whose ZAP domain is
+ * its 'what' ("ingest", "query", "alerts"); the ZAP handler must be bound first (auth.h).
+ * Without one, a socket bound to a non-loopback tcp:// address gets a warning.
+ */
+void zsock_set_curve_server(const char *secret_z85);
+
 /* socket must stay open while the watcher is started. */
 int zsock_init(struct zsock_watcher *w, void *socket, int events, zsock_cb cb, void *data);
 void zsock_start(struct ev_loop *loop, struct zsock_watcher *w);

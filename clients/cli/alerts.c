@@ -598,6 +598,10 @@ static int follow_run(const struct alerts_opts *o)
         }
     }
     zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+    if (cli_secure(sub, "floorwalker alerts") != 0) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
     if (o->snapshot)
         mon = monitor_start(ctx, sub);
     if (zmq_connect(sub, o->pub_ep) != 0) {

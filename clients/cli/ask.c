@@ -17,7 +17,7 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
                         Floorwalker__QueryResult **out)
 {
     enum ask_status st = ASK_NOANSWER;
-    void *s = zmq_socket(ctx, ZMQ_REQ);
+    void *s = zmq_socket(ctx, ZMQ_REQ), *mon = NULL;
     int ms = timeout_s * 1000, zero = 0;
     uint8_t *buf = NULL;
     *out = NULL;
@@ -27,6 +27,11 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
     }
     zmq_setsockopt(s, ZMQ_SNDTIMEO, &ms, sizeof ms);
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    if (cli_secure(s, who) != 0) {
+        st = ASK_BADEP;
+        goto out;
+    }
+    mon = cli_auth_watch(ctx, s);
     if (zmq_connect(s, ep) != 0) {
         fprintf(stderr, "%s: cannot connect to %s: %s\n", who, ep, zmq_strerror(zmq_errno()));
         st = ASK_BADEP;
@@ -78,11 +83,18 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
     fprintf(stderr, "%s: the answer from %s is not a QueryResult\n", who, ep);
     goto out;
 noanswer:
-    fprintf(stderr,
-            "%s: no answer from floorwalkerd at %s within %d s (is it running? check the "
-            "endpoint and the timeout)\n",
-            who, ep, timeout_s);
+    if (cli_auth_refused(mon))
+        fprintf(stderr,
+                "%s: floorwalkerd at %s refused this client's key (it is not in the daemon's "
+                "[key:NAME] sections or key_dir, or its role may not use this socket)\n",
+                who, ep);
+    else
+        fprintf(stderr,
+                "%s: no answer from floorwalkerd at %s within %d s (is it running? check the "
+                "endpoint and the timeout%s)\n",
+                who, ep, timeout_s, cli_curve_on() ? ", and --server-key" : "");
 out:
+    cli_auth_unwatch(s, mon);
     free(buf);
     zmq_close(s);
     return st;

@@ -28,6 +28,22 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
                         int timeout_s, uint64_t deadline, const volatile sig_atomic_t *stop,
                         Floorwalker__QueryResult **out);
 
+/* CurveZMQ (keys.c): takes --key/--server-key out of argv (or $FLOORWALKER_KEY and
+ * $FLOORWALKER_SERVER_KEY) and reads the files; 0 or an exit code after a message. */
+int cli_keys_init(int *argc, char **argv);
+bool cli_curve_on(void);
+/* Makes sock a CURVE client when keys were given (before zmq_connect); 0, or -1 after a
+ * message prefixed by who. */
+int cli_secure(void *sock, const char *who);
+/* With keys given: watches sock's handshake for the daemon refusing our key (start before
+ * zmq_connect); cli_auth_refused then tells whether it did. NULL-safe. */
+void *cli_auth_watch(void *ctx, void *sock);
+bool cli_auth_refused(void *mon);
+void cli_auth_unwatch(void *sock, void *mon);
+struct fw_options;
+void cli_fw_options(struct fw_options *o);
+int cmd_keygen(int argc, char **argv);
+
 int cmd_publish(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_stats(int argc, char **argv);

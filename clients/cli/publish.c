@@ -67,6 +67,7 @@ static struct term *term_for(struct publish *p, const char *store, const char *t
     }
     struct fw_options o = {
         .endpoint = p->endpoint, .spool_dir = dir, .on_reject = on_reject, .arg = t};
+    cli_fw_options(&o);
     int rc = fw_open_opts(&t->c, store, terminal, &o);
     if (rc) {
         fprintf(stderr, "floorwalker publish: cannot open the spool %s: %s\n", dir,

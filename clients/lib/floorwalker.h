@@ -38,6 +38,12 @@ struct fw_options {
                                 process crash, not a power cut); default 0 */
     fw_reject_cb on_reject;
     void *arg;
+    /* CurveZMQ (floorwalkerd with [security] mode = curve): the daemon's public key and this
+     * terminal's key pair, each 40 Z85 characters (fw_key_read() reads keygen's files). All
+     * NULL: plain. The key must be listed in the daemon's config bound to store_id. */
+    const char *server_key;
+    const char *public_key;
+    const char *secret_key;
 };
 
 struct fw_client_stats {

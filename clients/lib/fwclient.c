@@ -27,6 +27,7 @@
 #include <zmq.h>
 
 #include "fwcommon.h"
+#include "fwkeys.h"
 
 #define DELETE_EVERY_MS 50
 #define SPOOL_MAP_DEFAULT ((size_t)1 << 30)
@@ -650,6 +651,17 @@ int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
     c->zctx = zmq_ctx_new();
     c->dealer = c->zctx ? zmq_socket(c->zctx, ZMQ_DEALER) : NULL;
     int one = 1, zero = 0, ivl = 100, ivl_max = 5000, hb = 5000, hbt = 15000;
+    char kerr[128];
+    bool curve = opts->server_key || opts->public_key || opts->secret_key;
+    /* The keys are copied into the socket here; the caller's strings need not outlive this. */
+    c->o.server_key = c->o.public_key = c->o.secret_key = NULL;
+    if (c->dealer && curve &&
+        fw_curve_client(c->dealer, opts->server_key ? opts->server_key : "",
+                        opts->public_key ? opts->public_key : "",
+                        opts->secret_key ? opts->secret_key : "", kerr, sizeof kerr)) {
+        err = FW_EINVAL;
+        goto fail;
+    }
     if (!c->dealer || zmq_setsockopt(c->dealer, ZMQ_IMMEDIATE, &one, sizeof one) ||
         zmq_setsockopt(c->dealer, ZMQ_LINGER, &zero, sizeof zero) ||
         zmq_setsockopt(c->dealer, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl) ||

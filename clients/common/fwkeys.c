@@ -1,0 +1,189 @@
+#include "fwkeys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+bool fw_key_z85_valid(const char *s)
+{
+    uint8_t raw[32];
+    return s && strlen(s) == FW_Z85_KEY_LEN && zmq_z85_decode(raw, s) != NULL;
+}
+
+/* The value of `key = "..."` (quotes optional) on line, or NULL. */
+static const char *value_of(char *line, const char *key)
+{
+    char *s = line;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t kl = strlen(key);
+    if (strncmp(s, key, kl))
+        return NULL;
+    s += kl;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s++ != '=')
+        return NULL;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*s == '"')
+        s++;
+    char *e = s + strcspn(s, "\"\r\n \t");
+    *e = '\0';
+    return s;
+}
+
+int fw_key_read(const char *path, struct fw_keypair *kp, char *err, size_t errlen)
+{
+    memset(kp, 0, sizeof *kp);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot read the key file: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[512];
+    int n = 0, bad = 0;
+    while (fgets(line, sizeof line, f) && n++ < 200) {
+        const char *v;
+        if ((v = value_of(line, "public-key"))) {
+            if (!fw_key_z85_valid(v))
+                bad = 1;
+            else
+                memcpy(kp->public_z85, v, FW_Z85_KEY_LEN + 1);
+        } else if ((v = value_of(line, "secret-key"))) {
+            if (!fw_key_z85_valid(v))
+                bad = 1;
+            else
+                memcpy(kp->secret_z85, v, FW_Z85_KEY_LEN + 1);
+        } else if ((v = value_of(line, "name"))) {
+            snprintf(kp->name, sizeof kp->name, "%s", v);
+        } else if ((v = value_of(line, "role"))) {
+            snprintf(kp->role, sizeof kp->role, "%s", v);
+        } else if ((v = value_of(line, "store"))) {
+            snprintf(kp->store, sizeof kp->store, "%s", v);
+        } else if ((v = value_of(line, "regions"))) {
+            snprintf(kp->regions, sizeof kp->regions, "%s", v);
+        } else if (n == 1) {
+            /* A bare public key: 40 Z85 characters alone on the first line. */
+            line[strcspn(line, "\r\n")] = '\0';
+            if (fw_key_z85_valid(line))
+                memcpy(kp->public_z85, line, FW_Z85_KEY_LEN + 1);
+        }
+    }
+    fclose(f);
+    if (bad || !kp->public_z85[0]) {
+        snprintf(err, errlen,
+                 "%s: not a key file (expected public-key = \"<40 Z85 characters>\", as written "
+                 "by floorwalker keygen)",
+                 path);
+        return -1;
+    }
+    if (kp->secret_z85[0]) {
+        /* The secret key must match the public key in the same file. */
+        uint8_t sec[32];
+        char pub[FW_Z85_KEY_LEN + 1];
+        if (!zmq_z85_decode(sec, kp->secret_z85) || zmq_curve_public(pub, kp->secret_z85) != 0 ||
+            strcmp(pub, kp->public_z85)) {
+            snprintf(err, errlen, "%s: the secret key does not belong to the public key", path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int fw_key_generate(struct fw_keypair *kp, char *err, size_t errlen)
+{
+    memset(kp, 0, sizeof *kp);
+    if (!zmq_has("curve")) {
+        snprintf(err, errlen, "this libzmq has no CURVE support (it needs libsodium)");
+        return -1;
+    }
+    if (zmq_curve_keypair(kp->public_z85, kp->secret_z85) != 0) {
+        snprintf(err, errlen, "zmq_curve_keypair: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_file(const char *path, mode_t mode, bool force, const char *text, char *err,
+                      size_t errlen)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), mode);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+                 errno == EEXIST ? " (use --force to replace it)" : "");
+        return -1;
+    }
+    size_t len = strlen(text);
+    ssize_t w = write(fd, text, len);
+    int rc = (w == (ssize_t)len && fchmod(fd, mode) == 0 && fsync(fd) == 0) ? 0 : -1;
+    if (rc)
+        snprintf(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+static void meta(char *text, size_t size, const char *key, const char *v)
+{
+    size_t n = strlen(text);
+    if (v[0] && n < size)
+        snprintf(text + n, size - n, "    %s = \"%s\"\n", key, v);
+}
+
+int fw_key_write(const char *base, const struct fw_keypair *kp, bool force, char *err,
+                 size_t errlen)
+{
+    char path[4096], md[1024] = "", text[2048];
+    meta(md, sizeof md, "name", kp->name);
+    meta(md, sizeof md, "role", kp->role);
+    meta(md, sizeof md, "store", kp->store);
+    meta(md, sizeof md, "regions", kp->regions);
+    snprintf(text, sizeof text,
+             "#   ****  Generated by floorwalker keygen: a CurveZMQ key pair  ****\n"
+             "#   ZeroMQ CURVE **Secret** Certificate\n"
+             "#   DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.\n"
+             "\n"
+             "metadata\n%scurve\n    public-key = \"%s\"\n    secret-key = \"%s\"\n",
+             md, kp->public_z85, kp->secret_z85);
+    if ((size_t)snprintf(path, sizeof path, "%s.key", base) >= sizeof path) {
+        snprintf(err, errlen, "%s: path too long", base);
+        return -1;
+    }
+    if (write_file(path, 0600, force, text, err, errlen))
+        return -1;
+    snprintf(text, sizeof text,
+             "#   ****  Generated by floorwalker keygen: a CurveZMQ public key  ****\n"
+             "#   ZeroMQ CURVE Public Certificate\n"
+             "#   Give it to floorwalkerd's operator (a [key:NAME] section or the key_dir).\n"
+             "\n"
+             "metadata\n%scurve\n    public-key = \"%s\"\n",
+             md, kp->public_z85);
+    snprintf(path, sizeof path, "%s.pub", base);
+    return write_file(path, 0644, force, text, err, errlen);
+}
+
+int fw_curve_client(void *sock, const char *server_public, const char *public_z85,
+                    const char *secret_z85, char *err, size_t errlen)
+{
+    if (!zmq_has("curve")) {
+        snprintf(err, errlen, "this libzmq has no CURVE support (it needs libsodium)");
+        return -1;
+    }
+    if (!fw_key_z85_valid(server_public) || !fw_key_z85_valid(public_z85) ||
+        !fw_key_z85_valid(secret_z85)) {
+        snprintf(err, errlen, "a CURVE key is not 40 Z85 characters");
+        return -1;
+    }
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_public, FW_Z85_KEY_LEN) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public_z85, FW_Z85_KEY_LEN) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret_z85, FW_Z85_KEY_LEN)) {
+        snprintf(err, errlen, "CURVE socket options: %s", zmq_strerror(zmq_errno()));
+        return -1;
+    }
+    return 0;
+}
