@@ -15,6 +15,8 @@
 struct auth {
     void *rep;
     struct zsock_watcher w;
+    void *xpub; /* the alerts socket, whose subscriptions we filter */
+    struct zsock_watcher xw;
     const struct config *cfg;
     struct stats_runtime *sr;
     /* Refusals are logged at most once a second, with how many were not. */
@@ -167,11 +169,84 @@ fw_err auth_create(struct auth **out, struct ev_loop *loop, void *zctx, const st
     return FW_OK;
 }
 
+/* One subscription (un)done for the last subscriber that sent one (ZMQ_XPUB_MANUAL). */
+static void apply_sub(struct auth *a, bool on, const char *topic, size_t len)
+{
+    zmq_setsockopt(a->xpub, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, topic, len);
+}
+
+/*
+ * A supervisor's subscription is narrowed to their regions: a topic inside alert/<r>/ or
+ * rollup/<r>/ of one of them stands; a shorter one that covers them ("", "alert/") becomes
+ * those prefixes; anything else is dropped (and counted). ops subscriptions stand as sent.
+ */
+static void filter_sub(struct auth *a, const struct config_key *k, bool on, const char *topic,
+                       size_t len)
+{
+    if (k->role == KEY_ROLE_OPS) {
+        apply_sub(a, on, topic, len);
+        return;
+    }
+    bool any = false;
+    for (int i = 0; i < k->nregions; i++) {
+        static const char *const kinds[] = {"alert/", "rollup/"};
+        for (size_t j = 0; j < 2; j++) {
+            char pre[16 + FW_ID_MAX];
+            int n = snprintf(pre, sizeof pre, "%s%s/", kinds[j], k->regions[i]);
+            if (n < 0 || (size_t)n >= sizeof pre)
+                continue;
+            if (len >= (size_t)n && !memcmp(topic, pre, (size_t)n)) {
+                apply_sub(a, on, topic, len); /* inside the region */
+                return;
+            }
+            if (len < (size_t)n && !memcmp(topic, pre, len)) {
+                apply_sub(a, on, pre, (size_t)n); /* covers the region: narrowed to it */
+                any = true;
+            }
+        }
+    }
+    if (!any && on) {
+        a->sr->subscriptions_refused++;
+        log_info("alerts: subscription \"%.*s\" of key %s is outside its regions; dropped",
+                 (int)(len > 80 ? 80 : len), topic, k->name);
+    }
+}
+
+static void on_xpub(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+{
+    struct auth *a = w->data;
+    for (int i = 0; i < ZAP_PER_PASS; i++) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, a->xpub, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            break;
+        }
+        const uint8_t *d = zmq_msg_data(&m);
+        size_t len = zmq_msg_size(&m);
+        const struct config_key *k = auth_msg_key(a->cfg, &m);
+        if (len >= 1 && (d[0] == 0 || d[0] == 1) && k)
+            filter_sub(a, k, d[0] == 1, (const char *)d + 1, len - 1);
+        zmq_msg_close(&m);
+    }
+}
+
+fw_err auth_watch_alerts(struct auth *a, struct ev_loop *loop, void *xpub)
+{
+    a->xpub = xpub;
+    if (zsock_init(&a->xw, xpub, ZMQ_POLLIN, on_xpub, a))
+        return FW_EIO;
+    zsock_start(loop, &a->xw);
+    return FW_OK;
+}
+
 void auth_destroy(struct auth **ap, struct ev_loop *loop)
 {
     struct auth *a = *ap;
     if (!a)
         return;
+    if (a->xpub)
+        zsock_stop(loop, &a->xw);
     zsock_stop(loop, &a->w);
     zmq_close(a->rep);
     free(a);

@@ -26,6 +26,11 @@ fw_err auth_create(struct auth **out, struct ev_loop *loop, void *zctx, const st
                    struct stats_runtime *sr) FW_WUR;
 void auth_destroy(struct auth **a, struct ev_loop *loop);
 
+/* The alerts socket in curve mode is an XPUB with ZMQ_XPUB_MANUAL: every subscription comes
+ * here with its key, and a supervisor's is narrowed to alert/<region>/ and rollup/<region>/
+ * of their regions (a subscription to everything becomes exactly those). */
+fw_err auth_watch_alerts(struct auth *a, struct ev_loop *loop, void *xpub) FW_WUR;
+
 /* The configured key a message came through (its User-Id), or NULL: plain mode, or a key no
  * longer in the configuration. */
 const struct config_key *auth_msg_key(const struct config *cfg, void *msg);

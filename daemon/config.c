@@ -51,6 +51,7 @@ static const struct key_spec keys[] = {
     INT("limits", "max_lines", max_lines, 1, 100000),
     STR("alerts", "endpoint", alerts_endpoint),
     STR("query", "endpoint", query_endpoint),
+    INT("query", "max_result_bytes", max_result_bytes, 4096, 1LL << 30),
     STR("metrics", "listen", metrics_listen),
     INT("rollup", "checkpoint_ms", checkpoint_ms, 10, 3600000),
     INT("rollup", "checkpoint_cells", checkpoint_cells, 100, 100000000),
@@ -112,6 +113,7 @@ void config_defaults(struct config *cfg)
     cfg->map_size_mb = 1024;
     cfg->map_grow_mb = 1024;
     snprintf(cfg->security_mode, sizeof cfg->security_mode, "%s", "plain");
+    cfg->max_result_bytes = 32 << 20;
 }
 
 void config_free(struct config *cfg)

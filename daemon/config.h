@@ -108,6 +108,7 @@ struct config {
     /* [alerts], [query] */
     char alerts_endpoint[CONFIG_EP_MAX];
     char query_endpoint[CONFIG_EP_MAX];
+    int64_t max_result_bytes; /* a bigger answer is replaced by an error saying so */
     /* [metrics] */
     char metrics_listen[CONFIG_EP_MAX];
     /* [rollup] */

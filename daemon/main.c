@@ -335,8 +335,11 @@ int main(int argc, char **argv)
         zsock_set_curve_server(cfg.server_secret);
     }
     char pub_ep[CONFIG_EP_MAX] = "";
-    if (!rebuild && !(pub = zsock_bind(zctx, ZMQ_PUB, cfg.alerts_endpoint, 0, 0, pub_ep,
-                                       sizeof pub_ep, "alerts")))
+    /* In curve mode an XPUB, whose subscriptions auth.c checks against the key's regions. */
+    if (!rebuild && !(pub = zsock_bind(zctx, auth ? ZMQ_XPUB : ZMQ_PUB, cfg.alerts_endpoint, 0, 0,
+                                       pub_ep, sizeof pub_ep, "alerts")))
+        goto out;
+    if (auth && auth_watch_alerts(auth, loop, pub) != FW_OK)
         goto out;
 
     if (rollup_create(&rollup, &cfg, st) != FW_OK) {

@@ -104,6 +104,7 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "auth_denied", (int64_t)sr->auth_denied);
     res_row(res, &t, "si", "queries_refused", (int64_t)sr->queries_refused);
     res_row(res, &t, "si", "key_revoked", (int64_t)sr->key_revoked);
+    res_row(res, &t, "si", "subscriptions_refused", (int64_t)sr->subscriptions_refused);
     res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
     if (q->metrics)
         res_row(res, &t, "si", "metrics_port", (int64_t)metrics_port(q->metrics));
@@ -383,9 +384,19 @@ static void handle_one(struct query *q)
         res.r = (Floorwalker__QueryResult)FLOORWALKER__QUERY_RESULT__INIT;
         res_error(&res, "result too large for memory");
     }
+    size_t plen = floorwalker__query_result__get_packed_size(&res.r);
+    if ((int64_t)plen > q->cfg->max_result_bytes) {
+        uint64_t rid = res.r.request_id;
+        res.r = (Floorwalker__QueryResult)FLOORWALKER__QUERY_RESULT__INIT;
+        res.r.request_id = rid;
+        res_error(&res,
+                  "the answer would be %zu bytes, over [query] max_result_bytes = %" PRId64
+                  "; narrow the range or the scope, or lower the limit",
+                  plen, q->cfg->max_result_bytes);
+        plen = floorwalker__query_result__get_packed_size(&res.r);
+    }
     if (res.r.status != FLOORWALKER__QUERY_RESULT__STATUS__OK)
         q->sr->query_errors++;
-    size_t plen = floorwalker__query_result__get_packed_size(&res.r);
     uint8_t *buf = malloc(plen ? plen : 1);
     if (buf) {
         floorwalker__query_result__pack(&res.r, buf);

@@ -48,10 +48,11 @@ struct stats_runtime {
     uint64_t rate_events[10]; /* events_total sampled each second, for events_per_s */
     unsigned rate_i;
     uint64_t query_errors;
-    uint64_t auth_allowed;    /* CurveZMQ handshakes the ZAP handler let in */
-    uint64_t auth_denied;     /* ... and refused (unknown key, wrong role for the socket) */
-    uint64_t queries_refused; /* queries outside the client key's role or regions */
-    uint64_t key_revoked;     /* messages from a connection whose key a reload removed */
+    uint64_t auth_allowed;          /* CurveZMQ handshakes the ZAP handler let in */
+    uint64_t auth_denied;           /* ... and refused (unknown key, wrong role for the socket) */
+    uint64_t queries_refused;       /* queries outside the client key's role or regions */
+    uint64_t key_revoked;           /* messages from a connection whose key a reload removed */
+    uint64_t subscriptions_refused; /* alert subscriptions outside a supervisor's regions */
 };
 
 extern const char *const stats_kind_names[STATS_KINDS];

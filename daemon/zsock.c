@@ -106,6 +106,7 @@ void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int
         goto fail;
     if (zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero) ||
         (type == ZMQ_ROUTER && zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof one)) ||
+        (type == ZMQ_XPUB && zmq_setsockopt(s, ZMQ_XPUB_MANUAL, &one, sizeof one)) ||
         (maxmsg > 0 && zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg)) ||
         (hwm > 0 && (zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm) ||
                      zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm))))

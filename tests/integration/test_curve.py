@@ -246,6 +246,60 @@ class CurveTest(DaemonTest):
                      key="sup-east.key")
         self.assertEqual(p.returncode, 0, p.stderr)
 
+    def test_supervisor_subscription_narrowed_to_their_regions(self):
+        till2 = read_key(self.keygen("till2", "--role", "terminal", "--store", "S002") + ".key")
+        d = self.curve_daemon()
+
+        def sub(key, topic):
+            s = zmq.Context.instance().socket(zmq.SUB)
+            s.setsockopt(zmq.LINGER, 0)
+            s.curve_serverkey = self.server_pub
+            s.curve_publickey, s.curve_secretkey = key
+            s.setsockopt(zmq.SUBSCRIBE, topic)
+            s.connect(d.alerts)
+            return s
+
+        subs = {"sup-all": sub(self.sup, b""), "sup-alert": sub(self.sup, b"alert/"),
+                "sup-west": sub(self.sup, b"alert/west/"), "ops": sub(self.ops, b"alert/")}
+        deadline = time.time() + 10
+        while stat(d, "subscribers") < len(subs) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the subscriptions travel after the handshake
+
+        def complaint(store, term, key, cid):
+            s = dealer(d.ingest, self.server_pub, key)
+            s.send(batch(event(store, term, 3, 1, complaint={
+                "complaint_id": cid, "action": "OPENED", "category": "service",
+                "severity": "MAJOR", "channel": "COUNTER"})))
+            self.assertEqual(ack_of(s).acked_seq, 1)
+            s.close()
+
+        complaint("S002", "T2", till2, "CW")
+        complaint("S001", "T1", self.till1, "CE")
+
+        def topics(s, want):
+            got = []
+            s.setsockopt(zmq.RCVTIMEO, 3000)
+            try:
+                while len(got) < want:
+                    got.append(s.recv_multipart()[0].decode())
+                s.setsockopt(zmq.RCVTIMEO, 500)
+                got.append(s.recv_multipart()[0].decode())  # nothing more should come
+            except zmq.Again:
+                pass
+            return got
+
+        ops = topics(subs["ops"], 2)
+        self.assertEqual(sorted(t.split("/")[1] for t in ops), ["east", "west"], ops)
+        for name in ("sup-all", "sup-alert"):
+            got = [t for t in topics(subs[name], 1) if t.startswith("alert/")]
+            self.assertTrue(got, name)
+            self.assertTrue(all(t.startswith("alert/east/") for t in got), (name, got))
+        self.assertEqual(topics(subs["sup-west"], 0), [])
+        self.assertGreaterEqual(stat(d, "subscriptions_refused"), 1)
+        for s in subs.values():
+            s.close()
+
     # ---- reload ---------------------------------------------------------------------------
 
     def test_reload_adds_and_revokes_keys(self):

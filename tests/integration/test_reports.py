@@ -32,6 +32,28 @@ class Reports(fwtest.DaemonTest):
                 got.append((topic.decode(), r))
         return got
 
+    def test_result_size_is_bounded(self):
+        """A query whose answer is over [query] max_result_bytes gets an error that says so,
+        never a truncated table; a smaller one on the same data is answered."""
+        pb = fwtest.pb2()
+        d = self.daemon("[query]\nmax_result_bytes = 4096\n")
+        t = fwtest.Terminal(d.ingest)
+        lines = tuple((1000, 100 + i, 0) for i in range(300))  # 300 distinct SKUs
+        self.assertEqual(t.send([event("S1", "T1", 1, 1, sale=sale("R1", lines=lines))]).stored, 1)
+        t.close()
+        r = d.query_raw(pb.Query(kind=pb.Query.TOP_SKUS, store_id="S1", limit=300))
+        self.assertEqual(r.status, pb.QueryResult.ERROR)
+        self.assertIn("max_result_bytes = 4096", r.error)
+        self.assertEqual(len(r.tables), 0)
+        r = d.query_raw(pb.Query(kind=pb.Query.TOP_SKUS, store_id="S1", limit=10))
+        self.assertEqual(r.status, pb.QueryResult.OK, r.error)
+        self.assertEqual(len(fwtest.table(r, "skus")), 10)
+        # The date range is bounded too.
+        r = d.query_raw(pb.Query(kind=pb.Query.SALES, store_id="S1", from_day="2020-01-01",
+                                 to_day="2026-01-01"))
+        self.assertEqual(r.status, pb.QueryResult.ERROR)
+        self.assertIn("at most 400", r.error)
+
     def test_hour_and_day_reports(self):
         pb = fwtest.pb2()
         d = self.daemon(CONFIG, args=["--test-clock"])
