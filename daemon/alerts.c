@@ -113,9 +113,21 @@ static bool is_active(const struct alert_rec *r)
     return r && r->m.state == FLOORWALKER__ALERT__STATE__FIRING;
 }
 
+/* "rule/store/subject", cut to fit; on the per-event path, so no snprintf. */
 static void make_id(char *out, size_t len, const char *rule, const char *store, const char *subject)
 {
-    snprintf(out, len, "%s/%s/%s", rule, store, subject);
+    const char *parts[3] = {rule, store, subject};
+    size_t n = 0;
+    for (int i = 0; i < 3; i++) {
+        if (i && n + 1 < len)
+            out[n++] = '/';
+        size_t l = strlen(parts[i]);
+        if (l > len - 1 - n)
+            l = len - 1 - n;
+        memcpy(out + n, parts[i], l);
+        n += l;
+    }
+    out[n] = '\0';
 }
 
 void alerts_raise(struct alerts *a, const char *rule, const char *store, const char *region,

@@ -15,12 +15,14 @@ struct seen_store {
     int64_t last_ms;
     int last_hour;       /* local hour of the last sales_behind_target judgement */
     int64_t report_hour; /* day * 24 + hour last seen by the rollup reports; -1: not yet */
+    bool silent_alert;   /* store_silent may be active (raised, or stored before a restart) */
 };
 
 struct seen_terminal {
     char store[FW_ID_MAX + 1];
     int64_t last_ms;
     int64_t spool_depth, spool_ms; /* from its last heartbeat */
+    bool silent_alert;             /* terminal_silent may be active */
 };
 
 struct rules {
@@ -49,6 +51,7 @@ static struct seen_store *seen_store(struct rules *ru, const char *id)
     s->last_ms = ru->started_ms;
     s->last_hour = -1;
     s->report_hour = -1;
+    s->silent_alert = true;
     return s;
 }
 
@@ -67,15 +70,27 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
             free(t);
             t = NULL;
         }
+        if (t)
+            t->silent_alert = true;
     }
     if (t) {
-        snprintf(t->store, sizeof t->store, "%s", e->store_id);
+        if (strcmp(t->store, e->store_id))
+            memcpy(t->store, e->store_id, strnlen(e->store_id, FW_ID_MAX) + 1);
         t->last_ms = now;
     }
     const struct store_info *si = rollup_store(ru->r, e->store_id);
     const char *region = si ? si->region : "default";
-    alerts_clear(ru->a, "store_silent", e->store_id, "");
-    alerts_clear(ru->a, "terminal_silent", e->store_id, e->terminal_id);
+    /* Hot path: look the silence alerts up only when one may be active. */
+    if (!s || s->silent_alert) {
+        alerts_clear(ru->a, "store_silent", e->store_id, "");
+        if (s)
+            s->silent_alert = false;
+    }
+    if (!t || t->silent_alert) {
+        alerts_clear(ru->a, "terminal_silent", e->store_id, e->terminal_id);
+        if (t)
+            t->silent_alert = false;
+    }
     if (t && e->body_case == FLOORWALKER__EVENT__BODY_HEARTBEAT) {
         t->spool_depth = (int64_t)e->heartbeat->spool_depth;
         t->spool_ms = now;
@@ -249,11 +264,13 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
     if (ss)
         ss->report_hour = hour_key;
     int64_t silent = TH(s->id, TH_STORE_SILENT_MINUTES) * 60000;
-    if (ss && open && now - ss->last_ms > silent)
+    if (ss && open && now - ss->last_ms > silent) {
+        ss->silent_alert = true;
         alerts_raise(ru->a, "store_silent", s->id, s->region, "", SEV_CRITICAL,
                      (now - ss->last_ms) / 60000, silent / 60000, -1,
                      "no event or heartbeat from any terminal for %" PRId64 " minutes",
                      (now - ss->last_ms) / 60000);
+    }
 
     /* sales_behind_target, judged at each hour during opening hours. */
     int64_t target = 0, dt[DT_N];
@@ -298,6 +315,7 @@ static void tick_terminal(const char *id, void *val, void *arg)
     if (!ss || c->now - ss->last_ms > lim)
         return; /* the whole store is quiet: store_silent's business */
     const struct store_info *si = rollup_store(ru->r, t->store);
+    t->silent_alert = true;
     alerts_raise(ru->a, "terminal_silent", t->store, si ? si->region : "default", id, SEV_WARNING,
                  (c->now - t->last_ms) / 60000, lim / 60000, -1,
                  "terminal %s has been silent for %" PRId64 " minutes while others are live", id,
