@@ -10,6 +10,9 @@
 #include "fwcommon.h"
 
 #define R(code) FLOORWALKER__REJECT_CODE__##code
+/* Values quoted in a reason are escaped (fw_quote): the reason goes back in the Ack, and a
+ * proto3 string that is not UTF-8 makes stock protobuf refuse the whole Ack. */
+#define VALIDATE_QUOTE_MAX (80 * 4 + 4)
 
 struct vctx {
     const struct validate_limits *l;
@@ -34,8 +37,10 @@ static Floorwalker__RejectCode need_id(struct vctx *c, const char *field, const 
 {
     if (!v || !v[0])
         return why(c, R(MISSING_ID), "%s is missing", field);
+    char q[VALIDATE_QUOTE_MAX];
     if (!fw_id_valid(v))
-        return why(c, R(BAD_ID), "%s \"%.80s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", field, v);
+        return why(c, R(BAD_ID), "%s \"%s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", field,
+                   fw_quote(q, sizeof q, v, 80));
     return R(REJECT_NONE);
 }
 
@@ -246,9 +251,10 @@ int validate_day(const char *s)
 
 static Floorwalker__RejectCode check_target(struct vctx *c, const Floorwalker__SalesTarget *t)
 {
+    char q[VALIDATE_QUOTE_MAX];
     if (!validate_day(t->business_day))
-        return why(c, R(BAD_FIELD), "sales_target.business_day \"%.40s\" is not a YYYY-MM-DD date",
-                   t->business_day);
+        return why(c, R(BAD_FIELD), "sales_target.business_day \"%s\" is not a YYYY-MM-DD date",
+                   fw_quote(q, sizeof q, t->business_day, 40));
     TRY(amount(c, "sales_target.target_cents", t->target_cents));
     return R(REJECT_NONE);
 }
@@ -261,6 +267,16 @@ static Floorwalker__RejectCode check_drawer(struct vctx *c, const Floorwalker__D
         return bad_enum(c, "drawer.kind", d->kind);
     TRY(amount(c, "drawer.amount_cents", d->amount_cents));
     TRY(amount(c, "drawer.counted_cents", d->counted_cents));
+    return R(REJECT_NONE);
+}
+
+/* A heartbeat's clock is compared with the daemon's (clock_skew): a time before 1970 is no
+ * clock reading, and far enough from now it would overflow the difference. 0 means "not sent". */
+static Floorwalker__RejectCode check_heartbeat(struct vctx *c, const Floorwalker__Heartbeat *h)
+{
+    if (h->terminal_time_ms < 0)
+        return why(c, R(BAD_FIELD), "heartbeat.terminal_time_ms %" PRId64 " is negative",
+                   h->terminal_time_ms);
     return R(REJECT_NONE);
 }
 
@@ -301,7 +317,7 @@ Floorwalker__RejectCode validate_event(const Floorwalker__Event *e, const struct
     case FLOORWALKER__EVENT__BODY_DRAWER:
         return check_drawer(&c, e->drawer);
     case FLOORWALKER__EVENT__BODY_HEARTBEAT:
-        return R(REJECT_NONE);
+        return check_heartbeat(&c, e->heartbeat);
     default:
         return why(&c, R(MISSING_BODY), "the event has no body (sale, complaint, ...)");
     }

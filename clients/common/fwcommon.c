@@ -53,6 +53,40 @@ fw_err fw_err_from_errno(int e)
     }
 }
 
+char *fw_quote(char *out, size_t outlen, const char *s, size_t max)
+{
+    static const char hx[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    if (!s)
+        s = "";
+    for (; s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool plain = c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+        size_t need = plain ? 1 : 4;
+        if (o + need + 3 >= outlen) /* keep room for "..." and the NUL */
+            break;
+        if (plain) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hx[c >> 4];
+            out[o++] = hx[c & 15];
+        }
+    }
+    if (outlen < 4) { /* no room for anything */
+        if (outlen)
+            out[0] = 0;
+        return out;
+    }
+    if (s[i]) { /* the loop left room for it */
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = 0;
+    return out;
+}
+
 bool fw_id_valid(const char *s)
 {
     size_t n = 0;

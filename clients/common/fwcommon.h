@@ -37,6 +37,12 @@ fw_err fw_err_from_errno(int e);
 #define FW_ID_MAX 64
 bool fw_id_valid(const char *s);
 
+/* Copies at most max bytes of s into out (outlen >= 1) as printable ASCII: bytes outside
+ * 0x20-0x7e, '"' and '\\' become \xHH, and "..." marks a cut. Returns out. For quoting what
+ * a peer sent in a text that goes back on the wire (Rejection.reason, Ack.batch_error): proto3
+ * strings must be valid UTF-8, or stock protobuf refuses the whole message. */
+char *fw_quote(char *out, size_t outlen, const char *s, size_t max);
+
 /* Wall clock in Unix milliseconds, and a monotonic clock in nanoseconds. */
 int64_t fw_now_ms(void);
 uint64_t fw_mono_ns(void);

@@ -5,8 +5,11 @@ default ports, so tests run in parallel and beside a demo), drives it with the r
 talks the wire protocol with Debian's python3-zmq and python3-protobuf using the .proto
 compiled by stock protoc.
 """
+import glob
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -19,6 +22,17 @@ DAEMON = os.environ.get("FW_DAEMON")
 CLI = os.environ.get("FW_CLI")
 PROTO = os.environ.get("FW_PROTO")
 SANITIZE = os.environ.get("FW_SANITIZE", "0") in ("1", "ON", "TRUE", "true")
+# A command the daemon runs under (Daemon.start), e.g. scripts/valgrind.sh sets
+#   FW_DAEMON_WRAPPER="valgrind --error-exitcode=99 --leak-check=full
+#                      --errors-for-leak-kinds=definite"
+# valgrind gets a --log-file per daemon process (unless the wrapper names one) and each log is
+# checked when the daemon stops: no errors, no definite leaks. Only the daemon started through
+# Daemon.start runs wrapped (not --check-config or --rebuild runs).
+WRAPPER = shlex.split(os.environ.get("FW_DAEMON_WRAPPER", ""))
+VALGRIND = bool(WRAPPER) and os.path.basename(WRAPPER[0]) == "valgrind"
+# How much slower the daemon is under the wrapper: Daemon.start and stop wait this many times
+# longer, and tests may scale their own time limits by it.
+TIME_SCALE = float(os.environ.get("FW_TIME_SCALE", "20" if VALGRIND else "1"))
 if not (DAEMON and CLI and PROTO):
     sys.exit("run through ctest: FW_DAEMON, FW_CLI and FW_PROTO must be set")
 
@@ -46,6 +60,10 @@ def now_ms():
 
 
 SAN_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+# What valgrind reports as it goes (a log cut short by SIGKILL has no ERROR SUMMARY).
+VALGRIND_MARKERS = ("Invalid read", "Invalid write", "Invalid free", "Mismatched free",
+                    "uninitialised", "Syscall param", "overlap", "definitely lost in",
+                    "Process terminating with default action")
 
 
 class Daemon:
@@ -62,6 +80,7 @@ class Daemon:
         self.log = os.path.join(tmp, name + ".log")
         self.proc = None
         self.args = list(args)
+        self.vglogs = os.path.join(tmp, name + ".valgrind.%p")
         self.write_config(extra_config)
 
     def write_config(self, extra=""):
@@ -72,10 +91,13 @@ class Daemon:
 
     def start(self, timeout=20, env=None):
         logf = open(self.log, "a")
-        self.proc = subprocess.Popen([DAEMON, "-c", self.conf] + self.args, stdout=logf,
+        wrap = list(WRAPPER)
+        if VALGRIND and not any(a.startswith("--log-file") for a in wrap):
+            wrap.insert(1, "--log-file=" + self.vglogs)
+        self.proc = subprocess.Popen(wrap + [DAEMON, "-c", self.conf] + self.args, stdout=logf,
                                      stderr=logf, env=env)
         logf.close()
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * TIME_SCALE
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("floorwalkerd exited with %s:\n%s" %
@@ -85,7 +107,8 @@ class Daemon:
                 return self
             except TimeoutError:
                 continue
-        raise AssertionError("floorwalkerd did not answer within %ss:\n%s" % (timeout, self.read_log()))
+        raise AssertionError("floorwalkerd did not answer within %ss:\n%s" %
+                             (timeout * TIME_SCALE, self.read_log()))
 
     def read_log(self):
         try:
@@ -99,18 +122,35 @@ class Daemon:
         for m in SAN_MARKERS:
             if m in log:
                 raise AssertionError("sanitizer report in the daemon log:\n" + log)
+        self.check_valgrind()
+
+    def check_valgrind(self):
+        """Every valgrind log of this daemon's finished processes: no error, no definite leak.
+        A log is checked once (a later start writes a new one)."""
+        running = self.proc.pid if self.proc and self.proc.poll() is None else None
+        for path in sorted(glob.glob(self.vglogs.replace("%p", "*"))):
+            if path.endswith(".checked") or path == self.vglogs.replace("%p", str(running)):
+                continue
+            with open(path, errors="replace") as f:
+                log = f.read()
+            m = re.findall(r"ERROR SUMMARY: (\d+) errors", log)
+            bad = [x for x in VALGRIND_MARKERS if x in log]
+            if (m and m[-1] != "0") or bad:
+                raise AssertionError("valgrind report (%s):\n%s" % (path, log))
+            os.rename(path, path + ".checked")
 
     def stop(self):
         """SIGTERM and expect a clean exit (and a clean sanitizer log)."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                rc = self.proc.wait(30)
+                rc = self.proc.wait(30 * TIME_SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("floorwalkerd did not stop on SIGTERM")
             if rc != 0:
+                self.check_valgrind()  # names the error, if valgrind's exit status is the cause
                 raise AssertionError("floorwalkerd exited %d on SIGTERM:\n%s" % (rc, self.read_log()))
         self.proc = None
         self.check_log_clean()
