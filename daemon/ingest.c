@@ -237,6 +237,31 @@ static void pass_settle(struct ingest *in, bool committed)
     in->nnew = 0;
 }
 
+/*
+ * The mark and binding tables are caches of what LMDB holds (every change is written in the
+ * pass's transaction, and a settled pass leaves nothing pending), so past a size they are
+ * dropped and refilled on demand: many terminals, or a peer inventing terminal ids and epochs,
+ * cannot grow the daemon's memory without bound.
+ */
+#define INGEST_CACHE_MAX 200000
+
+static void bound_cache(struct htab **h)
+{
+    if (htab_count(*h) <= INGEST_CACHE_MAX)
+        return;
+    struct htab *n = htab_new();
+    if (!n)
+        return; /* keep the full one; try again next pass */
+    htab_destroy(h, free);
+    *h = n;
+}
+
+static void bound_caches(struct ingest *in)
+{
+    bound_cache(&in->marks);
+    bound_cache(&in->bindings);
+}
+
 /* ---- one message ---------------------------------------------------------------------------- */
 
 struct ack_builder {
@@ -420,13 +445,16 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
     }
     const char *term = evs[0]->terminal_id;
     uint64_t epoch = evs[0]->epoch;
-    ab.ack.terminal_id = (char *)term;
+    char q[FW_ID_MAX * 4 + 8];
     ab.ack.epoch = epoch;
     if (!fw_id_valid(term)) {
+        /* Not echoed back as terminal_id: an Ack's strings must be valid UTF-8. */
         batch_error(in, t, m, &ab, term[0] ? R(BAD_ID) : R(MISSING_ID), true,
-                    "terminal_id \"%.64s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)", term);
+                    "terminal_id \"%s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)",
+                    fw_quote(q, sizeof q, term, FW_ID_MAX));
         goto reply;
     }
+    ab.ack.terminal_id = (char *)term;
     if (epoch == 0) {
         batch_error(in, t, m, &ab, R(BAD_SEQ), true, "epoch must be at least 1");
         goto reply;
@@ -434,9 +462,9 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
     for (long i = 1; i < m->nev; i++) {
         if (strcmp(evs[i]->terminal_id, term) || evs[i]->epoch != epoch) {
             batch_error(in, t, m, &ab, R(BAD_BATCH), true,
-                        "event %ld is from terminal %.64s epoch %" PRIu64
+                        "event %ld is from terminal %s epoch %" PRIu64
                         "; a batch holds one terminal and epoch",
-                        i, evs[i]->terminal_id, evs[i]->epoch);
+                        i, fw_quote(q, sizeof q, evs[i]->terminal_id, FW_ID_MAX), evs[i]->epoch);
             goto reply;
         }
     }
@@ -705,6 +733,7 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
         msg_release(&in->msgs[i]);
     in->nmsgs = 0;
     arena_reset(&in->arena);
+    bound_caches(in);
 }
 
 fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)

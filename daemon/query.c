@@ -202,9 +202,13 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
             floorwalker__quarantine_record__unpack(&q->arena.pb, v.mv_size, v.mv_data);
         if (!r)
             continue;
+        /* Stored strings are quoted again (records from before reasons were quoted at the
+         * source): a QueryResult must stay valid UTF-8 for protobuf clients. */
+        char term[FW_ID_MAX * 4 + 8], reason[1024];
         res_row(res, &t, "iisiissi", (int64_t)be64_get((uint8_t *)k.mv_data + 1), r->received_ms,
-                r->terminal_id, (int64_t)r->epoch, (int64_t)r->seq, reject_name((unsigned)r->code),
-                r->reason, (int64_t)r->raw.len);
+                fw_quote(term, sizeof term, r->terminal_id, FW_ID_MAX), (int64_t)r->epoch,
+                (int64_t)r->seq, reject_name((unsigned)r->code),
+                fw_quote(reason, sizeof reason, r->reason, sizeof reason), (int64_t)r->raw.len);
     }
     mdb_cursor_close(cur);
     store_txn_abort(&tx);

@@ -96,7 +96,9 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
         t->spool_ms = now;
     }
     if (e->body_case == FLOORWALKER__EVENT__BODY_HEARTBEAT && e->heartbeat->terminal_time_ms) {
-        int64_t skew = e->heartbeat->terminal_time_ms - now;
+        int64_t skew; /* validation keeps the time >= 0; saturate anyway */
+        if (__builtin_sub_overflow(e->heartbeat->terminal_time_ms, now, &skew))
+            skew = e->heartbeat->terminal_time_ms < now ? INT64_MIN / 2 : INT64_MAX / 2;
         int64_t lim = TH(e->store_id, TH_CLOCK_SKEW_SECONDS) * 1000;
         if (skew > lim || skew < -lim)
             alerts_raise(ru->a, "clock_skew", e->store_id, region, e->terminal_id, SEV_INFO,

@@ -91,6 +91,20 @@ static Floorwalker__RejectCode bad_enum(struct vctx *c, const char *field, int v
             return rc_;                                                                            \
     } while (0)
 
+/*
+ * A check of an element of a repeated field. It runs with an empty name first, so a line that
+ * passes (nearly all of them) costs no formatting; a failing check runs again with the
+ * element's name ("sale.lines[3].sku") for the reason. Each check only reads its arguments.
+ */
+#define TRY_FIELD(name_fmt, call)                                                                  \
+    do {                                                                                           \
+        f[0] = '\0';                                                                               \
+        if ((call) != R(REJECT_NONE)) {                                                            \
+            snprintf(f, sizeof f, name_fmt, i);                                                    \
+            return (call);                                                                         \
+        }                                                                                          \
+    } while (0)
+
 static Floorwalker__RejectCode check_sale(struct vctx *c, const Floorwalker__Sale *s)
 {
     TRY(need_id(c, "sale.receipt_id", s->receipt_id));
@@ -109,21 +123,15 @@ static Floorwalker__RejectCode check_sale(struct vctx *c, const Floorwalker__Sal
                    c->l->max_lines);
     TRY(amount(c, "sale.total_cents", s->total_cents));
     __int128 sum = 0;
-    char f[64];
+    char f[64] = "";
     for (size_t i = 0; i < s->n_lines; i++) {
         const Floorwalker__SaleLine *ln = s->lines[i];
-        snprintf(f, sizeof f, "sale.lines[%zu].sku", i);
-        TRY(need_id(c, f, ln->sku));
-        snprintf(f, sizeof f, "sale.lines[%zu].category", i);
-        TRY(text(c, f, ln->category, VALIDATE_LABEL_MAX));
-        snprintf(f, sizeof f, "sale.lines[%zu].promo", i);
-        TRY(opt_id(c, f, ln->promo));
-        snprintf(f, sizeof f, "sale.lines[%zu].qty_milli", i);
-        TRY(qty(c, f, ln->qty_milli, true));
-        snprintf(f, sizeof f, "sale.lines[%zu].unit_price_cents", i);
-        TRY(amount(c, f, ln->unit_price_cents));
-        snprintf(f, sizeof f, "sale.lines[%zu].discount_cents", i);
-        TRY(amount(c, f, ln->discount_cents));
+        TRY_FIELD("sale.lines[%zu].sku", need_id(c, f, ln->sku));
+        TRY_FIELD("sale.lines[%zu].category", text(c, f, ln->category, VALIDATE_LABEL_MAX));
+        TRY_FIELD("sale.lines[%zu].promo", opt_id(c, f, ln->promo));
+        TRY_FIELD("sale.lines[%zu].qty_milli", qty(c, f, ln->qty_milli, true));
+        TRY_FIELD("sale.lines[%zu].unit_price_cents", amount(c, f, ln->unit_price_cents));
+        TRY_FIELD("sale.lines[%zu].discount_cents", amount(c, f, ln->discount_cents));
         /* Line value rounded half up to the cent. */
         __int128 gross = ((__int128)ln->qty_milli * ln->unit_price_cents + 500) / 1000;
         sum += gross - ln->discount_cents;
@@ -135,8 +143,7 @@ static Floorwalker__RejectCode check_sale(struct vctx *c, const Floorwalker__Sal
             snprintf(f, sizeof f, "sale.tenders[%zu].method", i);
             return bad_enum(c, f, t->method);
         }
-        snprintf(f, sizeof f, "sale.tenders[%zu].amount_cents", i);
-        TRY(amount(c, f, t->amount_cents));
+        TRY_FIELD("sale.tenders[%zu].amount_cents", amount(c, f, t->amount_cents));
     }
     if (s->n_lines) {
         __int128 diff = sum - s->total_cents;

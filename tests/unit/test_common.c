@@ -80,6 +80,23 @@ static void expect_varint(uint64_t v, const uint8_t *want, size_t wantlen)
     assert_int_equal(out[wantlen], 0xEE); /* nothing written past the end */
 }
 
+/* fw_quote: what goes into reasons and Acks is printable ASCII (so valid UTF-8), cut with "...". */
+static void test_quote(void **state)
+{
+    char out[32];
+    (void)state;
+    assert_string_equal(fw_quote(out, sizeof out, "S001", 64), "S001");
+    assert_string_equal(fw_quote(out, sizeof out, "a\xff\"b\\\n", 64), "a\\xff\\x22b\\x5c\\x0a");
+    assert_string_equal(fw_quote(out, sizeof out, NULL, 64), "");
+    /* max counts input bytes; what is left out is marked. */
+    assert_string_equal(fw_quote(out, sizeof out, "abcdef", 3), "abc...");
+    /* The output never overflows: a long input is cut to fit with "..." and the NUL. */
+    assert_string_equal(fw_quote(out, 10, "abcdefghijklmnop", 64), "abcdef...");
+    assert_string_equal(fw_quote(out, 10, "\x01\x02\x03", 64), "\\x01...");
+    fw_quote(out, 3, "abc", 64);
+    assert_true(strlen(out) < 3);
+}
+
 static void test_varint_put(void **state)
 {
     (void)state;
@@ -803,6 +820,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_id_valid),
         cmocka_unit_test(test_varint_put),
+        cmocka_unit_test(test_quote),
         cmocka_unit_test(test_batch_elem_put),
         cmocka_unit_test(test_split_three),
         cmocka_unit_test(test_split_empty),

@@ -952,6 +952,43 @@ static void test_string_too_long(void **state)
  * Other fields
  * ------------------------------------------------------------------------------------------- */
 
+/* A bad element of a repeated field is named with its index (the name is built only when a
+ * check fails, so these also show the right element is named after passing ones). */
+static void test_element_names(void **state)
+{
+    struct fx f;
+    (void)state;
+
+    fx_init(&f);
+    as_sale(&f, 3);
+    f.line[2].sku = "bad sku!";
+    EXPECT(&f, BAD_ID, "sale.lines[2].sku");
+
+    fx_init(&f);
+    as_sale(&f, 3);
+    f.line[1].discount_cents = -1;
+    EXPECT(&f, NEGATIVE_AMOUNT, "sale.lines[1].discount_cents");
+
+    fx_init(&f);
+    as_sale(&f, 2);
+    f.line[1].qty_milli = MAX_QTY + 1;
+    EXPECT(&f, QTY_OUT_OF_BOUNDS, "sale.lines[1].qty_milli");
+
+    fx_init(&f);
+    as_sale(&f, 2);
+    f.tender[0].amount_cents = -5;
+    EXPECT(&f, NEGATIVE_AMOUNT, "sale.tenders[0].amount_cents");
+
+    /* A heartbeat's terminal clock before 1970 is no reading (and INT64_MIN would overflow the
+     * clock-skew difference). */
+    fx_init(&f);
+    as_heartbeat(&f);
+    f.hb.terminal_time_ms = INT64_MIN;
+    EXPECT(&f, BAD_FIELD, "heartbeat.terminal_time_ms");
+    f.hb.terminal_time_ms = 0;
+    EXPECT_OK(&f);
+}
+
 static void test_bad_field(void **state)
 {
     struct fx f;
@@ -1090,6 +1127,7 @@ int main(void)
         cmocka_unit_test(test_too_many_lines),
         cmocka_unit_test(test_string_too_long),
         cmocka_unit_test(test_bad_field),
+        cmocka_unit_test(test_element_names),
         cmocka_unit_test(test_day_calendar),
         cmocka_unit_test(test_day_malformed),
         cmocka_unit_test(test_day_only_digits),
