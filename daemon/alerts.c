@@ -23,9 +23,15 @@ struct alerts {
     struct store *st;
     void *pub;
     MDB_dbi db;
-    struct htab *active;        /* alert_id -> struct alert_rec */
-    struct htab *seqs;          /* region -> uint64_t * (last pub_seq) */
-    struct htab *fired;         /* rule -> uint64_t * (FIRING published since start) */
+    struct htab *active;  /* alert_id -> struct alert_rec */
+    struct htab *seqs;    /* region -> uint64_t * (last pub_seq) */
+    struct htab *fired;   /* rule -> uint64_t * (FIRING published since start) */
+    struct htab *nactive; /* rule -> uint64_t * (records FIRING now) */
+    /* Rule names come as string literals: a small cache from the pointer to its count. */
+    struct {
+        const char *rule;
+        uint64_t *n;
+    } pcache[64];
     struct alert_rec **changes; /* copies, in order, to store and publish at the next flush */
     size_t nchanges, changes_cap;
     int64_t clock_offset;
@@ -113,6 +119,33 @@ static bool is_active(const struct alert_rec *r)
     return r && r->m.state == FLOORWALKER__ALERT__STATE__FIRING;
 }
 
+/* How many alerts of rule are FIRING: lets alerts_clear, called for nearly every event,
+ * return at once when none is (no id to build, no lookup). NULL only when out of memory. */
+static uint64_t *active_count(struct alerts *a, const char *rule)
+{
+    size_t slot = ((uintptr_t)rule >> 3) % (sizeof a->pcache / sizeof a->pcache[0]);
+    if (a->pcache[slot].rule == rule)
+        return a->pcache[slot].n;
+    uint64_t *n = htab_get(a->nactive, rule);
+    if (!n) {
+        n = calloc(1, sizeof *n);
+        if (!n || htab_put(a->nactive, rule, n) != 0) {
+            free(n);
+            return NULL;
+        }
+    }
+    a->pcache[slot].rule = rule;
+    a->pcache[slot].n = n;
+    return n;
+}
+
+static void count_active(struct alerts *a, const char *rule, int delta)
+{
+    uint64_t *n = active_count(a, rule);
+    if (n)
+        *n += (uint64_t)(int64_t)delta;
+}
+
 /* "rule/store/subject", cut to fit; on the per-event path, so no snprintf. */
 static void make_id(char *out, size_t len, const char *rule, const char *store, const char *subject)
 {
@@ -173,12 +206,14 @@ void alerts_raise(struct alerts *a, const char *rule, const char *store, const c
         return;
     }
     rec_free(old); /* a resolved record of the same key, now replaced */
+    count_active(a, r->m.rule, 1);
     change(a, r);
 }
 
 /* Removes an active alert, publishing RESOLVED. */
 static void resolve(struct alerts *a, struct alert_rec *r, const char *why)
 {
+    count_active(a, r->m.rule, -1);
     r->m.state = FLOORWALKER__ALERT__STATE__RESOLVED;
     r->m.updated_ms = alerts_now(a);
     if (why) {
@@ -198,6 +233,9 @@ void alerts_clear(struct alerts *a, const char *rule, const char *store, const c
 {
     if (!a)
         return;
+    uint64_t *n = active_count(a, rule);
+    if (n && !*n)
+        return; /* none of this rule is firing */
     char id[256];
     make_id(id, sizeof id, rule, store, subject);
     struct alert_rec *r = htab_get(a->active, id);
@@ -561,6 +599,8 @@ static fw_err load(struct alerts *a)
             floorwalker__alert__free_unpacked(m, NULL);
             if (!r || htab_put(a->active, r->m.alert_id, r) != 0)
                 rec_free(r);
+            else if (is_active(r))
+                count_active(a, r->m.rule, 1);
         }
         mdb_cursor_close(cur);
         /* Each region's last pub_seq. */
@@ -596,8 +636,9 @@ fw_err alerts_create(struct alerts **out, struct store *st, void *pub)
     a->active = htab_new();
     a->seqs = htab_new();
     a->fired = htab_new();
+    a->nactive = htab_new();
     fw_err err = FW_ENOMEM;
-    if (!a->active || !a->seqs || !a->fired)
+    if (!a->active || !a->seqs || !a->fired || !a->nactive)
         goto fail;
     MDB_txn *txn;
     int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
@@ -632,6 +673,7 @@ void alerts_destroy(struct alerts **pa)
     htab_destroy(&a->active, rec_free_v);
     htab_destroy(&a->seqs, free);
     htab_destroy(&a->fired, free);
+    htab_destroy(&a->nactive, free);
     free(a);
     *pa = NULL;
 }
