@@ -521,26 +521,6 @@ static void take_snapshot(struct follow *f, const Floorwalker__QueryResult *r)
     }
 }
 
-/* Starts watching sub's handshake; call it before zmq_connect(sub) so that the event cannot
- * be missed. Returns the PAIR socket that receives the event, or NULL (then we do not wait). */
-static void *monitor_start(void *ctx, void *sub)
-{
-    char ep[64];
-    int zero = 0;
-    snprintf(ep, sizeof ep, "inproc://floorwalker-alerts-monitor-%p", sub);
-    if (zmq_socket_monitor(sub, ep, SUB_READY_EVENT) != 0)
-        return NULL;
-    void *mon = zmq_socket(ctx, ZMQ_PAIR);
-    if (mon) {
-        zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero);
-        if (zmq_connect(mon, ep) == 0)
-            return mon;
-        zmq_close(mon);
-    }
-    zmq_socket_monitor(sub, NULL, 0);
-    return NULL;
-}
-
 /* Waits until deadline (fw_mono_ns) for sub's handshake, so that our subscription is on its
  * way to the daemon before we ask for the snapshot ("subscribe first" then really holds), and
  * stops watching. */
@@ -603,7 +583,8 @@ static int follow_run(const struct alerts_opts *o)
         goto out;
     }
     if (o->snapshot)
-        mon = monitor_start(ctx, sub);
+        mon =
+            cli_monitor(ctx, sub, SUB_READY_EVENT); /* before connect: the event cannot be missed */
     if (zmq_connect(sub, o->pub_ep) != 0) {
         fprintf(stderr, "floorwalker alerts: cannot connect to %s: %s\n", o->pub_ep,
                 zmq_strerror(zmq_errno()));

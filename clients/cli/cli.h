@@ -35,6 +35,9 @@ bool cli_curve_on(void);
 /* Makes sock a CURVE client when keys were given (before zmq_connect); 0, or -1 after a
  * message prefixed by who. */
 int cli_secure(void *sock, const char *who);
+/* Starts a monitor of sock for events (before zmq_connect, so none is missed); returns the PAIR
+ * socket that receives them, or NULL. Stop it with cli_auth_unwatch. */
+void *cli_monitor(void *ctx, void *sock, int events);
 /* With keys given: watches sock's handshake for the daemon refusing our key (start before
  * zmq_connect); cli_auth_refused then tells whether it did. NULL-safe. */
 void *cli_auth_watch(void *ctx, void *sock);

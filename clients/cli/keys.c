@@ -111,14 +111,12 @@ void cli_fw_options(struct fw_options *o)
     o->secret_key = curve.me.secret_z85;
 }
 
-void *cli_auth_watch(void *ctx, void *sock)
+void *cli_monitor(void *ctx, void *sock, int events)
 {
-    if (!curve.on)
-        return NULL;
     char ep[64];
     int zero = 0;
-    snprintf(ep, sizeof ep, "inproc://floorwalker-auth-monitor-%p", sock);
-    if (zmq_socket_monitor(sock, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+    snprintf(ep, sizeof ep, "inproc://floorwalker-monitor-%p", sock);
+    if (zmq_socket_monitor(sock, ep, events) != 0)
         return NULL;
     void *mon = zmq_socket(ctx, ZMQ_PAIR);
     if (mon) {
@@ -129,6 +127,11 @@ void *cli_auth_watch(void *ctx, void *sock)
     }
     zmq_socket_monitor(sock, NULL, 0);
     return NULL;
+}
+
+void *cli_auth_watch(void *ctx, void *sock)
+{
+    return curve.on ? cli_monitor(ctx, sock, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) : NULL;
 }
 
 bool cli_auth_refused(void *mon)

@@ -161,11 +161,18 @@ class Daemon:
             self.proc.wait()
         self.proc = None
 
-    def query_raw(self, q, timeout_ms=5000):
+    # (server public key, client public key, client secret key), Z85 bytes: the query socket is
+    # then a CURVE client ([security] mode = curve; test_curve.py sets it).
+    curve = None
+
+    def query_raw(self, q, timeout_ms=5000, curve=None):
         ctx = zmq.Context.instance()
         s = ctx.socket(zmq.REQ)
         s.setsockopt(zmq.LINGER, 0)
         s.setsockopt(zmq.RCVTIMEO, timeout_ms)
+        curve = curve or self.curve
+        if curve:
+            s.curve_serverkey, s.curve_publickey, s.curve_secretkey = curve
         s.connect(self.query)
         try:
             s.send(q.SerializeToString())

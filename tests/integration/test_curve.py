@@ -26,31 +26,14 @@ def read_key(path):
 
 
 class CurveDaemon(fwtest.Daemon):
-    """A Daemon whose own readiness probe and query_raw use the ops key."""
+    """A Daemon whose own readiness probe and query_raw use the ops key (or key=)."""
 
     ops = None
     server_pub = None
 
     def query_raw(self, q, timeout_ms=5000, key=None):
         pub, sec = key or self.ops
-        s = zmq.Context.instance().socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
-        s.setsockopt(zmq.RCVTIMEO, timeout_ms)
-        s.curve_serverkey = self.server_pub
-        s.curve_publickey = pub
-        s.curve_secretkey = sec
-        s.connect(self.query)
-        try:
-            s.send(q.SerializeToString())
-            try:
-                data = s.recv()
-            except zmq.Again:
-                raise TimeoutError("no answer")
-        finally:
-            s.close()
-        r = pb2().QueryResult()
-        r.ParseFromString(data)
-        return r
+        return super().query_raw(q, timeout_ms, curve=(self.server_pub, pub, sec))
 
 
 def dealer(endpoint, server_pub=None, key=None):
