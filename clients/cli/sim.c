@@ -1,340 +1,217 @@
 /*
- * floorwalker sim: a chain of stores whose terminals publish a deterministic (seeded) mix of
- * valid events through the terminal library, one thread per terminal, as fast as possible or
- * at a given rate. It reports what it sent by kind, so tests can compare with the daemon.
+ * floorwalker sim: a seeded, deterministic chain of stores whose terminals publish what a real
+ * chain's would (docs/SIM.md): opening hours, a rota with late and absent staff, sales with
+ * realistic baskets, returns and post-voids, complaints and their answers, deliveries,
+ * transfers, damage and cycle counts, cash drawers, heartbeats and daily targets.
  *
- * This is the first cut (issue 2: load and crash tests); opening hours, rotas, Zipf baskets
- * and compressed days belong to the simulator issue.
+ * One thread per store simulates it (sim_store.c) and spools each terminal's events through the
+ * terminal library, or writes the batches the terminals would send (--write, sim_write.c).
+ * This file reads the command line, builds the chain (sim_chain.c), splits -n over the stores,
+ * paces them (as fast as possible, --rate, or a compressed calendar), and reports.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zmq.h>
 
 #include "cli.h"
 #include "floorwalker.h"
 #include "fwcommon.h"
+#include "sim.h"
 
-#define NKINDS 8
-static const char *const kind_names[NKINDS] = {"sale",  "complaint",    "stock_move", "attendance",
-                                               "shift", "sales_target", "drawer",     "heartbeat"};
+static const char *const kind_names[SIM_NKINDS] = {"sale",       "complaint", "stock_move",
+                                                   "attendance", "shift",     "sales_target",
+                                                   "drawer",     "heartbeat"};
+static const char *const mode_names[] = {"fast", "paced", "compressed", "paced"};
 
-struct sim_opts {
-    const char *endpoint, *spool_base;
-    unsigned stores, terminals;
-    uint64_t events, seed;
-    unsigned chunk, batch_max;
-    double rate; /* events/s over the whole chain; 0 = as fast as possible */
-    int timeout_s;
-    bool no_fsync, json;
-};
+static volatile sig_atomic_t stop_flag;
 
-struct worker {
-    const struct sim_opts *o;
-    pthread_t th;
-    char store[16], terminal[32];
-    uint64_t n; /* events this terminal sends */
-    uint64_t rng;
-    uint64_t by_kind[NKINDS];
-    uint64_t sent, rejected, spool_left, resends;
-    int64_t net_cents; /* sales minus returns and post-voids, as sent */
-    int err;
-};
-
-static uint64_t rnd(uint64_t *s)
+static void on_signal(int sig)
 {
-    /* xorshift64* */
-    uint64_t x = *s;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *s = x;
-    return x * 2685821657736338717ull;
-}
-
-static unsigned pick(uint64_t *s, unsigned n)
-{
-    return (unsigned)(rnd(s) % n);
-}
-
-/* Storage for one event's body, so a chunk is built without allocation. */
-struct slot {
-    Floorwalker__Event e;
-    union {
-        Floorwalker__Sale sale;
-        Floorwalker__Complaint complaint;
-        Floorwalker__StockMove stock;
-        Floorwalker__Attendance att;
-        Floorwalker__Shift shift;
-        Floorwalker__SalesTarget target;
-        Floorwalker__Drawer drawer;
-        Floorwalker__Heartbeat hb;
-    } b;
-    Floorwalker__SaleLine lines[5];
-    Floorwalker__SaleLine *line_ptrs[5];
-    Floorwalker__Tender tender;
-    Floorwalker__Tender *tender_ptr;
-    char id1[80], id2[80], id3[80], skus[5][16];
-};
-
-static unsigned fill(struct worker *w, struct slot *s, uint64_t i, int64_t now)
-{
-    uint64_t *r = &w->rng;
-    unsigned roll = pick(r, 100);
-    Floorwalker__Event *e = &s->e;
-    floorwalker__event__init(e);
-    e->event_time_ms = now;
-    unsigned kind;
-    if (roll < 70)
-        kind = 0;
-    else if (roll < 74)
-        kind = 1;
-    else if (roll < 82)
-        kind = 2;
-    else if (roll < 87)
-        kind = 3;
-    else if (roll < 89)
-        kind = 4;
-    else if (roll < 91)
-        kind = 5;
-    else if (roll < 95)
-        kind = 6;
-    else
-        kind = 7;
-    switch (kind) {
-    case 0: {
-        Floorwalker__Sale *sa = &s->b.sale;
-        floorwalker__sale__init(sa);
-        snprintf(s->id1, sizeof s->id1, "R-%s-%" PRIu64, w->terminal, i);
-        snprintf(s->id2, sizeof s->id2, "K-%s-%u", w->store, pick(r, 8));
-        sa->receipt_id = s->id1;
-        sa->cashier_id = s->id2;
-        unsigned k = pick(r, 100);
-        sa->kind = k < 94 ? FLOORWALKER__SALE__KIND__SALE
-                          : (k < 98 ? FLOORWALKER__SALE__KIND__RETURN
-                                    : FLOORWALKER__SALE__KIND__POST_VOID);
-        if (sa->kind != FLOORWALKER__SALE__KIND__SALE) {
-            snprintf(s->id3, sizeof s->id3, "R-%s-%" PRIu64, w->terminal, i / 2);
-            sa->original_receipt_id = s->id3;
-        }
-        unsigned nl = 1 + pick(r, 5);
-        int64_t total = 0;
-        for (unsigned l = 0; l < nl; l++) {
-            Floorwalker__SaleLine *ln = &s->lines[l];
-            floorwalker__sale_line__init(ln);
-            /* Skewed popularity: low numbers far more often. */
-            unsigned a = pick(r, 500), b = pick(r, 500);
-            snprintf(s->skus[l], sizeof s->skus[l], "SKU-%04u", a < b ? a : b);
-            ln->sku = s->skus[l];
-            ln->category = (char *)(a % 3 == 0 ? "grocery" : a % 3 == 1 ? "fresh" : "household");
-            ln->qty_milli = 1000 * (1 + pick(r, 3));
-            ln->unit_price_cents = 99 + pick(r, 2900);
-            ln->discount_cents = pick(r, 10) == 0 ? 50 : 0;
-            total += (ln->qty_milli * ln->unit_price_cents + 500) / 1000 - ln->discount_cents;
-            s->line_ptrs[l] = ln;
-        }
-        sa->lines = s->line_ptrs;
-        sa->n_lines = nl;
-        sa->total_cents = total;
-        floorwalker__tender__init(&s->tender);
-        s->tender.method =
-            pick(r, 2) ? FLOORWALKER__TENDER__METHOD__CARD : FLOORWALKER__TENDER__METHOD__CASH;
-        s->tender.amount_cents = total;
-        s->tender_ptr = &s->tender;
-        sa->tenders = &s->tender_ptr;
-        sa->n_tenders = 1;
-        e->body_case = FLOORWALKER__EVENT__BODY_SALE;
-        e->sale = sa;
-        break;
-    }
-    case 1: {
-        Floorwalker__Complaint *c = &s->b.complaint;
-        floorwalker__complaint__init(c);
-        snprintf(s->id1, sizeof s->id1, "C-%s-%" PRIu64, w->terminal, i);
-        c->complaint_id = s->id1;
-        c->action = FLOORWALKER__COMPLAINT__ACTION__OPENED;
-        c->severity = pick(r, 10) ? FLOORWALKER__COMPLAINT__SEVERITY__MINOR
-                                  : FLOORWALKER__COMPLAINT__SEVERITY__MAJOR;
-        c->channel = FLOORWALKER__COMPLAINT__CHANNEL__COUNTER;
-        c->category = (char *)"service";
-        e->body_case = FLOORWALKER__EVENT__BODY_COMPLAINT;
-        e->complaint = c;
-        break;
-    }
-    case 2: {
-        Floorwalker__StockMove *m = &s->b.stock;
-        floorwalker__stock_move__init(m);
-        snprintf(s->id1, sizeof s->id1, "SKU-%04u", pick(r, 500));
-        m->sku = s->id1;
-        m->kind = FLOORWALKER__STOCK_MOVE__KIND__RECEIVE;
-        m->qty_milli = 12000;
-        m->unit_cost_cents = 50 + pick(r, 1000);
-        e->body_case = FLOORWALKER__EVENT__BODY_STOCK_MOVE;
-        e->stock_move = m;
-        break;
-    }
-    case 3: {
-        Floorwalker__Attendance *a = &s->b.att;
-        floorwalker__attendance__init(a);
-        snprintf(s->id1, sizeof s->id1, "E-%s-%u", w->store, pick(r, 20));
-        a->employee_id = s->id1;
-        a->kind = pick(r, 2) ? FLOORWALKER__ATTENDANCE__KIND__CLOCK_IN
-                             : FLOORWALKER__ATTENDANCE__KIND__CLOCK_OUT;
-        a->role = (char *)"cashier";
-        e->body_case = FLOORWALKER__EVENT__BODY_ATTENDANCE;
-        e->attendance = a;
-        break;
-    }
-    case 4: {
-        Floorwalker__Shift *sh = &s->b.shift;
-        floorwalker__shift__init(sh);
-        snprintf(s->id1, sizeof s->id1, "SH-%s-%" PRIu64, w->terminal, i);
-        snprintf(s->id2, sizeof s->id2, "E-%s-%u", w->store, pick(r, 20));
-        sh->shift_id = s->id1;
-        sh->employee_id = s->id2;
-        sh->role = (char *)"cashier";
-        sh->start_ms = now + 3600000;
-        sh->end_ms = now + 9 * 3600000;
-        e->body_case = FLOORWALKER__EVENT__BODY_SHIFT;
-        e->shift = sh;
-        break;
-    }
-    case 5: {
-        Floorwalker__SalesTarget *t = &s->b.target;
-        floorwalker__sales_target__init(t);
-        time_t secs = (time_t)(now / 1000);
-        struct tm tm;
-        gmtime_r(&secs, &tm);
-        strftime(s->id1, sizeof s->id1, "%Y-%m-%d", &tm);
-        t->business_day = s->id1;
-        t->target_cents = 500000 + pick(r, 500000);
-        e->body_case = FLOORWALKER__EVENT__BODY_SALES_TARGET;
-        e->sales_target = t;
-        break;
-    }
-    case 6: {
-        Floorwalker__Drawer *d = &s->b.drawer;
-        floorwalker__drawer__init(d);
-        snprintf(s->id1, sizeof s->id1, "D-%s", w->terminal);
-        d->drawer_id = s->id1;
-        d->kind = FLOORWALKER__DRAWER__KIND__PAID_IN;
-        d->amount_cents = 100 + pick(r, 5000);
-        e->body_case = FLOORWALKER__EVENT__BODY_DRAWER;
-        e->drawer = d;
-        break;
-    }
-    default: {
-        Floorwalker__Heartbeat *h = &s->b.hb;
-        floorwalker__heartbeat__init(h);
-        h->terminal_time_ms = now;
-        e->body_case = FLOORWALKER__EVENT__BODY_HEARTBEAT;
-        e->heartbeat = h;
-        break;
-    }
-    }
-    return kind;
-}
-
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    const struct sim_opts *o = w->o;
-    char dir[2048];
-    snprintf(dir, sizeof dir, "%s/%s", o->spool_base, w->terminal);
-    struct fw_options fo = {.endpoint = o->endpoint,
-                            .spool_dir = dir,
-                            .batch_max = o->batch_max,
-                            .no_fsync = o->no_fsync};
-    fw_client *c;
-    if ((w->err = fw_open_opts(&c, w->store, w->terminal, &fo))) {
-        fprintf(stderr, "floorwalker sim: %s: cannot open spool %s: %s\n", w->terminal, dir,
-                fw_strerror_code(w->err));
-        return NULL;
-    }
-    struct slot *slots = calloc(o->chunk, sizeof *slots);
-    const Floorwalker__Event **ptrs = calloc(o->chunk, sizeof *ptrs);
-    if (!slots || !ptrs) {
-        w->err = FW_ENOMEM;
-        goto out;
-    }
-    double per_terminal_rate = o->rate > 0 ? o->rate / (o->stores * o->terminals) : 0;
-    uint64_t t0 = fw_mono_ns();
-    for (uint64_t i = 0; i < w->n;) {
-        unsigned n = (unsigned)(w->n - i < o->chunk ? w->n - i : o->chunk);
-        int64_t now = fw_now_ms();
-        int64_t net = 0;
-        for (unsigned j = 0; j < n; j++) {
-            unsigned kind = fill(w, &slots[j], i + j, now);
-            w->by_kind[kind]++;
-            ptrs[j] = &slots[j].e;
-            if (kind == 0) {
-                const Floorwalker__Sale *sa = slots[j].e.sale;
-                net +=
-                    sa->kind == FLOORWALKER__SALE__KIND__SALE ? sa->total_cents : -sa->total_cents;
-            }
-        }
-        if ((w->err = fw_send_events(c, ptrs, n))) {
-            fprintf(stderr, "floorwalker sim: %s: spooling failed: %s\n", w->terminal,
-                    fw_strerror_code(w->err));
-            goto out;
-        }
-        i += n;
-        w->sent = i;
-        w->net_cents += net; /* counted once spooled: the spool keeps them until acked */
-        if (per_terminal_rate > 0) {
-            double due_s = (double)i / per_terminal_rate;
-            double el_s = (double)(fw_mono_ns() - t0) / 1e9;
-            if (due_s > el_s) {
-                struct timespec ts = {
-                    (time_t)(due_s - el_s),
-                    (long)((due_s - el_s - (double)(time_t)(due_s - el_s)) * 1e9)};
-                nanosleep(&ts, NULL);
-            }
-        }
-    }
-    if (fw_flush(c, o->timeout_s * 1000))
-        w->err = FW_ETIMEDOUT;
-out:;
-    struct fw_client_stats st;
-    fw_client_stats(c, &st);
-    w->rejected = st.rejected;
-    w->spool_left = st.spool_depth;
-    w->resends = st.resends;
-    fw_close(&c);
-    free(slots);
-    free(ptrs);
-    return NULL;
+    (void)sig;
+    stop_flag = 1;
 }
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: floorwalker sim [OPTIONS]\n"
-            "\n"
-            "A chain of stores whose terminals publish a seeded mix of valid events (sales,\n"
-            "complaints, stock moves, attendance, rota, targets, drawer moves, heartbeats)\n"
-            "through the terminal library, one thread per terminal. Prints what was sent.\n"
-            "\n"
-            "  -e, --endpoint EP     ingest endpoint (default %s, or $FLOORWALKER_INGEST)\n"
-            "      --stores N        stores (default 2)\n"
-            "      --terminals N     terminals per store (default 2)\n"
-            "  -n, --events N        events in all (default 10000)\n"
-            "      --rate N          events/s over the chain (default: as fast as possible)\n"
-            "      --seed N          random seed (default 1)\n"
-            "      --chunk N         events per spool transaction (default 100)\n"
-            "      --batch N         events per batch on the wire (default 1000)\n"
-            "      --spool DIR       spool base directory (default ./floorwalker-spool/sim)\n"
-            "      --no-fsync        do not fsync the spool on every chunk\n"
-            "  -w, --timeout SEC     wait this long for the last acks (default 120)\n"
-            "      --json            one JSON object as the report\n"
-            "\n"
-            "Exit status: 0 all sent and acked, 2 bad usage, 3 not all acked in time,\n"
-            "4 some events rejected.\n",
-            DEFAULT_INGEST);
+    fprintf(
+        f,
+        "Usage: floorwalker sim [OPTIONS]\n"
+        "\n"
+        "A seeded, deterministic retail chain: stores in regions and time zones with opening\n"
+        "hours, tills, a rota with some late and absent staff, sales (Zipf-popular SKUs,\n"
+        "baskets of ~3.5 lines), returns and post-voids, complaints and their answers,\n"
+        "deliveries, transfers, damage and cycle counts, cash drawers, heartbeats and daily\n"
+        "targets. Its terminals publish through the terminal library (one thread per store),\n"
+        "or --write the batches they would send. The model is described in docs/SIM.md.\n"
+        "\n"
+        "The chain:\n"
+        "      --stores N        stores (default 2, at most 999)\n"
+        "      --terminals N     terminals (tills) per store; T01 is also the manager's PC\n"
+        "                        and the service desk (default 2; 1024 in all at most)\n"
+        "      --regions N       regions, each in its own time zone (Europe/London,\n"
+        "                        America/New_York, Asia/Shanghai, Australia/Sydney, ...);\n"
+        "                        1 (default): region \"default\" in UTC, as the daemon assumes\n"
+        "                        for stores it does not know; at most 12\n"
+        "      --skus N          catalogue size (default 1000)\n"
+        "      --seed N          random seed (default 1): same seed and options, same events\n"
+        "      --heartbeat SEC   a terminal quiet for SEC simulated seconds sends a heartbeat\n"
+        "                        (default 420; at night after 10 minutes)\n"
+        "      --print-config    print the chain's [store:ID] and [terminal:ID] sections for\n"
+        "                        floorwalkerd's config, and exit\n"
+        "\n"
+        "How fast, and what time the events carry:\n"
+        "      --mode fast       as fast as possible, events stamped now (the default)\n"
+        "      --mode paced      --rate events/s over the chain, events stamped now (the\n"
+        "                        default when --rate is given); without --rate, the simulated\n"
+        "                        calendar in real time: today from 04:00 local (what has\n"
+        "                        passed at once), then live until -n or Ctrl-C\n"
+        "      --mode compressed the simulated calendar from --days days before now (each\n"
+        "                        store from its 04:00 local before that) up to now, one\n"
+        "                        day per --day-seconds; with -n, live after that\n"
+        "      --rate N          events/s over the chain (paced)\n"
+        "      --days N          days before now to simulate (default 1; 0 in live mode)\n"
+        "      --day-seconds N   real seconds per simulated day (compressed, default 60)\n"
+        "      --drive-clock EP  (compressed) keep the clock of a `floorwalkerd --test-clock`\n"
+        "                        at the simulated time through its query endpoint EP, so that\n"
+        "                        its time rules judge the simulated day\n"
+        "  -n, --events N        events in all, exactly (default 10000 in fast and paced\n"
+        "                        modes; compressed and live: no limit)\n"
+        "\n"
+        "Where they go:\n"
+        "  -e, --endpoint EP     ingest endpoint (default %s, or $FLOORWALKER_INGEST)\n"
+        "      --spool DIR       spool base directory (default ./floorwalker-spool/sim)\n"
+        "      --chunk N         events per spool transaction (default 100)\n"
+        "      --batch N         events per batch on the wire or in --write (default 1000)\n"
+        "      --no-fsync        do not fsync the spool on every chunk\n"
+        "  -w, --timeout SEC     wait this long for the last acks (default 120)\n"
+        "      --write FILE      write the batches the terminals would send instead: records\n"
+        "                        of a 4-byte little-endian length and an EventBatch, seq\n"
+        "                        1..n per terminal, epoch from the seed (docs/SIM.md)\n"
+        "      --json            one JSON object as the report\n"
+        "\n"
+        "Exit status: 0 all sent and acked (or written), 1 an error (spool, file), 2 bad\n"
+        "usage, 3 not all acked in time, 4 some events rejected.\n",
+        DEFAULT_INGEST);
+}
+
+static bool parse_u(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Splits n over the stores in proportion to their expected events a day (largest remainder),
+ * so that every store covers about the same simulated time. */
+static void split_events(const struct sim_chain *c, uint64_t n, uint64_t *share)
+{
+    double total = 0;
+    for (unsigned i = 0; i < c->nstores; i++)
+        total += c->stores[i].events_per_day;
+    uint64_t given = 0;
+    double *frac = calloc(c->nstores, sizeof *frac);
+    for (unsigned i = 0; i < c->nstores; i++) {
+        double x = (double)n * c->stores[i].events_per_day / total;
+        share[i] = (uint64_t)x;
+        if (frac)
+            frac[i] = x - (double)share[i];
+        given += share[i];
+    }
+    while (given < n) {
+        unsigned best = 0;
+        for (unsigned i = 1; frac && i < c->nstores; i++)
+            if (frac[i] > frac[best])
+                best = i;
+        share[best]++;
+        if (frac)
+            frac[best] = -1;
+        given++;
+        if (frac) { /* every store had its turn: start again */
+            bool all = true;
+            for (unsigned i = 0; i < c->nstores; i++)
+                all = all && frac[i] < 0;
+            if (all)
+                for (unsigned i = 0; i < c->nstores; i++)
+                    frac[i] = 0;
+        }
+    }
+    free(frac);
+}
+
+/* --drive-clock: keeps the clock of a `floorwalkerd --test-clock` at the simulated time while
+ * the stores run (a TEST_CLOCK query about every 2 simulated minutes, which also runs the
+ * daemon's time rules), then sets it back to real time. */
+static void drive_clock(const char *ep, const struct sim_clock *ck, struct sim_store_run *runs,
+                        unsigned n)
+{
+    void *ctx = zmq_ctx_new();
+    bool warned = false, started = false;
+    int64_t last = ck->t0;
+    for (;;) {
+        bool running = false;
+        int64_t slowest = INT64_MAX;
+        for (unsigned i = 0; i < n; i++) {
+            if (!runs[i].started || __atomic_load_n(&runs[i].done, __ATOMIC_ACQUIRE))
+                continue;
+            running = true;
+            int64_t p = __atomic_load_n(&runs[i].progress_ms, __ATOMIC_ACQUIRE);
+            if (p < slowest)
+                slowest = p;
+        }
+        /* Not before every store has reached the start: earlier, some have no rota yet. */
+        started = started || slowest >= ck->t0;
+        /* The slowest store's time: what every store has sent before it is acked (applied),
+         * so a store that lags (a busy machine, a slow commit) holds the clock rather than
+         * look silent. Quarter hours (UTC) are stepped on exactly, so that the daemon's
+         * hourly judgements happen on the hour, as they do in real time. */
+        int64_t now = fw_now_ms();
+        int64_t t = slowest == INT64_MAX ? now : slowest - 30000;
+        if (!running || stop_flag || t > now)
+            t = now;
+        if (t < last)
+            t = last;
+        int64_t quarter = (last / 900000 + 1) * 900000;
+        bool on_quarter = started && running && quarter < t;
+        if (on_quarter)
+            t = quarter;
+        last = t;
+        bool send = started || !running;
+        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+        q.kind = FLOORWALKER__QUERY__KIND__TEST_CLOCK;
+        q.clock_ms = t;
+        Floorwalker__QueryResult *r = NULL;
+        enum ask_status st = ASK_OK;
+        if (send)
+            st = cli_ask("floorwalker sim", ctx, ep, &q, 2, fw_mono_ns() + 2000000000ull, NULL, &r);
+        if (st == ASK_OK && r && r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK && !warned) {
+            fprintf(stderr, "floorwalker sim: --drive-clock: %s\n", r->error);
+            warned = true;
+        }
+        if (r)
+            floorwalker__query_result__free_unpacked(r, NULL);
+        if (!running || st == ASK_BADEP)
+            break;
+        if (on_quarter)
+            continue; /* the rest of the step at once */
+        /* Steps of at most 2 simulated minutes (store_silent judges 10), 10-200 ms apart. */
+        long ms = (long)(2 * 60000 * ck->k);
+        ms = ms < 10 ? 10 : ms > 200 ? 200 : ms;
+        struct timespec ts = {0, ms * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    zmq_ctx_term(ctx);
 }
 
 int cmd_sim(int argc, char **argv)
@@ -343,14 +220,23 @@ int cmd_sim(int argc, char **argv)
         {"endpoint", required_argument, NULL, 'e'},
         {"stores", required_argument, NULL, 'S'},
         {"terminals", required_argument, NULL, 'T'},
+        {"regions", required_argument, NULL, 'R'},
+        {"skus", required_argument, NULL, 'K'},
         {"events", required_argument, NULL, 'n'},
         {"rate", required_argument, NULL, 'r'},
+        {"mode", required_argument, NULL, 'm'},
+        {"days", required_argument, NULL, 'D'},
+        {"day-seconds", required_argument, NULL, 'd'},
+        {"drive-clock", required_argument, NULL, 'C'},
+        {"heartbeat", required_argument, NULL, 'H'},
         {"seed", required_argument, NULL, 's'},
         {"chunk", required_argument, NULL, 'c'},
         {"batch", required_argument, NULL, 'b'},
         {"spool", required_argument, NULL, 'p'},
         {"no-fsync", no_argument, NULL, 'F'},
         {"timeout", required_argument, NULL, 'w'},
+        {"write", required_argument, NULL, 'W'},
+        {"print-config", no_argument, NULL, 'P'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -359,40 +245,96 @@ int cmd_sim(int argc, char **argv)
                          .spool_base = "./floorwalker-spool/sim",
                          .stores = 2,
                          .terminals = 2,
-                         .events = 10000,
+                         .regions = 1,
+                         .skus = 1000,
+                         .heartbeat_s = 420,
                          .seed = 1,
                          .chunk = 100,
                          .batch_max = 1000,
+                         .day_seconds = 60,
+                         .days = -1,
                          .timeout_s = 120};
     if (!o.endpoint)
         o.endpoint = DEFAULT_INGEST;
+    const char *mode = NULL;
+    bool rate_given = false, day_s_given = false;
     int c;
+    uint64_t v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:n:w:h", opts, NULL)) != -1) {
+        const char *bad = NULL;
         switch (c) {
         case 'e':
             o.endpoint = optarg;
             break;
         case 'S':
-            o.stores = (unsigned)strtoul(optarg, NULL, 10);
+            if (!parse_u(optarg, 1, 999, &v))
+                bad = "--stores takes 1-999";
+            o.stores = (unsigned)v;
             break;
         case 'T':
-            o.terminals = (unsigned)strtoul(optarg, NULL, 10);
+            if (!parse_u(optarg, 1, 1024, &v))
+                bad = "--terminals takes 1-1024";
+            o.terminals = (unsigned)v;
+            break;
+        case 'R':
+            if (!parse_u(optarg, 1, 12, &v))
+                bad = "--regions takes 1-12";
+            o.regions = (unsigned)v;
+            break;
+        case 'K':
+            if (!parse_u(optarg, 1, 1000000, &v))
+                bad = "--skus takes 1-1000000";
+            o.skus = (unsigned)v;
             break;
         case 'n':
-            o.events = strtoull(optarg, NULL, 10);
+            if (!parse_u(optarg, 0, UINT64_MAX - 1, &v))
+                bad = "-n takes a number of events";
+            o.events = v;
+            o.events_given = true;
             break;
         case 'r':
             o.rate = strtod(optarg, NULL);
+            if (!(o.rate > 0))
+                bad = "--rate takes events per second above 0";
+            rate_given = true;
+            break;
+        case 'm':
+            mode = optarg;
+            break;
+        case 'D':
+            if (!parse_u(optarg, 0, 366, &v))
+                bad = "--days takes 0-366";
+            o.days = (int)v;
+            break;
+        case 'd':
+            if (!parse_u(optarg, 1, 86400, &v))
+                bad = "--day-seconds takes 1-86400";
+            o.day_seconds = (int)v;
+            day_s_given = true;
+            break;
+        case 'C':
+            o.clock_ep = optarg;
+            break;
+        case 'H':
+            if (!parse_u(optarg, 5, 86400, &v))
+                bad = "--heartbeat takes 5-86400 seconds";
+            o.heartbeat_s = (unsigned)v;
             break;
         case 's':
-            o.seed = strtoull(optarg, NULL, 10);
+            if (!parse_u(optarg, 0, UINT64_MAX, &v))
+                bad = "--seed takes a number";
+            o.seed = v;
             break;
         case 'c':
-            o.chunk = (unsigned)strtoul(optarg, NULL, 10);
+            if (!parse_u(optarg, 1, 100000, &v))
+                bad = "--chunk takes 1-100000";
+            o.chunk = (unsigned)v;
             break;
         case 'b':
-            o.batch_max = (unsigned)strtoul(optarg, NULL, 10);
+            if (!parse_u(optarg, 1, 1000000, &v))
+                bad = "--batch takes 1-1000000";
+            o.batch_max = (unsigned)v;
             break;
         case 'p':
             o.spool_base = optarg;
@@ -402,6 +344,14 @@ int cmd_sim(int argc, char **argv)
             break;
         case 'w':
             o.timeout_s = atoi(optarg);
+            if (o.timeout_s <= 0)
+                bad = "--timeout takes seconds, at least 1";
+            break;
+        case 'W':
+            o.write_path = optarg;
+            break;
+        case 'P':
+            o.print_config = true;
             break;
         case 'j':
             o.json = true;
@@ -413,78 +363,217 @@ int cmd_sim(int argc, char **argv)
             usage(stderr);
             return EXIT_USAGE;
         }
-    }
-    if (optind < argc || !o.stores || !o.terminals || !o.chunk || o.stores > 999 ||
-        o.terminals > 99 || o.timeout_s <= 0) {
-        fprintf(stderr, "floorwalker sim: --stores 1-999, --terminals 1-99, --chunk >= 1, "
-                        "--timeout >= 1\n");
-        return EXIT_USAGE;
-    }
-    unsigned nw = o.stores * o.terminals;
-    struct worker *ws = calloc(nw, sizeof *ws);
-    if (!ws)
-        return EXIT_INPUT;
-    uint64_t t0 = fw_mono_ns();
-    for (unsigned i = 0; i < nw; i++) {
-        struct worker *w = &ws[i];
-        w->o = &o;
-        snprintf(w->store, sizeof w->store, "S%03u", i / o.terminals + 1);
-        snprintf(w->terminal, sizeof w->terminal, "S%03u-T%02u", i / o.terminals + 1,
-                 i % o.terminals + 1);
-        w->n = o.events / nw + (i < o.events % nw ? 1 : 0);
-        w->rng = (o.seed + 1) * 0x9E3779B97F4A7C15ull ^ (i + 1) * 0xBF58476D1CE4E5B9ull;
-        if (!w->rng)
-            w->rng = 1;
-        if (pthread_create(&w->th, NULL, worker_main, w)) {
-            fprintf(stderr, "floorwalker sim: cannot start a thread\n");
-            w->err = FW_ENOMEM;
-            w->n = 0;
+        if (bad) {
+            fprintf(stderr, "floorwalker sim: %s (got \"%s\")\n", bad, optarg);
+            return EXIT_USAGE;
         }
     }
-    uint64_t by_kind[NKINDS] = {0}, sent = 0, rejected = 0, left = 0, resends = 0;
-    int64_t net_cents = 0;
-    int err = 0;
-    for (unsigned i = 0; i < nw; i++) {
-        if (ws[i].n || !ws[i].err)
-            pthread_join(ws[i].th, NULL);
-        for (int k = 0; k < NKINDS; k++)
-            by_kind[k] += ws[i].by_kind[k];
-        sent += ws[i].sent;
-        rejected += ws[i].rejected;
-        left += ws[i].spool_left;
-        resends += ws[i].resends;
-        net_cents += ws[i].net_cents;
-        if (ws[i].err && !err)
-            err = ws[i].err;
+    if (optind < argc) {
+        fprintf(stderr, "floorwalker sim: unexpected argument \"%s\" (see --help)\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    if (o.stores * o.terminals > 1024) {
+        fprintf(stderr, "floorwalker sim: %u stores x %u terminals is over 1024 terminals in all\n",
+                o.stores, o.terminals);
+        return EXIT_USAGE;
+    }
+    if (!mode)
+        o.mode = rate_given ? SIM_PACED : SIM_FAST;
+    else if (!strcmp(mode, "fast"))
+        o.mode = SIM_FAST;
+    else if (!strcmp(mode, "paced"))
+        o.mode = rate_given ? SIM_PACED : SIM_LIVE;
+    else if (!strcmp(mode, "compressed"))
+        o.mode = SIM_COMPRESSED;
+    else {
+        fprintf(stderr, "floorwalker sim: --mode is fast, paced or compressed, not \"%s\"\n", mode);
+        return EXIT_USAGE;
+    }
+    bool calendar = o.mode == SIM_COMPRESSED || o.mode == SIM_LIVE;
+    if (rate_given && o.mode != SIM_PACED) {
+        fprintf(stderr, "floorwalker sim: --rate goes with --mode paced\n");
+        return EXIT_USAGE;
+    }
+    if (!calendar && (o.days >= 0 || day_s_given || o.clock_ep)) {
+        fprintf(stderr, "floorwalker sim: --days, --day-seconds and --drive-clock go with "
+                        "--mode compressed (or paced without --rate)\n");
+        return EXIT_USAGE;
+    }
+    if (o.clock_ep && o.mode != SIM_COMPRESSED) {
+        fprintf(stderr, "floorwalker sim: --drive-clock goes with --mode compressed\n");
+        return EXIT_USAGE;
+    }
+    if (o.days < 0)
+        o.days = o.mode == SIM_COMPRESSED ? 1 : 0;
+    if (!o.events_given)
+        o.events = calendar ? UINT64_MAX : 10000;
+
+    int64_t now = fw_now_ms();
+    struct sim_chain chain;
+    int err = sim_chain_build(&chain, &o, now);
+    if (err) {
+        if (err != FW_ENOTFOUND)
+            fprintf(stderr, "floorwalker sim: cannot build the chain: %s\n", fw_strerror_code(err));
+        sim_chain_free(&chain);
+        return EXIT_INPUT;
+    }
+    if (o.print_config) {
+        sim_chain_print_config(&chain, stdout);
+        sim_chain_free(&chain);
+        return EXIT_OK;
+    }
+
+    unsigned ns = chain.nstores;
+    struct sim_store_run *runs = calloc(ns, sizeof *runs);
+    uint64_t *share = calloc(ns, sizeof *share);
+    struct sim_clock clock = {0};
+    int rc = EXIT_OK;
+    if (!runs || !share) {
+        fprintf(stderr, "floorwalker sim: out of memory\n");
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    if (o.events != UINT64_MAX)
+        split_events(&chain, o.events, share);
+    /* The chain starts --days days before now (each store at its 04:00 before that), or on
+     * the synthetic calendar's first day. */
+    clock.w0 = now;
+    clock.k = o.mode == SIM_COMPRESSED ? (double)o.day_seconds * 1000.0 / 86400000.0 : 0;
+    clock.t0 = calendar ? now - (int64_t)o.days * 86400000
+                        : (int64_t)SIM_SYNTHETIC_DAY0 * 86400000 + 4 * 3600000;
+    struct simw *w = NULL;
+    if (o.write_path && (err = simw_open(&w, o.write_path, ns))) {
+        fprintf(stderr, "floorwalker sim: cannot create %s: %s\n", o.write_path,
+                fw_strerror_code(err));
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    stop_flag = 0;
+    uint64_t t0 = fw_mono_ns();
+    for (unsigned i = 0; i < ns; i++) {
+        struct sim_store_run *r = &runs[i];
+        r->c = &chain;
+        r->idx = i;
+        r->budget = o.events == UINT64_MAX ? UINT64_MAX : share[i];
+        r->clock = &clock;
+        r->first_ms = sim_store_first_ms(&chain, i, clock.t0);
+        r->progress_ms = r->first_ms;
+        r->w = w;
+        r->stop = &stop_flag;
+        if (o.mode == SIM_PACED) {
+            r->rate = o.rate * (double)share[i] / (double)(o.events ? o.events : 1);
+            if (r->rate <= 0)
+                r->rate = 1;
+            /* Wall time per simulated time, to place shifts on the wall clock. */
+            r->wall_per_model = chain.stores[i].events_per_day / r->rate * 1000.0 / 86400000.0;
+        }
+        if (pthread_create(&r->th, NULL, sim_store_main, r)) {
+            fprintf(stderr, "floorwalker sim: cannot start a thread\n");
+            r->err = FW_ENOMEM;
+            if (w)
+                simw_done(w, i);
+        } else {
+            r->started = true;
+        }
+    }
+    if (o.clock_ep && o.mode == SIM_COMPRESSED)
+        drive_clock(o.clock_ep, &clock, runs, ns);
+    uint64_t by_kind[SIM_NKINDS] = {0}, sent = 0, rejected = 0, left = 0, resends = 0;
+    int64_t net_cents = 0, last_model = INT64_MIN;
+    bool hit_now = false;
+    for (unsigned i = 0; i < ns; i++) {
+        struct sim_store_run *r = &runs[i];
+        if (r->started)
+            pthread_join(r->th, NULL);
+        for (int k = 0; k < SIM_NKINDS; k++)
+            by_kind[k] += r->by_kind[k];
+        sent += r->sent;
+        rejected += r->rejected;
+        left += r->spool_left;
+        resends += r->resends;
+        net_cents += r->net_cents;
+        hit_now = hit_now || r->hit_now;
+        if (r->last_model_ms > last_model)
+            last_model = r->last_model_ms;
+        if (r->err && !err)
+            err = r->err;
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    uint64_t records = 0, bytes = 0;
+    if (w) {
+        int werr = simw_close(&w, &records, &bytes);
+        if (werr && !err) {
+            fprintf(stderr, "floorwalker sim: writing %s: %s\n", o.write_path,
+                    fw_strerror_code(werr));
+            err = werr;
+        }
     }
     double secs = (double)(fw_mono_ns() - t0) / 1e9;
+    double days =
+        calendar && last_model > clock.t0 ? (double)(last_model - clock.t0) / 86400000.0 : 0;
+    if (hit_now)
+        fprintf(stderr,
+                "floorwalker sim: the simulated calendar reached the present after %" PRIu64
+                " of %" PRIu64 " events; --write stops there (more --days make more)\n",
+                sent, o.events);
     if (o.json) {
         json_t *r = json_object(), *k = json_object();
         json_object_set_new(r, "sent", json_integer((json_int_t)sent));
-        for (int i = 0; i < NKINDS; i++)
+        for (int i = 0; i < SIM_NKINDS; i++)
             json_object_set_new(k, kind_names[i], json_integer((json_int_t)by_kind[i]));
         json_object_set_new(r, "by_kind", k);
         json_object_set_new(r, "rejected", json_integer((json_int_t)rejected));
         json_object_set_new(r, "spool_left", json_integer((json_int_t)left));
         json_object_set_new(r, "resends", json_integer((json_int_t)resends));
         json_object_set_new(r, "net_cents", json_integer((json_int_t)net_cents));
-        json_object_set_new(r, "terminals", json_integer(nw));
+        json_object_set_new(r, "terminals", json_integer(chain.nterms));
         json_object_set_new(r, "seconds", json_real(secs));
         json_object_set_new(r, "events_per_s", json_real(secs > 0 ? (double)sent / secs : 0));
+        json_object_set_new(r, "mode", json_string(mode_names[o.mode]));
+        json_object_set_new(r, "stores", json_integer(ns));
+        if (calendar)
+            json_object_set_new(r, "simulated_days", json_real(days));
+        if (o.write_path) {
+            json_object_set_new(r, "file", json_string(o.write_path));
+            json_object_set_new(r, "batches", json_integer((json_int_t)records));
+            json_object_set_new(r, "bytes", json_integer((json_int_t)bytes));
+            json_object_set_new(r, "epoch", json_integer((json_int_t)simw_epoch(o.seed)));
+        }
         char *s = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
         puts(s);
         free(s);
         json_decref(r);
     } else {
-        printf("sent %" PRIu64 " events from %u terminal(s) in %u store(s) in %.2f s "
-               "(%.0f events/s, durable and acked): ",
-               sent, nw, o.stores, secs, secs > 0 ? (double)sent / secs : 0);
-        for (int i = 0; i < NKINDS; i++)
+        if (o.write_path)
+            printf("wrote %" PRIu64 " events in %" PRIu64 " batches (%" PRIu64
+                   " bytes) to %s from %u terminal(s) in %u store(s) in %.2f s (%.0f events/s): ",
+                   sent, records, bytes, o.write_path, chain.nterms, ns, secs,
+                   secs > 0 ? (double)sent / secs : 0);
+        else
+            printf("sent %" PRIu64 " events from %u terminal(s) in %u store(s) in %.2f s "
+                   "(%.0f events/s, durable and acked): ",
+                   sent, chain.nterms, ns, secs, secs > 0 ? (double)sent / secs : 0);
+        for (int i = 0; i < SIM_NKINDS; i++)
             printf("%s %s=%" PRIu64, i ? "," : "", kind_names[i], by_kind[i]);
-        printf("; %" PRIu64 " rejected, %" PRIu64 " left in spools\n", rejected, left);
+        if (calendar)
+            printf("; %.1f simulated days", days);
+        if (o.write_path)
+            printf("\n");
+        else
+            printf("; %" PRIu64 " rejected, %" PRIu64 " left in spools\n", rejected, left);
     }
-    free(ws);
     if (err)
-        return err == FW_ETIMEDOUT ? EXIT_NODAEMON : EXIT_INPUT;
-    return rejected ? EXIT_REJECTED : EXIT_OK;
+        rc = err == FW_ETIMEDOUT ? EXIT_NODAEMON : EXIT_INPUT;
+    else
+        rc = rejected ? EXIT_REJECTED : EXIT_OK;
+out:
+    free(runs);
+    free(share);
+    sim_chain_free(&chain);
+    return rc;
 }

@@ -1,10 +1,12 @@
 """Alert latency: time from sending an event that fires an alert (a MAJOR complaint) to the
 FIRING message on the PUB socket, optionally while `floorwalker sim` loads the daemon.
 
-Usage: /usr/bin/python3 tests/bench/alert_latency.py --ingest EP --alerts EP [-n 200]
-Reports figures only (a benchmark, not a test).
+Usage: /usr/bin/python3 tests/bench/alert_latency.py --ingest EP --alerts EP [-n 200] [--json]
+Reports figures only (a benchmark, not a test); --json prints one JSON object instead of the
+Markdown row (tests/bench/run.py uses it).
 """
 import argparse
+import json
 import sys
 import time
 
@@ -20,6 +22,7 @@ def main():
     ap.add_argument("-n", type=int, default=200)
     ap.add_argument("--store", default="LAT1")
     ap.add_argument("--proto", default=fwbench.DEFAULT_PROTO)
+    ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     pb = fwbench.pb2(a.proto)
 
@@ -34,6 +37,7 @@ def main():
     time.sleep(0.3)
     epoch = int(time.time() * 1000)
     lat = []
+    t_start = time.time()
     for i in range(1, a.n + 1):
         e = pb.Event(store_id=a.store, terminal_id=a.store + "-T", epoch=epoch, seq=i,
                      event_time_ms=int(time.time() * 1000))
@@ -51,6 +55,11 @@ def main():
                 lat.append((time.perf_counter() - t0) * 1000)
                 break
         dealer.recv()  # the ack
+    if a.json:
+        r = fwbench.summary(lat)
+        r.update(start=t_start, end=time.time())
+        print(json.dumps(r))
+        return
     print("| alert latency (event sent to FIRING received) | n | p50 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|")
     print("| complaint_major | %d | %.3f | %.3f | %.3f |" % ((len(lat),) + fwbench.percentiles(lat)))

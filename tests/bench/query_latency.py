@@ -1,9 +1,11 @@
 """Query latency: p50/p99 of a store-day sales rollup and a region-month top-10 SKUs.
 
-Usage: /usr/bin/python3 tests/bench/query_latency.py -e ENDPOINT --store S --region R [-n N]
+Usage: /usr/bin/python3 tests/bench/query_latency.py -e ENDPOINT --store S --region R [-n N] [--json]
 Reports figures only (a benchmark, not a test). The .proto is compiled with stock protoc.
+--json prints one JSON object per query instead of the Markdown table (tests/bench/run.py).
 """
 import argparse
+import json
 import sys
 import time
 
@@ -19,6 +21,7 @@ def main():
     ap.add_argument("--region", default="default")
     ap.add_argument("-n", type=int, default=1000)
     ap.add_argument("--proto", default=fwbench.DEFAULT_PROTO)
+    ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     pb = fwbench.pb2(a.proto)
 
@@ -29,8 +32,9 @@ def main():
         ("region-month top-10 SKUs", pb.Query(kind=pb.Query.TOP_SKUS, region=a.region,
                                               from_day="this-month", limit=10)),
     ]
-    print("| query | n | p50 ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|")
+    if not a.json:
+        print("| query | n | p50 ms | p99 ms | max ms |")
+        print("|---|---|---|---|---|")
     for name, q in cases:
         data = q.SerializeToString()
         lat = []
@@ -42,6 +46,11 @@ def main():
             lat.append((time.perf_counter() - t0) * 1000)
             if r.status != pb.QueryResult.OK:
                 sys.exit("%s: %s" % (name, r.error))
+        if a.json:
+            out = fwbench.summary(lat)
+            out.update(query=name, rows=sum(len(t.rows) for t in r.tables))
+            print(json.dumps(out))
+            continue
         print("| %s | %d | %.3f | %.3f | %.3f |" % ((name, a.n) + fwbench.percentiles(lat)))
 
 
