@@ -549,6 +549,10 @@ def latency(tools, work, size, res):
     log("latency: %d events from %d terminals at %.0f events/s (half of %.0f)"
         % (n, best_t, rate, best))
     make_stream(tools, work, best_t, n, stream)
+    # The throughput phases leave gigabytes of dirty pages behind (spools, data directories);
+    # their writeback would land in the daemon's fsyncs here. Let it finish first.
+    os.sync()
+    time.sleep(2)
     d = Daemon(tools, work, "fw-latency")
     d.start()
     lat_file = os.path.join(res["out"], "ack_latency_ms.txt")
