@@ -24,7 +24,7 @@ head -1 floorwalkerd.log
 
 echo
 echo "== a small chain: 3 stores x 2 terminals, 6000 events at 2000/s =="
-$fw sim --stores 3 --terminals 2 -n 6000 --rate 2000 --spool floorwalker-spool/demo
+$fw sim --stores 3 --terminals 2 --skus 300 -n 6000 --rate 2000 --spool floorwalker-spool/demo
 echo
 echo "== one bad sale from the service desk (its lines do not add up): acked, kept in quarantine =="
 $fw publish -s S001 -t S001-DESK --spool floorwalker-spool sale receipt_id=R-BAD cashier_id=K1 \
