@@ -259,6 +259,16 @@ static void receipt_id(char *out, const char *term, int32_t day, uint32_t no)
     *p = 0;
 }
 
+/* The next receipt number of a till (numbering restarts each local day) as its receipt id. */
+static void next_receipt(char *out, const char *term, struct till *tl, int32_t day)
+{
+    if (tl->rday != day) {
+        tl->rday = day;
+        tl->rno = 0;
+    }
+    receipt_id(out, term, day, ++tl->rno);
+}
+
 /* ---- the action heap ----------------------------------------------------------------------------
  */
 
@@ -1197,12 +1207,7 @@ static void do_sale(struct st *s, int64_t t, unsigned ti)
     }
     if (!n)
         return; /* nothing the customer wanted was there: no sale */
-    if (tl->rday != day) {
-        tl->rday = day;
-        tl->rno = 0;
-    }
-    tl->rno++;
-    receipt_id(sl->id1, s->c->term_ids[s->ss->first_term + ti], day, tl->rno);
+    next_receipt(sl->id1, s->c->term_ids[s->ss->first_term + ti], tl, day);
     sa->receipt_id = sl->id1;
     sa->cashier_id = (char *)tl->cashier;
     sa->kind = FLOORWALKER__SALE__KIND__SALE;
@@ -1287,12 +1292,7 @@ static bool do_return(struct st *s, int64_t t, unsigned ti)
     }
     rc->used = true;
     int32_t day = sim_utc_to_local(s->c, s->ss, t, NULL);
-    if (tl->rday != day) {
-        tl->rday = day;
-        tl->rno = 0;
-    }
-    tl->rno++;
-    receipt_id(sl->id1, s->c->term_ids[s->ss->first_term + ti], day, tl->rno);
+    next_receipt(sl->id1, s->c->term_ids[s->ss->first_term + ti], tl, day);
     receipt_id(sl->id2, s->c->term_ids[s->ss->first_term + ti], rc->day, rc->no);
     sa->receipt_id = sl->id1;
     sa->original_receipt_id = sl->id2;
@@ -1335,12 +1335,7 @@ static void on_void(struct st *s, int64_t t, unsigned ti)
         s->on_hand[tl->vl[i].sku] += tl->vl[i].qty;
     }
     int32_t day = sim_utc_to_local(s->c, s->ss, t, NULL);
-    if (tl->rday != day) {
-        tl->rday = day;
-        tl->rno = 0;
-    }
-    tl->rno++;
-    receipt_id(sl->id1, s->c->term_ids[s->ss->first_term + ti], day, tl->rno);
+    next_receipt(sl->id1, s->c->term_ids[s->ss->first_term + ti], tl, day);
     receipt_id(sl->id2, s->c->term_ids[s->ss->first_term + ti], tl->vr.day, tl->vr.no);
     sa->receipt_id = sl->id1;
     sa->original_receipt_id = sl->id2;
