@@ -326,7 +326,7 @@ int cmd_publish(int argc, char **argv)
         return EXIT_USAGE;
     }
     int rc = file ? read_lines(&p, file) : event_from_flags(&p, argc - optind, argv + optind);
-    uint64_t total = 0, rejected = 0, depth = 0;
+    uint64_t total = 0, rejected = 0, depth = 0, refused = 0;
     for (size_t i = 0; i < p.nterms; i++) {
         struct term *t = &p.terms[i];
         if (term_send(t) && !rc)
@@ -341,6 +341,7 @@ int cmd_publish(int argc, char **argv)
         total += t->sent;
         rejected += st.rejected;
         depth += st.spool_depth;
+        refused += st.auth_refused;
         fw_close(&t->c);
         free(t->pending);
     }
@@ -351,6 +352,11 @@ int cmd_publish(int argc, char **argv)
                 total, p.nterms, total - depth, rejected, depth,
                 depth && !p.no_wait ? " (the daemon did not ack in time; they will be resent)"
                                     : "");
+    if (refused && depth)
+        fprintf(
+            stderr,
+            "floorwalker publish: the daemon refused this terminal's key (not in its "
+            "[key:NAME] sections or key_dir, or not a terminal key); the events stay spooled\n");
     if (!rc && p.input_errors)
         rc = EXIT_INPUT;
     if (!rc && rejected)

@@ -57,6 +57,8 @@ struct fw_client_stats {
     uint64_t rejected;     /* events the daemon rejected */
     uint64_t duplicates;   /* events the daemon already had */
     uint64_t batch_errors; /* batches refused as a whole */
+    uint64_t auth_refused; /* CURVE handshakes the daemon refused (key unknown to it, or not a
+                              terminal key); events stay spooled and are sent once it is allowed */
 };
 
 /* Opens (or creates) the spool and starts the sender thread. */

@@ -58,6 +58,7 @@ struct fw_client {
     pthread_t thread;
     _Atomic int stop;
     void *zctx, *dealer;
+    void *auth_mon; /* CURVE: the dealer's HANDSHAKE_FAILED_AUTH events (sender thread's) */
 
     /* Sender-thread state. */
     struct inflight *infl;
@@ -575,11 +576,29 @@ static void *sender_main(void *arg)
         /* Fill the window. */
         while (c->ninfl < c->o.inflight_max && send_batch(c))
             ;
-        zmq_pollitem_t items[2] = {{c->dealer, 0, ZMQ_POLLIN, 0},
-                                   {NULL, c->wake_fd, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[3] = {{c->dealer, 0, ZMQ_POLLIN, 0},
+                                   {NULL, c->wake_fd, ZMQ_POLLIN, 0},
+                                   {c->auth_mon, 0, ZMQ_POLLIN, 0}};
         long timeout = 50;
-        if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR)
+        if (zmq_poll(items, c->auth_mon ? 3 : 2, timeout) < 0 && zmq_errno() != EINTR)
             break;
+        if (c->auth_mon && (items[2].revents & ZMQ_POLLIN)) {
+            /* The daemon refused our key: count it (the terminal keeps its events spooled and
+             * libzmq keeps reconnecting, so a key added to the daemon later just works). */
+            int more = 1;
+            while (more) {
+                zmq_msg_t m;
+                zmq_msg_init(&m);
+                if (zmq_msg_recv(&m, c->auth_mon, ZMQ_DONTWAIT) < 0)
+                    more = 0;
+                else
+                    more = zmq_msg_more(&m);
+                zmq_msg_close(&m);
+            }
+            pthread_mutex_lock(&c->lock);
+            c->st.auth_refused++;
+            pthread_mutex_unlock(&c->lock);
+        }
         if (items[1].revents & ZMQ_POLLIN) {
             uint64_t v;
             ssize_t r = read(c->wake_fd, &v, sizeof v);
@@ -618,6 +637,22 @@ static void *sender_main(void *arg)
 }
 
 /* ---- open/close ----------------------------------------------------------------------------- */
+
+/* A PAIR receiving the dealer's HANDSHAKE_FAILED_AUTH events; NULL on failure. */
+static void *auth_monitor(fw_client *c)
+{
+    char ep[64];
+    int zero = 0;
+    snprintf(ep, sizeof ep, "inproc://fwclient-auth-%p", (void *)c);
+    if (zmq_socket_monitor(c->dealer, ep, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0)
+        return NULL;
+    void *mon = zmq_socket(c->zctx, ZMQ_PAIR);
+    if (mon && (zmq_setsockopt(mon, ZMQ_LINGER, &zero, sizeof zero) || zmq_connect(mon, ep))) {
+        zmq_close(mon);
+        mon = NULL;
+    }
+    return mon;
+}
 
 int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
                  const struct fw_options *opts)
@@ -668,7 +703,7 @@ int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
         zmq_setsockopt(c->dealer, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max) ||
         zmq_setsockopt(c->dealer, ZMQ_HEARTBEAT_IVL, &hb, sizeof hb) ||
         zmq_setsockopt(c->dealer, ZMQ_HEARTBEAT_TIMEOUT, &hbt, sizeof hbt) ||
-        zmq_connect(c->dealer, c->endpoint)) {
+        (curve && !(c->auth_mon = auth_monitor(c))) || zmq_connect(c->dealer, c->endpoint)) {
         err = FW_EINVAL;
         goto fail;
     }
@@ -679,6 +714,8 @@ int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
     *out = c;
     return FW_OK;
 fail:
+    if (c->auth_mon)
+        zmq_close(c->auth_mon);
     if (c->dealer)
         zmq_close(c->dealer);
     if (c->zctx)
@@ -714,6 +751,10 @@ void fw_close(fw_client **pc)
     if (c->acked > c->deleted)
         spool_delete(c, c->acked);
     mdb_env_sync(c->env, 1);
+    if (c->auth_mon) {
+        zmq_socket_monitor(c->dealer, NULL, 0);
+        zmq_close(c->auth_mon);
+    }
     zmq_close(c->dealer);
     zmq_ctx_term(c->zctx);
     mdb_env_close(c->env);

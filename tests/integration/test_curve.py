@@ -408,6 +408,16 @@ class CurveTest(DaemonTest):
                      key="sup-east.key")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn('"net": 250', p.stdout.replace('"net":250', '"net": 250'))
+        # A terminal whose key the daemon does not know is told so; its event stays spooled.
+        self.keygen("till9", "--role", "terminal", "--store", "S001",
+                    where=os.path.join(self.tmp, "elsewhere"))
+        p = d.cli("publish", "-e", d.ingest, "-s", "S001", "-t", "T9", "--spool",
+                  os.path.join(self.tmp, "sp-t9"), "-w", "2", "heartbeat", "spool_depth=0",
+                  "--key", os.path.join(self.tmp, "elsewhere", "till9.key"), "--server-key",
+                  os.path.join(self.keys, "server.pub"))
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("refused this terminal's key", p.stderr)
+        self.assertIn("1 still spooled", p.stderr)
         # Without keys the CLI cannot get in, and says the daemon did not answer.
         p = d.cli("query", "sales", "-e", d.query, "-w", "1")
         self.assertEqual(p.returncode, 3)
