@@ -36,6 +36,8 @@ struct alerts {
     size_t nchanges, changes_cap;
     int64_t clock_offset;
     uint64_t published;
+    void (*prepublish)(void *); /* called before publishing (auth.c applies subscriptions) */
+    void *prepublish_arg;
 };
 
 static const char *const ack_rules[] = {"cash_over_short", "compensation_over_limit",
@@ -363,6 +365,8 @@ int alerts_flush(struct alerts *a)
         return 0;
     }
     free(before);
+    if (a->prepublish)
+        a->prepublish(a->prepublish_arg);
     for (size_t i = 0; i < a->nchanges; i++) {
         const Floorwalker__Alert *m = &a->changes[i]->m;
         char topic[300];
@@ -394,10 +398,18 @@ int alerts_flush(struct alerts *a)
     return sent;
 }
 
+void alerts_set_prepublish(struct alerts *a, void (*fn)(void *), void *arg)
+{
+    a->prepublish = fn;
+    a->prepublish_arg = arg;
+}
+
 void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len)
 {
     if (!a || !a->pub)
         return;
+    if (a->prepublish)
+        a->prepublish(a->prepublish_arg);
     if (zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
         zmq_send(a->pub, data, len, ZMQ_DONTWAIT) < 0)
         log_debug("report %s not published: %s", topic, zmq_strerror(zmq_errno()));

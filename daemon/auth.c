@@ -231,6 +231,13 @@ static void on_xpub(struct ev_loop *loop, struct zsock_watcher *w, int revents)
     }
 }
 
+void auth_apply_subscriptions(void *arg)
+{
+    struct auth *a = arg;
+    if (a && a->xpub)
+        on_xpub(NULL, &a->xw, 0);
+}
+
 fw_err auth_watch_alerts(struct auth *a, struct ev_loop *loop, void *xpub)
 {
     a->xpub = xpub;

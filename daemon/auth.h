@@ -30,6 +30,9 @@ void auth_destroy(struct auth **a, struct ev_loop *loop);
  * here with its key, and a supervisor's is narrowed to alert/<region>/ and rollup/<region>/
  * of their regions (a subscription to everything becomes exactly those). */
 fw_err auth_watch_alerts(struct auth *a, struct ev_loop *loop, void *xpub) FW_WUR;
+/* Applies the subscriptions waiting on the alerts socket now (arg: the struct auth); for
+ * alerts_set_prepublish. */
+void auth_apply_subscriptions(void *arg);
 
 /* The configured key a message came through (its User-Id), or NULL: plain mode, or a key no
  * longer in the configuration. */

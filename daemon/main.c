@@ -363,6 +363,8 @@ int main(int argc, char **argv)
         goto out;
     }
     rollup_set_alerts(rollup, alerts);
+    if (auth)
+        alerts_set_prepublish(alerts, auth_apply_subscriptions, auth);
     if (rollup_replay(rollup, &replayed) != FW_OK) {
         log_err("replaying the event log into the rollups failed");
         goto out;

@@ -283,6 +283,36 @@ class CurveTest(DaemonTest):
         for s in subs.values():
             s.close()
 
+    def test_first_alert_after_subscribing_arrives(self):
+        """A subscription that reached the daemon is applied before the next publish, even when
+        nothing else woke the daemon in between (no query, no stats polling)."""
+        d = self.curve_daemon()
+        for round_ in range(3):
+            s = zmq.Context.instance().socket(zmq.SUB)
+            s.setsockopt(zmq.LINGER, 0)
+            s.curve_serverkey = self.server_pub
+            s.curve_publickey, s.curve_secretkey = self.sup
+            s.setsockopt(zmq.SUBSCRIBE, b"alert/")
+            mon = s.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED)
+            s.connect(d.alerts)
+            self.assertTrue(mon.poll(5000), "no handshake")
+            s.disable_monitor()
+            mon.close()
+            time.sleep(0.5)  # the subscription is on its way; the daemon sees no other traffic
+            t = dealer(d.ingest, self.server_pub, self.till1)
+            t.send(batch(event("S001", "T1", 6, round_ + 1, complaint={
+                "complaint_id": "F%d" % round_, "action": "OPENED", "category": "service",
+                "severity": "MAJOR", "channel": "COUNTER"})))
+            self.assertEqual(ack_of(t).acked_seq, round_ + 1)
+            t.close()
+            s.setsockopt(zmq.RCVTIMEO, 3000)
+            try:
+                topic = s.recv_multipart()[0].decode()
+            except zmq.Again:
+                self.fail("round %d: the first alert after subscribing never arrived" % round_)
+            self.assertEqual(topic, "alert/east/S001/complaint_major")
+            s.close()
+
     # ---- reload ---------------------------------------------------------------------------
 
     def test_reload_adds_and_revokes_keys(self):
