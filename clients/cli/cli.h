@@ -45,6 +45,12 @@ bool cli_auth_refused(void *mon);
 void cli_auth_unwatch(void *sock, void *mon);
 struct fw_options;
 void cli_fw_options(struct fw_options *o);
+/* The daemon's public key from --server-key (Z85), or NULL. */
+const char *cli_server_key(void);
+/* Sets o's keys from the key pair in path (read into kp, which must outlive fw_open_opts)
+ * and the --server-key; 0, or -1 after a message. */
+struct fw_keypair;
+int cli_fw_options_keyfile(struct fw_options *o, const char *path, struct fw_keypair *kp);
 int cmd_keygen(int argc, char **argv);
 
 int cmd_publish(int argc, char **argv);

@@ -61,6 +61,16 @@ int cli_keys_init(int *argc, char **argv)
         server = NULL;
     if (!key && !server)
         return EXIT_OK;
+    if (!key && server) { /* a key per terminal comes later (sim --key-dir) */
+        char err[1200];
+        struct fw_keypair srv;
+        if (fw_key_read(server, &srv, err, sizeof err)) {
+            fprintf(stderr, "floorwalker: %s\n", err);
+            return EXIT_USAGE;
+        }
+        memcpy(curve.server, srv.public_z85, sizeof curve.server);
+        return EXIT_OK;
+    }
     if (!key || !server) {
         fprintf(stderr, "floorwalker: CurveZMQ needs both --key FILE (this client's key pair, from "
                         "floorwalker keygen) and --server-key FILE (the daemon's public key)\n");
@@ -99,6 +109,32 @@ int cli_secure(void *sock, const char *who)
         fprintf(stderr, "%s: %s\n", who, err);
         return -1;
     }
+    return 0;
+}
+
+const char *cli_server_key(void)
+{
+    return curve.server[0] ? curve.server : NULL;
+}
+
+int cli_fw_options_keyfile(struct fw_options *o, const char *path, struct fw_keypair *kp)
+{
+    char err[1200];
+    if (!curve.server[0]) {
+        fprintf(stderr, "floorwalker: a key file needs --server-key FILE (the daemon's key)\n");
+        return -1;
+    }
+    if (fw_key_read(path, kp, err, sizeof err)) {
+        fprintf(stderr, "floorwalker: %s\n", err);
+        return -1;
+    }
+    if (!kp->secret_z85[0]) {
+        fprintf(stderr, "floorwalker: %s: has no secret key (the .key file is needed)\n", path);
+        return -1;
+    }
+    o->server_key = curve.server;
+    o->public_key = kp->public_z85;
+    o->secret_key = kp->secret_z85;
     return 0;
 }
 

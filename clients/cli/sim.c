@@ -92,6 +92,10 @@ static void usage(FILE *f)
         "      --batch N         events per batch on the wire or in --write (default 1000)\n"
         "      --no-fsync        do not fsync the spool on every chunk\n"
         "  -w, --timeout SEC     wait this long for the last acks (default 120)\n"
+        "      --key-dir DIR     CurveZMQ: each terminal uses DIR/<terminal>.key, else\n"
+        "                        DIR/<store>.key (floorwalker keygen --role terminal --store\n"
+        "                        S001 S001), with the daemon's key from --server-key; the global\n"
+        "                        --key instead gives every terminal one key (one store)\n"
         "      --write FILE      write the batches the terminals would send instead: records\n"
         "                        of a 4-byte little-endian length and an EventBatch, seq\n"
         "                        1..n per terminal, epoch from the seed (docs/SIM.md)\n"
@@ -237,6 +241,7 @@ int cmd_sim(int argc, char **argv)
         {"timeout", required_argument, NULL, 'w'},
         {"write", required_argument, NULL, 'W'},
         {"print-config", no_argument, NULL, 'P'},
+        {"key-dir", required_argument, NULL, 'k'},
         {"json", no_argument, NULL, 'j'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -353,6 +358,9 @@ int cmd_sim(int argc, char **argv)
         case 'P':
             o.print_config = true;
             break;
+        case 'k':
+            o.key_dir = optarg;
+            break;
         case 'j':
             o.json = true;
             break;
@@ -401,6 +409,10 @@ int cmd_sim(int argc, char **argv)
     }
     if (o.clock_ep && o.mode != SIM_COMPRESSED) {
         fprintf(stderr, "floorwalker sim: --drive-clock goes with --mode compressed\n");
+        return EXIT_USAGE;
+    }
+    if (o.key_dir && !cli_server_key()) {
+        fprintf(stderr, "floorwalker sim: --key-dir needs --server-key FILE (the daemon's key)\n");
         return EXIT_USAGE;
     }
     if (o.days < 0)

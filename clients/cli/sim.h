@@ -34,6 +34,7 @@ enum sim_mode {
 
 struct sim_opts {
     const char *endpoint, *spool_base, *write_path, *clock_ep;
+    const char *key_dir; /* CurveZMQ: DIR/<terminal>.key, else DIR/<store>.key, per terminal */
     unsigned stores, terminals, regions, skus;
     unsigned chunk, batch_max, heartbeat_s;
     uint64_t events, seed;

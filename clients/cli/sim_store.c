@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "cli.h"
+#include "fwkeys.h"
 #include "fwcommon.h"
 #include "sim.h"
 
@@ -1738,7 +1740,17 @@ static int st_init(struct st *s, struct sim_store_run *run)
                                     .spool_dir = dir,
                                     .batch_max = o->batch_max,
                                     .no_fsync = o->no_fsync};
-            cli_fw_options(&fo);
+            struct fw_keypair kp;
+            if (o->key_dir) {
+                char kf[2048];
+                snprintf(kf, sizeof kf, "%s/%s.key", o->key_dir, tid);
+                if (access(kf, R_OK) != 0)
+                    snprintf(kf, sizeof kf, "%s/%s.key", o->key_dir, s->ss->id);
+                if (cli_fw_options_keyfile(&fo, kf, &kp) != 0)
+                    return FW_ECONFIG;
+            } else {
+                cli_fw_options(&fo);
+            }
             int err = fw_open_opts(&to->c, s->ss->id, tid, &fo);
             if (err) {
                 fprintf(stderr, "floorwalker sim: %s: cannot open spool %s: %s\n", tid, dir,

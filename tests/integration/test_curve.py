@@ -313,6 +313,31 @@ class CurveTest(DaemonTest):
             self.assertEqual(topic, "alert/east/S001/complaint_major")
             s.close()
 
+    def test_sim_with_a_key_per_store(self):
+        """floorwalker sim --key-dir: each store's terminals use that store's key."""
+        self.keygen("S002", "--role", "terminal", "--store", "S002")
+        os.rename(os.path.join(self.keys, "till1.key"), os.path.join(self.keys, "S001.key"))
+        d = self.curve_daemon()
+        p = d.cli("sim", "-e", d.ingest, "--stores", "2", "--terminals", "2", "-n", "3000",
+                  "--spool", os.path.join(self.tmp, "simsp"), "--json", "--key-dir", self.keys,
+                  "--server-key", os.path.join(self.keys, "server.pub"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn('"rejected":0', p.stdout.replace(" ", ""))
+        self.assertEqual(stat(d, "events_total"), 3000)
+        self.assertEqual(rejects(d, "KEY_STORE_MISMATCH"), 0)
+        # S001's key used for both stores: S002's events are refused with the key's code.
+        os.rename(os.path.join(self.keys, "S002.key"), os.path.join(self.tmp, "S002.key"))
+        os.symlink(os.path.join(self.keys, "S001.key"), os.path.join(self.keys, "S002.key"))
+        p = d.cli("sim", "-e", d.ingest, "--stores", "2", "--terminals", "1", "-n", "400",
+                  "--seed", "2", "--spool", os.path.join(self.tmp, "simsp2"), "--json",
+                  "--key-dir", self.keys, "--server-key", os.path.join(self.keys, "server.pub"))
+        self.assertEqual(p.returncode, 4, p.stderr)
+        self.assertGreater(rejects(d, "KEY_STORE_MISMATCH"), 0)
+        # --key-dir without the daemon's key is a usage error.
+        p = d.cli("sim", "-e", d.ingest, "-n", "10", "--key-dir", self.keys)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--server-key", p.stderr)
+
     # ---- reload ---------------------------------------------------------------------------
 
     def test_reload_adds_and_revokes_keys(self):
