@@ -226,25 +226,14 @@ static bool authorize(struct query *q, const struct config_key *k, const Floorwa
     if (!k || k->role == KEY_ROLE_OPS)
         return true;
     const char *region = NULL;
-    switch (qq->kind) {
-    case FLOORWALKER__QUERY__KIND__SALES:
-    case FLOORWALKER__QUERY__KIND__TOP_SKUS:
-    case FLOORWALKER__QUERY__KIND__BOTTOM_SKUS:
-    case FLOORWALKER__QUERY__KIND__CATEGORIES:
-    case FLOORWALKER__QUERY__KIND__CASHIERS:
-    case FLOORWALKER__QUERY__KIND__COMPLAINTS:
-    case FLOORWALKER__QUERY__KIND__STOCK:
-    case FLOORWALKER__QUERY__KIND__ATTENDANCE:
-    case FLOORWALKER__QUERY__KIND__ALERTS:
-    case FLOORWALKER__QUERY__KIND__SPOTCHECK: {
-        /* The same scope rule as the reports: explicit scope, else store, else region. */
-        const char *scope = qq->scope[0]      ? qq->scope
-                            : qq->store_id[0] ? "store"
-                            : qq->region[0]   ? "region"
-                                              : "chain";
-        if (qq->kind == FLOORWALKER__QUERY__KIND__ALERTS ||
-            qq->kind == FLOORWALKER__QUERY__KIND__SPOTCHECK)
-            scope = qq->store_id[0] ? "store" : qq->region[0] ? "region" : "chain";
+    bool report = reports_serves(qq->kind);
+    if (report || qq->kind == FLOORWALKER__QUERY__KIND__ALERTS ||
+        qq->kind == FLOORWALKER__QUERY__KIND__SPOTCHECK) {
+        /* The reports' scope rule; alerts and spot checks have no explicit scope. */
+        Floorwalker__Query unscoped = *qq;
+        if (!report)
+            unscoped.scope = (char *)"";
+        const char *scope = reports_scope(&unscoped);
         if (!strcmp(scope, "store")) {
             const struct store_info *si = rollup_store(q->rollup, qq->store_id);
             region = si ? si->region : config_store_region(q->cfg, qq->store_id);
@@ -260,14 +249,11 @@ static bool authorize(struct query *q, const struct config_key *k, const Floorwa
                      k->name, k->regions[0], k->nregions > 1 ? ", ..." : "");
             return false;
         }
-        break;
-    }
-    case FLOORWALKER__QUERY__KIND__ACK_ALERT:
+    } else if (qq->kind == FLOORWALKER__QUERY__KIND__ACK_ALERT) {
         region = q->alerts ? alerts_region_of(q->alerts, qq->alert_id) : NULL;
         if (!region)
             return true; /* answered "no active alert" without telling more */
-        break;
-    default:
+    } else {
         snprintf(why, len, "key %s is a supervisor key; this query is for ops keys", k->name);
         return false;
     }
@@ -300,22 +286,16 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
         res_error(res, "%s", why);
         return;
     }
+    if (reports_serves(qq->kind)) {
+        reports_run(q->rollup, q->st, qq, res, alerts_now(q->alerts));
+        return;
+    }
     switch (qq->kind) {
     case FLOORWALKER__QUERY__KIND__STATS:
         q_stats(q, res);
         break;
     case FLOORWALKER__QUERY__KIND__QUARANTINE:
         q_quarantine(q, res, qq);
-        break;
-    case FLOORWALKER__QUERY__KIND__SALES:
-    case FLOORWALKER__QUERY__KIND__TOP_SKUS:
-    case FLOORWALKER__QUERY__KIND__BOTTOM_SKUS:
-    case FLOORWALKER__QUERY__KIND__CATEGORIES:
-    case FLOORWALKER__QUERY__KIND__CASHIERS:
-    case FLOORWALKER__QUERY__KIND__COMPLAINTS:
-    case FLOORWALKER__QUERY__KIND__STOCK:
-    case FLOORWALKER__QUERY__KIND__ATTENDANCE:
-        reports_run(q->rollup, q->st, qq, res, alerts_now(q->alerts));
         break;
     case FLOORWALKER__QUERY__KIND__ALERTS:
     case FLOORWALKER__QUERY__KIND__ACK_ALERT:

@@ -73,14 +73,36 @@ static int in_scope(const struct ctx *c, const struct store_info *s)
 static const char *const date_help =
     "YYYY-MM-DD, today, yesterday, this-week, last-week, this-month or last-month";
 
+const char *reports_scope(const Floorwalker__Query *q)
+{
+    return q->scope && q->scope[0] ? q->scope
+           : q->store_id[0]        ? "store"
+           : q->region[0]          ? "region"
+                                   : "chain";
+}
+
+bool reports_serves(Floorwalker__Query__Kind kind)
+{
+    switch (kind) {
+    case FLOORWALKER__QUERY__KIND__SALES:
+    case FLOORWALKER__QUERY__KIND__TOP_SKUS:
+    case FLOORWALKER__QUERY__KIND__BOTTOM_SKUS:
+    case FLOORWALKER__QUERY__KIND__CATEGORIES:
+    case FLOORWALKER__QUERY__KIND__CASHIERS:
+    case FLOORWALKER__QUERY__KIND__COMPLAINTS:
+    case FLOORWALKER__QUERY__KIND__STOCK:
+    case FLOORWALKER__QUERY__KIND__ATTENDANCE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Fills c->v with the stores of the scope and their day ranges; 0, or -1 with res's error. */
 static int resolve_scope(struct ctx *c)
 {
     const Floorwalker__Query *q = c->q;
-    const char *scope = q->scope && q->scope[0] ? q->scope
-                        : q->store_id[0]        ? "store"
-                        : q->region[0]          ? "region"
-                                                : "chain";
+    const char *scope = reports_scope(q);
     if (strcmp(scope, "store") && strcmp(scope, "region") && strcmp(scope, "chain")) {
         res_error(c->res, "scope \"%.40s\": expected store, region or chain", scope);
         return -1;

@@ -6,6 +6,7 @@
 #ifndef FW_REPORTS_H
 #define FW_REPORTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "floorwalker.pb-c.h"
@@ -16,5 +17,10 @@
  * resolves "today" and the ages of live items. */
 void reports_run(struct rollup *r, struct store *st, const Floorwalker__Query *q,
                  struct result *res, int64_t now_ms);
+/* True for the kinds reports_run answers. */
+bool reports_serves(Floorwalker__Query__Kind kind);
+/* The query's scope: its explicit scope, else "store" when it names a store, else "region"
+ * when it names a region, else "chain". */
+const char *reports_scope(const Floorwalker__Query *q);
 
 #endif

@@ -679,10 +679,8 @@ static int ack_run(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *ep = getenv("FLOORWALKER_QUERY");
+    const char *ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY);
     int timeout = 5, c;
-    if (!ep || !*ep)
-        ep = DEFAULT_QUERY;
     optind = 1;
     while ((c = getopt_long(argc, argv, "q:w:h", opts, NULL)) != -1) {
         switch (c) {
@@ -757,15 +755,11 @@ int cmd_alerts(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "ack"))
         return ack_run(argc - 1, argv + 1);
 
-    struct alerts_opts o = {.pub_ep = getenv("FLOORWALKER_ALERTS"),
-                            .query_ep = getenv("FLOORWALKER_QUERY"),
+    struct alerts_opts o = {.pub_ep = cli_endpoint("FLOORWALKER_ALERTS", DEFAULT_ALERTS),
+                            .query_ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY),
                             .snapshot = true,
                             .timeout_s = 5};
     int c;
-    if (!o.pub_ep || !*o.pub_ep)
-        o.pub_ep = DEFAULT_ALERTS;
-    if (!o.query_ep || !*o.query_ep)
-        o.query_ep = DEFAULT_QUERY;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:q:C:W:w:h", opts, NULL)) != -1) {
         char *end;

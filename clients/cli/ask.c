@@ -9,6 +9,12 @@
 #include "cli.h"
 #include "fwcommon.h"
 
+const char *cli_endpoint(const char *env, const char *def)
+{
+    const char *ep = getenv(env);
+    return ep && *ep ? ep : def;
+}
+
 /* Sends q to ep over a REQ socket of ctx and waits until deadline (fw_mono_ns) for the
  * QueryResult (the caller frees *out). Prints why on failure, prefixed by who, except when *stop
  * became set (a signal); timeout_s is only for that message. stop may be NULL. */

@@ -22,6 +22,9 @@ enum {
 
 #include "floorwalker.pb-c.h"
 
+/* The endpoint from the environment variable env if set and not empty, else def. */
+const char *cli_endpoint(const char *env, const char *def);
+
 enum ask_status { ASK_OK, ASK_NOANSWER, ASK_STOPPED, ASK_BADEP };
 /* One Query over REQ to ep, answered by 'deadline' (fw_mono_ns); see ask.c. */
 enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorwalker__Query *q,

@@ -271,12 +271,10 @@ int cmd_publish(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct publish p = {.endpoint = getenv("FLOORWALKER_INGEST"),
+    struct publish p = {.endpoint = cli_endpoint("FLOORWALKER_INGEST", DEFAULT_INGEST),
                         .spool_base = "./floorwalker-spool",
                         .def_terminal = "cli",
                         .timeout_s = 10};
-    if (!p.endpoint)
-        p.endpoint = DEFAULT_INGEST;
     const char *file = NULL;
     int c;
     optind = 1;

@@ -280,11 +280,9 @@ static int run(int argc, char **argv, bool stats)
         {NULL, 0, NULL, 0},
     };
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
-    const char *ep = getenv("FLOORWALKER_QUERY");
+    const char *ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY);
     enum out_format fmt = OUT_TABLE;
     int timeout = 5, c;
-    if (!ep)
-        ep = DEFAULT_QUERY;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:n:w:g:h", opts, NULL)) != -1) {
         switch (c) {

@@ -246,7 +246,7 @@ int cmd_sim(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct sim_opts o = {.endpoint = getenv("FLOORWALKER_INGEST"),
+    struct sim_opts o = {.endpoint = cli_endpoint("FLOORWALKER_INGEST", DEFAULT_INGEST),
                          .spool_base = "./floorwalker-spool/sim",
                          .stores = 2,
                          .terminals = 2,
@@ -259,8 +259,6 @@ int cmd_sim(int argc, char **argv)
                          .day_seconds = 60,
                          .days = -1,
                          .timeout_s = 120};
-    if (!o.endpoint)
-        o.endpoint = DEFAULT_INGEST;
     const char *mode = NULL;
     bool rate_given = false, day_s_given = false;
     int c;
