@@ -649,28 +649,40 @@ static bool mapped(const char *table, const char *column)
     return false;
 }
 
-/* Logs (once per process) the first figure of the stats that /metrics does not name. */
+/* The first figure of the stats that /metrics does not name (table and column), or false. */
+static bool first_unmapped(const Floorwalker__QueryResult *r, const char **table, const char **col)
+{
+    for (size_t i = 0; i < r->n_tables; i++) {
+        const Floorwalker__Table *t = r->tables[i];
+        *table = t->name;
+        if (!strcmp(t->name, "daemon")) {
+            for (size_t j = 0; j < t->n_rows; j++) {
+                const Floorwalker__Row *row = t->rows[j];
+                if (row->n_cells && row->cells[0]->v_case == FLOORWALKER__VALUE__V_S &&
+                    !mapped(t->name, *col = row->cells[0]->s))
+                    return true;
+            }
+            continue;
+        }
+        /* Other tables: their numeric columns, as the first row types them. */
+        for (size_t c = 0; t->n_rows && c < t->rows[0]->n_cells && c < t->n_columns; c++)
+            if (t->rows[0]->cells[c]->v_case != FLOORWALKER__VALUE__V_S &&
+                !mapped(t->name, *col = t->columns[c]))
+                return true;
+    }
+    return false;
+}
+
+/* Logs, once per process, the first figure of the stats that /metrics does not name. */
 static void check_mapped(const Floorwalker__QueryResult *r)
 {
     static bool warned;
-    for (size_t i = 0; i < r->n_tables && !warned; i++) {
-        const Floorwalker__Table *t = r->tables[i];
-        bool daemon = !strcmp(t->name, "daemon");
-        for (size_t j = 0; j < (daemon ? t->n_rows : (t->n_rows ? 1u : 0u)) && !warned; j++) {
-            const Floorwalker__Row *row = t->rows[j];
-            for (size_t c = 0; c < row->n_cells && c < t->n_columns && !warned; c++) {
-                const char *col = daemon ? row->cells[0]->s : t->columns[c];
-                if (daemon ? c != 0 || row->cells[0]->v_case != FLOORWALKER__VALUE__V_S
-                           : row->cells[c]->v_case == FLOORWALKER__VALUE__V_S)
-                    continue;
-                if (!mapped(t->name, col)) {
-                    log_warn("metrics: stats figure %s.%s has no Prometheus name "
-                             "(daemon/metrics.c); left out of /metrics",
-                             t->name, col);
-                    warned = true;
-                }
-            }
-        }
+    const char *table, *col;
+    if (!warned && first_unmapped(r, &table, &col)) {
+        log_warn("metrics: stats figure %s.%s has no Prometheus name (daemon/metrics.c); left "
+                 "out of /metrics",
+                 table, col);
+        warned = true;
     }
 }
 
