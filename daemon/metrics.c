@@ -1,6 +1,7 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "stats.h"
 
 struct metrics {
     struct MHD_Daemon *httpd;
@@ -139,18 +141,345 @@ static void bprintf(struct buf *b, const char *fmt, ...)
     }
 }
 
-static void value(struct buf *b, const Floorwalker__Value *v)
+/*
+ * The catalogue: how each figure of the STATS result becomes a Prometheus family. The stats
+ * are the figures' one home (`floorwalker stats` shows the same numbers); this table only names
+ * them, types them and scales them to base units. A figure is found by table and column: in
+ * the "daemon" table (name, value) the column is the row's name; in every other table it is a
+ * numeric column and the row's string columns become labels. A figure the stats gain without
+ * an entry here (or in `derived`) is logged once and left out, never exported unnamed.
+ */
+enum ftype { COUNTER, GAUGE, HISTOGRAM };
+
+#define FIG_MAX 4
+
+struct family {
+    const char *name; /* without the floorwalker_ prefix */
+    enum ftype type;
+    const char *help;
+    const char *table;
+    /* Counters and gauges: the figures, one sample each (per row); with label set, figure i
+     * gets label="values[i]". Histograms: figures[0] is the bound column of the bucket table,
+     * figures[1] its count column, figures[2] the daemon row with the sum, figures[3] the one
+     * with the count. */
+    const char *figures[FIG_MAX];
+    const char *label;
+    const char *values[FIG_MAX];
+    double scale;           /* to base units: figure * scale (histograms: the bounds); 0 means 1 */
+    double sum_scale;       /* histograms: the sum */
+    bool absent_below_zero; /* a negative figure means "unknown": no sample */
+    const char *key_column; /* a numeric column that is part of the row's identity: a label */
+};
+
+static const struct family families[] = {
+    {.name = "uptime_seconds",
+     .type = GAUGE,
+     .help = "Seconds since this daemon process started.",
+     .table = "daemon",
+     .figures = {"uptime_s"}},
+    {.name = "events_total",
+     .type = COUNTER,
+     .help = "Events stored in the event log (kept across restarts).",
+     .table = "daemon",
+     .figures = {"events_total"}},
+    {.name = "events_by_kind_total",
+     .type = COUNTER,
+     .help = "Events stored in the event log, by kind of body.",
+     .table = "events_by_kind",
+     .figures = {"events"}},
+    {.name = "duplicates_total",
+     .type = COUNTER,
+     .help = "Events received again and acknowledged without storing.",
+     .table = "daemon",
+     .figures = {"duplicates"}},
+    {.name = "quarantined_total",
+     .type = COUNTER,
+     .help = "Events and frames refused with a reason and quarantined.",
+     .table = "daemon",
+     .figures = {"quarantined"}},
+    {.name = "rejects_total",
+     .type = COUNTER,
+     .help = "Events and frames refused, by reject code.",
+     .table = "rejects_by_code",
+     .figures = {"count"}},
+    {.name = "batches_total",
+     .type = COUNTER,
+     .help = "Event batches taken by ingest.",
+     .table = "daemon",
+     .figures = {"batches"}},
+    {.name = "batches_refused_total",
+     .type = COUNTER,
+     .help =
+         "Batches refused whole: malformed (mixed terminals, too many events) or a sequence gap.",
+     .table = "daemon",
+     .figures = {"bad_batches", "gaps"},
+     .label = "reason",
+     .values = {"malformed", "gap"}},
+    {.name = "frames_refused_total",
+     .type = COUNTER,
+     .help = "Ingest frames refused before their events, by reason.",
+     .table = "daemon",
+     .figures = {"frames_garbage", "frames_empty", "frames_multipart", "frames_oversize"},
+     .label = "reason",
+     .values = {"garbage", "empty", "multipart", "oversize"}},
+    {.name = "acks_total",
+     .type = COUNTER,
+     .help = "Acks to terminals: sent, or dropped (peer gone or its queue full; it resends).",
+     .table = "daemon",
+     .figures = {"acks_sent", "acks_dropped"},
+     .label = "result",
+     .values = {"sent", "dropped"}},
+    {.name = "commit_duration_seconds",
+     .type = HISTOGRAM,
+     .help = "Duration of the group-commit LMDB transactions of this process.",
+     .table = "commit_latency",
+     .figures = {"below_us", "commits", "commit_ms_total", "commits"},
+     .scale = 1e-6,
+     .sum_scale = 1e-3},
+    {.name = "commit_events",
+     .type = HISTOGRAM,
+     .help = "Events stored per group commit, in this process.",
+     .table = "commit_sizes",
+     .figures = {"up_to_events", "commits", "commit_events_total", "commits"}},
+    {.name = "commit_duration_max_seconds",
+     .type = GAUGE,
+     .help = "Longest group commit of this process.",
+     .table = "daemon",
+     .figures = {"commit_ms_max"},
+     .scale = 1e-3},
+    {.name = "commit_events_max",
+     .type = GAUGE,
+     .help = "Most events stored by one group commit of this process.",
+     .table = "daemon",
+     .figures = {"commit_events_max"}},
+    {.name = "commit_failures_total",
+     .type = COUNTER,
+     .help = "Group commits that failed (their events were not acked).",
+     .table = "daemon",
+     .figures = {"commit_failures"}},
+    {.name = "map_grows_total",
+     .type = COUNTER,
+     .help = "Times the LMDB map was grown.",
+     .table = "daemon",
+     .figures = {"map_grows"}},
+    {.name = "map_size_bytes",
+     .type = GAUGE,
+     .help = "Size of the LMDB map.",
+     .table = "daemon",
+     .figures = {"map_size_mb"},
+     .scale = 1048576},
+    {.name = "log_position",
+     .type = GAUGE,
+     .help = "Position of the last event in the event log.",
+     .table = "daemon",
+     .figures = {"log_position"}},
+    {.name = "log_start_position",
+     .type = GAUGE,
+     .help = "First position still in the event log (older ones pruned).",
+     .table = "daemon",
+     .figures = {"log_start"}},
+    {.name = "ingest_last_pass_messages",
+     .type = GAUGE,
+     .help =
+         "Messages drained by the last ingest pass (a full pass means a backlog in the socket).",
+     .table = "daemon",
+     .figures = {"ingest_last_pass_msgs"}},
+    {.name = "queries_total",
+     .type = COUNTER,
+     .help = "Queries answered.",
+     .table = "daemon",
+     .figures = {"queries"}},
+    {.name = "queries_refused_total",
+     .type = COUNTER,
+     .help = "Queries outside the client key's role or regions.",
+     .table = "daemon",
+     .figures = {"queries_refused"}},
+    {.name = "subscribers",
+     .type = GAUGE,
+     .help = "Alert subscriber (PUB) connections open now.",
+     .table = "daemon",
+     .figures = {"subscribers"}},
+    {.name = "subscriptions_refused_total",
+     .type = COUNTER,
+     .help = "Alert subscriptions outside a supervisor's regions.",
+     .table = "daemon",
+     .figures = {"subscriptions_refused"}},
+    {.name = "curve_enabled",
+     .type = GAUGE,
+     .help = "1 if the sockets use CurveZMQ, else 0.",
+     .table = "daemon",
+     .figures = {"curve"}},
+    {.name = "auth_handshakes_total",
+     .type = COUNTER,
+     .help = "CurveZMQ handshakes, by the ZAP handler's answer.",
+     .table = "daemon",
+     .figures = {"auth_allowed", "auth_denied"},
+     .label = "result",
+     .values = {"allowed", "denied"}},
+    {.name = "revoked_key_messages_total",
+     .type = COUNTER,
+     .help = "Messages from a connection whose key a reload removed.",
+     .table = "daemon",
+     .figures = {"key_revoked"}},
+    {.name = "resident_memory_bytes",
+     .type = GAUGE,
+     .help = "Resident set size of the daemon.",
+     .table = "daemon",
+     .figures = {"rss_kb"},
+     .scale = 1024,
+     .absent_below_zero = true},
+    {.name = "alerts_active",
+     .type = GAUGE,
+     .help = "Alerts firing now.",
+     .table = "daemon",
+     .figures = {"alerts_active"}},
+    {.name = "alerts_published_total",
+     .type = COUNTER,
+     .help = "Alert messages published.",
+     .table = "daemon",
+     .figures = {"alerts_published"}},
+    {.name = "rule_alerts_active",
+     .type = GAUGE,
+     .help = "Alerts firing now, by rule.",
+     .table = "alerts_by_rule",
+     .figures = {"active"}},
+    {.name = "rule_alerts_fired_total",
+     .type = COUNTER,
+     .help = "Alerts that started firing in this process, by rule.",
+     .table = "alerts_by_rule",
+     .figures = {"fired"}},
+    {.name = "rollup_position",
+     .type = GAUGE,
+     .help = "Last event-log position applied to the rollups.",
+     .table = "daemon",
+     .figures = {"rollup_position"}},
+    {.name = "rollup_dirty_cells",
+     .type = GAUGE,
+     .help = "Rollup cells changed since the last checkpoint.",
+     .table = "daemon",
+     .figures = {"rollup_dirty_cells"}},
+    {.name = "rollup_cached_cells",
+     .type = GAUGE,
+     .help = "Rollup cells held in memory.",
+     .table = "daemon",
+     .figures = {"rollup_cached_cells"}},
+    {.name = "checkpoints_total",
+     .type = COUNTER,
+     .help = "Rollup checkpoints written by this process.",
+     .table = "daemon",
+     .figures = {"checkpoints"}},
+    {.name = "checkpoint_last_cells",
+     .type = GAUGE,
+     .help = "Cells written by the last rollup checkpoint.",
+     .table = "daemon",
+     .figures = {"checkpoint_cells_last"}},
+    {.name = "checkpoint_max_cells",
+     .type = GAUGE,
+     .help = "Most cells written by one rollup checkpoint.",
+     .table = "daemon",
+     .figures = {"checkpoint_cells_max"}},
+    {.name = "checkpoint_last_duration_seconds",
+     .type = GAUGE,
+     .help = "Duration of the last rollup checkpoint.",
+     .table = "daemon",
+     .figures = {"checkpoint_ms_last"},
+     .scale = 1e-3},
+    {.name = "checkpoint_max_duration_seconds",
+     .type = GAUGE,
+     .help = "Longest rollup checkpoint of this process.",
+     .table = "daemon",
+     .figures = {"checkpoint_ms_max"},
+     .scale = 1e-3},
+    {.name = "startup_replayed_events",
+     .type = GAUGE,
+     .help = "Events replayed into the rollups at start.",
+     .table = "daemon",
+     .figures = {"replayed_at_start"}},
+    {.name = "startup_replay_seconds",
+     .type = GAUGE,
+     .help = "Duration of the rollup replay at start.",
+     .table = "daemon",
+     .figures = {"replay_ms"},
+     .scale = 1e-3},
+    {.name = "pruned_events_total",
+     .type = COUNTER,
+     .help = "Events pruned from the log by retention.",
+     .table = "daemon",
+     .figures = {"pruned_events"}},
+    {.name = "pruned_hourly_cells_total",
+     .type = COUNTER,
+     .help = "Hourly rollup cells pruned by retention.",
+     .table = "daemon",
+     .figures = {"pruned_hourly_cells"}},
+    /* One row per terminal and epoch (a reinstalled terminal starts a new epoch). */
+    {.name = "terminal_acked_seq",
+     .type = GAUGE,
+     .help = "Sequence number acked to the terminal, per epoch.",
+     .table = "terminals",
+     .figures = {"acked_seq"},
+     .key_column = "epoch"},
+    {.name = "terminal_updated_timestamp_seconds",
+     .type = GAUGE,
+     .help = "When the terminal's ack mark last moved, per epoch.",
+     .table = "terminals",
+     .figures = {"updated_ms"},
+     .scale = 1e-3,
+     .key_column = "epoch"},
+    {.name = "terminal_spooled_events",
+     .type = GAUGE,
+     .help = "Events the terminal reported waiting in its spool.",
+     .table = "terminal_spools",
+     .figures = {"spool_depth"}},
+    {.name = "terminal_spool_reported_timestamp_seconds",
+     .type = GAUGE,
+     .help = "When the terminal last reported its spool.",
+     .table = "terminal_spools",
+     .figures = {"reported_ms"},
+     .scale = 1e-3},
+};
+
+/* Figures /metrics leaves out on purpose: Prometheus derives them from the families above. */
+static const char *const derived[] = {
+    "daemon.commit_ms_avg",     /* rate(commit_duration_seconds_sum / _count) */
+    "daemon.commit_events_avg", /* rate(commit_events_sum / _count) */
+    "daemon.events_per_s",      /* rate(floorwalker_events_total[1m]) */
+    "daemon.metrics_port",      /* the port being scraped */
+    "terminals.epoch",          /* a label of the terminal_* families */
+};
+
+static bool is_int(const Floorwalker__Value *v)
 {
-    if (v->v_case == FLOORWALKER__VALUE__V_I)
-        bprintf(b, "%lld\n", (long long)v->i);
-    else if (v->v_case == FLOORWALKER__VALUE__V_D)
-        bprintf(b, "%.6f\n", v->d);
-    else
-        bprintf(b, "0\n");
+    return v->v_case == FLOORWALKER__VALUE__V_I;
 }
 
-/* A label value with \ and " escaped. */
-static void label(struct buf *b, const char *s)
+static bool is_num(const Floorwalker__Value *v)
+{
+    return v->v_case == FLOORWALKER__VALUE__V_I || v->v_case == FLOORWALKER__VALUE__V_D;
+}
+
+static double num(const Floorwalker__Value *v)
+{
+    return is_int(v) ? (double)v->i : v->d;
+}
+
+/* A sample value in the text format (NaN and infinities spelled its way). */
+static void value(struct buf *b, const Floorwalker__Value *v, double scale)
+{
+    if (is_int(v) && scale == 1) {
+        bprintf(b, "%lld\n", (long long)v->i);
+        return;
+    }
+    double d = num(v) * scale;
+    if (isnan(d))
+        bprintf(b, "NaN\n");
+    else if (isinf(d))
+        bprintf(b, "%sInf\n", d < 0 ? "-" : "+");
+    else
+        bprintf(b, "%.15g\n", d);
+}
+
+/* A label value with \ " and newline escaped. */
+static void label_value(struct buf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\' || *s == '"')
@@ -162,54 +491,218 @@ static void label(struct buf *b, const char *s)
     }
 }
 
+static const Floorwalker__Table *find_table(const Floorwalker__QueryResult *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_tables; i++)
+        if (!strcmp(r->tables[i]->name, name))
+            return r->tables[i];
+    return NULL;
+}
+
+static int find_column(const Floorwalker__Table *t, const char *name)
+{
+    for (size_t c = 0; c < t->n_columns; c++)
+        if (!strcmp(t->columns[c], name))
+            return (int)c;
+    return -1;
+}
+
+/* The value of a row of the "daemon" table, or NULL. */
+static const Floorwalker__Value *daemon_figure(const Floorwalker__Table *d, const char *name)
+{
+    for (size_t j = 0; d && j < d->n_rows; j++) {
+        const Floorwalker__Row *row = d->rows[j];
+        if (row->n_cells == 2 && row->cells[0]->v_case == FLOORWALKER__VALUE__V_S &&
+            !strcmp(row->cells[0]->s, name) && is_num(row->cells[1]))
+            return row->cells[1];
+    }
+    return NULL;
+}
+
+static void family_head(struct buf *b, const struct family *f, bool *done)
+{
+    static const char *const type_name[] = {"counter", "gauge", "histogram"};
+    if (*done)
+        return;
+    bprintf(b, "# HELP floorwalker_%s %s\n# TYPE floorwalker_%s %s\n", f->name, f->help, f->name,
+            type_name[f->type]);
+    *done = true;
+}
+
+/* The string cells of a row (and its key column) as labels, plus extra="extra_value" if extra
+ * is set; nothing if none. */
+static void labels(struct buf *b, const Floorwalker__Table *t, const Floorwalker__Row *row,
+                   const char *key_column, const char *extra, const char *extra_value)
+{
+    bool first = true;
+    for (size_t l = 0; row && l < row->n_cells && l < t->n_columns; l++) {
+        if (key_column && !strcmp(t->columns[l], key_column) && is_int(row->cells[l])) {
+            bprintf(b, "%s%s=\"%lld\"", first ? "{" : ",", key_column, (long long)row->cells[l]->i);
+            first = false;
+            continue;
+        }
+        if (row->cells[l]->v_case != FLOORWALKER__VALUE__V_S)
+            continue;
+        bprintf(b, "%s%s=\"", first ? "{" : ",", t->columns[l]);
+        label_value(b, row->cells[l]->s);
+        bprintf(b, "\"");
+        first = false;
+    }
+    if (extra) {
+        bprintf(b, "%s%s=\"", first ? "{" : ",", extra);
+        label_value(b, extra_value);
+        bprintf(b, "\"");
+        first = false;
+    }
+    if (!first)
+        bprintf(b, "}");
+}
+
+static void render_scalar(struct buf *b, const struct family *f, const Floorwalker__Table *t)
+{
+    double scale = f->scale ? f->scale : 1;
+    bool head = false;
+    for (int i = 0; i < FIG_MAX && f->figures[i]; i++) {
+        if (!strcmp(f->table, "daemon")) {
+            const Floorwalker__Value *v = daemon_figure(t, f->figures[i]);
+            if (!v || (f->absent_below_zero && num(v) < 0))
+                continue;
+            family_head(b, f, &head);
+            bprintf(b, "floorwalker_%s", f->name);
+            labels(b, t, NULL, NULL, f->label, f->values[i]);
+            bprintf(b, " ");
+            value(b, v, scale);
+            continue;
+        }
+        int c = find_column(t, f->figures[i]);
+        for (size_t j = 0; c >= 0 && j < t->n_rows; j++) {
+            const Floorwalker__Row *row = t->rows[j];
+            if ((size_t)c >= row->n_cells || !is_num(row->cells[c]))
+                continue;
+            family_head(b, f, &head);
+            bprintf(b, "floorwalker_%s", f->name);
+            labels(b, t, row, f->key_column, f->label, f->values[i]);
+            bprintf(b, " ");
+            value(b, row->cells[c], scale);
+        }
+    }
+}
+
 /*
- * Table "daemon" (name, value) gives one gauge per row, floorwalker_<name>; every other table
- * gives floorwalker_<table>_<column>{<string columns as labels>} per numeric column.
+ * A histogram from a stats bucket table (its non-empty buckets, bound column null for the
+ * overflow bucket) and the daemon rows with its sum and count: every bound of stats.h,
+ * cumulative, then +Inf = count.
  */
+static void render_histogram(struct buf *b, const struct family *f, const Floorwalker__Table *t,
+                             const Floorwalker__Table *d)
+{
+    const Floorwalker__Value *sum = daemon_figure(d, f->figures[2]);
+    const Floorwalker__Value *count = daemon_figure(d, f->figures[3]);
+    int cb = find_column(t, f->figures[0]), cc = find_column(t, f->figures[1]);
+    if (!sum || !count || cb < 0 || cc < 0)
+        return;
+    uint64_t per[STATS_HIST - 1] = {0};
+    for (size_t j = 0; j < t->n_rows; j++) {
+        const Floorwalker__Row *row = t->rows[j];
+        if ((size_t)cb >= row->n_cells || (size_t)cc >= row->n_cells || !is_int(row->cells[cb]) ||
+            !is_int(row->cells[cc]))
+            continue; /* the overflow bucket: only in +Inf */
+        for (unsigned i = 0; i < STATS_HIST - 1; i++)
+            if ((int64_t)stats_hist_bound(i) == row->cells[cb]->i)
+                per[i] += (uint64_t)row->cells[cc]->i;
+    }
+    bool head = false;
+    family_head(b, f, &head);
+    double scale = f->scale ? f->scale : 1;
+    uint64_t cum = 0;
+    for (unsigned i = 0; i < STATS_HIST - 1; i++) {
+        cum += per[i];
+        bprintf(b, "floorwalker_%s_bucket{le=\"%.15g\"} %llu\n", f->name,
+                (double)stats_hist_bound(i) * scale, (unsigned long long)cum);
+    }
+    bprintf(b, "floorwalker_%s_bucket{le=\"+Inf\"} ", f->name);
+    value(b, count, 1);
+    bprintf(b, "floorwalker_%s_sum ", f->name);
+    value(b, sum, f->sum_scale ? f->sum_scale : 1);
+    bprintf(b, "floorwalker_%s_count ", f->name);
+    value(b, count, 1);
+}
+
+/* Whether the catalogue (or `derived`) names table.column. */
+static bool mapped(const char *table, const char *column)
+{
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
+        const struct family *f = &families[i];
+        bool hist = f->type == HISTOGRAM;
+        for (int k = 0; k < FIG_MAX && f->figures[k]; k++) {
+            /* A histogram's figures 2 and 3 (sum, count) are daemon rows. */
+            const char *in = hist && k >= 2 ? "daemon" : f->table;
+            if (!strcmp(in, table) && !strcmp(f->figures[k], column))
+                return true;
+        }
+    }
+    char name[256];
+    snprintf(name, sizeof name, "%s.%s", table, column);
+    for (size_t i = 0; i < sizeof derived / sizeof *derived; i++)
+        if (!strcmp(derived[i], name))
+            return true;
+    return false;
+}
+
+/* The first figure of the stats that /metrics does not name (table and column), or false. */
+static bool first_unmapped(const Floorwalker__QueryResult *r, const char **table, const char **col)
+{
+    for (size_t i = 0; i < r->n_tables; i++) {
+        const Floorwalker__Table *t = r->tables[i];
+        *table = t->name;
+        if (!strcmp(t->name, "daemon")) {
+            for (size_t j = 0; j < t->n_rows; j++) {
+                const Floorwalker__Row *row = t->rows[j];
+                if (row->n_cells && row->cells[0]->v_case == FLOORWALKER__VALUE__V_S &&
+                    !mapped(t->name, *col = row->cells[0]->s))
+                    return true;
+            }
+            continue;
+        }
+        /* Other tables: their numeric columns, as the first row types them. */
+        for (size_t c = 0; t->n_rows && c < t->rows[0]->n_cells && c < t->n_columns; c++)
+            if (t->rows[0]->cells[c]->v_case != FLOORWALKER__VALUE__V_S &&
+                !mapped(t->name, *col = t->columns[c]))
+                return true;
+    }
+    return false;
+}
+
+/* Logs, once per process, the first figure of the stats that /metrics does not name. */
+static void check_mapped(const Floorwalker__QueryResult *r)
+{
+    static bool warned;
+    const char *table, *col;
+    if (!warned && first_unmapped(r, &table, &col)) {
+        log_warn("metrics: stats figure %s.%s has no Prometheus name (daemon/metrics.c); left "
+                 "out of /metrics",
+                 table, col);
+        warned = true;
+    }
+}
+
 void metrics_update(struct metrics *m, const Floorwalker__QueryResult *r)
 {
     if (!m)
         return;
     struct buf b = {0};
-    for (size_t i = 0; i < r->n_tables; i++) {
-        const Floorwalker__Table *t = r->tables[i];
-        if (!strcmp(t->name, "daemon")) {
-            for (size_t j = 0; j < t->n_rows; j++) {
-                const Floorwalker__Row *row = t->rows[j];
-                if (row->n_cells != 2 || row->cells[0]->v_case != FLOORWALKER__VALUE__V_S)
-                    continue;
-                bprintf(&b, "# TYPE floorwalker_%s gauge\nfloorwalker_%s ", row->cells[0]->s,
-                        row->cells[0]->s);
-                value(&b, row->cells[1]);
-            }
+    const Floorwalker__Table *d = find_table(r, "daemon");
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
+        const struct family *f = &families[i];
+        const Floorwalker__Table *t = find_table(r, f->table);
+        if (!t)
             continue;
-        }
-        for (size_t c = 0; c < t->n_columns; c++) {
-            bool numeric = t->n_rows && c < t->rows[0]->n_cells &&
-                           t->rows[0]->cells[c]->v_case != FLOORWALKER__VALUE__V_S;
-            if (!numeric)
-                continue;
-            bprintf(&b, "# TYPE floorwalker_%s_%s gauge\n", t->name, t->columns[c]);
-            for (size_t j = 0; j < t->n_rows; j++) {
-                const Floorwalker__Row *row = t->rows[j];
-                bprintf(&b, "floorwalker_%s_%s{", t->name, t->columns[c]);
-                bool first = true;
-                for (size_t l = 0; l < row->n_cells && l < t->n_columns; l++) {
-                    if (row->cells[l]->v_case != FLOORWALKER__VALUE__V_S)
-                        continue;
-                    bprintf(&b, "%s%s=\"", first ? "" : ",", t->columns[l]);
-                    label(&b, row->cells[l]->s);
-                    bprintf(&b, "\"");
-                    first = false;
-                }
-                bprintf(&b, "} ");
-                if (c < row->n_cells)
-                    value(&b, row->cells[c]);
-                else
-                    bprintf(&b, "0\n");
-            }
-        }
+        if (f->type == HISTOGRAM)
+            render_histogram(&b, f, t, d);
+        else
+            render_scalar(&b, f, t);
     }
+    check_mapped(r);
     if (b.oom) {
         free(b.p);
         return;

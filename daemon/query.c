@@ -63,6 +63,18 @@ static long rss_kb(void)
     return kb;
 }
 
+/* A stats histogram as a table of its non-empty buckets; the last bucket has no bound (null). */
+static void hist_table(struct result *res, const char *name, const char *bound,
+                       const uint64_t hist[STATS_HIST])
+{
+    struct rtable t = res_table(res, name, 2, bound, "commits");
+    for (unsigned i = 0; i < STATS_HIST - 1; i++)
+        if (hist[i])
+            res_row(res, &t, "ii", (int64_t)stats_hist_bound(i), (int64_t)hist[i]);
+    if (hist[STATS_HIST - 1])
+        res_row(res, &t, "ni", (int64_t)hist[STATS_HIST - 1]);
+}
+
 /* ---- kinds ---------------------------------------------------------------------------------- */
 
 static void q_stats(struct query *q, struct result *res)
@@ -81,9 +93,11 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "commits", (int64_t)sr->commits);
     res_row(res, &t, "si", "commit_failures", (int64_t)sr->commit_failures);
     res_row(res, &t, "sd", "commit_ms_avg", avg_ms);
+    res_row(res, &t, "sd", "commit_ms_total", (double)sr->commit_ns_total / 1e6);
     res_row(res, &t, "sd", "commit_ms_max", (double)sr->commit_ns_max / 1e6);
     res_row(res, &t, "sd", "commit_events_avg", per_commit);
     res_row(res, &t, "si", "commit_events_max", (int64_t)sr->commit_events_max);
+    res_row(res, &t, "si", "commit_events_total", (int64_t)sr->commit_events_total);
     res_row(res, &t, "si", "frames_garbage", (int64_t)sr->frames_garbage);
     res_row(res, &t, "si", "frames_empty", (int64_t)sr->frames_empty);
     res_row(res, &t, "si", "frames_multipart", (int64_t)sr->frames_multipart);
@@ -139,10 +153,8 @@ static void q_stats(struct query *q, struct result *res)
         if (sp->rejects_by_code[i])
             res_row(res, &t, "si", reject_name(i), (int64_t)sp->rejects_by_code[i]);
 
-    t = res_table(res, "commit_latency", 2, "below_us", "commits");
-    for (unsigned i = 0; i < STATS_HIST; i++)
-        if (sr->commit_hist[i])
-            res_row(res, &t, "ii", (int64_t)(1ll << i), (int64_t)sr->commit_hist[i]);
+    hist_table(res, "commit_latency", "below_us", sr->commit_hist);
+    hist_table(res, "commit_sizes", "up_to_events", sr->commit_size_hist);
 
     /* Terminals seen, with the seq acked in each epoch. */
     t = res_table(res, "terminals", 5, "terminal", "store", "epoch", "acked_seq", "updated_ms");

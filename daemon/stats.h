@@ -10,7 +10,12 @@
 
 #define STATS_KINDS 9  /* 0 = no body, 1..8 = Event body cases 10..17 */
 #define STATS_CODES 32 /* RejectCode values */
-#define STATS_HIST 20  /* commit latency buckets: < 2^i microseconds */
+/*
+ * The commit histograms: bucket i < STATS_HIST - 1 holds the commits of at most 2^i
+ * (microseconds, or events), the last bucket everything larger. stats_hist_bound() is the
+ * bound, for the stats tables and for /metrics alike.
+ */
+#define STATS_HIST 20
 
 struct stats_persist {
     uint64_t version;
@@ -37,9 +42,10 @@ struct stats_runtime {
     uint64_t map_grows;
     uint64_t commit_ns_total;
     uint64_t commit_ns_max;
-    uint64_t commit_hist[STATS_HIST];
-    uint64_t commit_events_max;   /* most events taken in one commit */
-    uint64_t commit_events_total; /* events taken by the commits of this process */
+    uint64_t commit_hist[STATS_HIST];      /* by duration */
+    uint64_t commit_size_hist[STATS_HIST]; /* by events stored */
+    uint64_t commit_events_max;            /* most events taken in one commit */
+    uint64_t commit_events_total;          /* events taken by the commits of this process */
     uint64_t queries;
     uint64_t last_pass_msgs;  /* messages drained by the last ingest pass (a full pass means a
                                  backlog is queued in the socket) */
@@ -59,6 +65,11 @@ extern const char *const stats_kind_names[STATS_KINDS];
 
 /* Event body case (10..17) to index; 0 if none/unknown. */
 unsigned stats_kind_index(int body_case);
+static inline uint64_t stats_hist_bound(unsigned i)
+{
+    return 1ull << i;
+}
+/* Counts one commit: its duration and the events it stored. */
 void stats_commit_time(struct stats_runtime *r, uint64_t ns, uint64_t events);
 
 #endif

@@ -1,4 +1,8 @@
-"""Self-metrics: the stats in the Prometheus text format on the optional HTTP listener."""
+"""Self-metrics: the stats in the Prometheus text format on the optional HTTP listener, checked
+by Prometheus' own linter (promtool, Debian package prometheus, installed by scripts/deps.sh)."""
+import math
+import re
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -6,36 +10,151 @@ import urllib.request
 import fwtest
 from fwtest import event, sale
 
+PROMTOOL = "/usr/bin/promtool"
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)')
+
+
+def parse(text):
+    """The text format as {family: type} and {(name, frozenset(labels)): value}; asserts each
+    series appears once and each family has HELP and TYPE before its samples."""
+    types, helps, samples = {}, set(), {}
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            helps.add(line.split(" ")[2])
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ")
+            types[name] = typ
+            continue
+        m = SAMPLE.match(line)
+        assert m, "not a sample line: %r" % line
+        name, labels, value = m.groups()
+        labels = frozenset(LABEL.findall(labels or ""))
+        family = re.sub(r"_(bucket|sum|count)$", "", name)
+        family = family if types.get(family) == "histogram" else name
+        assert family in types and family in helps, "%s: sample before HELP/TYPE" % name
+        key = (name, labels)
+        assert key not in samples, "duplicate series %s%s" % key
+        samples[key] = float(value)
+    return types, samples
+
 
 class Metrics(fwtest.DaemonTest):
+    def fetch(self, port):
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+            self.assertEqual(r.status, 200)
+            self.assertIn("text/plain", r.headers["Content-Type"])
+            return r.read().decode()
+
     def test_prometheus_text(self):
         d = self.daemon("[metrics]\nlisten = 127.0.0.1:0\n")
-        port = d.stats()["daemon"]["metrics_port"]
+        port = d.stats()["daemon"]["metrics_port"]  # port 0: the kernel picks a free one
         self.assertGreater(port, 0)
         t = fwtest.Terminal(d.ingest)
-        t.send([event("M1", "MT1", 1, 1, heartbeat={}),
-                event("M1", "MT1", 1, 2, sale=sale(total=1))])  # rejected: total mismatch
+        self.assertEqual(t.send([event("M1", "MT1", 1, 1, heartbeat={"spool_depth": 3}),
+                                 event("M1", "MT1", 1, 2, sale=sale(total=1)),  # rejected
+                                 event("M1", "MT1", 1, 3, sale=sale()),
+                                 event("M1", "MT1", 1, 4, complaint={
+                                     "complaint_id": "C1", "action": "OPENED",
+                                     "severity": "MAJOR", "channel": "PHONE"})]).acked_seq, 4)
+        # A new epoch of the same terminal: one series per (terminal, epoch).
+        self.assertEqual(t.send([event("M1", "MT1", 2, 1, heartbeat={})]).acked_seq, 1)
         t.close()
-        url = "http://127.0.0.1:%d/metrics" % port
-        deadline = time.time() + 5
-        text = ""
-        while time.time() < deadline:  # refreshed every second from the loop
-            with urllib.request.urlopen(url, timeout=5) as r:
-                self.assertEqual(r.status, 200)
-                self.assertIn("text/plain", r.headers["Content-Type"])
-                text = r.read().decode()
-            if "floorwalker_events_total 1\n" in text:
+        p = d.cli("query", "sales", "--scope", "chain", "-e", d.query)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+        deadline = time.time() + 5 * fwtest.TIME_SCALE
+        while True:  # refreshed every second from the loop
+            text = self.fetch(port)
+            if "floorwalker_events_total 4\n" in text and "rule_alerts_active" in text:
                 break
+            self.assertLess(time.time(), deadline, "events not in /metrics:\n" + text)
             time.sleep(0.2)
-        self.assertIn("floorwalker_events_total 1\n", text)
-        self.assertIn('floorwalker_events_by_kind_events{kind="heartbeat"} 1\n', text)
-        self.assertIn('floorwalker_rejects_by_code_count{code="SALE_TOTAL_MISMATCH"} 1\n', text)
-        self.assertIn("# TYPE floorwalker_commits gauge\n", text)
-        self.assertIn('floorwalker_terminals_acked_seq{terminal="MT1",store="M1"} 2\n', text)
+
+        # Prometheus' linter: exit 0 and not one problem.
+        lint = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+                              text=True, timeout=60)
+        self.assertEqual((lint.returncode, lint.stdout, lint.stderr), (0, "", ""),
+                         "promtool check metrics:\n" + lint.stdout + lint.stderr)
+
+        types, s = parse(text)
+        for name, typ in [("floorwalker_events_total", "counter"),
+                          ("floorwalker_events_by_kind_total", "counter"),
+                          ("floorwalker_rejects_total", "counter"),
+                          ("floorwalker_frames_refused_total", "counter"),
+                          ("floorwalker_queries_total", "counter"),
+                          ("floorwalker_subscribers", "gauge"),
+                          ("floorwalker_map_size_bytes", "gauge"),
+                          ("floorwalker_resident_memory_bytes", "gauge"),
+                          ("floorwalker_rule_alerts_active", "gauge"),
+                          ("floorwalker_commit_duration_seconds", "histogram"),
+                          ("floorwalker_commit_events", "histogram")]:
+            self.assertEqual(types.get(name), typ, name)
+        for name, typ in types.items():
+            self.assertEqual(name.endswith("_total"), typ == "counter", name)
+
+        def v(name, **labels):
+            return s[(name, frozenset(labels.items()))]
+
+        # The figures of `floorwalker stats --json`, by their Prometheus names.
+        st = d.stats()
+        dm = st["daemon"]
+        self.assertEqual(v("floorwalker_events_total"), dm["events_total"])
+        self.assertEqual(v("floorwalker_quarantined_total"), dm["quarantined"])
+        self.assertEqual(v("floorwalker_batches_total"), dm["batches"])
+        self.assertEqual(v("floorwalker_acks_total", result="sent"), dm["acks_sent"])
+        self.assertEqual(v("floorwalker_frames_refused_total", reason="garbage"),
+                         dm["frames_garbage"])
+        self.assertEqual(v("floorwalker_commit_duration_seconds_count"), dm["commits"])
+        self.assertEqual(v("floorwalker_commit_events_sum"), dm["commit_events_total"])
+        self.assertAlmostEqual(v("floorwalker_commit_duration_seconds_sum"),
+                               dm["commit_ms_total"] / 1000, places=9)
+        self.assertAlmostEqual(v("floorwalker_commit_duration_max_seconds"),
+                               dm["commit_ms_max"] / 1000, places=9)
+        self.assertEqual(v("floorwalker_map_size_bytes"), dm["map_size_mb"] << 20)
+        self.assertEqual(v("floorwalker_uptime_seconds") // 1, v("floorwalker_uptime_seconds"))
+        # This stats query came after the scrape.
+        self.assertTrue(1 <= v("floorwalker_queries_total") < dm["queries"])
+        for kind, n in st["events_by_kind"].items():
+            self.assertEqual(v("floorwalker_events_by_kind_total", kind=kind), n)
+        self.assertEqual(v("floorwalker_events_by_kind_total", kind="heartbeat"), 2)
+        self.assertEqual(st["rejects_by_code"], {"SALE_TOTAL_MISMATCH": 1})
+        self.assertEqual(v("floorwalker_rejects_total", code="SALE_TOTAL_MISMATCH"), 1)
+        self.assertEqual(v("floorwalker_rule_alerts_active", rule="complaint_major"), 1)
+        self.assertEqual(v("floorwalker_rule_alerts_fired_total", rule="complaint_major"), 1)
+        self.assertEqual(v("floorwalker_terminal_acked_seq", terminal="MT1", store="M1",
+                           epoch="1"), 4)
+        self.assertEqual(v("floorwalker_terminal_acked_seq", terminal="MT1", store="M1",
+                           epoch="2"), 1)
+        self.assertEqual(v("floorwalker_terminal_spooled_events", terminal="MT1", store="M1"),
+                         0)  # the epoch-2 heartbeat reported an empty spool
+
+        # The histograms: every bucket cumulative in ascending le, +Inf equal to _count, in
+        # seconds for the latency; the latency buckets from the stats table's buckets.
+        for h in ("floorwalker_commit_duration_seconds", "floorwalker_commit_events"):
+            buckets = sorted((float(dict(k[1])["le"]), val) for k, val in s.items()
+                             if k[0] == h + "_bucket")
+            self.assertEqual(buckets[-1][0], math.inf, h)
+            self.assertGreater(len(buckets), 10, h)
+            counts = [c for _, c in buckets]
+            self.assertEqual(counts, sorted(counts), h + ": buckets not cumulative")
+            self.assertEqual(counts[-1], v(h + "_count"), h)
+            self.assertEqual(v(h + "_count"), dm["commits"])
+        self.assertGreater(v("floorwalker_commit_duration_seconds_sum"), 0)
+        self.assertLess(v("floorwalker_commit_duration_seconds_sum"), 60)  # seconds, not ms
+        finite = sum(r["commits"] for r in st["commit_latency"] if r["below_us"] is not None)
+        self.assertEqual(v("floorwalker_commit_duration_seconds_bucket", le="0.262144"), finite)
+        for r in st["commit_latency"]:
+            if r["below_us"] is not None:
+                le = "%.15g" % (r["below_us"] / 1e6)
+                self.assertGreaterEqual(v("floorwalker_commit_duration_seconds_bucket", le=le),
+                                        r["commits"])
+
+        self.assertNotIn("has no Prometheus name", d.read_log())
         with self.assertRaises(urllib.error.HTTPError) as e:
             urllib.request.urlopen("http://127.0.0.1:%d/other" % port, timeout=5)
         self.assertEqual(e.exception.code, 404)
-
 
 
 class StatsFigures(fwtest.DaemonTest):
