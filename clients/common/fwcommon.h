@@ -9,28 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "floorwalker_err.h"
+
 #define FW_WUR __attribute__((warn_unused_result))
 
-/* One error enum for the whole project; 0 is success. Foreign codes are mapped in one place
- * each (store.c for MDB_*, fw_err_from_errno for errno). */
-typedef enum fw_err {
-    FW_OK = 0,
-    FW_ENOMEM,
-    FW_EINVAL,
-    FW_ENOTFOUND,
-    FW_EIO,
-    FW_EMAPFULL, /* LMDB map full: grow and retry */
-    FW_ENOSPC,   /* the disk is full */
-    FW_EAGAIN,
-    FW_ETIMEDOUT,
-    FW_EPROTO,   /* a peer sent something that is not our protocol */
-    FW_ECORRUPT, /* stored data does not decode */
-    FW_ECONFIG,
-    FW_ESTATE, /* called in the wrong state */
-    FW_ERR_COUNT
-} fw_err;
-
-const char *fw_strerror(fw_err e);
+/* One error enum for the whole project, fw_err (0 is FW_OK), and fw_strerror(): in the
+ * terminal library's public floorwalker_err.h, so the library, the daemon and the CLI share it.
+ * Foreign codes are mapped in one place each (store.c for MDB_*, fw_err_from_errno for errno). */
 fw_err fw_err_from_errno(int e);
 
 /* Ids are [A-Za-z0-9_.-]{1,64}. */

@@ -8,7 +8,11 @@
  * (terminal_id, epoch, seq) makes resends harmless. A spool directory belongs to one terminal
  * and one process at a time.
  *
- * Every function returns 0 (FW_OK) or a positive fw_err code (see fw_strerror()).
+ * Every function that can fail returns FW_OK (0) or another fw_err code (floorwalker_err.h);
+ * fw_strerror() names it.
+ *
+ * Build against the installed library with pkg-config: cc app.c $(pkg-config --cflags --libs
+ * floorwalker), or --static for libfloorwalker.a (docs/LIBRARY.md).
  */
 #ifndef FLOORWALKER_H
 #define FLOORWALKER_H
@@ -17,9 +21,17 @@
 #include <stdint.h>
 
 #include "floorwalker.pb-c.h"
+#include "floorwalker_err.h"
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* A result that must not be ignored: an event that was not spooled is an event lost. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FW_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define FW_MUST_CHECK
 #endif
 
 typedef struct fw_client fw_client;
@@ -62,30 +74,35 @@ struct fw_client_stats {
 };
 
 /* Opens (or creates) the spool and starts the sender thread. */
-int fw_open(fw_client **out, const char *store_id, const char *terminal_id, const char *endpoint,
-            const char *spool_dir);
-int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
-                 const struct fw_options *opts);
+FW_MUST_CHECK fw_err fw_open(fw_client **out, const char *store_id, const char *terminal_id,
+                             const char *endpoint, const char *spool_dir);
+FW_MUST_CHECK fw_err fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
+                                  const struct fw_options *opts);
 
 /* Spools one event. store_id, terminal_id, epoch and seq are filled in by the library (values
  * in ev are ignored); event_time_ms 0 means now. Thread-safe. */
-int fw_send_event(fw_client *c, const Floorwalker__Event *ev);
+FW_MUST_CHECK fw_err fw_send_event(fw_client *c, const Floorwalker__Event *ev);
 /* Spools n events in one spool transaction (one fsync): for bulk publishers. */
-int fw_send_events(fw_client *c, const Floorwalker__Event *const *evs, size_t n);
+FW_MUST_CHECK fw_err fw_send_events(fw_client *c, const Floorwalker__Event *const *evs, size_t n);
 
 /* One call per body kind; time_ms 0 means now. */
-int fw_send_sale(fw_client *c, const Floorwalker__Sale *b, int64_t time_ms);
-int fw_send_complaint(fw_client *c, const Floorwalker__Complaint *b, int64_t time_ms);
-int fw_send_stock_move(fw_client *c, const Floorwalker__StockMove *b, int64_t time_ms);
-int fw_send_attendance(fw_client *c, const Floorwalker__Attendance *b, int64_t time_ms);
-int fw_send_shift(fw_client *c, const Floorwalker__Shift *b, int64_t time_ms);
-int fw_send_sales_target(fw_client *c, const Floorwalker__SalesTarget *b, int64_t time_ms);
-int fw_send_drawer(fw_client *c, const Floorwalker__Drawer *b, int64_t time_ms);
-int fw_send_heartbeat(fw_client *c, const Floorwalker__Heartbeat *b, int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_sale(fw_client *c, const Floorwalker__Sale *b, int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_complaint(fw_client *c, const Floorwalker__Complaint *b,
+                                       int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_stock_move(fw_client *c, const Floorwalker__StockMove *b,
+                                        int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_attendance(fw_client *c, const Floorwalker__Attendance *b,
+                                        int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_shift(fw_client *c, const Floorwalker__Shift *b, int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_sales_target(fw_client *c, const Floorwalker__SalesTarget *b,
+                                          int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_drawer(fw_client *c, const Floorwalker__Drawer *b, int64_t time_ms);
+FW_MUST_CHECK fw_err fw_send_heartbeat(fw_client *c, const Floorwalker__Heartbeat *b,
+                                       int64_t time_ms);
 
 /* Waits until every event spooled before the call is acked and gone from the spool, or
  * timeout_ms passes (FW_ETIMEDOUT; -1 waits forever). */
-int fw_flush(fw_client *c, int timeout_ms);
+fw_err fw_flush(fw_client *c, int timeout_ms);
 
 void fw_client_stats(fw_client *c, struct fw_client_stats *out);
 
@@ -93,7 +110,8 @@ void fw_client_stats(fw_client *c, struct fw_client_stats *out);
  * Sets *c to NULL. */
 void fw_close(fw_client **c);
 
-const char *fw_strerror_code(int code);
+/* The older name of fw_strerror(), for callers that hold the code in an int. */
+#define fw_strerror_code(code) fw_strerror((fw_err)(code))
 
 #ifdef __cplusplus
 }

@@ -70,12 +70,8 @@ struct fw_client {
     size_t buf_cap;
 };
 
-const char *fw_strerror_code(int code)
-{
-    return fw_strerror((fw_err)code);
-}
-
-static int map_mdb(int rc)
+/* The one place LMDB's codes become fw_err. */
+static fw_err map_mdb(int rc)
 {
     switch (rc) {
     case 0:
@@ -132,7 +128,7 @@ static uint64_t new_epoch(void)
     return ((uint64_t)fw_now_ms() << 16) | r;
 }
 
-static int spool_open(fw_client *c)
+static fw_err spool_open(fw_client *c)
 {
     MDB_txn *txn = NULL;
     int rc;
@@ -195,14 +191,14 @@ static int grow_map(fw_client *c)
     return rc;
 }
 
-int fw_send_events(fw_client *c, const Floorwalker__Event *const *evs, size_t n)
+fw_err fw_send_events(fw_client *c, const Floorwalker__Event *const *evs, size_t n)
 {
     if (!c || (!evs && n))
         return FW_EINVAL;
     if (n == 0)
         return FW_OK;
     int64_t now = fw_now_ms();
-    int err = FW_OK;
+    fw_err err = FW_OK;
     pthread_mutex_lock(&c->lock);
     for (int attempt = 0; attempt < 8; attempt++) {
         MDB_txn *txn;
@@ -251,13 +247,13 @@ int fw_send_events(fw_client *c, const Floorwalker__Event *const *evs, size_t n)
     return err;
 }
 
-int fw_send_event(fw_client *c, const Floorwalker__Event *ev)
+fw_err fw_send_event(fw_client *c, const Floorwalker__Event *ev)
 {
     return fw_send_events(c, &ev, 1);
 }
 
 #define SEND_BODY(fn, T, field, CASE)                                                              \
-    int fn(fw_client *c, const T *b, int64_t time_ms)                                              \
+    fw_err fn(fw_client *c, const T *b, int64_t time_ms)                                           \
     {                                                                                              \
         Floorwalker__Event e = FLOORWALKER__EVENT__INIT;                                           \
         e.event_time_ms = time_ms;                                                                 \
@@ -275,7 +271,7 @@ SEND_BODY(fw_send_sales_target, Floorwalker__SalesTarget, sales_target, SALES_TA
 SEND_BODY(fw_send_drawer, Floorwalker__Drawer, drawer, DRAWER)
 SEND_BODY(fw_send_heartbeat, Floorwalker__Heartbeat, heartbeat, HEARTBEAT)
 
-int fw_flush(fw_client *c, int timeout_ms)
+fw_err fw_flush(fw_client *c, int timeout_ms)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -287,7 +283,7 @@ int fw_flush(fw_client *c, int timeout_ms)
             deadline.tv_nsec -= 1000000000L;
         }
     }
-    int err = FW_OK;
+    fw_err err = FW_OK;
     pthread_mutex_lock(&c->lock);
     uint64_t target = c->next_seq - 1, epoch = c->epoch;
     while (c->deleted < target) {
@@ -654,8 +650,8 @@ static void *auth_monitor(fw_client *c)
     return mon;
 }
 
-int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
-                 const struct fw_options *opts)
+fw_err fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
+                    const struct fw_options *opts)
 {
     if (!out || !opts || !opts->endpoint || !opts->spool_dir || !fw_id_valid(store_id) ||
         !fw_id_valid(terminal_id))
@@ -663,7 +659,7 @@ int fw_open_opts(fw_client **out, const char *store_id, const char *terminal_id,
     fw_client *c = calloc(1, sizeof *c);
     if (!c)
         return FW_ENOMEM;
-    int err = FW_ENOMEM;
+    fw_err err = FW_ENOMEM;
     c->o = *opts;
     if (!c->o.batch_max)
         c->o.batch_max = 1000;
@@ -731,8 +727,8 @@ fail:
     return err;
 }
 
-int fw_open(fw_client **out, const char *store_id, const char *terminal_id, const char *endpoint,
-            const char *spool_dir)
+fw_err fw_open(fw_client **out, const char *store_id, const char *terminal_id, const char *endpoint,
+               const char *spool_dir)
 {
     struct fw_options o = {.endpoint = endpoint, .spool_dir = spool_dir};
     return fw_open_opts(out, store_id, terminal_id, &o);
