@@ -138,9 +138,7 @@ static char *human_head(const struct view *v, size_t c)
     char buf[256];
     switch (unit_of(v->t, c)) {
     case U(MONEY): {
-        const char *what = v->one_code  ? v->code
-                           : v->code[0] ? NULL
-                                        : "minor units, mixed currencies";
+        const char *what = v->one_code ? v->code : v->code[0] ? NULL : "minor units";
         bool cents = ends_with(name, "_cents");
         if (cents)
             len -= 6;
@@ -245,8 +243,8 @@ static void human_cell(const struct view *v, const Floorwalker__Row *row, size_t
     bool is_i = x && x->v_case == FLOORWALKER__VALUE__V_I;
     bool is_d = x && x->v_case == FLOORWALKER__VALUE__V_D;
     if (none) {
-        /* A ratio or average over nothing: "-" rather than a blank that reads as zero. */
-        snprintf(buf, len, "%s", u == U(RATIO) || u == U(MONEY) || u == U(NUMBER) ? "-" : "");
+        /* A ratio or average over nothing, an instant not set: "-" rather than a blank. */
+        snprintf(buf, len, "%s", u == U(TEXT) || u == U(UNIT_UNSPECIFIED) ? "" : "-");
         return;
     }
     switch (u) {
