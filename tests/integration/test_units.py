@@ -361,6 +361,20 @@ class Units(fwtest.DaemonTest):
                               r"  2026-11-02 20:00 \+08:00  +2026-11-02 20:00 \+08:00 ")
         self.assertRegex(got, r"\nnegative_stock/BE1/C3 +negative_stock +WARNING +FIRING +BE1 +"
                               r"Alexanderplatz +west +C3 .* \d{4}-\d\d-\d\d \d\d:\d\d \+01:00 ")
+        # `floorwalker alerts` lines: the store's local time and name (the message text is the
+        # rule's own).
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--store", "SH1", "--rule",
+                  "sales_behind_target", "-W", "1", timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(p.stdout.splitlines()), 1, p.stdout)
+        self.assertTrue(p.stdout.startswith(
+            "[snapshot] 2026-11-02 20:00 +08:00 FIRING WARNING sales_behind_target store=SH1 "
+            "(Nanjing Road) region=east subject=2026-11-02 value=10800 threshold=68571: "),
+            p.stdout)
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--store", "BE1", "--rule",
+                  "negative_stock", "-W", "1", timeout=30)
+        self.assertRegex(p.stdout, r"^\[snapshot\] \d{4}-\d\d-\d\d \d\d:\d\d \+01:00 FIRING "
+                                   r"WARNING negative_stock store=BE1 \(Alexanderplatz\) region=west")
         # The quarantine's instant is the wall clock's: its shape, in the terminal's store zone.
         got = self.human(d, "quarantine").splitlines()
         self.assertRegex(got[0], r"^pos\s+received \(local time\)\s+terminal\s+epoch\s+seq\s+code")
