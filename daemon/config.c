@@ -10,6 +10,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "fwunits.h"
+
 #include "fwkeys.h"
 #include "log.h"
 
@@ -87,7 +89,9 @@ const struct threshold_spec threshold_specs[TH_N] = {
     [TH_SALES_BEHIND_PCT] = {"sales_behind_pct", 80, 0, 1000},
 };
 
-static const char *const store_keys[] = {"name", "region", "timezone", "hours"};
+static const char *const store_keys[] = {"name",  "region",   "timezone",
+                                         "hours", "currency", "currency_digits"};
+static const char *const chain_keys[] = {"currency", "currency_digits"};
 static const char *const terminal_keys[] = {"store"};
 static const char *const key_keys[] = {"public_key", "public_key_file", "role", "store", "regions"};
 
@@ -114,6 +118,8 @@ void config_defaults(struct config *cfg)
     cfg->map_grow_mb = 1024;
     snprintf(cfg->security_mode, sizeof cfg->security_mode, "%s", "plain");
     cfg->max_result_bytes = 32 << 20;
+    snprintf(cfg->currency.code, sizeof cfg->currency.code, "%s", "USD");
+    cfg->currency.digits = -1;
 }
 
 void config_free(struct config *cfg)
@@ -318,6 +324,34 @@ static int region_key(struct parse_ctx *p, const char *section, const char *id, 
     return unknown_threshold(p, section, name, NULL, 0);
 }
 
+/* currency / currency_digits of [chain] or a [store:ID]; 1 done, 0 failed, -1 not one of them. */
+static int currency_key(struct parse_ctx *p, const char *section, const char *name,
+                        const char *value, struct config_currency *c)
+{
+    if (!strcmp(name, "currency")) {
+        if (!fw_currency_code_valid(value))
+            return fail(p,
+                        "[%s] currency = \"%s\": expected an ISO 4217 code of three capital "
+                        "letters, e.g. USD, EUR, CNY",
+                        section, value);
+        memcpy(c->code, value, 4);
+        c->line = p->line;
+        return 1;
+    }
+    if (!strcmp(name, "currency_digits")) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (end == value || *end || v < 0 || v > 4)
+            return fail(p,
+                        "[%s] currency_digits = \"%s\": expected the minor-unit digits of the "
+                        "currency, 0 to 4 (2 for cents, 0 for JPY)",
+                        section, value);
+        c->digits = (int)v;
+        return 1;
+    }
+    return -1;
+}
+
 static int store_key(struct parse_ctx *p, const char *section, const char *id, const char *name,
                      const char *value)
 {
@@ -337,9 +371,13 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
         snprintf(s->region, sizeof s->region, "%s", "default");
         snprintf(s->timezone, sizeof s->timezone, "%s", "UTC");
         snprintf(s->hours, sizeof s->hours, "%s", "08:00-22:00");
+        s->currency.digits = -1;
     }
     if (!name)
         return 1;
+    int cr = currency_key(p, section, name, value, &s->currency);
+    if (cr >= 0)
+        return cr;
     if (!strcmp(name, "name")) {
         snprintf(s->name, sizeof s->name, "%s", value);
     } else if (!strcmp(name, "region")) {
@@ -359,7 +397,7 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
         int ret;
         if (threshold_key(p, section, name, value, &s->th, &ret))
             return ret;
-        return unknown_threshold(p, section, name, store_keys, 4);
+        return unknown_threshold(p, section, name, store_keys, 6);
     }
     return 1;
 }
@@ -501,6 +539,12 @@ static int handler(void *user, const char *section, const char *name, const char
         return is_store ? store_key(p, section, id, name, value)
                         : terminal_key(p, section, id, name, value);
     }
+    if (!strcmp(section, "chain")) {
+        if (!name)
+            return 1;
+        int cr = currency_key(p, section, name, value, &p->cfg->currency);
+        return cr >= 0 ? cr : unknown_key(p, section, name, chain_keys, 2);
+    }
     if (!strcmp(section, "rules")) {
         int ret;
         if (name && threshold_key(p, section, name, value, &p->cfg->rules, &ret))
@@ -555,10 +599,10 @@ static int handler(void *user, const char *section, const char *name, const char
         }
     }
     if (!section_known) {
-        static const char *const sections[] = {"daemon",  "ingest",  "limits", "alerts",
-                                               "query",   "storage", "rollup", "rules",
-                                               "metrics", "security"};
-        const char *s = suggest(section, sections, 10);
+        static const char *const sections[] = {"daemon",  "ingest",   "limits", "alerts",
+                                               "query",   "storage",  "rollup", "rules",
+                                               "metrics", "security", "chain"};
+        const char *s = suggest(section, sections, 11);
         if (s)
             return fail(p, "unknown section [%s] (did you mean [%s]?)", section, s);
         return fail(p, "unknown section [%s]", section);
@@ -724,10 +768,31 @@ static fw_err validate_security(struct parse_ctx *p)
     return FW_OK;
 }
 
+/* A currency not in the built-in ISO 4217 table needs its digits spelled out. */
+static fw_err validate_currency(struct parse_ctx *p, const char *section,
+                                const struct config_currency *c)
+{
+    if (!c->code[0] || c->digits >= 0 || fw_currency_digits(c->code) >= 0)
+        return FW_OK;
+    snprintf(p->err, p->errlen,
+             "%s:%d: [%s] currency = %s is not in floorwalkerd's ISO 4217 table: add "
+             "currency_digits = N (its minor-unit digits, 0 to 4) to [%s]",
+             p->path, c->line, section, c->code, section);
+    return FW_ECONFIG;
+}
+
 static fw_err validate(struct parse_ctx *p)
 {
     struct config *cfg = p->cfg;
     p->line = 0;
+    if (validate_currency(p, "chain", &cfg->currency) != FW_OK)
+        return FW_ECONFIG;
+    for (size_t i = 0; i < cfg->nstores; i++) {
+        char sec[FW_ID_MAX + 8];
+        snprintf(sec, sizeof sec, "store:%s", cfg->stores[i].id);
+        if (validate_currency(p, sec, &cfg->stores[i].currency) != FW_OK)
+            return FW_ECONFIG;
+    }
     for (size_t i = 0; i < cfg->nterminals; i++) {
         const struct config_terminal *t = &cfg->terminals[i];
         if (!t->store[0]) {
@@ -775,6 +840,24 @@ const struct config_store *config_find_store(const struct config *cfg, const cha
         if (!strcmp(cfg->stores[i].id, id))
             return &cfg->stores[i];
     return NULL;
+}
+
+void config_store_currency(const struct config *cfg, const char *store, const char **code,
+                           int *digits)
+{
+    const struct config_store *s = store ? config_find_store(cfg, store) : NULL;
+    const struct config_currency *c =
+        s && (s->currency.code[0] || s->currency.digits >= 0) ? &s->currency : &cfg->currency;
+    *code = c->code[0] ? c->code : cfg->currency.code;
+    *digits = c->digits >= 0 ? c->digits : fw_currency_digits(*code);
+    if (*digits < 0) /* a store overriding digits only, of a chain currency with its own */
+        *digits = cfg->currency.digits >= 0 ? cfg->currency.digits : 2;
+}
+
+const char *config_store_name(const struct config *cfg, const char *store)
+{
+    const struct config_store *s = store ? config_find_store(cfg, store) : NULL;
+    return s ? s->name : "";
 }
 
 const struct config_key *config_find_key(const struct config *cfg, const char *name)

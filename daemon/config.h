@@ -56,9 +56,18 @@ struct config_region {
     struct thresholds th;
 };
 
+/* A currency: ISO 4217 code and its minor-unit digits (cents: 2, JPY: 0). line: where the code
+ * was set, for the message when its digits are unknown. */
+struct config_currency {
+    char code[4]; /* "" in a [store:ID]: the chain's */
+    int digits;   /* -1: from the built-in ISO 4217 table for code */
+    int line;
+};
+
 struct config_store {
     char id[FW_ID_MAX + 1];
     char name[128];
+    struct config_currency currency;
     char region[FW_ID_MAX + 1];
     char timezone[64];
     char hours[64]; /* "08:00-22:00" */
@@ -127,6 +136,8 @@ struct config {
     char server_public[41], server_secret[41];
     struct config_key *keys; /* [key:NAME] sections, then the key_dir's *.pub files */
     size_t nkeys;
+    /* [chain] */
+    struct config_currency currency; /* default USD, 2 digits */
     /* [rules], [region:NAME] */
     struct thresholds rules;
     struct config_region *regions;
@@ -155,6 +166,13 @@ const char *config_role_name(enum key_role r);
 /* The region of a store ("default" for a store not in the configuration). */
 const char *config_store_region(const struct config *cfg, const char *store);
 const struct config_terminal *config_find_terminal(const struct config *cfg, const char *id);
+
+/* The currency a store keeps its money in ([store:ID] currency, else [chain] currency) and its
+ * minor-unit digits; store may be NULL or unknown (the chain's). Never fails once loaded. */
+void config_store_currency(const struct config *cfg, const char *store, const char **code,
+                           int *digits);
+/* The store's display name ([store:ID] name), or "" if it has none. */
+const char *config_store_name(const struct config *cfg, const char *store);
 
 /* The threshold in force for a store: [store:ID], else its [region:NAME], else [rules], else
  * the default. store may be NULL or unknown (zero-config: region "default"). */

@@ -17,6 +17,7 @@
 #include "qresult.h"
 #include "rules.h"
 #include "reports.h"
+#include "tz.h"
 #include "zsock.h"
 
 #define QUERY_MAX_BYTES 65536
@@ -226,6 +227,57 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
     store_txn_abort(&tx);
 }
 
+/* STORES: every store the daemon knows (configured or with data), with what a client needs to
+ * show its figures: name, region, zone and currency. */
+static void q_stores(struct query *q, struct result *res)
+{
+    struct rtable t =
+        res_table(res, "stores", 5, "store", "region", "timezone", "currency", "currency_digits");
+    size_t n = 0;
+    const struct store_info *const *v = q->rollup ? rollup_stores(q->rollup, &n) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *code;
+        int digits;
+        config_store_currency(q->cfg, v[i]->id, &code, &digits);
+        res_row(res, &t, "ssssi", v[i]->id, v[i]->region, v[i]->tz ? tz_name(v[i]->tz) : "UTC",
+                code, (int64_t)digits);
+    }
+}
+
+/*
+ * The currency money in the query's tables is in when they have no store column: the one of
+ * the stores in its scope (store, region or chain), or "" when those keep different ones
+ * (figures summed over currencies are shown as raw minor units, not passed off as one).
+ */
+static void scope_currency(struct query *q, const Floorwalker__Query *qq, struct res_env *env)
+{
+    const char *scope = reports_serves(qq->kind) ? reports_scope(qq) : "chain";
+    config_store_currency(q->cfg, NULL, &env->currency, &env->currency_digits);
+    if (!strcmp(scope, "store")) {
+        config_store_currency(q->cfg, qq->store_id, &env->currency, &env->currency_digits);
+        return;
+    }
+    size_t n = 0;
+    const struct store_info *const *v = q->rollup ? rollup_stores(q->rollup, &n) : NULL;
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(scope, "region") && strcmp(v[i]->region, qq->region))
+            continue;
+        const char *code;
+        int digits;
+        config_store_currency(q->cfg, v[i]->id, &code, &digits);
+        if (first) {
+            env->currency = code;
+            env->currency_digits = digits;
+            first = false;
+        } else if (strcmp(code, env->currency) || digits != env->currency_digits) {
+            env->currency = "";
+            env->currency_digits = 0;
+            return;
+        }
+    }
+}
+
 /*
  * What a client key may ask (security = curve). ops: everything. supervisor: figures, alerts,
  * acknowledgements and spot checks of stores in their regions only; a region-scoped query must
@@ -235,8 +287,8 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
 static bool authorize(struct query *q, const struct config_key *k, const Floorwalker__Query *qq,
                       char *why, size_t len)
 {
-    if (!k || k->role == KEY_ROLE_OPS)
-        return true;
+    if (!k || k->role == KEY_ROLE_OPS || qq->kind == FLOORWALKER__QUERY__KIND__STORES)
+        return true; /* store master data is what every view needs to name stores */
     const char *region = NULL;
     bool report = reports_serves(qq->kind);
     if (report || qq->kind == FLOORWALKER__QUERY__KIND__ALERTS ||
@@ -292,6 +344,9 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
         return;
     }
     res->r.request_id = qq->request_id;
+    struct res_env env = {.cfg = q->cfg, .rollup = q->rollup};
+    scope_currency(q, qq, &env);
+    res->env = &env;
     char why[512];
     if (!authorize(q, key, qq, why, sizeof why)) {
         q->sr->queries_refused++;
@@ -300,9 +355,12 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
     }
     if (reports_serves(qq->kind)) {
         reports_run(q->rollup, q->st, qq, res, alerts_now(q->alerts));
-        return;
+        goto out;
     }
     switch (qq->kind) {
+    case FLOORWALKER__QUERY__KIND__STORES:
+        q_stores(q, res);
+        break;
     case FLOORWALKER__QUERY__KIND__STATS:
         q_stats(q, res);
         break;
@@ -342,6 +400,9 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
             res_error(res, "unknown query kind %d", (int)qq->kind);
     }
     }
+out:
+    res_finish(res);
+    res->env = NULL; /* env lives on this stack frame */
 }
 
 /* Handles one request: [identity][empty delimiter, if REQ][Query]. */

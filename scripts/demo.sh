@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The demo, from a fresh Debian 12 machine: installs what is missing, builds, starts
-# floorwalkerd on its embedded defaults (loopback ports 7401-7403, data in ./floorwalker-data),
-# drives it with a small simulated chain, and shows what the daemon holds.
+# floorwalkerd on its embedded defaults (loopback ports 7401-7403, data in ./floorwalker-data)
+# with the simulated chain's stores listed (names, zones, and each store's currency: London in
+# GBP, New York in USD, Shanghai in CNY), drives it with that chain, and shows what the daemon
+# holds as people read it: money in each store's currency, quantities in units, local times
+# and store names.
 # --keep leaves the daemon running afterwards (stop it with: kill $(cat floorwalkerd.pid)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +14,17 @@ cmake --build build -j"$(nproc)"
 
 fwd=build/daemon/floorwalkerd
 fw=build/clients/cli/floorwalker
-$fwd -f 2>floorwalkerd.log &
+sim=(--stores 3 --terminals 2 --regions 3 --skus 300)
+# The chain's stores and terminals as sim prints them, each store with its currency.
+{
+  printf '[chain]\ncurrency = USD\n\n'
+  $fw sim "${sim[@]}" --print-config |
+    sed -e '/^timezone = Europe\/London$/a currency = GBP' \
+        -e '/^timezone = Asia\/Shanghai$/a currency = CNY'
+  # The service desk below publishes for S001 too.
+  printf '\n[terminal:S001-DESK]\nstore = S001\n'
+} >floorwalker-demo.conf
+$fwd -c floorwalker-demo.conf -f 2>floorwalkerd.log &
 pid=$!
 echo $pid >floorwalkerd.pid
 cleanup() { if [ "${1:-}" != keep ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
@@ -23,8 +36,8 @@ done
 head -1 floorwalkerd.log
 
 echo
-echo "== a small chain: 3 stores x 2 terminals, 6000 events at 2000/s =="
-$fw sim --stores 3 --terminals 2 --skus 300 -n 6000 --rate 2000 --spool floorwalker-spool/demo
+echo "== a small chain: 3 stores x 2 terminals in London, New York and Shanghai, 6000 events at 2000/s =="
+$fw sim "${sim[@]}" -n 6000 --rate 2000 --spool floorwalker-spool/demo
 echo
 echo "== one bad sale from the service desk (its lines do not add up): acked, kept in quarantine =="
 $fw publish -s S001 -t S001-DESK --spool floorwalker-spool sale receipt_id=R-BAD cashier_id=K1 \
@@ -33,17 +46,23 @@ echo
 echo "== floorwalker alerts -C 15 -W 1 (active alerts first, then live ones; at most 15 lines) =="
 $fw alerts -C 15 -W 1
 echo
-echo "== floorwalker query sales --scope chain (today, per store-local day) =="
-$fw query sales --scope chain
+echo "== floorwalker query stores (names, zones, currencies) =="
+$fw query stores
 echo
-echo "== floorwalker query sales --store S001 --granularity hour =="
+echo "== floorwalker query sales --store S003 (today in Shanghai, in CNY) =="
+$fw query sales --store S003
+echo
+echo "== floorwalker query sales --store S001 --granularity hour (London, GBP) =="
 $fw query sales --store S001 --granularity hour
 echo
-echo "== floorwalker query top-skus -n 5 (bestsellers across the chain today) =="
-$fw query top-skus -n 5
+echo "== floorwalker query top-skus --store S002 -n 5 (bestsellers in New York today, USD) =="
+$fw query top-skus --store S002 -n 5
 echo
-echo "== floorwalker query cashiers --store S001 =="
-$fw query cashiers --store S001
+echo "== floorwalker query cashiers --scope chain (each store's money in its own currency) =="
+$fw query cashiers --scope chain
+echo
+echo "== floorwalker query attendance --scope chain (who is clocked in, in local time) =="
+$fw query attendance --scope chain | sed -n '/== on_shift ==/,$p' | head -12
 echo
 echo "== floorwalker stats =="
 $fw stats | sed -n '1,40p'

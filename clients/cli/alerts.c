@@ -22,6 +22,8 @@
 #include "cli.h"
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
+#include "fwunits.h"
+#include "tz.h"
 
 /* The SUB socket is "subscribed" once its handshake with the daemon is done: the
  * subscription goes out right after it. */
@@ -53,8 +55,16 @@ struct region_seq {
     bool has_snap, has_last;
 };
 
+/* A store as people know it: its name, and its zone for local times (NULL: UTC). */
+struct store_view {
+    char *id, *name;
+    struct tz *tz;
+};
+
 struct follow {
     const struct alerts_opts *o;
+    struct store_view *stores; /* from a STORES query at start (human lines only) */
+    size_t n_stores;
     struct region_seq *regions;
     size_t n_regions, cap_regions;
     long printed;
@@ -89,9 +99,13 @@ static void usage(FILE *f)
             "\n"
             "Follow floorwalkerd's alerts (docs/ALERTS.md): first a snapshot of the active\n"
             "alerts (lines prefixed [snapshot]), then live messages, one line each:\n"
-            "  YYYY-MM-DD HH:MM:SS STATE SEVERITY RULE store=S region=R subject=X value=V "
-            "threshold=T: message\n"
-            "(UTC time of the alert's last change). `ack` acknowledges an alert of a rule that\n"
+            "  YYYY-MM-DD HH:MM +HH:MM STATE SEVERITY RULE store=S (NAME) region=R subject=X "
+            "value=V threshold=T: message\n"
+            "(the alert's last change in the store's local time, and the store's name), e.g.\n"
+            "  2026-11-02 20:00 +08:00 FIRING WARNING sales_behind_target store=SH1 (Nanjing "
+            "Road)\n"
+            "  region=east subject=2026-11-02 value=10800 threshold=68571: net sales ...\n"
+            "(one line). `ack` acknowledges an alert of a rule that\n"
             "resolves by acknowledgement (cash_over_short, compensation_over_limit,\n"
             "count_variance).\n"
             "\n"
@@ -216,6 +230,44 @@ static void put_oneline(const char *s)
         putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
+static const struct store_view *store_view(const struct follow *f, const char *id)
+{
+    for (size_t i = 0; i < f->n_stores; i++)
+        if (!strcmp(f->stores[i].id, id))
+            return &f->stores[i];
+    return NULL;
+}
+
+/* Store names and zones for the human lines, from a STORES query. A daemon that does not
+ * serve it (or a zone this machine lacks) leaves those lines in UTC with the store id only. */
+static void load_stores(struct follow *f, void *ctx)
+{
+    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    Floorwalker__QueryResult *r = NULL;
+    q.kind = FLOORWALKER__QUERY__KIND__STORES;
+    uint64_t deadline = fw_mono_ns() + (uint64_t)f->o->timeout_s * 1000000000u;
+    if (cli_ask("floorwalker alerts", ctx, f->o->query_ep, &q, f->o->timeout_s, deadline,
+                &stop_flag, &r) != ASK_OK)
+        return;
+    if (r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK && r->n_stores &&
+        (f->stores = calloc(r->n_stores, sizeof *f->stores))) {
+        for (size_t i = 0; i < r->n_stores; i++) {
+            struct store_view *sv = &f->stores[f->n_stores];
+            sv->id = strdup(r->stores[i]->id);
+            sv->name = strdup(r->stores[i]->name);
+            if (!sv->id || !sv->name) {
+                free(sv->id);
+                free(sv->name);
+                break;
+            }
+            if (tz_load(&sv->tz, r->stores[i]->timezone) != FW_OK)
+                sv->tz = NULL;
+            f->n_stores++;
+        }
+    }
+    floorwalker__query_result__free_unpacked(r, NULL);
+}
+
 static void print_alert(const struct follow *f, const Floorwalker__Alert *a, bool snapshot)
 {
     if (f->o->json) {
@@ -233,19 +285,21 @@ static void print_alert(const struct follow *f, const Floorwalker__Alert *a, boo
         free(s);
         json_decref(o);
     } else {
-        /* Floor division, so that a (bogus) negative time still formats. */
-        int64_t ms = a->updated_ms;
-        time_t secs = (time_t)(ms >= 0 ? ms / 1000 : -((-(ms + 1)) / 1000) - 1);
-        struct tm tm;
-        char ts[32] = "(bad time)", b1[16], b2[16];
-        if (gmtime_r(&secs, &tm))
-            strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S", &tm);
+        /* The store's local time and name: what its manager reads. */
+        const struct store_view *sv = store_view(f, a->store_id);
+        char ts[FW_FMT_MAX], b1[16], b2[16];
+        fw_fmt_local(ts, sizeof ts, a->updated_ms, sv ? sv->tz : NULL);
         printf("%s%s %s %s ", snapshot ? "[snapshot] " : "", ts,
                enum_name(&floorwalker__alert__state__descriptor, a->state, b1, sizeof b1),
                enum_name(&floorwalker__alert__severity__descriptor, a->severity, b2, sizeof b2));
         put_oneline(a->rule);
         fputs(" store=", stdout);
         put_oneline(a->store_id);
+        if (sv && sv->name[0]) {
+            fputs(" (", stdout);
+            put_oneline(sv->name);
+            putchar(')');
+        }
         fputs(" region=", stdout);
         put_oneline(a->region);
         fputs(" subject=", stdout);
@@ -592,6 +646,8 @@ static int follow_run(const struct alerts_opts *o)
         goto out;
     }
 
+    if (!o->json)
+        load_stores(&f, ctx);
     if (o->snapshot) {
         uint64_t deadline = fw_mono_ns() + (uint64_t)o->timeout_s * 1000000000u;
         if (mon) {
@@ -667,6 +723,12 @@ out:
     for (size_t i = 0; i < f.n_regions; i++)
         free(f.regions[i].region);
     free(f.regions);
+    for (size_t i = 0; i < f.n_stores; i++) {
+        free(f.stores[i].id);
+        free(f.stores[i].name);
+        tz_destroy(&f.stores[i].tz);
+    }
+    free(f.stores);
     return rc;
 }
 

@@ -179,8 +179,10 @@ class StatsFigures(fwtest.DaemonTest):
             st = d.stats()
         self.assertGreater(st["daemon"]["events_per_s"], 0)
         self.assertEqual(st["daemon"]["subscribers"], 1)
-        self.assertIn({"terminal": "MT2", "store": "M2", "spool_depth": 7,
-                       "reported_ms": st["terminal_spools"][0]["reported_ms"]},
+        # store_name and reported_local: added for people and scripts (issue 13).
+        self.assertIn({"terminal": "MT2", "store": "M2", "store_name": "", "spool_depth": 7,
+                       "reported_ms": st["terminal_spools"][0]["reported_ms"],
+                       "reported_local": st["terminal_spools"][0]["reported_local"]},
                       st["terminal_spools"])
         rules = {r["rule"]: (r["active"], r["fired"]) for r in st["alerts_by_rule"]}
         self.assertEqual(rules.get("complaint_major"), (1, 1))

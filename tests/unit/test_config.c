@@ -398,6 +398,55 @@ static void test_bad_hours(void **state)
     }
 }
 
+/* [chain] currency and per-store overrides, resolved with the ISO 4217 table. */
+static void test_currency(void **state)
+{
+    struct loaded l;
+    const char *code;
+    int digits;
+    (void)state;
+
+    load(&l, "[store:S1]\nname = Nanjing Road\n");
+    assert_int_equal(l.rc, FW_OK);
+    config_store_currency(&l.cfg, "S1", &code, &digits);
+    assert_string_equal(code, "USD");
+    assert_int_equal(digits, 2);
+    assert_string_equal(config_store_name(&l.cfg, "S1"), "Nanjing Road");
+    assert_string_equal(config_store_name(&l.cfg, "nope"), "");
+    done(&l);
+
+    load(&l, "[chain]\ncurrency = EUR\n[store:S1]\ncurrency = JPY\n[store:S2]\n"
+             "[store:S3]\ncurrency = XAU\ncurrency_digits = 3\n");
+    assert_int_equal(l.rc, FW_OK);
+    config_store_currency(&l.cfg, "S1", &code, &digits);
+    assert_string_equal(code, "JPY");
+    assert_int_equal(digits, 0);
+    config_store_currency(&l.cfg, "S2", &code, &digits);
+    assert_string_equal(code, "EUR");
+    assert_int_equal(digits, 2);
+    config_store_currency(&l.cfg, "S3", &code, &digits);
+    assert_string_equal(code, "XAU");
+    assert_int_equal(digits, 3);
+    config_store_currency(&l.cfg, NULL, &code, &digits);
+    assert_string_equal(code, "EUR");
+    done(&l);
+
+    /* Digits given before the code stay. */
+    load(&l, "[chain]\ncurrency_digits = 3\ncurrency = CNY\n");
+    assert_int_equal(l.rc, FW_OK);
+    config_store_currency(&l.cfg, "x", &code, &digits);
+    assert_string_equal(code, "CNY");
+    assert_int_equal(digits, 3);
+    done(&l);
+
+    EXPECT_ERROR("[chain]\ncurrency = usd\n", 2, "[chain] currency = \"usd\"", "ISO 4217");
+    EXPECT_ERROR("[store:S1]\ncurrency = EURO\n", 2, "[store:S1] currency", "ISO 4217");
+    EXPECT_ERROR("[chain]\ncurrency_digits = 5\n", 2, "currency_digits", "0 to 4");
+    EXPECT_ERROR("[store:S1]\nregion = a\ncurrency = XAU\n", 3, "[store:S1] currency = XAU",
+                 "add currency_digits");
+    EXPECT_ERROR("[chain]\ncurrenc = EUR\n", 2, "did you mean \"currency\"");
+}
+
 /* An opening time past 24:00 is not a time of day. */
 static void test_hours_past_midnight(void **state)
 {
@@ -564,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_long_data_dir),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_error_after_sections_frees),
+        cmocka_unit_test(test_currency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

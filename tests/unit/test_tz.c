@@ -1,5 +1,5 @@
 /*
- * Unit tests for daemon/tz.c: store-local days and hours from TZif files.
+ * Unit tests for clients/common/tz.c: store-local days and hours from TZif files.
  *
  * The reference is an independent implementation, glibc: for each zone, TZ is switched and
  * localtime_r() asked (here in the test only; tz.c itself never touches TZ), at instants
