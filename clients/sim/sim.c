@@ -24,7 +24,7 @@
 #include "cli.h"
 #include "floorwalker.h"
 #include "fwcommon.h"
-#include "sim.h"
+#include "sim_store.h"
 
 static const char *const kind_names[SIM_NKINDS] = {"sale",       "complaint", "stock_move",
                                                    "attendance", "shift",     "sales_target",
