@@ -68,8 +68,13 @@ class Cli(fwtest.DaemonTest):
             f.write('{"store_id":"S2","terminal_id":"T2","stock_mvoe":{}}\n')
             f.write('{"terminal_id":"T3","drawer":{"drawer_id":"D1","kind":"OPEN",'
                     '"amount_cents":100}}\n')
+            f.write('  {"store_id":"S1",, "heartbeat":{}}\n')
         p = self.pub(d, "-s", "S3", "-f", path)
         self.assertEqual(p.returncode, 1, p.stderr)
+        # A syntax error is placed by the file's line and the column in it, not "line 1".
+        self.assertIn(path + ":7:20: invalid JSON", p.stderr)
+        self.assertIn(path + ":2:50: invalid JSON", p.stderr)
+        self.assertNotIn("line 1", p.stderr)
         self.assertIn(path + ":2:", p.stderr)
         self.assertIn(path + ":5:", p.stderr)
         self.assertIn("stock_move", p.stderr)
