@@ -473,9 +473,19 @@ class CurveTest(DaemonTest):
         self.assertEqual(p.returncode, 3, p.stderr)
         self.assertIn("refused this terminal's key", p.stderr)
         self.assertIn("1 still spooled", p.stderr)
-        # Without keys the CLI cannot get in, and says the daemon did not answer.
-        p = d.cli("query", "sales", "-e", d.query, "-w", "1")
+        # Without keys the CLI cannot get in, and says that the daemon needs a key (it used to
+        # say the daemon did not answer, "is it running?").
+        for args in (["query", "sales"], ["stats"]):
+            p = d.cli(*args, "-e", d.query, "-w", "2")
+            self.assertEqual(p.returncode, 3)
+            self.assertIn("needs a client key", p.stderr)
+            self.assertIn("--key", p.stderr)
+            self.assertNotIn("is it running", p.stderr)
+        # Keys given to a plain daemon: it says the daemon takes none.
+        plain = self.daemon()
+        p = self.cli(plain, "stats", "-e", plain.query, "-w", "2")
         self.assertEqual(p.returncode, 3)
+        self.assertIn("does not use CurveZMQ", p.stderr)
         # With a key the daemon does not know, it says so.
         self.keygen("nobody", "--role", "ops", where=os.path.join(self.tmp, "elsewhere"))
         p = d.cli("query", "sales", "-e", d.query, "-w", "2", "--key",
