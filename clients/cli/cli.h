@@ -51,6 +51,8 @@ int cli_auth_outcome(void *mon);
 void cli_auth_unwatch(void *sock, void *mon);
 struct fw_options;
 void cli_fw_options(struct fw_options *o);
+/* With a supervisor's --key: the regions in its metadata ("east,north"), else NULL. */
+const char *cli_key_regions(void);
 /* The daemon's public key from --server-key (Z85), or NULL. */
 const char *cli_server_key(void);
 /* Sets o's keys from the key pair in path (read into kp, which must outlive fw_open_opts)

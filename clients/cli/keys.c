@@ -147,6 +147,11 @@ void cli_fw_options(struct fw_options *o)
     o->secret_key = curve.me.secret_z85;
 }
 
+const char *cli_key_regions(void)
+{
+    return curve.on && !strcmp(curve.me.role, "supervisor") ? curve.me.regions : NULL;
+}
+
 void *cli_monitor(void *ctx, void *sock, int events)
 {
     char ep[64];
