@@ -228,6 +228,20 @@ class Cli(fwtest.DaemonTest):
         p = d.cli("--help")
         self.assertIn("Exit status", p.stdout)
 
+    def test_sim_drive_clock_needs_test_clock(self):
+        """sim --drive-clock against a daemon without --test-clock exits non-zero before sending
+        anything (it printed an error, sent anyway and exited 0)."""
+        d = self.daemon()
+        p = d.cli("sim", "-e", d.ingest, "--stores", "1", "--mode", "compressed", "--days", "1",
+                  "--day-seconds", "2", "--drive-clock", d.query, "--spool",
+                  os.path.join(self.tmp, "sp"), timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("--test-clock", p.stderr)
+        self.assertIn("nothing sent", p.stderr)
+        self.assertEqual(d.stats()["daemon"]["events_total"], 0)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "sp")) and
+                         os.listdir(os.path.join(self.tmp, "sp")), "no terminal spooled anything")
+
 
 if __name__ == "__main__":
     fwtest.main()
