@@ -286,6 +286,7 @@ int cmd_sim(int argc, char **argv)
     const char *mode = NULL;
     bool rate_given = false, day_s_given = false;
     int c;
+    bool skus_given = false;
     uint64_t v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:n:w:h", opts, NULL)) != -1) {
@@ -313,6 +314,7 @@ int cmd_sim(int argc, char **argv)
             if (!parse_u(optarg, 1, 1000000, &v))
                 bad = "--skus takes 1-1000000";
             o.skus = (unsigned)v;
+            skus_given = true;
             break;
         case 'n':
             if (!parse_u(optarg, 0, UINT64_MAX - 1, &v))
@@ -441,6 +443,14 @@ int cmd_sim(int argc, char **argv)
         o.days = o.mode == SIM_COMPRESSED ? 1 : 0;
     if (!o.events_given)
         o.events = calendar ? UINT64_MAX : 10000;
+    /* The opening stock is one RECEIVE per SKU and store before the first sale: a small fast or
+     * paced run keeps it to about a tenth of its events (at least 10 SKUs), so that it shows a
+     * little of everything rather than only the opening stock. */
+    if (!calendar && !skus_given) {
+        uint64_t cap = o.events / (10 * (uint64_t)o.stores);
+        if (cap < o.skus)
+            o.skus = cap < 10 ? 10 : (unsigned)cap;
+    }
 
     int64_t now = fw_now_ms();
     struct sim_chain chain;

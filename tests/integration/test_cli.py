@@ -243,5 +243,21 @@ class Cli(fwtest.DaemonTest):
                          os.listdir(os.path.join(self.tmp, "sp")), "no terminal spooled anything")
 
 
+    def test_sim_small_run_shows_everything(self):
+        """A small fast run (-n 1000) sends a little of every kind, sales most of all (it sent
+        945 stock moves and no sale: the opening stock came first)."""
+        d = self.daemon()
+        p = d.cli("sim", "-e", d.ingest, "-n", "1000", "--json", "--spool",
+                  os.path.join(self.tmp, "sp"), timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        by_kind = json.loads(p.stdout)["by_kind"]
+        self.assertEqual(sum(by_kind.values()), 1000)
+        for kind in ("sale", "stock_move", "attendance", "shift", "sales_target", "drawer",
+                     "heartbeat"):
+            self.assertGreater(by_kind.get(kind, 0), 0, "%s: %s" % (kind, by_kind))
+        self.assertGreater(by_kind["sale"], by_kind["stock_move"], by_kind)
+        self.assertEqual(d.stats()["events_by_kind"], {k: v for k, v in by_kind.items() if v})
+
+
 if __name__ == "__main__":
     fwtest.main()
