@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zmq.h>
 
 #include "fwunits.h"
 
 #include "fwkeys.h"
 #include "log.h"
+#include "tz.h"
 
 enum key_type { KT_STR, KT_INT, KT_BOOL, KT_LEVEL };
 
@@ -219,6 +221,12 @@ static char *counting_reader(char *str, int num, void *stream)
     const char *s = r;
     while (*s == ' ' || *s == '\t')
         s++;
+    if (*s == '[' && !strchr(s, ']')) {
+        /* inih would skip it and file the keys below under the section before (or none). */
+        fail(p, "section header \"%.*s\" has no closing ']': write [%.*s]", (int)strcspn(s, "\r\n"),
+             s, (int)strcspn(s + 1, " \t;#\r\n"), s + 1);
+        return NULL;
+    }
     if (*s == '[')
         section_seen(p, s);
     return r;
@@ -255,6 +263,121 @@ static int set_id(struct parse_ctx *p, const char *section, const char *name, co
         return fail(p, "[%s] %s = \"%s\": not an id (1-64 of A-Z a-z 0-9 _ . -)", section, name,
                     value);
     snprintf(dst, FW_ID_MAX + 1, "%s", value);
+    return 1;
+}
+
+/* The zone names under $TZDIR (or /usr/share/zoneinfo) closest to a misspelt one, from its
+ * zone.tab, as "A, B, C" into out (empty if none is close). */
+static void closest_zones(const char *name, char *out, size_t outlen)
+{
+    const char *dir = getenv("TZDIR");
+    char path[CONFIG_PATH_MAX + 16], line[512];
+    snprintf(path, sizeof path, "%s/zone.tab", dir && dir[0] ? dir : "/usr/share/zoneinfo");
+    out[0] = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char best[3][64] = {"", "", ""};
+    size_t bestd[3] = {SIZE_MAX, SIZE_MAX, SIZE_MAX};
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#')
+            continue;
+        /* country code, coordinates, zone name, comment: tab-separated */
+        char *z = strchr(line, '\t');
+        z = z ? strchr(z + 1, '\t') : NULL;
+        if (!z++)
+            continue;
+        z[strcspn(z, "\t\r\n")] = 0;
+        size_t d = fw_edit_distance(name, z);
+        if (d > 4 || strlen(z) >= sizeof best[0])
+            continue;
+        for (int i = 0; i < 3; i++)
+            if (d < bestd[i]) {
+                for (int j = 2; j > i; j--) {
+                    bestd[j] = bestd[j - 1];
+                    memcpy(best[j], best[j - 1], sizeof best[j]);
+                }
+                bestd[i] = d;
+                snprintf(best[i], sizeof best[i], "%s", z);
+                break;
+            }
+    }
+    fclose(f);
+    size_t n = 0;
+    for (int i = 0; i < 3 && best[i][0] && n < outlen; i++)
+        n += (size_t)snprintf(out + n, outlen - n, "%s%s", i ? ", " : "", best[i]);
+}
+
+/* A store's timezone must be a zone the daemon can load: a misspelt one would otherwise run the
+ * store on UTC with only a warning at run time. */
+static int check_zone(struct parse_ctx *p, const char *section, const char *name, const char *value)
+{
+    struct tz *z = NULL;
+    fw_err e = tz_load(&z, value);
+    tz_destroy(&z);
+    if (e == FW_OK)
+        return 1;
+    if (e != FW_ENOTFOUND)
+        return fail(p, "[%s] %s = \"%s\": the zone file cannot be read (%s); reinstall tzdata",
+                    section, name, value, fw_strerror(e));
+    char near[200];
+    closest_zones(value, near, sizeof near);
+    if (near[0])
+        return fail(p, "[%s] %s = \"%s\": no such zone (did you mean %s?)", section, name, value,
+                    near);
+    return fail(p,
+                "[%s] %s = \"%s\": no such zone; use an IANA name such as Europe/London or UTC "
+                "(see /usr/share/zoneinfo/zone.tab)",
+                section, name, value);
+}
+
+/* "PORT" (the part after the last ':') is 1-65535, or "*" where zmq picks one. */
+static bool port_ok(const char *hostport, bool star_ok)
+{
+    const char *c = strrchr(hostport, ':');
+    if (!c || !c[1])
+        return false;
+    if (star_ok && !strcmp(c + 1, "*"))
+        return true;
+    char *end;
+    errno = 0;
+    long v = strtol(c + 1, &end, 10);
+    return !errno && !*end && v >= 1 && v <= 65535;
+}
+
+/* What --check-config can tell about an endpoint before binding it: a tcp port in range, and
+ * the directory of an ipc path existing. Other transports are left to zmq_bind. */
+static int check_endpoint(struct parse_ctx *p, const char *section, const char *name,
+                          const char *value)
+{
+    if (!strcmp(section, "metrics")) {
+        if (value[0] && !port_ok(value, false))
+            return fail(p, "[%s] %s = \"%s\": expected HOST:PORT with a port from 1 to 65535",
+                        section, name, value);
+        return 1;
+    }
+    if (!strncmp(value, "tcp://", 6) && !port_ok(value + 6, true))
+        return fail(p,
+                    "[%s] %s = \"%s\": expected tcp://HOST:PORT with a port from 1 to 65535 (or "
+                    "*)",
+                    section, name, value);
+    if (!strncmp(value, "ipc://", 6) && value[6] != '@') {
+        char dir[CONFIG_PATH_MAX];
+        snprintf(dir, sizeof dir, "%s", value + 6);
+        char *slash = strrchr(dir, '/');
+        if (!slash)
+            return 1; /* relative to the working directory */
+        if (slash == dir)
+            slash[1] = 0;
+        else
+            *slash = 0;
+        struct stat sb;
+        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return fail(p,
+                        "[%s] %s = \"%s\": the directory %s does not exist; create it (e.g. "
+                        "RuntimeDirectory= under systemd) or fix the path",
+                        section, name, value, dir);
+    }
     return 1;
 }
 
@@ -383,6 +506,8 @@ static int store_key(struct parse_ctx *p, const char *section, const char *id, c
     } else if (!strcmp(name, "region")) {
         return set_id(p, section, name, value, s->region);
     } else if (!strcmp(name, "timezone")) {
+        if (!check_zone(p, section, name, value))
+            return 0;
         snprintf(s->timezone, sizeof s->timezone, "%s", value);
     } else if (!strcmp(name, "hours")) {
         int h1, m1, h2, m2;
@@ -569,6 +694,8 @@ static int handler(void *user, const char *section, const char *name, const char
                 return fail(p, "[%s] %s: value longer than %zu characters", section, name,
                             k->size - 1);
             memcpy(dst, value, strlen(value) + 1);
+            if (!strcmp(name, "endpoint") || !strcmp(name, "listen"))
+                return check_endpoint(p, section, name, value);
             return 1;
         case KT_INT: {
             char *end;

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -91,6 +94,44 @@ fw_err store_last_pos(struct store *st, MDB_dbi dbi, uint64_t *next)
     return rc == 0 || rc == MDB_NOTFOUND ? FW_OK : store_map_err(rc);
 }
 
+/* One daemon per data directory: an exclusive flock on DIR/floorwalkerd.lock, held for the life
+ * of the store (the kernel drops it when the process dies, so a SIGKILL leaves nothing to clean
+ * up). The file holds the owner's pid so that the refusal can name it. LMDB's own lock only
+ * keeps writers in turn, so without this a second daemon (or --rebuild beside a live one)
+ * would take the same log and the ipc socket files. */
+static fw_err lock_data_dir(struct store *st, const char *dir)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/floorwalkerd.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        log_err("data directory %s: cannot open %s: %s", dir, path, strerror(errno));
+        return fw_err_from_errno(errno);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = 0;
+        pid[strcspn(pid, "\n")] = 0;
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            log_err("data directory %s is in use by floorwalkerd pid %s (it holds %s): stop it "
+                    "first, or give this one another data_dir",
+                    dir, pid[0] ? pid : "unknown", path);
+            return FW_ESTATE;
+        }
+        log_err("data directory %s: cannot lock %s: %s", dir, path, strerror(e));
+        return fw_err_from_errno(e);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+        log_warn("data directory %s: cannot write the pid into %s: %s", dir, path, strerror(errno));
+    st->lock_fd = fd;
+    return FW_OK;
+}
+
 fw_err store_open(struct store **out, const char *dir, size_t map_bytes, size_t grow_bytes)
 {
     struct store *st = calloc(1, sizeof *st);
@@ -99,6 +140,7 @@ fw_err store_open(struct store **out, const char *dir, size_t map_bytes, size_t 
     fw_err err = FW_ENOMEM;
     if (!st)
         return FW_ENOMEM;
+    st->lock_fd = -1;
     snprintf(st->path, sizeof st->path, "%s", dir);
     st->map_grow = grow_bytes;
     if (fw_mkdir_p(dir, 0750) != 0) {
@@ -106,6 +148,8 @@ fw_err store_open(struct store **out, const char *dir, size_t map_bytes, size_t 
         err = fw_err_from_errno(errno);
         goto fail;
     }
+    if ((err = lock_data_dir(st, dir)) != FW_OK)
+        goto fail;
     if ((rc = mdb_env_create(&st->env)) || (rc = mdb_env_set_maxdbs(st->env, 16)) ||
         (rc = mdb_env_set_maxreaders(st->env, 256)))
         goto fail_mdb;
@@ -147,6 +191,8 @@ fail:
         mdb_txn_abort(txn);
     if (st->env)
         mdb_env_close(st->env);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
     free(st);
     return err;
 }
@@ -157,6 +203,8 @@ void store_destroy(struct store **pst)
     if (!st)
         return;
     mdb_env_close(st->env);
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
     free(st);
     *pst = NULL;
 }

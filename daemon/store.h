@@ -42,6 +42,7 @@ struct store {
     uint64_t next_event_pos; /* the key the next appended event gets */
     uint64_t next_quar_pos;
     char path[1024];
+    int lock_fd; /* flock on path/floorwalkerd.lock: one daemon per data directory */
 };
 
 struct store_txn {

@@ -37,10 +37,14 @@
  * comes out of. */
 #define SUB_READY_MAX_MS 1000
 
+#define ALERTS_MAX_REGIONS 16
+
 struct alerts_opts {
     const char *pub_ep, *query_ep;
-    const char *region, *store, *rule; /* NULL: any */
-    int min_severity;                  /* 0: any */
+    const char *region, *store, *rule; /* NULL: any; region: the only one of regions[] */
+    char regions[ALERTS_MAX_REGIONS][FW_ID_MAX + 1]; /* --region A,B or a supervisor key's */
+    int nregions;                                    /* 0: any */
+    int min_severity;                                /* 0: any */
     bool json, snapshot;
     long count;    /* -C: exit after this many lines; 0 = no limit */
     double idle_s; /* -W: exit after this long without a line; 0 = never */
@@ -112,9 +116,11 @@ static void usage(FILE *f)
             "  -e, --endpoint EP   alerts PUB endpoint (default %s, or $FLOORWALKER_ALERTS)\n"
             "  -q, --query EP      query endpoint for the snapshot and ack (default %s,\n"
             "                      or $FLOORWALKER_QUERY)\n"
-            "      --region R      only the alerts of region R\n"
+            "      --region R[,R]  only the alerts of these regions (an unknown one is an\n"
+            "                      error); with a supervisor's --key, all of the key's regions\n"
             "      --store S       only the alerts of store S\n"
-            "      --rule NAME     only the alerts of rule NAME\n"
+            "      --rule NAME     only the alerts of rule NAME (docs/ALERTS.md; another is bad\n"
+            "                      usage)\n"
             "      --severity LVL  only alerts at least this severe: INFO, WARNING or CRITICAL\n"
             "      --json          one JSON object per line: the Alert's fields, plus\n"
             "                      \"snapshot\": true for snapshot lines\n"
@@ -351,9 +357,17 @@ static void region_set_snapshot(struct follow *f, const char *region, uint64_t s
     r->has_snap = r->has_last = true;
 }
 
+static bool region_wanted(const struct alerts_opts *o, const char *region)
+{
+    for (int i = 0; i < o->nregions; i++)
+        if (!strcmp(o->regions[i], region))
+            return true;
+    return o->nregions == 0;
+}
+
 static bool passes_filters(const struct alerts_opts *o, const Floorwalker__Alert *a)
 {
-    if (o->region && strcmp(a->region, o->region))
+    if (!region_wanted(o, a->region))
         return false;
     if (o->store && strcmp(a->store_id, o->store))
         return false;
@@ -371,7 +385,7 @@ static bool count_reached(const struct follow *f)
  * filter and print. Returns true if a line was printed. */
 static bool handle_live(struct follow *f, const Floorwalker__Alert *a)
 {
-    if (f->o->region && strcmp(a->region, f->o->region))
+    if (!region_wanted(f->o, a->region))
         return false;
     struct region_seq *r = region_get(f, a->region);
     if (r && r->has_snap && a->pub_seq <= r->snap)
@@ -540,7 +554,7 @@ static void row_to_alert(const Floorwalker__Table *t, const Floorwalker__Row *ro
 
 /* Takes in the snapshot: each region's pub_seq, then the active alerts that pass the filters
  * (stopping at -C). */
-static void take_snapshot(struct follow *f, const Floorwalker__QueryResult *r)
+static void take_snapshot(struct follow *f, const Floorwalker__QueryResult *r, const char *region)
 {
     const Floorwalker__Table *t = find_table(r, "pub_seq");
     if (t) {
@@ -559,10 +573,10 @@ static void take_snapshot(struct follow *f, const Floorwalker__QueryResult *r)
     }
     /* One region asked for but not in the table: QueryResult.pub_seq is what the snapshot is
      * current to. */
-    if (f->o->region && r->pub_seq) {
-        struct region_seq *rs = region_get(f, f->o->region);
+    if (region && r->pub_seq) {
+        struct region_seq *rs = region_get(f, region);
         if (rs && !rs->has_snap)
-            region_set_snapshot(f, f->o->region, r->pub_seq);
+            region_set_snapshot(f, region, r->pub_seq);
     }
     t = find_table(r, "alerts");
     for (size_t i = 0; t && i < t->n_rows && !count_reached(f); i++) {
@@ -631,7 +645,14 @@ static int follow_run(const struct alerts_opts *o)
             }
         }
     }
-    zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+    if (o->nregions > 1) {
+        for (int i = 0; i < o->nregions; i++) {
+            snprintf(topic, sizeof topic, "alert/%s/", o->regions[i]);
+            zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+        }
+    } else {
+        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+    }
     if (cli_secure(sub, "floorwalker alerts") != 0) {
         rc = EXIT_USAGE;
         goto out;
@@ -659,32 +680,36 @@ static int follow_run(const struct alerts_opts *o)
         }
         if (stop_flag)
             goto out;
-        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
-        q.kind = FLOORWALKER__QUERY__KIND__ALERTS;
-        q.region = o->region ? (char *)o->region : "";
-        q.store_id = o->store ? (char *)o->store : "";
-        q.rule = o->rule ? (char *)o->rule : "";
-        switch (cli_ask("floorwalker alerts", ctx, o->query_ep, &q, o->timeout_s, deadline,
-                        &stop_flag, &r)) {
-        case ASK_OK:
-            break;
-        case ASK_STOPPED:
-            goto out;
-        case ASK_BADEP:
-            rc = EXIT_USAGE;
-            goto out;
-        case ASK_NOANSWER:
-            rc = EXIT_NODAEMON;
-            goto out;
+        /* One snapshot per region (the daemon takes one region per query). */
+        for (int ri = 0; ri < (o->nregions ? o->nregions : 1); ri++) {
+            Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+            q.kind = FLOORWALKER__QUERY__KIND__ALERTS;
+            q.region = o->nregions ? (char *)o->regions[ri] : "";
+            q.store_id = o->store ? (char *)o->store : "";
+            q.rule = o->rule ? (char *)o->rule : "";
+            switch (cli_ask("floorwalker alerts", ctx, o->query_ep, &q, o->timeout_s, deadline,
+                            &stop_flag, &r)) {
+            case ASK_OK:
+                break;
+            case ASK_STOPPED:
+                goto out;
+            case ASK_BADEP:
+                rc = EXIT_USAGE;
+                goto out;
+            case ASK_NOANSWER:
+                rc = EXIT_NODAEMON;
+                goto out;
+            }
+            if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+                fprintf(stderr, "floorwalker alerts: the snapshot query was refused: %s\n",
+                        r->error);
+                rc = EXIT_INPUT;
+                goto out;
+            }
+            take_snapshot(&f, r, o->nregions ? o->regions[ri] : NULL);
+            floorwalker__query_result__free_unpacked(r, NULL);
+            r = NULL;
         }
-        if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
-            fprintf(stderr, "floorwalker alerts: the snapshot query was refused: %s\n", r->error);
-            rc = EXIT_INPUT;
-            goto out;
-        }
-        take_snapshot(&f, r);
-        floorwalker__query_result__free_unpacked(r, NULL);
-        r = NULL;
     }
 
     uint64_t idle_ns = o->idle_s > 0 ? (uint64_t)(o->idle_s * 1e9) : 0;
@@ -799,6 +824,101 @@ static int ack_run(int argc, char **argv)
     return rc;
 }
 
+/* The rule ids of docs/ALERTS.md (tests/integration/test_alerts.py checks this list against
+ * its table), so that a misspelt --rule is bad usage instead of a silent empty feed. */
+static const char *const known_rules[] = {"return_rate_high", "cashier_returns_high",
+                                          "cash_over_short",  "drawer_over_limit",
+                                          "complaint_major",  "complaint_overdue",
+                                          "complaint_surge",  "compensation_over_limit",
+                                          "out_of_stock",     "negative_stock",
+                                          "count_variance",   "shrink_high",
+                                          "late_clock_in",    "no_show",
+                                          "early_leave",      "understaffed",
+                                          "store_silent",     "terminal_silent",
+                                          "clock_skew",       "sales_behind_target"};
+
+static bool check_rule(const char *rule)
+{
+    size_t n = sizeof known_rules / sizeof known_rules[0];
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(rule, known_rules[i]))
+            return true;
+    fprintf(stderr, "floorwalker alerts: --rule \"%s\" is not a rule; the rules are:", rule);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", known_rules[i]);
+    fputc('\n', stderr);
+    return false;
+}
+
+/* --region A,B (or a supervisor key's regions) into o->regions. */
+static bool parse_regions(struct alerts_opts *o, const char *what, const char *list)
+{
+    const char *s = list;
+    o->nregions = 0;
+    while (*s) {
+        size_t n = strcspn(s, ", ");
+        if (n) {
+            if (o->nregions == ALERTS_MAX_REGIONS || n > FW_ID_MAX) {
+                fprintf(stderr, "floorwalker alerts: %s \"%s\": at most %d region ids\n", what,
+                        list, ALERTS_MAX_REGIONS);
+                return false;
+            }
+            snprintf(o->regions[o->nregions], sizeof o->regions[0], "%.*s", (int)n, s);
+            if (!check_id(what, o->regions[o->nregions]))
+                return false;
+            o->nregions++;
+        }
+        s += n;
+        s += strspn(s, ", ");
+    }
+    if (!o->nregions) {
+        fprintf(stderr, "floorwalker alerts: %s: give a region id, or a list like east,north\n",
+                what);
+        return false;
+    }
+    return true;
+}
+
+/* Each region asked for must have a store the daemon knows (its region-scoped sales report
+ * says "no store in region" otherwise): an unknown region is named, not followed in silence. */
+static int regions_known(const struct alerts_opts *o)
+{
+    int rc = EXIT_OK;
+    void *ctx = o->nregions ? zmq_ctx_new() : NULL;
+    for (int i = 0; i < o->nregions && rc == EXIT_OK; i++) {
+        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+        Floorwalker__QueryResult *r = NULL;
+        q.kind = FLOORWALKER__QUERY__KIND__SALES;
+        q.scope = "region";
+        q.region = (char *)o->regions[i];
+        q.from_day = q.to_day = "today";
+        uint64_t deadline = fw_mono_ns() + (uint64_t)o->timeout_s * 1000000000u;
+        switch (
+            cli_ask("floorwalker alerts", ctx, o->query_ep, &q, o->timeout_s, deadline, NULL, &r)) {
+        case ASK_OK:
+            break;
+        case ASK_BADEP:
+            rc = EXIT_USAGE;
+            continue;
+        default:
+            rc = EXIT_NODAEMON;
+            continue;
+        }
+        if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK &&
+            strstr(r->error, "no store in region")) {
+            fprintf(stderr,
+                    "floorwalker alerts: region \"%s\" is unknown: floorwalkerd at %s has no store "
+                    "in it\n",
+                    o->regions[i], o->query_ep);
+            rc = EXIT_INPUT;
+        }
+        floorwalker__query_result__free_unpacked(r, NULL);
+    }
+    if (ctx)
+        zmq_ctx_term(ctx);
+    return rc;
+}
+
 int cmd_alerts(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -833,9 +953,8 @@ int cmd_alerts(int argc, char **argv)
             o.query_ep = optarg;
             break;
         case 'r':
-            if (!check_id("--region", optarg))
+            if (!parse_regions(&o, "--region", optarg))
                 return EXIT_USAGE;
-            o.region = optarg;
             break;
         case 's':
             if (!check_id("--store", optarg))
@@ -843,7 +962,7 @@ int cmd_alerts(int argc, char **argv)
             o.store = optarg;
             break;
         case 'R':
-            if (!check_id("--rule", optarg))
+            if (!check_rule(optarg))
                 return EXIT_USAGE;
             o.rule = optarg;
             break;
@@ -904,5 +1023,11 @@ int cmd_alerts(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    return follow_run(&o);
+    /* A supervisor follows all of their regions unless told which. */
+    if (!o.nregions && !o.store && cli_key_regions() &&
+        !parse_regions(&o, "the key's regions", cli_key_regions()))
+        return EXIT_USAGE;
+    o.region = o.nregions == 1 ? o.regions[0] : NULL;
+    int rc = regions_known(&o);
+    return rc != EXIT_OK ? rc : follow_run(&o);
 }

@@ -88,8 +88,20 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
     }
     fprintf(stderr, "%s: the answer from %s is not a QueryResult\n", who, ep);
     goto out;
-noanswer:
-    if (cli_auth_refused(mon))
+noanswer:;
+    int why = cli_auth_outcome(mon);
+    if (why == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && !cli_curve_on())
+        fprintf(stderr,
+                "%s: floorwalkerd at %s needs a client key (its [security] mode is curve): give "
+                "--key FILE --server-key FILE, or set FLOORWALKER_KEY and "
+                "FLOORWALKER_SERVER_KEY\n",
+                who, ep);
+    else if (why == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        fprintf(stderr,
+                "%s: floorwalkerd at %s does not use CurveZMQ (its [security] mode is plain): "
+                "drop --key and --server-key\n",
+                who, ep);
+    else if (why == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
         fprintf(stderr,
                 "%s: floorwalkerd at %s refused this client's key (it is not in the daemon's "
                 "[key:NAME] sections or key_dir, or its role may not use this socket)\n",

@@ -41,13 +41,18 @@ int cli_secure(void *sock, const char *who);
 /* Starts a monitor of sock for events (before zmq_connect, so none is missed); returns the PAIR
  * socket that receives them, or NULL. Stop it with cli_auth_unwatch. */
 void *cli_monitor(void *ctx, void *sock, int events);
-/* With keys given: watches sock's handshake for the daemon refusing our key (start before
- * zmq_connect); cli_auth_refused then tells whether it did. NULL-safe. */
+/* Watches sock's handshake for the daemon refusing our key, or wanting one (start before
+ * zmq_connect); cli_auth_outcome then tells what it saw. NULL-safe. */
 void *cli_auth_watch(void *ctx, void *sock);
-bool cli_auth_refused(void *mon);
+/* The handshake failure seen, if any: ZMQ_EVENT_HANDSHAKE_FAILED_AUTH (the daemon refused our
+ * key), ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL (the two sides' mechanisms differ: the daemon needs
+ * a key we did not give, or takes none), or 0. */
+int cli_auth_outcome(void *mon);
 void cli_auth_unwatch(void *sock, void *mon);
 struct fw_options;
 void cli_fw_options(struct fw_options *o);
+/* With a supervisor's --key: the regions in its metadata ("east,north"), else NULL. */
+const char *cli_key_regions(void);
 /* The daemon's public key from --server-key (Z85), or NULL. */
 const char *cli_server_key(void);
 /* Sets o's keys from the key pair in path (read into kp, which must outlive fw_open_opts)

@@ -147,6 +147,11 @@ void cli_fw_options(struct fw_options *o)
     o->secret_key = curve.me.secret_z85;
 }
 
+const char *cli_key_regions(void)
+{
+    return curve.on && !strcmp(curve.me.role, "supervisor") ? curve.me.regions : NULL;
+}
+
 void *cli_monitor(void *ctx, void *sock, int events)
 {
     char ep[64];
@@ -165,17 +170,27 @@ void *cli_monitor(void *ctx, void *sock, int events)
     return NULL;
 }
 
+/* Without keys too: a CURVE daemon fails a NULL-mechanism client's handshake with a mechanism
+ * mismatch (HANDSHAKE_FAILED_PROTOCOL), which is how the CLI can say that the daemon needs a
+ * key rather than that it did not answer. */
 void *cli_auth_watch(void *ctx, void *sock)
 {
-    return curve.on ? cli_monitor(ctx, sock, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) : NULL;
+    return cli_monitor(ctx, sock,
+                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
 }
 
-bool cli_auth_refused(void *mon)
+int cli_auth_outcome(void *mon)
 {
     if (!mon)
-        return false;
+        return 0;
     zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-    return zmq_poll(&it, 1, 0) > 0;
+    if (zmq_poll(&it, 1, 0) <= 0)
+        return 0;
+    uint8_t ev[6];
+    int n = zmq_recv(mon, ev, sizeof ev, ZMQ_DONTWAIT);
+    if (n < 2)
+        return 0;
+    return ev[0] | ev[1] << 8; /* the event number, little-endian (zmq_socket_monitor(3)) */
 }
 
 void cli_auth_unwatch(void *sock, void *mon)

@@ -144,7 +144,21 @@ static int read_lines(struct publish *p, const char *path)
             continue;
         char err[512], where[1100];
         snprintf(where, sizeof where, "%s:%ld", path, lineno);
-        ProtobufCMessage *m = pbjson_parse_str(&floorwalker__event__descriptor, s, err, sizeof err);
+        /* Parsed here, not by pbjson_parse_str, so that a syntax error is placed by the file's
+         * line and the column in it (jansson sees one line, so it would say "line 1"). */
+        json_error_t je;
+        json_t *root = json_loads(s, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+        if (!root) {
+            /* Past the line's end (an unclosed object) jansson counts a line 2: point just
+             * after the last character instead. */
+            long col = je.line > 1 || je.column < 1 ? (long)strcspn(s, "\r\n") + 1 : je.column;
+            fprintf(stderr, "%s:%ld:%ld: invalid JSON: %s\n", path, lineno, (long)(s - line) + col,
+                    je.text);
+            p->input_errors++;
+            continue;
+        }
+        ProtobufCMessage *m = pbjson_parse(&floorwalker__event__descriptor, root, err, sizeof err);
+        json_decref(root);
         if (!m) {
             fprintf(stderr, "%s: %s\n", where, err);
             p->input_errors++;

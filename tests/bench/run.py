@@ -158,6 +158,9 @@ def find_binaries(a):
         daemon = os.path.join(build, "daemon", "floorwalkerd")
         cli = os.path.join(build, "clients", "cli", "floorwalker")
         fwb = os.path.join(build, "tests", "bench")
+    # Relative paths (--build build, FW_CLI=clients/cli/floorwalker) are resolved from where
+    # run.sh was started: the tools run from other working directories.
+    daemon, cli, fwb = (os.path.abspath(x) for x in (daemon, cli, fwb))
     tools = {"daemon": daemon, "cli": cli}
     for t in ("fwb_ceiling", "fwb_latency", "fwb_record", "fwb_pg"):
         tools[t] = os.path.join(fwb, t)

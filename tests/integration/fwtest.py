@@ -18,9 +18,18 @@ import tempfile
 import time
 import unittest
 
-DAEMON = os.environ.get("FW_DAEMON")
-CLI = os.environ.get("FW_CLI")
-PROTO = os.environ.get("FW_PROTO")
+
+
+def _abspath(p):
+    """A path given relative to where the test was started (README's long fault run sets
+    FW_CLI=clients/cli/floorwalker from build/) names the same file from the temporary
+    directories the tests run commands in. A bare name is left to PATH."""
+    return os.path.abspath(p) if p and os.sep in p else p
+
+
+DAEMON = _abspath(os.environ.get("FW_DAEMON"))
+CLI = _abspath(os.environ.get("FW_CLI"))
+PROTO = _abspath(os.environ.get("FW_PROTO"))
 SANITIZE = os.environ.get("FW_SANITIZE", "0") in ("1", "ON", "TRUE", "true")
 # A command the daemon runs under (Daemon.start), e.g. scripts/valgrind.sh sets
 #   FW_DAEMON_WRAPPER="valgrind --error-exitcode=99 --leak-check=full

@@ -18,6 +18,8 @@ into the future raise `[ingest] max_future_ms` so that events can be timed there
 import collections
 import datetime
 import json
+import os
+import re
 import queue
 import subprocess
 import threading
@@ -1346,6 +1348,35 @@ class Cli(AlertTest):
         self.assertEqual(len(lines), 1, p.stdout)
         for needle in ("complaint_major", "CE1", "C2", "FIRING", "CRITICAL"):
             self.assertIn(needle, lines[0])
+
+    def test_bad_rule_or_region(self):
+        """--rule nope is bad usage (exit 2) and lists the rules, which are docs/ALERTS.md's;
+        --region nope says the region is unknown (both used to print nothing and exit 0)."""
+        d = self.daemon(RULES + store_cfg("BR1", "east"))
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--rule", "nope", "-W", "1",
+                  timeout=30)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn('"nope" is not a rule', p.stderr)
+        listed = set(p.stderr.split("the rules are:")[1].replace(",", " ").split())
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                               "ALERTS.md")) as f:
+            documented = set(re.findall(r"^\| ([a-z_]+) \|", f.read(), re.M)) - {"rule"}
+        self.assertEqual(listed, documented)
+        for rule in sorted(documented):
+            p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--rule", rule, "-W", "0.2",
+                      timeout=30)
+            self.assertEqual(p.returncode, 0, "%s: %s" % (rule, p.stderr))
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--region", "nope", "-W", "1",
+                  timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn('region "nope" is unknown', p.stderr)
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--region", "east,nope", "-W", "1",
+                  timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn('region "nope" is unknown', p.stderr)
+        p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--region", "east", "-W", "0.2",
+                  timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
 
     def test_ack(self):
         S = "CK1"

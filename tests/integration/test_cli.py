@@ -68,8 +68,13 @@ class Cli(fwtest.DaemonTest):
             f.write('{"store_id":"S2","terminal_id":"T2","stock_mvoe":{}}\n')
             f.write('{"terminal_id":"T3","drawer":{"drawer_id":"D1","kind":"OPEN",'
                     '"amount_cents":100}}\n')
+            f.write('  {"store_id":"S1",, "heartbeat":{}}\n')
         p = self.pub(d, "-s", "S3", "-f", path)
         self.assertEqual(p.returncode, 1, p.stderr)
+        # A syntax error is placed by the file's line and the column in it, not "line 1".
+        self.assertIn(path + ":7:20: invalid JSON", p.stderr)
+        self.assertIn(path + ":2:50: invalid JSON", p.stderr)
+        self.assertNotIn("line 1", p.stderr)
         self.assertIn(path + ":2:", p.stderr)
         self.assertIn(path + ":5:", p.stderr)
         self.assertIn("stock_move", p.stderr)
@@ -222,6 +227,36 @@ class Cli(fwtest.DaemonTest):
             self.assertIn("Usage: floorwalker " + sub, p.stdout)
         p = d.cli("--help")
         self.assertIn("Exit status", p.stdout)
+
+    def test_sim_drive_clock_needs_test_clock(self):
+        """sim --drive-clock against a daemon without --test-clock exits non-zero before sending
+        anything (it printed an error, sent anyway and exited 0)."""
+        d = self.daemon()
+        p = d.cli("sim", "-e", d.ingest, "--stores", "1", "--mode", "compressed", "--days", "1",
+                  "--day-seconds", "2", "--drive-clock", d.query, "--spool",
+                  os.path.join(self.tmp, "sp"), timeout=60)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("--test-clock", p.stderr)
+        self.assertIn("nothing sent", p.stderr)
+        self.assertEqual(d.stats()["daemon"]["events_total"], 0)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "sp")) and
+                         os.listdir(os.path.join(self.tmp, "sp")), "no terminal spooled anything")
+
+
+    def test_sim_small_run_shows_everything(self):
+        """A small fast run (-n 1000) sends a little of every kind, sales most of all (it sent
+        945 stock moves and no sale: the opening stock came first)."""
+        d = self.daemon()
+        p = d.cli("sim", "-e", d.ingest, "-n", "1000", "--json", "--spool",
+                  os.path.join(self.tmp, "sp"), timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        by_kind = json.loads(p.stdout)["by_kind"]
+        self.assertEqual(sum(by_kind.values()), 1000)
+        for kind in ("sale", "stock_move", "attendance", "shift", "sales_target", "drawer",
+                     "heartbeat"):
+            self.assertGreater(by_kind.get(kind, 0), 0, "%s: %s" % (kind, by_kind))
+        self.assertGreater(by_kind["sale"], by_kind["stock_move"], by_kind)
+        self.assertEqual(d.stats()["events_by_kind"], {k: v for k, v in by_kind.items() if v})
 
 
 if __name__ == "__main__":

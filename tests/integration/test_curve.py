@@ -4,6 +4,7 @@ Real daemon, real sockets: keys are made by `floorwalker keygen` (and by python3
 unknown ones), the daemon reads them from [key:NAME] sections and a key_dir, and clients are
 the real CLI, the terminal library (through `floorwalker publish`) and Debian's python3-zmq.
 """
+import json
 import os
 import re
 import signal
@@ -228,6 +229,36 @@ class CurveTest(DaemonTest):
         p = self.cli(d, "alerts", "-e", d.alerts, "-q", d.query, "--region", "east", "-W", "1",
                      key="sup-east.key")
         self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_supervisor_follows_all_their_regions(self):
+        """With no --region, `floorwalker alerts` with a supervisor's key follows every region of
+        the key (it was refused as "whole chain"); --region takes a comma list."""
+        self.keygen("sup-en", "--role", "supervisor", "--regions", "east,north")
+        for store in ("S002", "S003"):
+            self.keygen("till-" + store, "--role", "terminal", "--store", store)
+        d = self.curve_daemon("[store:S003]\nregion = north\n")
+        for store, key in (("S001", self.till1), ("S002", read_key(os.path.join(
+                self.keys, "till-S002.key"))), ("S003", read_key(os.path.join(
+                    self.keys, "till-S003.key")))):
+            s = dealer(d.ingest, self.server_pub, key)
+            s.send(batch(event(store, "T-" + store, 7, 1, complaint={
+                "complaint_id": "C1", "action": "OPENED", "severity": "MAJOR",
+                "channel": "COUNTER"})))
+            self.assertEqual(ack_of(s).stored, 1)
+            s.close()
+        want = ["complaint_major/S001/C1", "complaint_major/S003/C1"]
+        for args in ([], ["--region", "east,north"]):
+            p = self.cli(d, "alerts", "-e", d.alerts, "-q", d.query, "--json", "-W", "1",
+                         "--rule", "complaint_major", *args, key="sup-en.key")
+            self.assertEqual(p.returncode, 0, "%s: %s" % (args, p.stderr))
+            self.assertEqual(sorted(json.loads(x)["alert_id"] for x in p.stdout.splitlines()),
+                             want, args)
+        # ops with a comma list too.
+        p = self.cli(d, "alerts", "-e", d.alerts, "-q", d.query, "--json", "-W", "1", "--region",
+                     "west, north", "--rule", "complaint_major")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(sorted(json.loads(x)["alert_id"] for x in p.stdout.splitlines()),
+                         ["complaint_major/S002/C1", "complaint_major/S003/C1"])
 
     def test_supervisor_subscription_narrowed_to_their_regions(self):
         till2 = read_key(self.keygen("till2", "--role", "terminal", "--store", "S002") + ".key")
@@ -473,9 +504,19 @@ class CurveTest(DaemonTest):
         self.assertEqual(p.returncode, 3, p.stderr)
         self.assertIn("refused this terminal's key", p.stderr)
         self.assertIn("1 still spooled", p.stderr)
-        # Without keys the CLI cannot get in, and says the daemon did not answer.
-        p = d.cli("query", "sales", "-e", d.query, "-w", "1")
+        # Without keys the CLI cannot get in, and says that the daemon needs a key (it used to
+        # say the daemon did not answer, "is it running?").
+        for args in (["query", "sales"], ["stats"]):
+            p = d.cli(*args, "-e", d.query, "-w", "2")
+            self.assertEqual(p.returncode, 3)
+            self.assertIn("needs a client key", p.stderr)
+            self.assertIn("--key", p.stderr)
+            self.assertNotIn("is it running", p.stderr)
+        # Keys given to a plain daemon: it says the daemon takes none.
+        plain = self.daemon()
+        p = self.cli(plain, "stats", "-e", plain.query, "-w", "2")
         self.assertEqual(p.returncode, 3)
+        self.assertIn("does not use CurveZMQ", p.stderr)
         # With a key the daemon does not know, it says so.
         self.keygen("nobody", "--role", "ops", where=os.path.join(self.tmp, "elsewhere"))
         p = d.cli("query", "sales", "-e", d.query, "-w", "2", "--key",

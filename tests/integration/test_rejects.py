@@ -119,6 +119,35 @@ class Rejects(fwtest.DaemonTest):
         t.close()
         t2.close()
 
+    def test_stock_move_quantity_as_documented(self):
+        """StockMove.qty_milli is what the proto says: positive, the kind gives the direction
+        (a negative or zero one is rejected); ADJUST is signed; COUNT is the counted quantity.
+        The proto's comment says so in those words (it said "a delta")."""
+        import re
+        with open(fwtest.PROTO) as f:
+            proto = f.read()
+        m = re.search(r"message StockMove \{.*?((?://[^\n]*\n\s*)+)int64 qty_milli", proto, re.S)
+        self.assertTrue(m, "StockMove.qty_milli has a comment above it")
+        doc = " ".join(x.strip().lstrip("/").strip() for x in m.group(1).splitlines())
+        self.assertNotIn("delta", doc)
+        for words in ("always positive", "kind gives the direction", "negative or zero",
+                      "rejected", "ADJUST is a signed", "COUNT is the quantity counted"):
+            self.assertIn(words, doc)
+        pb = fwtest.pb2()
+        d = self.daemon(CONFIG)
+        t = fwtest.Terminal(d.ingest)
+        cases = [("RECEIVE", 5000, pb.REJECT_NONE), ("RECEIVE", -5000, pb.QTY_OUT_OF_BOUNDS),
+                 ("DAMAGE", 0, pb.QTY_OUT_OF_BOUNDS), ("SHRINK", -1, pb.QTY_OUT_OF_BOUNDS),
+                 ("DAMAGE", 1000, pb.REJECT_NONE), ("ADJUST", -1000, pb.REJECT_NONE),
+                 ("ADJUST", 0, pb.QTY_OUT_OF_BOUNDS), ("COUNT", -1, pb.QTY_OUT_OF_BOUNDS),
+                 ("COUNT", 0, pb.REJECT_NONE)]
+        for seq, (kind, q, code) in enumerate(cases, 1):
+            a = t.send([event("S1", "T1", 3, seq, stock_move={"sku": "SKU-1", "kind": kind,
+                                                                "qty_milli": q})])
+            got = a.rejected[0].code if a.rejected else pb.REJECT_NONE
+            self.assertEqual(got, code, "%s %d: %s" % (kind, q, a))
+        t.close()
+
     def test_zero_config_binding_survives_restart(self):
         """With no stores listed, a terminal is bound to the first store it sends for, and that
         binding is durable."""

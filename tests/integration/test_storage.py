@@ -27,6 +27,28 @@ class Storage(fwtest.DaemonTest):
         self.assertEqual(st2["events_by_kind"], sent["by_kind"])
         self.assertEqual(st2["terminals"], st["terminals"], "marks are durable")
 
+    def test_one_daemon_per_data_dir(self):
+        """A second daemon, or --rebuild, on a data directory a live daemon holds is refused with
+        one line naming the holder's pid, before it binds anything; the first keeps serving."""
+        d = self.daemon()
+        other = fwtest.Daemon(self.tmp, name="second", data_dir=d.data_dir)
+        for args in ([], ["--rebuild"]):
+            p = subprocess.run([fwtest.DAEMON, "-c", other.conf] + args, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 3, "%s: %s" % (args, p.stderr))
+            lines = [x for x in p.stderr.splitlines() if "in use" in x]
+            self.assertEqual(len(lines), 1, p.stderr)
+            self.assertIn("pid %d" % d.proc.pid, lines[0])
+            self.assertIn(d.data_dir, lines[0])
+            self.assertNotIn("ready", p.stderr)
+            for ep in (other.ingest, other.alerts, other.query):
+                self.assertFalse(os.path.exists(ep[len("ipc://"):]), "%s bound" % ep)
+        self.assertGreaterEqual(d.stats()["daemon"]["events_total"], 0)  # still answers
+        d.stop()
+        # Released on exit: the other one may now start on it.
+        other.start()
+        other.stop()
+
 
 if __name__ == "__main__":
     fwtest.main()

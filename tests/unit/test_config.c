@@ -593,6 +593,50 @@ static void test_error_after_sections_frees(void **state)
     EXPECT_ERROR(text, line_of(text, "max_lines"), "max_lines", "zero");
 }
 
+/* A misspelt zone is refused at its line, with the closest real names (issue 12): it used to
+ * pass and run the store on UTC. */
+static void test_unknown_zone(void **state)
+{
+    (void)state;
+    const char *text = "[store:S001]\nregion = east\ntimezone = Europe/Londn\n";
+    EXPECT_ERROR(text, line_of(text, "timezone"), "[store:S001]", "timezone", "Europe/Londn",
+                 "no such zone", "did you mean", "Europe/London");
+    const char *text2 = "[store:S001]\ntimezone = Nowhere/Atlantis_Deep_Sea\n";
+    EXPECT_ERROR(text2, 2, "timezone", "no such zone", "IANA name");
+}
+
+/* An ipc endpoint whose directory is missing, and a tcp port out of range, are refused with
+ * the file, line and key; good ones load. */
+static void test_bad_endpoints(void **state)
+{
+    (void)state;
+    const char *text = "[daemon]\nlog_level = info\n[query]\n"
+                       "endpoint = ipc:///nonexistent-fw-dir/q.sock\n";
+    EXPECT_ERROR(text, 4, "[query] endpoint", "/nonexistent-fw-dir", "does not exist", "create it");
+    const char *text2 = "[ingest]\nendpoint = tcp://127.0.0.1:99999\n";
+    EXPECT_ERROR(text2, 2, "[ingest] endpoint", "99999", "1 to 65535");
+    const char *text3 = "[alerts]\nendpoint = tcp://127.0.0.1:\n";
+    EXPECT_ERROR(text3, 2, "[alerts] endpoint", "1 to 65535");
+    const char *text4 = "[metrics]\nlisten = 127.0.0.1:70000\n";
+    EXPECT_ERROR(text4, 2, "[metrics] listen", "70000", "1 to 65535");
+
+    struct loaded l;
+    load(&l, "[ingest]\nendpoint = tcp://127.0.0.1:*\n[alerts]\nendpoint = ipc:///tmp/fw-a\n"
+             "[query]\nendpoint = tcp://0.0.0.0:65535\n[metrics]\nlisten = 127.0.0.1:9100\n");
+    int rc = l.rc;
+    done(&l);
+    assert_int_equal(rc, FW_OK);
+}
+
+/* A section header without its ']' is named as such, at its line: it used to be reported as
+ * "unknown section []" at the next key. */
+static void test_unclosed_section(void **state)
+{
+    (void)state;
+    const char *text = "[daemon]\nlog_level = info\n[store:S001\nregion = east\n";
+    EXPECT_ERROR(text, 3, "[store:S001", "no closing ']'", "[store:S001]");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +658,9 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_error_after_sections_frees),
         cmocka_unit_test(test_currency),
+        cmocka_unit_test(test_unknown_zone),
+        cmocka_unit_test(test_bad_endpoints),
+        cmocka_unit_test(test_unclosed_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,7 @@
 #include "cli.h"
 #include "floorwalker.h"
 #include "fwcommon.h"
-#include "sim.h"
+#include "sim_store.h"
 
 static const char *const kind_names[SIM_NKINDS] = {"sale",       "complaint", "stock_move",
                                                    "attendance", "shift",     "sales_target",
@@ -218,6 +218,30 @@ static void drive_clock(const char *ep, const struct sim_clock *ck, struct sim_s
     zmq_ctx_term(ctx);
 }
 
+/* Before anything is sent: the daemon at ep must take TEST_CLOCK (floorwalkerd --test-clock),
+ * or the run would judge real time while claiming to drive it. Asks it to keep real time (what
+ * drive_clock also ends with). EXIT_OK, or an exit code after a message. */
+static int clock_preflight(const char *ep, int timeout_s)
+{
+    void *ctx = zmq_ctx_new();
+    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    Floorwalker__QueryResult *r = NULL;
+    int w = timeout_s > 0 && timeout_s < 10 ? timeout_s : 10;
+    q.kind = FLOORWALKER__QUERY__KIND__TEST_CLOCK;
+    q.clock_ms = fw_now_ms();
+    enum ask_status st = cli_ask("floorwalker sim: --drive-clock", ctx, ep, &q, w,
+                                 fw_mono_ns() + (uint64_t)w * 1000000000u, NULL, &r);
+    int rc = st == ASK_OK ? EXIT_OK : st == ASK_BADEP ? EXIT_USAGE : EXIT_NODAEMON;
+    if (st == ASK_OK && r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+        fprintf(stderr, "floorwalker sim: --drive-clock %s: %s; nothing sent\n", ep, r->error);
+        rc = EXIT_INPUT;
+    }
+    if (r)
+        floorwalker__query_result__free_unpacked(r, NULL);
+    zmq_ctx_term(ctx);
+    return rc;
+}
+
 int cmd_sim(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -262,6 +286,7 @@ int cmd_sim(int argc, char **argv)
     const char *mode = NULL;
     bool rate_given = false, day_s_given = false;
     int c;
+    bool skus_given = false;
     uint64_t v;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:n:w:h", opts, NULL)) != -1) {
@@ -289,6 +314,7 @@ int cmd_sim(int argc, char **argv)
             if (!parse_u(optarg, 1, 1000000, &v))
                 bad = "--skus takes 1-1000000";
             o.skus = (unsigned)v;
+            skus_given = true;
             break;
         case 'n':
             if (!parse_u(optarg, 0, UINT64_MAX - 1, &v))
@@ -417,6 +443,14 @@ int cmd_sim(int argc, char **argv)
         o.days = o.mode == SIM_COMPRESSED ? 1 : 0;
     if (!o.events_given)
         o.events = calendar ? UINT64_MAX : 10000;
+    /* The opening stock is one RECEIVE per SKU and store before the first sale: a small fast or
+     * paced run keeps it to about a tenth of its events (at least 10 SKUs), so that it shows a
+     * little of everything rather than only the opening stock. */
+    if (!calendar && !skus_given) {
+        uint64_t cap = o.events / (10 * (uint64_t)o.stores);
+        if (cap < o.skus)
+            o.skus = cap < 10 ? 10 : (unsigned)cap;
+    }
 
     int64_t now = fw_now_ms();
     struct sim_chain chain;
@@ -443,6 +477,8 @@ int cmd_sim(int argc, char **argv)
         rc = EXIT_INPUT;
         goto out;
     }
+    if (o.clock_ep && (rc = clock_preflight(o.clock_ep, o.timeout_s)) != EXIT_OK)
+        goto out;
     if (o.events != UINT64_MAX)
         split_events(&chain, o.events, share);
     /* The chain starts --days days before now (each store at its 04:00 before that), or on

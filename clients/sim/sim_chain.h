@@ -1,26 +1,27 @@
 /*
- * floorwalker sim: the pieces shared by its files (docs/SIM.md describes the model).
+ * floorwalker sim (docs/SIM.md describes the model). Its files, each depending only on those
+ * below it:
  *
  *   sim.c        command line, the run (threads, pacing clock, report), --print-config
- *   sim_chain.c  the chain's master data: regions and zones, stores, staff, catalogue
  *   sim_store.c  one store's day, simulated event by event (one thread per store)
+ *   sim_chain.c  the chain's master data: regions and zones, stores, staff, catalogue
  *   sim_write.c  --write: the batches the terminals would send, into a file
+ *   sim_math.c   seeded generators and the bits of libm the model needs
+ *
+ * This header: the options a run is made of and the chain built from them.
  *
  * Everything the model draws comes from generators seeded by --seed and the store, in an order
  * that never depends on thread timing or on the clock, so a seed and options give the same
  * events (only the times differ when the mode stamps events with the wall clock).
  */
-#ifndef FW_SIM_H
-#define FW_SIM_H
+#ifndef FW_SIM_CHAIN_H
+#define FW_SIM_CHAIN_H
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "floorwalker.h"
-#include "sim_write.h"
+#include "sim_math.h"
 
 #define SIM_NKINDS 8
 enum { K_SALE, K_COMPLAINT, K_STOCK, K_ATTENDANCE, K_SHIFT, K_TARGET, K_DRAWER, K_HEARTBEAT };
@@ -43,8 +44,6 @@ struct sim_opts {
     enum sim_mode mode;
     int day_seconds, days, timeout_s;
 };
-
-/* ---- the chain (sim_chain.c) ---------------------------------------------------------------- */
 
 #define SIM_MAX_LINES 40 /* lines in one basket, at most */
 
@@ -140,105 +139,5 @@ int32_t sim_zone_local_day(const struct sim_chain *c, const struct sim_store *s,
 void sim_format_day(int32_t day, char *out);
 /* 0 = Monday. */
 int sim_weekday(int32_t day);
-
-/* ---- one store's run (sim_store.c) ------------------------------------------------------------
- */
-
-/* The clock that paces compressed and live runs: model instant t is due at wall time
- * max(w0 + (t - t0) * k, t), so the calendar runs 1/k times faster than real time until it
- * catches up with the wall clock, and in real time from then on. */
-struct sim_clock {
-    int64_t t0, w0;
-    double k; /* wall ms per model ms before catching up; 0 = at once */
-};
-
-struct sim_store_run {
-    const struct sim_chain *c;
-    unsigned idx;
-    pthread_t th;
-    bool started;
-    int done;              /* set (atomically) when the thread has finished */
-    int64_t progress_ms;   /* compressed: all events before this are spooled (atomic) */
-    uint64_t budget;       /* events to send; UINT64_MAX = until the clock reaches now / stop */
-    double rate;           /* paced: this store's share of --rate */
-    double wall_per_model; /* paced/fast: to place shift times on the wall clock */
-    const struct sim_clock *clock;
-    int64_t first_ms; /* model time of its first action */
-    struct simw *w;
-    const volatile sig_atomic_t *stop;
-    /* results */
-    uint64_t by_kind[SIM_NKINDS];
-    uint64_t sent, rejected, spool_left, resends;
-    int64_t net_cents;
-    int64_t last_model_ms; /* model time reached (for the report) */
-    int err;
-    bool hit_now; /* a --write of the calendar stopped at the present */
-};
-
-void *sim_store_main(void *arg);
-/* The model instant a store starts at: its last 04:00 local at or before the chain's start. */
-int64_t sim_store_first_ms(const struct sim_chain *c, unsigned idx, int64_t start_ms);
-/* Fast and paced runs simulate a fixed calendar from this day (Monday 2024-01-01), so that
- * what they send does not depend on the date they run; the events carry the wall clock. */
-#define SIM_SYNTHETIC_DAY0 19723
-
-/* ---- small maths without libm ------------------------------------------------------------------
- */
-
-static inline uint64_t sim_rnd(uint64_t s[4])
-{
-    /* xoshiro256** */
-    uint64_t r = s[1] * 5;
-    r = ((r << 7) | (r >> 57)) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = (s[3] << 45) | (s[3] >> 19);
-    return r;
-}
-
-static inline uint64_t sim_splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static inline void sim_seed(uint64_t s[4], uint64_t a, uint64_t b)
-{
-    uint64_t x = a * 0xD1B54A32D192ED03ull ^ (b + 0x8CB92BA72F3D8DD7ull);
-    for (int i = 0; i < 4; i++)
-        s[i] = sim_splitmix(&x);
-}
-
-/* Uniform in [0, 1). */
-static inline double sim_u01(uint64_t s[4])
-{
-    return (double)(sim_rnd(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-/* Uniform integer in [0, n). */
-static inline uint32_t sim_below(uint64_t s[4], uint32_t n)
-{
-    return (uint32_t)(((sim_rnd(s) >> 32) * n) >> 32);
-}
-
-/* Uniform integer in [lo, hi]. */
-static inline int64_t sim_range(uint64_t s[4], int64_t lo, int64_t hi)
-{
-    return lo + (int64_t)sim_below(s, (uint32_t)(hi - lo + 1));
-}
-
-double sim_ln(double x);
-double sim_exp(double x);
-/* Exponential with the given mean; normal N(0,1) (Irwin-Hall, 12 uniforms). */
-double sim_expo(uint64_t s[4], double mean);
-double sim_normal(uint64_t s[4]);
-/* Lognormal whose median is med, with log-sd sigma. */
-double sim_lognormal(uint64_t s[4], double med, double sigma);
 
 #endif

@@ -17,9 +17,10 @@
 #include <time.h>
 
 #include "cli.h"
+#include "floorwalker.h"
 #include "fwkeys.h"
 #include "fwcommon.h"
-#include "sim.h"
+#include "sim_store.h"
 
 #define MIN_MS 60000LL
 #define HOUR_MS 3600000LL
