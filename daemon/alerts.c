@@ -12,6 +12,9 @@
 #include "tz.h"
 
 #define SEQ_KEY_PREFIX "A" /* meta: "A" + region -> last pub_seq of that region */
+/* alerts db: "\x01" + alert_id, empty: its stored update is not published yet (ids never
+ * start with \x01, and these keys sort before every alert). */
+#define UNPUB_PREFIX '\x01'
 
 /* An alert as kept in memory: the message with its own strings, and the day it judges. */
 struct alert_rec {
@@ -421,6 +424,15 @@ int alerts_flush(struct alerts *a)
                 if (rc == MDB_NOTFOUND)
                     rc = 0;
             }
+            char uk[300];
+            size_t ul = strnlen(m->alert_id, sizeof uk - 2);
+            uk[0] = UNPUB_PREFIX;
+            memcpy(uk + 1, m->alert_id, ul);
+            MDB_val ukv = {ul + 1, uk}, empty = {0, (void *)""};
+            if (rc == 0 && !a->changes[i]->publish)
+                rc = mdb_put(t.txn, a->db, &ukv, &empty, 0);
+            else if (rc == 0 && (rc = mdb_del(t.txn, a->db, &ukv, NULL)) == MDB_NOTFOUND)
+                rc = 0;
             char sk[FW_ID_MAX + 2];
             snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", m->region);
             uint8_t sv[8];
@@ -687,6 +699,8 @@ static fw_err load(struct alerts *a)
     if ((rc = mdb_cursor_open(txn, a->db, &cur)) == 0) {
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (k.mv_size && ((char *)k.mv_data)[0] == UNPUB_PREFIX)
+                continue; /* below */
             Floorwalker__Alert *m = floorwalker__alert__unpack(NULL, v.mv_size, v.mv_data);
             if (!m)
                 continue;
@@ -699,6 +713,21 @@ static fw_err load(struct alerts *a)
                 rec_free(r);
             else if (is_active(r))
                 count_active(a, r->m.rule, 1);
+        }
+        /* Updates stored but not published before the stop: publish them when due. */
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (!k.mv_size || ((char *)k.mv_data)[0] != UNPUB_PREFIX)
+                break;
+            char id[300];
+            size_t l = k.mv_size - 1 < sizeof id - 1 ? k.mv_size - 1 : sizeof id - 1;
+            memcpy(id, (char *)k.mv_data + 1, l);
+            id[l] = 0;
+            struct alert_rec *r = htab_get(a->active, id);
+            if (is_active(r)) {
+                r->unpublished = true;
+                a->updates = true;
+            }
         }
         mdb_cursor_close(cur);
         /* Each region's last pub_seq. */

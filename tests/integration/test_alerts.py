@@ -18,6 +18,7 @@ into the future raise `[ingest] max_future_ms` so that events can be timed there
 import collections
 import datetime
 import json
+import os
 import queue
 import subprocess
 import threading
@@ -829,7 +830,10 @@ class AttendanceRules(AlertTest):
         d, feed = self.start(
             store_cfg(U1, "staff3", hours="14:00-20:00", min_staff=2, store_silent_minutes=10080),
             store_cfg(U2, "staff3", hours="14:00-20:00", store_silent_minutes=10080),
-            extra="[region:staff3]\nmin_staff = 3\n", clock=True)
+            # Every update published (a minute of test clock is not quite a minute after the
+            # FIRING, which was raised a little after the clock was set).
+            extra="[region:staff3]\nmin_staff = 3\n[alerts]\nupdate_min_seconds = 0\n",
+            clock=True)
         till = Till(self, d, U1)
         m = only("understaffed", [U1, U2])
         m1 = only("understaffed", U1)
@@ -1116,6 +1120,73 @@ class DayEnd(AlertTest):
             till.send(*events)
             with self.subTest(what):
                 self.expect_none(feed, m, what)
+
+
+# =============================================================================================
+# Updates of firing alerts, resolutions, limits (docs/ALERTS.md "While an alert fires")
+# =============================================================================================
+
+
+class Updates(AlertTest):
+    def test_value_update_stored_throttled_and_kept_across_restart(self):
+        S = "UP1"
+        d, feed = self.start(store_cfg(S, "upd"), clock=True)
+        till = Till(self, d, S)
+        m = only(["drawer_over_limit", "cash_over_short"], S)
+        till.send(drawer_b("D1", "K1", "OPEN", 500000), sale_b(1, "K1", cash=True))
+        e = fire("drawer_over_limit", S, "D1", "WARNING", 500001, 500000)
+        (first,) = self.expect(feed, [e], m, "expected cash 500001")
+        self.assertIn("5000.01", first.alert.message)
+        self.assertIn("5000.00", first.alert.message)
+        till.send(sale_b(1, "K1", cash=True))
+        self.expect_none(feed, m, "500002 within update_min_seconds: stored, not published")
+        row = self.in_snapshot(d, e._replace(value=500002))
+        self.assertIn("5000.02", row["message"], "the snapshot's message says the new value")
+        self.assertEqual(row["first_fired_ms"], first.alert.first_fired_ms)
+        self.assertGreater(row["updated_ms"], first.alert.updated_ms)
+        d.stop()
+        d.start()
+        row = self.in_snapshot(d, e._replace(value=500002))
+        self.assertEqual((row["first_fired_ms"], row["alert_id"]),
+                         (first.alert.first_fired_ms, first.alert.alert_id),
+                         "the update survives a restart, same alert")
+        self.assertIn("5000.02", row["message"])
+        feed = Feed(self, d)
+        set_clock(self, d, now_ms() + 61 * 1000)
+        (upd,) = self.expect(feed, [e._replace(value=500002)], m,
+                             "the held update, published once update_min_seconds passed")
+        self.assertIn("5000.02", upd.alert.message)
+        # cash_over_short: a severity change is published at once.
+        till.send(drawer_b("D2", "K2", "OPEN", 10000), drawer_b("D2", "K2", "CLOSE", counted=8000))
+        c = fire("cash_over_short", S, "D2", "WARNING", -2000, 1000,
+                 day=local_day(NOON_TZ, now_ms() + 61000))
+        self.expect(feed, [c], m, "drawer D2 short 20.00")
+        till.send(drawer_b("D2", "K2", "OPEN", 12000), drawer_b("D2", "K2", "CLOSE", counted=0))
+        (crit,) = self.expect(feed, [c._replace(severity="CRITICAL", value=-12000)], m,
+                              "reopened and short 120.00, beyond 10x: CRITICAL at once")
+        self.assertIn("-120.00", crit.alert.message)
+        self.ack_ok(d, feed, c._replace(severity="CRITICAL"))
+        # RESOLVED says why.
+        till.send(drawer_b("D1", "K1", "CLOSE", counted=500002))
+        (res,) = self.expect(feed, [resolved("drawer_over_limit", S, "D1", "WARNING")], m,
+                             "CLOSE of D1")
+        self.assertEqual(res.alert.resolution, "drawer closed")
+        self.assertTrue(res.alert.message.startswith("resolved (drawer closed)"),
+                        res.alert.message)
+
+    def test_surge_count_above_its_cap_refused(self):
+        bad = os.path.join(self.tmp, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[rules]\ncomplaint_surge_count = 14\n")
+        p = subprocess.run([fwtest.DAEMON, "-c", bad, "--check-config"], capture_output=True,
+                           text=True)
+        self.assertNotEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("complaint_surge_count", p.stderr + p.stdout)
+        with open(bad, "w") as f:
+            f.write("[rules]\ncomplaint_surge_count = 13\n[alerts]\nupdate_min_seconds = 0\n")
+        p = subprocess.run([fwtest.DAEMON, "-c", bad, "--check-config"], capture_output=True,
+                           text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
 
 
 # =============================================================================================
