@@ -12,11 +12,19 @@
 #include "tz.h"
 
 #define SEQ_KEY_PREFIX "A" /* meta: "A" + region -> last pub_seq of that region */
+/* alerts db: "\x01" + alert_id, empty: its stored update is not published yet (ids never
+ * start with \x01, and these keys sort before every alert). */
+#define UNPUB_PREFIX '\x01'
 
 /* An alert as kept in memory: the message with its own strings, and the day it judges. */
 struct alert_rec {
     Floorwalker__Alert m;
     int32_t day;
+    bool unstored;       /* a firing alert's value changed since it was last stored */
+    bool unpublished;    /* ... since it was last published */
+    bool sev_changed;    /* ... and its severity with it: publish at once */
+    int64_t last_pub_ms; /* when it was last published FIRING */
+    bool publish;        /* (copies in changes) false: store only */
 };
 
 struct alerts {
@@ -35,13 +43,12 @@ struct alerts {
     struct alert_rec **changes; /* copies, in order, to store and publish at the next flush */
     size_t nchanges, changes_cap;
     int64_t clock_offset;
+    int64_t update_min_ms; /* [alerts] update_min_seconds */
+    bool updates;          /* some firing alert may be unstored or unpublished */
     uint64_t published;
     void (*prepublish)(void *); /* called before publishing (auth.c applies subscriptions) */
     void *prepublish_arg;
 };
-
-static const char *const ack_rules[] = {"cash_over_short", "compensation_over_limit",
-                                        "count_variance"};
 
 int64_t alerts_now(const struct alerts *a)
 {
@@ -51,6 +58,12 @@ int64_t alerts_now(const struct alerts *a)
 void alerts_set_clock(struct alerts *a, int64_t now_ms)
 {
     a->clock_offset = now_ms - fw_now_ms();
+}
+
+void alerts_set_update_min(struct alerts *a, int64_t seconds)
+{
+    if (a)
+        a->update_min_ms = seconds * 1000;
 }
 
 static char *dup_or_empty(const char *s)
@@ -69,6 +82,7 @@ static void rec_free(struct alert_rec *r)
     free(r->m.subject);
     free(r->m.message);
     free(r->m.business_day);
+    free(r->m.resolution);
     free(r);
 }
 
@@ -84,6 +98,7 @@ static struct alert_rec *rec_copy(const struct alert_rec *src)
         return NULL;
     r->m = src->m;
     r->day = src->day;
+    r->last_pub_ms = src->last_pub_ms;
     r->m.alert_id = dup_or_empty(src->m.alert_id);
     r->m.rule = dup_or_empty(src->m.rule);
     r->m.store_id = dup_or_empty(src->m.store_id);
@@ -91,15 +106,17 @@ static struct alert_rec *rec_copy(const struct alert_rec *src)
     r->m.subject = dup_or_empty(src->m.subject);
     r->m.message = dup_or_empty(src->m.message);
     r->m.business_day = dup_or_empty(src->m.business_day);
+    r->m.resolution = dup_or_empty(src->m.resolution);
     if (!r->m.alert_id || !r->m.rule || !r->m.store_id || !r->m.region || !r->m.subject ||
-        !r->m.message || !r->m.business_day) {
+        !r->m.message || !r->m.business_day || !r->m.resolution) {
         rec_free(r);
         return NULL;
     }
     return r;
 }
 
-static void change(struct alerts *a, const struct alert_rec *r)
+/* Queues a copy of r for the next flush: stored, and published unless publish is false. */
+static void change_as(struct alerts *a, const struct alert_rec *r, bool publish)
 {
     if (a->nchanges == a->changes_cap) {
         size_t ncap = a->changes_cap ? a->changes_cap * 2 : 16;
@@ -110,10 +127,17 @@ static void change(struct alerts *a, const struct alert_rec *r)
         a->changes_cap = ncap;
     }
     struct alert_rec *c = rec_copy(r);
-    if (c)
+    if (c) {
+        c->publish = publish;
         a->changes[a->nchanges++] = c;
-    else
+    } else {
         log_err("out of memory: alert %s not published", r->m.alert_id);
+    }
+}
+
+static void change(struct alerts *a, const struct alert_rec *r)
+{
+    change_as(a, r, true);
 }
 
 static bool is_active(const struct alert_rec *r)
@@ -165,24 +189,49 @@ static void make_id(char *out, size_t len, const char *rule, const char *store, 
     out[n] = '\0';
 }
 
-void alerts_raise(struct alerts *a, const char *rule, const char *store, const char *region,
-                  const char *subject, enum alert_severity sev, int64_t value, int64_t threshold,
+/* A firing alert whose figures changed: take them, and the message that says them. */
+static void update(struct alerts *a, struct alert_rec *r, enum rule_severity sev, int64_t value,
+                   int64_t threshold, const char *msg)
+{
+    char *m = strdup(msg);
+    if (!m) {
+        log_err("out of memory: alert %s not updated", r->m.alert_id);
+        return;
+    }
+    free(r->m.message);
+    r->m.message = m;
+    if ((enum rule_severity)r->m.severity != sev)
+        r->sev_changed = true;
+    r->m.severity = (Floorwalker__Alert__Severity)sev;
+    r->m.value = value;
+    r->m.threshold = threshold;
+    r->m.updated_ms = alerts_now(a);
+    r->unstored = r->unpublished = true;
+    a->updates = true;
+}
+
+void alerts_raise(struct alerts *a, enum rule_id rid, const char *store, const char *region,
+                  const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
                   int32_t day, const char *fmt, ...)
 {
     if (!a)
         return;
+    const char *rule = rule_name(rid);
     char id[256];
     make_id(id, sizeof id, rule, store, subject);
     struct alert_rec *old = htab_get(a->active, id);
-    if (is_active(old)) {
-        old->m.value = value; /* still firing: nothing to publish */
-        return;
-    }
+    if (is_active(old) && old->m.value == value && old->m.threshold == threshold &&
+        (enum rule_severity)old->m.severity == sev)
+        return; /* still firing, nothing changed */
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (is_active(old)) {
+        update(a, old, sev, value, threshold, msg);
+        return;
+    }
     struct alert_rec tmp = {.m = FLOORWALKER__ALERT__INIT, .day = day};
     char dayb[11] = "";
     if (day >= 0)
@@ -208,33 +257,43 @@ void alerts_raise(struct alerts *a, const char *rule, const char *store, const c
         return;
     }
     rec_free(old); /* a resolved record of the same key, now replaced */
+    r->last_pub_ms = now;
     count_active(a, r->m.rule, 1);
     change(a, r);
 }
 
-/* Removes an active alert, publishing RESOLVED. */
+/* Removes an active alert, publishing RESOLVED with why (the resolution) and a message that
+ * says it, followed by what the alert said last. */
 static void resolve(struct alerts *a, struct alert_rec *r, const char *why)
 {
     count_active(a, r->m.rule, -1);
     r->m.state = FLOORWALKER__ALERT__STATE__RESOLVED;
     r->m.updated_ms = alerts_now(a);
-    if (why) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "%s (%s)", r->m.message, why);
-        char *m = strdup(msg);
-        if (m) {
-            free(r->m.message);
-            r->m.message = m;
-        }
+    r->unstored = r->unpublished = r->sev_changed = false;
+    if (!why || !why[0])
+        why = "condition cleared";
+    char msg[700];
+    snprintf(msg, sizeof msg, "resolved (%s); it said: %s", why, r->m.message);
+    char *m = strdup(msg), *w = strdup(why);
+    if (m && w) {
+        free(r->m.message);
+        r->m.message = m;
+        free(r->m.resolution);
+        r->m.resolution = w;
+    } else {
+        free(m);
+        free(w);
     }
     change(a, r);
     /* htab has no delete: keep the record but mark it gone (RESOLVED). */
 }
 
-void alerts_clear(struct alerts *a, const char *rule, const char *store, const char *subject)
+void alerts_clear(struct alerts *a, enum rule_id rid, const char *store, const char *subject,
+                  const char *why)
 {
     if (!a)
         return;
+    const char *rule = rule_name(rid);
     uint64_t *n = active_count(a, rule);
     if (n && !*n)
         return; /* none of this rule is firing */
@@ -242,15 +301,15 @@ void alerts_clear(struct alerts *a, const char *rule, const char *store, const c
     make_id(id, sizeof id, rule, store, subject);
     struct alert_rec *r = htab_get(a->active, id);
     if (is_active(r))
-        resolve(a, r, NULL);
+        resolve(a, r, why);
 }
 
-bool alerts_active(struct alerts *a, const char *rule, const char *store, const char *subject)
+bool alerts_active(struct alerts *a, enum rule_id rule, const char *store, const char *subject)
 {
     if (!a)
         return false;
     char id[256];
-    make_id(id, sizeof id, rule, store, subject);
+    make_id(id, sizeof id, rule_name(rule), store, subject);
     return is_active(htab_get(a->active, id));
 }
 
@@ -265,7 +324,7 @@ static void end_day_one(const char *key, void *val, void *arg)
     struct end_days *e = arg;
     struct alert_rec *r = val;
     if (is_active(r) && r->day >= 0 && r->day < e->today && !strcmp(r->m.store_id, e->store))
-        resolve(e->a, r, "the day is over");
+        resolve(e->a, r, "day ended");
 }
 
 void alerts_end_days(struct alerts *a, const char *store, int32_t today)
@@ -289,9 +348,37 @@ static uint64_t *seq_of(struct alerts *a, const char *region)
     return s;
 }
 
+/* Firing alerts whose figures changed: stored at this flush, published when their last FIRING
+ * is update_min_ms old (or their severity changed); the others wait for a later flush. */
+static void take_update(const char *key, void *val, void *arg)
+{
+    struct alerts *a = arg;
+    struct alert_rec *r = val;
+    if (!is_active(r) || (!r->unstored && !r->unpublished))
+        return;
+    int64_t now = alerts_now(a);
+    bool due = r->unpublished && (r->sev_changed || now - r->last_pub_ms >= a->update_min_ms);
+    if (due) {
+        change_as(a, r, true);
+        r->last_pub_ms = now;
+        r->unpublished = r->sev_changed = false;
+    } else if (r->unstored) {
+        change_as(a, r, false);
+    }
+    r->unstored = false;
+    if (r->unpublished)
+        a->updates = true; /* look again at the next flush */
+}
+
 int alerts_flush(struct alerts *a)
 {
-    if (!a || !a->nchanges)
+    if (!a)
+        return 0;
+    if (a->updates) {
+        a->updates = false;
+        htab_foreach(a->active, take_update, a);
+    }
+    if (!a->nchanges)
         return 0;
     int sent = 0;
     if (!a->pub) { /* rebuild mode */
@@ -303,7 +390,7 @@ int alerts_flush(struct alerts *a)
     /* Number the messages per region, then store the final state of each alert. */
     uint64_t *before = calloc(a->nchanges, sizeof *before);
     for (size_t i = 0; i < a->nchanges; i++) {
-        uint64_t *s = seq_of(a, a->changes[i]->m.region);
+        uint64_t *s = a->changes[i]->publish ? seq_of(a, a->changes[i]->m.region) : NULL;
         if (s) {
             if (before)
                 before[i] = *s;
@@ -337,12 +424,21 @@ int alerts_flush(struct alerts *a)
                 if (rc == MDB_NOTFOUND)
                     rc = 0;
             }
+            char uk[300];
+            size_t ul = strnlen(m->alert_id, sizeof uk - 2);
+            uk[0] = UNPUB_PREFIX;
+            memcpy(uk + 1, m->alert_id, ul);
+            MDB_val ukv = {ul + 1, uk}, empty = {0, (void *)""};
+            if (rc == 0 && !a->changes[i]->publish)
+                rc = mdb_put(t.txn, a->db, &ukv, &empty, 0);
+            else if (rc == 0 && (rc = mdb_del(t.txn, a->db, &ukv, NULL)) == MDB_NOTFOUND)
+                rc = 0;
             char sk[FW_ID_MAX + 2];
             snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", m->region);
             uint8_t sv[8];
             be64_put(sv, m->pub_seq);
             MDB_val mk = {strlen(sk), sk}, mv = {8, sv};
-            if (rc == 0)
+            if (rc == 0 && a->changes[i]->publish)
                 rc = mdb_put(t.txn, a->st->meta, &mk, &mv, 0);
             if (rc)
                 t.err = store_map_err(rc);
@@ -357,7 +453,7 @@ int alerts_flush(struct alerts *a)
                 fw_strerror(err));
         if (before)
             for (size_t i = a->nchanges; i-- > 0;) {
-                uint64_t *s = seq_of(a, a->changes[i]->m.region);
+                uint64_t *s = a->changes[i]->publish ? seq_of(a, a->changes[i]->m.region) : NULL;
                 if (s)
                     *s = before[i];
             }
@@ -369,6 +465,10 @@ int alerts_flush(struct alerts *a)
         a->prepublish(a->prepublish_arg);
     for (size_t i = 0; i < a->nchanges; i++) {
         const Floorwalker__Alert *m = &a->changes[i]->m;
+        if (!a->changes[i]->publish) {
+            rec_free(a->changes[i]);
+            continue;
+        }
         char topic[300];
         snprintf(topic, sizeof topic, "alert/%s/%s/%s", m->region, m->store_id, m->rule);
         size_t n = floorwalker__alert__get_packed_size(m);
@@ -504,10 +604,8 @@ void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
         res_error(res, "no active alert \"%.200s\"", alert_id ? alert_id : "");
         return;
     }
-    bool ok = false;
-    for (size_t i = 0; i < sizeof ack_rules / sizeof ack_rules[0]; i++)
-        ok |= !strcmp(r->m.rule, ack_rules[i]);
-    if (!ok) {
+    enum rule_id rid = rule_by_name(r->m.rule);
+    if (rid == RULE_N || !rule_catalogue[rid].by_ack) {
         res_error(res, "%s alerts resolve by themselves, not by acknowledgement", r->m.rule);
         return;
     }
@@ -601,10 +699,12 @@ static fw_err load(struct alerts *a)
     if ((rc = mdb_cursor_open(txn, a->db, &cur)) == 0) {
         for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (k.mv_size && ((char *)k.mv_data)[0] == UNPUB_PREFIX)
+                continue; /* below */
             Floorwalker__Alert *m = floorwalker__alert__unpack(NULL, v.mv_size, v.mv_data);
             if (!m)
                 continue;
-            struct alert_rec tmp = {.m = *m, .day = -1};
+            struct alert_rec tmp = {.m = *m, .day = -1, .last_pub_ms = m->updated_ms};
             if (m->business_day[0] && tz_parse_day(m->business_day, &tmp.day) != 0)
                 tmp.day = -1;
             struct alert_rec *r = rec_copy(&tmp);
@@ -613,6 +713,21 @@ static fw_err load(struct alerts *a)
                 rec_free(r);
             else if (is_active(r))
                 count_active(a, r->m.rule, 1);
+        }
+        /* Updates stored but not published before the stop: publish them when due. */
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (!k.mv_size || ((char *)k.mv_data)[0] != UNPUB_PREFIX)
+                break;
+            char id[300];
+            size_t l = k.mv_size - 1 < sizeof id - 1 ? k.mv_size - 1 : sizeof id - 1;
+            memcpy(id, (char *)k.mv_data + 1, l);
+            id[l] = 0;
+            struct alert_rec *r = htab_get(a->active, id);
+            if (is_active(r)) {
+                r->unpublished = true;
+                a->updates = true;
+            }
         }
         mdb_cursor_close(cur);
         /* Each region's last pub_seq. */
@@ -645,6 +760,7 @@ fw_err alerts_create(struct alerts **out, struct store *st, void *pub)
         return FW_ENOMEM;
     a->st = st;
     a->pub = pub;
+    a->update_min_ms = 60000;
     a->active = htab_new();
     a->seqs = htab_new();
     a->fired = htab_new();

@@ -15,11 +15,10 @@
 #include "config.h"
 #include "floorwalker.pb-c.h"
 #include "qresult.h"
+#include "rule_catalogue.h"
 #include "store.h"
 
 struct alerts;
-
-enum alert_severity { SEV_INFO = 1, SEV_WARNING = 2, SEV_CRITICAL = 3 };
 
 /* pub may be NULL (rebuild mode: nothing is published or stored). */
 fw_err alerts_create(struct alerts **out, struct store *st, void *pub) FW_WUR;
@@ -29,14 +28,21 @@ void alerts_destroy(struct alerts **a);
 int64_t alerts_now(const struct alerts *a);
 void alerts_set_clock(struct alerts *a, int64_t now_ms);
 
-/* Condition holds: fire (or update value silently if already firing). day >= 0 marks a rule
- * judged per store-local day (resolved when the day is over); -1 otherwise. */
-void alerts_raise(struct alerts *a, const char *rule, const char *store, const char *region,
-                  const char *subject, enum alert_severity sev, int64_t value, int64_t threshold,
+/* Published FIRING updates of one alert are at least this far apart ([alerts]
+ * update_min_seconds); a change of severity is published at once. */
+void alerts_set_update_min(struct alerts *a, int64_t seconds);
+
+/* Condition holds: fire; if already firing with another value, threshold or severity, take
+ * them and the new message (kept and stored at the next flush, published again at most once
+ * per update_min_seconds, at once when the severity changes). day >= 0 marks a rule judged per
+ * store-local day (resolved when the day is over); -1 otherwise. */
+void alerts_raise(struct alerts *a, enum rule_id rule, const char *store, const char *region,
+                  const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
                   int32_t day, const char *fmt, ...) __attribute__((format(printf, 10, 11)));
-/* Condition cleared: resolve if active. */
-void alerts_clear(struct alerts *a, const char *rule, const char *store, const char *subject);
-bool alerts_active(struct alerts *a, const char *rule, const char *store, const char *subject);
+/* Condition cleared: resolve if active, saying why (NULL: "condition cleared"). */
+void alerts_clear(struct alerts *a, enum rule_id rule, const char *store, const char *subject,
+                  const char *why);
+bool alerts_active(struct alerts *a, enum rule_id rule, const char *store, const char *subject);
 
 /* Resolves every alert of store judged for a day before today (day-scoped rules, and rules
  * with no resolution of their own, like late_clock_in). */

@@ -54,6 +54,7 @@ static const struct key_spec keys[] = {
     INT("limits", "max_amount_cents", max_amount_cents, 1, 1000000000000000LL),
     INT("limits", "max_lines", max_lines, 1, 100000),
     STR("alerts", "endpoint", alerts_endpoint),
+    INT("alerts", "update_min_seconds", alert_update_min_s, 0, 86400),
     STR("query", "endpoint", query_endpoint),
     INT("query", "max_result_bytes", max_result_bytes, 4096, 1LL << 30),
     STR("metrics", "listen", metrics_listen),
@@ -75,7 +76,7 @@ const struct threshold_spec threshold_specs[TH_N] = {
     [TH_CASH_OVER_SHORT_CENTS] = {"cash_over_short_cents", 1000, 0, 100000000},
     [TH_DRAWER_LIMIT_CENTS] = {"drawer_limit_cents", 500000, 0, 10000000000LL},
     [TH_COMPLAINT_SLA_HOURS] = {"complaint_sla_hours", 48, 1, 10000},
-    [TH_COMPLAINT_SURGE_COUNT] = {"complaint_surge_count", 5, 1, 1000000},
+    [TH_COMPLAINT_SURGE_COUNT] = {"complaint_surge_count", 5, 1, 13}, /* SURGE_MAX */
     [TH_COMPENSATION_LIMIT_CENTS] = {"compensation_limit_cents", 20000, 0, 10000000000LL},
     [TH_COUNT_VARIANCE_MILLI] = {"count_variance_milli", 2000, 0, 1000000000},
     [TH_COUNT_VARIANCE_PCT] = {"count_variance_pct", 3, 0, 100},
@@ -114,6 +115,7 @@ void config_defaults(struct config *cfg)
     cfg->max_qty_milli = 100000000;       /* 100,000 units in one line or move */
     cfg->max_amount_cents = 1000000000LL; /* 10,000,000.00 */
     cfg->max_lines = 1000;
+    cfg->alert_update_min_s = 60;
     cfg->checkpoint_ms = 2000;
     cfg->checkpoint_cells = 200000;
     cfg->map_size_mb = 1024;

@@ -116,6 +116,7 @@ struct config {
     int64_t max_lines;
     /* [alerts], [query] */
     char alerts_endpoint[CONFIG_EP_MAX];
+    int64_t alert_update_min_s; /* [alerts] update_min_seconds */
     char query_endpoint[CONFIG_EP_MAX];
     int64_t max_result_bytes; /* a bigger answer is replaced by an error saying so */
     /* [metrics] */

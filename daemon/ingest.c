@@ -14,7 +14,7 @@
 #include "htab.h"
 #include "alerts.h"
 #include "log.h"
-#include "rules.h"
+#include "rules_timer.h"
 #include "validate.h"
 #include "zsock.h"
 

@@ -23,7 +23,7 @@
 #include "alerts.h"
 #include "auth.h"
 #include "rollup.h"
-#include "rules.h"
+#include "rules_timer.h"
 #include "stats.h"
 #include "store.h"
 #include "zsock.h"
@@ -362,7 +362,7 @@ int main(int argc, char **argv)
         log_err("cannot open the alerts in %s", cfg.data_dir);
         goto out;
     }
-    rollup_set_alerts(rollup, alerts);
+    alerts_set_update_min(alerts, cfg.alert_update_min_s);
     if (auth)
         alerts_set_prepublish(alerts, auth_apply_subscriptions, auth);
     if (rollup_replay(rollup, &replayed) != FW_OK) {

@@ -15,7 +15,7 @@
 #include "auth.h"
 #include "metrics.h"
 #include "qresult.h"
-#include "rules.h"
+#include "rules_timer.h"
 #include "reports.h"
 #include "tz.h"
 #include "zsock.h"

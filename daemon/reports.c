@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "htab.h"
+#include "log.h"
 #include "tz.h"
 
 #define MAX_RANGE_DAYS 400
@@ -1032,4 +1034,69 @@ void reports_run(struct rollup *r, struct store *st, const Floorwalker__Query *q
         break;
     }
     mdb_txn_abort(c.txn);
+}
+
+/* ---- rollup reports on the PUB socket ---------------------------------------------------------
+ */
+
+/* Keeps only the sales row of one period (the hour being reported). */
+static void keep_period(Floorwalker__QueryResult *r, const char *period)
+{
+    for (size_t i = 0; i < r->n_tables; i++) {
+        Floorwalker__Table *t = r->tables[i];
+        size_t j = 0;
+        for (size_t k = 0; k < t->n_rows; k++)
+            if (t->rows[k]->n_cells && t->rows[k]->cells[0]->v_case == FLOORWALKER__VALUE__V_S &&
+                !strcmp(t->rows[k]->cells[0]->s, period))
+                t->rows[j++] = t->rows[k];
+        t->n_rows = j;
+    }
+}
+
+/* Publishes the rollup report of a store-local hour (and of the day, at its end) on
+ * rollup/<region>/<store>/hour|day: a QueryResult with the same tables as the queries. */
+void reports_publish(struct rollup *r, struct store *st, struct alerts *a,
+                     const struct store_info *s, int32_t day, int hour, bool day_end, int64_t now)
+{
+    struct arena ar;
+    arena_init(&ar, 64 << 20);
+    char d[11], period[32], topic[200];
+    tz_format_day(day, d);
+    for (int pass = 0; pass < (day_end ? 2 : 1); pass++) {
+        struct result res = {.a = &ar, .r = FLOORWALKER__QUERY_RESULT__INIT};
+        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+        q.store_id = (char *)s->id;
+        q.from_day = d;
+        q.to_day = d;
+        if (pass == 0) {
+            q.kind = FLOORWALKER__QUERY__KIND__SALES;
+            q.granularity = (char *)"hour";
+            reports_run(r, st, &q, &res, now);
+            snprintf(period, sizeof period, "%s %02d:00", d, hour);
+            keep_period(&res.r, period);
+        } else {
+            static const Floorwalker__Query__Kind kinds[] = {
+                FLOORWALKER__QUERY__KIND__SALES, FLOORWALKER__QUERY__KIND__CASHIERS,
+                FLOORWALKER__QUERY__KIND__COMPLAINTS, FLOORWALKER__QUERY__KIND__STOCK,
+                FLOORWALKER__QUERY__KIND__ATTENDANCE};
+            for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+                q.kind = kinds[i];
+                reports_run(r, st, &q, &res, now);
+            }
+        }
+        if (res.oom || res.r.status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            log_warn("rollup report of %s %s: %s", s->id, d,
+                     res.oom ? "out of memory" : res.r.error);
+            break;
+        }
+        size_t n = floorwalker__query_result__get_packed_size(&res.r);
+        uint8_t *buf = arena_alloc(&ar, n ? n : 1);
+        if (buf) {
+            floorwalker__query_result__pack(&res.r, buf);
+            snprintf(topic, sizeof topic, "rollup/%s/%s/%s", s->region, s->id,
+                     pass ? "day" : "hour");
+            alerts_publish(a, topic, buf, n);
+        }
+    }
+    arena_destroy(&ar);
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "floorwalker.pb-c.h"
+#include "alerts.h"
 #include "qresult.h"
 #include "rollup.h"
 
@@ -22,5 +23,10 @@ bool reports_serves(Floorwalker__Query__Kind kind);
 /* The query's scope: its explicit scope, else "store" when it names a store, else "region"
  * when it names a region, else "chain". */
 const char *reports_scope(const Floorwalker__Query *q);
+
+/* Publishes the rollup report of a store-local hour (and of the day too, at its end) on
+ * rollup/<region>/<store>/hour|day: a QueryResult with the same tables as the queries. */
+void reports_publish(struct rollup *r, struct store *st, struct alerts *a,
+                     const struct store_info *s, int32_t day, int hour, bool day_end, int64_t now);
 
 #endif

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alerts.h"
 #include "arena.h"
 #include "htab.h"
 #include "log.h"
@@ -58,12 +57,14 @@ struct rollup {
     bool stores_changed;
     MDB_txn *rtxn; /* read txn for cache misses during apply */
     struct rollup_stats stats;
-    struct alerts *alerts;
+    rollup_hook_fn hook; /* the event rules, after each applied event */
+    void *hook_arg;
 };
 
-void rollup_set_alerts(struct rollup *r, struct alerts *a)
+void rollup_set_hook(struct rollup *r, rollup_hook_fn fn, void *arg)
 {
-    r->alerts = a;
+    r->hook = fn;
+    r->hook_arg = arg;
 }
 
 static const uint8_t nv_of[256] = {
@@ -450,126 +451,6 @@ static void set_tag(struct cell *c, const char *tag)
 
 /* ---- apply ---------------------------------------------------------------------------------- */
 
-/* ---- event-time alert rules (DOMAIN.md "Alert rules"; thresholds from the config) ---------- */
-
-#define TH(s, t) config_threshold(r->cfg, (s)->id, (t))
-
-static int32_t today_of(struct rollup *r, const struct store_info *s)
-{
-    struct tz_local l;
-    tz_local(s->tz, alerts_now(r->alerts), &l);
-    return l.day;
-}
-
-/* "<what>@<day>": the subject of a rule judged per day. */
-static void day_subject(char *out, size_t len, const char *what, int32_t day)
-{
-    char d[11];
-    tz_format_day(day, d);
-    if (what && what[0])
-        snprintf(out, len, "%s@%s", what, d);
-    else
-        snprintf(out, len, "%s", d);
-}
-
-static void rule_return_rate(struct rollup *r, const struct store_info *s, int32_t day,
-                             const int64_t *dt)
-{
-    char subj[80];
-    if (day != today_of(r, s))
-        return; /* a closed day is not judged again */
-    day_subject(subj, sizeof subj, NULL, day);
-    int64_t pct = TH(s, TH_RETURN_RATE_PCT), min = TH(s, TH_RETURN_RATE_MIN_TXNS);
-    int64_t bp = dt[DT_GROSS] ? dt[DT_RET_C] * 10000 / dt[DT_GROSS] : 0;
-    if (dt[DT_TXNS] >= min && dt[DT_GROSS] > 0 && dt[DT_RET_C] * 100 >= pct * dt[DT_GROSS])
-        alerts_raise(r->alerts, "return_rate_high", s->id, s->region, subj, SEV_WARNING, bp,
-                     pct * 100, day,
-                     "returns are %.1f%% of gross sales today (%" PRId64 " of %" PRId64
-                     " cents, %" PRId64 " transactions); the limit is %" PRId64 "%%",
-                     (double)bp / 100.0, dt[DT_RET_C], dt[DT_GROSS], dt[DT_TXNS], pct);
-    else
-        alerts_clear(r->alerts, "return_rate_high", s->id, subj);
-}
-
-static void rule_cashier_returns(struct rollup *r, const struct store_info *s, int32_t day,
-                                 const char *cashier, const int64_t *ka)
-{
-    if (day != today_of(r, s))
-        return;
-    char subj[128];
-    day_subject(subj, sizeof subj, cashier, day);
-    int64_t n = ka[KA_RET_N] + ka[KA_VOID_N], max = TH(s, TH_CASHIER_RETURNS_MAX);
-    if (n > max)
-        alerts_raise(r->alerts, "cashier_returns_high", s->id, s->region, subj, SEV_WARNING, n, max,
-                     day,
-                     "cashier %s has %" PRId64 " returns and post-voids today (limit %" PRId64 ")",
-                     cashier, n, max);
-}
-
-static void rule_stock(struct rollup *r, const struct store_info *s, const char *sku,
-                       const struct cell *oh)
-{
-    int64_t q = oh->v[OH_QTY];
-    if (q < 0)
-        alerts_raise(r->alerts, "negative_stock", s->id, s->region, sku, SEV_WARNING, q, 0, -1,
-                     "book stock of %s is negative (%.3f units): a data error to check", sku,
-                     (double)q / 1000.0);
-    else
-        alerts_clear(r->alerts, "negative_stock", s->id, sku);
-    bool sold_recently =
-        oh->v[OH_LAST_SOLD_MS] && alerts_now(r->alerts) - oh->v[OH_LAST_SOLD_MS] <= 28 * 86400000LL;
-    if (q <= 0 && sold_recently)
-        alerts_raise(r->alerts, "out_of_stock", s->id, s->region, sku, SEV_WARNING, q, 0, -1,
-                     "%s is out of stock (on hand %.3f) and sold in the last 28 days", sku,
-                     (double)q / 1000.0);
-    else if (q > 0)
-        alerts_clear(r->alerts, "out_of_stock", s->id, sku);
-}
-
-static void rule_drawer_limit(struct rollup *r, const struct store_info *s, const char *drawer,
-                              const struct cell *d)
-{
-    int64_t lim = TH(s, TH_DRAWER_LIMIT_CENTS);
-    if (d->v[DR_OPEN] && d->v[DR_EXPECTED] > lim)
-        alerts_raise(r->alerts, "drawer_over_limit", s->id, s->region, drawer, SEV_WARNING,
-                     d->v[DR_EXPECTED], lim, -1,
-                     "drawer %s should hold %" PRId64 " cents, over the limit of %" PRId64
-                     ": a pickup is due",
-                     drawer, d->v[DR_EXPECTED], lim);
-    else
-        alerts_clear(r->alerts, "drawer_over_limit", s->id, drawer);
-}
-
-static void rule_shrink(struct rollup *r, const struct store_info *s, int32_t day)
-{
-    if (day != today_of(r, s))
-        return;
-    uint8_t k[CELL_KEYMAX];
-    int64_t shrink = 0;
-    for (int kind = FLOORWALKER__STOCK_MOVE__KIND__DAMAGE;
-         kind <= FLOORWALKER__STOCK_MOVE__KIND__SHRINK; kind++) {
-        size_t kl = rollup_key(k, CELL_MOVES, s->id, "db", day, kind);
-        struct cell *c = cell_get(r, k, kl);
-        if (c)
-            shrink += c->v[MV_VALUE];
-    }
-    size_t kl = rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day);
-    struct cell *dt = cell_get(r, k, kl);
-    int64_t net = dt ? dt->v[DT_NET] : 0;
-    int64_t bp = TH(s, TH_SHRINK_RATE_BP), min = TH(s, TH_SHRINK_MIN_CENTS);
-    int64_t limit = net > 0 ? net * bp / 10000 : 0;
-    if (limit < min)
-        limit = min;
-    char subj[16];
-    day_subject(subj, sizeof subj, NULL, day);
-    if (shrink > limit)
-        alerts_raise(r->alerts, "shrink_high", s->id, s->region, subj, SEV_WARNING, shrink, limit,
-                     day,
-                     "damage and shrink today are worth %" PRId64 " cents, over %" PRId64
-                     " (%.2f%% of net sales %" PRId64 ", at least %" PRId64 ")",
-                     shrink, limit, (double)bp / 100.0, net, min);
-}
-
 static int64_t round_div1000(__int128 x)
 {
     /* Half up for positive values, half away from zero for negative ones (symmetry). */
@@ -616,8 +497,6 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
             set_tag(c, ln->category);
         if (c && kind == FLOORWALKER__SALE__KIND__SALE && t > c->v[OH_LAST_SOLD_MS])
             c->v[OH_LAST_SOLD_MS] = t;
-        if (c && r->alerts)
-            rule_stock(r, s, ln->sku, c);
     }
     int64_t sh[SH_N] = {0};
     if (kind == FLOORWALKER__SALE__KIND__SALE) {
@@ -653,18 +532,12 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         }
     }
     kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, sa->cashier_id);
-    struct cell *kc = ADD(r, k, kl, (int64_t)(kind == FLOORWALKER__SALE__KIND__SALE),
-                          sign * sa->total_cents, kind == FLOORWALKER__SALE__KIND__SALE ? items : 0,
-                          (int64_t)(kind == FLOORWALKER__SALE__KIND__RETURN),
-                          (int64_t)(kind == FLOORWALKER__SALE__KIND__POST_VOID), 0);
+    ADD(r, k, kl, (int64_t)(kind == FLOORWALKER__SALE__KIND__SALE), sign * sa->total_cents,
+        kind == FLOORWALKER__SALE__KIND__SALE ? items : 0,
+        (int64_t)(kind == FLOORWALKER__SALE__KIND__RETURN),
+        (int64_t)(kind == FLOORWALKER__SALE__KIND__POST_VOID), 0);
     kl = rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day);
-    struct cell *dt = ADD(r, k, kl, sh[SH_TXNS], sh[SH_GROSS], sh[SH_RET_C], sh[SH_NET]);
-    if (r->alerts) {
-        if (dt)
-            rule_return_rate(r, s, day, dt->v);
-        if (kc && kind != FLOORWALKER__SALE__KIND__SALE)
-            rule_cashier_returns(r, s, day, sa->cashier_id, kc->v);
-    }
+    ADD(r, k, kl, sh[SH_TXNS], sh[SH_GROSS], sh[SH_RET_C], sh[SH_NET]);
     if (cash) {
         /* Cash moves the drawer the cashier has open. */
         kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", sa->cashier_id);
@@ -675,15 +548,13 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
             if (d && d->v[DR_OPEN]) {
                 d->v[DR_EXPECTED] += cash;
                 cell_dirty(r, d);
-                if (r->alerts)
-                    rule_drawer_limit(r, s, cd->tag, d);
             }
         }
     }
 }
 
 static void apply_stock(struct rollup *r, const struct store_info *s, int32_t day,
-                        const Floorwalker__StockMove *m)
+                        const Floorwalker__StockMove *m, struct rollup_applied *ap)
 {
     uint8_t k[CELL_KEYMAX];
     size_t kl = rollup_key(k, CELL_ON_HAND, s->id, "s", m->sku);
@@ -710,31 +581,11 @@ static void apply_stock(struct rollup *r, const struct store_info *s, int32_t da
     cell_dirty(r, oh);
     kl = rollup_key(k, CELL_MOVES, s->id, "db", day, (int)m->kind);
     ADD(r, k, kl, moved, round_div1000((__int128)moved * m->unit_cost_cents));
-    if (!r->alerts)
-        return;
-    rule_stock(r, s, m->sku, oh);
-    if (m->kind == FLOORWALKER__STOCK_MOVE__KIND__COUNT) {
-        int64_t book = q - moved, var = moved < 0 ? -moved : moved;
-        int64_t abs_book = book < 0 ? -book : book;
-        int64_t lim = TH(s, TH_COUNT_VARIANCE_MILLI);
-        int64_t pct_lim = abs_book * TH(s, TH_COUNT_VARIANCE_PCT) / 100;
-        if (pct_lim > lim)
-            lim = pct_lim;
-        if (var > lim)
-            alerts_raise(r->alerts, "count_variance", s->id, s->region, m->sku, SEV_WARNING, moved,
-                         lim, -1,
-                         "count of %s found %.3f units against a book of %.3f (variance %.3f, "
-                         "limit %.3f)",
-                         m->sku, (double)q / 1000.0, (double)book / 1000.0, (double)moved / 1000.0,
-                         (double)lim / 1000.0);
-    }
-    if (m->kind == FLOORWALKER__STOCK_MOVE__KIND__DAMAGE ||
-        m->kind == FLOORWALKER__STOCK_MOVE__KIND__SHRINK)
-        rule_shrink(r, s, day);
+    ap->before = q - moved; /* COUNT: the book it replaced */
 }
 
 static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t day,
-                         const Floorwalker__Drawer *d)
+                         const Floorwalker__Drawer *d, struct rollup_applied *ap)
 {
     uint8_t k[CELL_KEYMAX];
     size_t kl = rollup_key(k, CELL_DRAWER, s->id, "s", d->drawer_id);
@@ -769,15 +620,8 @@ static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t d
         int64_t over = d->counted_cents - c->v[DR_EXPECTED];
         kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, cashier);
         ADD(r, k, kl, 0, 0, 0, 0, 0, over);
-        int64_t lim = r->alerts ? TH(s, TH_CASH_OVER_SHORT_CENTS) : 0;
-        if (r->alerts && (over > lim || over < -lim) && day == today_of(r, s))
-            alerts_raise(r->alerts, "cash_over_short", s->id, s->region, d->drawer_id,
-                         over > 10 * lim || over < -10 * lim ? SEV_CRITICAL : SEV_WARNING, over,
-                         lim, day,
-                         "drawer %s closed %" PRId64 " cents %s (counted %" PRId64
-                         ", expected %" PRId64 "; cashier %s; limit %" PRId64 ")",
-                         d->drawer_id, over < 0 ? -over : over, over < 0 ? "short" : "over",
-                         d->counted_cents, c->v[DR_EXPECTED], cashier, lim);
+        ap->before = c->v[DR_EXPECTED];
+        snprintf(ap->cashier, sizeof ap->cashier, "%s", cashier);
         if (cashier[0]) {
             kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", cashier);
             struct cell *cd = cell_get(r, k, kl);
@@ -794,76 +638,33 @@ static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t d
         return;
     }
     cell_dirty(r, c);
-    if (r->alerts)
-        rule_drawer_limit(r, s, d->drawer_id, c);
+}
+
+/* The times of the store's last SURGE_MAX complaint openings, newest first, by event time (a
+ * late complaint takes its place in time, not in arrival): v[0] count, v[1..] times. */
+static void surge_add(struct rollup *r, const struct store_info *s, int64_t t)
+{
+    uint8_t k[CELL_KEYMAX];
+    size_t kl = rollup_key(k, CELL_SURGE, s->id, "");
+    struct cell *v = cell_get(r, k, kl);
+    if (!v)
+        return;
+    int64_t cnt = v->v[0], pos = 1;
+    while (pos <= cnt && v->v[pos] > t)
+        pos++;
+    if (pos > SURGE_MAX)
+        return;
+    int64_t last = cnt < SURGE_MAX ? cnt : SURGE_MAX - 1;
+    for (int64_t i = last; i >= pos; i--)
+        v->v[i + 1] = v->v[i];
+    v->v[pos] = t;
+    if (cnt < SURGE_MAX)
+        v->v[0]++;
+    cell_dirty(r, v);
 }
 
 static const char *const severity_names[] = {"", "MINOR", "MAJOR", "CRITICAL"};
 static const char *const channel_names[] = {"", "COUNTER", "PHONE", "ONLINE", "REGULATOR"};
-
-static void rule_complaint(struct rollup *r, const struct store_info *s, int64_t t,
-                           const Floorwalker__Complaint *p, const struct cell *x)
-{
-    const char *id = p->complaint_id;
-    switch (p->action) {
-    case FLOORWALKER__COMPLAINT__ACTION__OPENED: {
-        if (p->severity >= FLOORWALKER__COMPLAINT__SEVERITY__MAJOR ||
-            p->channel == FLOORWALKER__COMPLAINT__CHANNEL__REGULATOR)
-            alerts_raise(r->alerts, "complaint_major", s->id, s->region, id, SEV_CRITICAL,
-                         p->severity, FLOORWALKER__COMPLAINT__SEVERITY__MAJOR, -1,
-                         "%s complaint %s (%s) opened via %s",
-                         p->severity >= 1 && p->severity <= 3 ? severity_names[p->severity] : "",
-                         id, p->category ? p->category : "",
-                         p->channel >= 1 && p->channel <= 4 ? channel_names[p->channel] : "");
-        /* complaint_surge: the times of the last SURGE_MAX openings, newest first. */
-        uint8_t k[CELL_KEYMAX];
-        size_t kl = rollup_key(k, CELL_SURGE, s->id, "");
-        struct cell *v = cell_get(r, k, kl);
-        if (v) {
-            /* v[1..v[0]]: the latest opening times, newest first, by event time (a late
-             * complaint takes its place in time, not in arrival). */
-            int64_t cnt = v->v[0], pos = 1;
-            while (pos <= cnt && v->v[pos] > t)
-                pos++;
-            if (pos <= SURGE_MAX) {
-                int64_t last = cnt < SURGE_MAX ? cnt : SURGE_MAX - 1;
-                for (int64_t i = last; i >= pos; i--)
-                    v->v[i + 1] = v->v[i];
-                v->v[pos] = t;
-                if (cnt < SURGE_MAX)
-                    v->v[0]++;
-                cell_dirty(r, v);
-            }
-            int64_t n = TH(s, TH_COMPLAINT_SURGE_COUNT), in = 0;
-            if (n > SURGE_MAX)
-                n = SURGE_MAX;
-            for (int64_t i = 1; i <= v->v[0]; i++)
-                in += v->v[i] <= t && v->v[i] > t - 86400000LL;
-            if (in >= n)
-                alerts_raise(r->alerts, "complaint_surge", s->id, s->region, "", SEV_WARNING, in, n,
-                             -1, "%" PRId64 " complaints opened in the 24 hours up to %s", in, id);
-        }
-        break;
-    }
-    case FLOORWALKER__COMPLAINT__ACTION__RESPONDED:
-        alerts_clear(r->alerts, "complaint_overdue", s->id, id);
-        break;
-    case FLOORWALKER__COMPLAINT__ACTION__RESOLVED:
-        alerts_clear(r->alerts, "complaint_overdue", s->id, id);
-        alerts_clear(r->alerts, "complaint_major", s->id, id);
-        break;
-    default:
-        break;
-    }
-    int64_t lim = TH(s, TH_COMPENSATION_LIMIT_CENTS);
-    if (p->compensation_cents > lim)
-        alerts_raise(r->alerts, "compensation_over_limit", s->id, s->region, id, SEV_WARNING,
-                     p->compensation_cents, lim, -1,
-                     "compensation of %" PRId64 " cents on complaint %s is over the desk's "
-                     "authority of %" PRId64,
-                     p->compensation_cents, id, lim);
-    (void)x;
-}
 
 static void apply_complaint(struct rollup *r, const struct store_info *s, int32_t day, int64_t t,
                             const Floorwalker__Complaint *p)
@@ -883,6 +684,7 @@ static void apply_complaint(struct rollup *r, const struct store_info *s, int32_
         x->v[CX_SEVERITY] = p->severity;
         x->v[CX_CHANNEL] = p->channel;
         set_tag(x, p->category ? p->category : "");
+        surge_add(r, s, t);
         break;
     }
     case FLOORWALKER__COMPLAINT__ACTION__RESPONDED:
@@ -916,8 +718,6 @@ static void apply_complaint(struct rollup *r, const struct store_info *s, int32_
         return;
     }
     cell_dirty(r, x);
-    if (r->alerts)
-        rule_complaint(r, s, t, p, x);
     /* Actions by the complaint's category, severity and channel (as OPENED set them). */
     if (x->v[CX_OPENED_MS] && p->action != FLOORWALKER__COMPLAINT__ACTION__REOPENED) {
         int64_t sev = x->v[CX_SEVERITY], ch = x->v[CX_CHANNEL];
@@ -1013,7 +813,7 @@ static void on_duty_now(struct rollup *r, const struct store_info *s, int64_t de
 }
 
 static void apply_attendance(struct rollup *r, const struct store_info *s, int64_t t,
-                             const Floorwalker__Attendance *at)
+                             const Floorwalker__Attendance *at, struct rollup_applied *ap)
 {
     uint8_t k[CELL_KEYMAX];
     size_t kl = rollup_key(k, CELL_WORKER, s->id, "s", at->employee_id);
@@ -1054,17 +854,11 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
                 kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", bestday, at->employee_id);
                 ADD(r, k, kl, 0, 0, 1, 0);
             }
-            if (r->alerts) {
-                alerts_clear(r->alerts, "no_show", s->id, at->employee_id);
-                int64_t late = TH(s, TH_LATE_MINUTES) * 60000;
-                char subj[128];
-                day_subject(subj, sizeof subj, at->employee_id, bestday);
-                if (t > best->v[FS_START] + late && d0 == today_of(r, s))
-                    alerts_raise(r->alerts, "late_clock_in", s->id, s->region, subj, SEV_INFO,
-                                 (t - best->v[FS_START]) / 60000, late / 60000, bestday,
-                                 "%s clocked in %" PRId64 " minutes after the shift start",
-                                 at->employee_id, (t - best->v[FS_START]) / 60000);
-            }
+            ap->shift = true;
+            ap->shift_day = bestday;
+            ap->shift_start = best->v[FS_START];
+            ap->shift_end = best->v[FS_END];
+            snprintf(ap->shift_id, sizeof ap->shift_id, "%s", best->tag);
         }
         on_duty_now(r, s, 1);
         break;
@@ -1103,17 +897,9 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
                             at->employee_id);
             ADD(r, k, kl, 0, 0, 0, 1);
         }
-        int64_t early = r->alerts ? TH(s, TH_EARLY_LEAVE_MINUTES) * 60000 : 0;
-        int32_t sday = (int32_t)w->v[WK_SHIFT_DAY];
-        if (r->alerts && w->v[WK_HAS_SHIFT] && t < w->v[WK_SHIFT_END] - early &&
-            local_day(s, t, NULL) == today_of(r, s)) {
-            char subj[128];
-            day_subject(subj, sizeof subj, at->employee_id, sday);
-            alerts_raise(r->alerts, "early_leave", s->id, s->region, subj, SEV_INFO,
-                         (w->v[WK_SHIFT_END] - t) / 60000, early / 60000, sday,
-                         "%s clocked out %" PRId64 " minutes before the shift end", at->employee_id,
-                         (w->v[WK_SHIFT_END] - t) / 60000);
-        }
+        ap->shift = w->v[WK_HAS_SHIFT] != 0;
+        ap->shift_day = (int32_t)w->v[WK_SHIFT_DAY];
+        ap->shift_end = w->v[WK_SHIFT_END];
         memset(w->v, 0, sizeof w->v);
         break;
     }
@@ -1137,15 +923,16 @@ static void apply_one(struct rollup *r, const Floorwalker__Event *e)
     }
     int hour;
     int32_t day = local_day(s, e->event_time_ms, &hour);
+    struct rollup_applied ap = {.e = e, .s = s, .day = day};
     switch (e->body_case) {
     case FLOORWALKER__EVENT__BODY_SALE:
         apply_sale(r, s, day, hour, e->event_time_ms, e->sale);
         break;
     case FLOORWALKER__EVENT__BODY_STOCK_MOVE:
-        apply_stock(r, s, day, e->stock_move);
+        apply_stock(r, s, day, e->stock_move, &ap);
         break;
     case FLOORWALKER__EVENT__BODY_DRAWER:
-        apply_drawer(r, s, day, e->drawer);
+        apply_drawer(r, s, day, e->drawer, &ap);
         break;
     case FLOORWALKER__EVENT__BODY_COMPLAINT:
         apply_complaint(r, s, day, e->event_time_ms, e->complaint);
@@ -1154,7 +941,7 @@ static void apply_one(struct rollup *r, const Floorwalker__Event *e)
         apply_shift(r, s, e->shift);
         break;
     case FLOORWALKER__EVENT__BODY_ATTENDANCE:
-        apply_attendance(r, s, e->event_time_ms, e->attendance);
+        apply_attendance(r, s, e->event_time_ms, e->attendance, &ap);
         break;
     case FLOORWALKER__EVENT__BODY_SALES_TARGET: {
         int32_t td;
@@ -1171,6 +958,8 @@ static void apply_one(struct rollup *r, const Floorwalker__Event *e)
     default:
         break;
     }
+    if (r->hook)
+        r->hook(r->hook_arg, &ap);
 }
 
 static void end_reads(struct rollup *r)
@@ -1502,6 +1291,23 @@ fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
 }
 
 /* ---- read side ------------------------------------------------------------------------------ */
+
+bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters, size_t n,
+                 char *tag, size_t taglen)
+{
+    struct cell *c = cell_get(r, key, klen);
+    if (tag && taglen)
+        tag[0] = 0;
+    if (!c) {
+        memset(counters, 0, n * sizeof *counters);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        counters[i] = i < c->nv ? c->v[i] : 0;
+    if (tag && taglen)
+        snprintf(tag, taglen, "%s", c->tag);
+    return true;
+}
 
 bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen, int64_t *counters,
                 size_t n, char *tag, size_t taglen)

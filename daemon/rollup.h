@@ -110,9 +110,23 @@ enum {
 fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store *st) FW_WUR;
 void rollup_destroy(struct rollup **r);
 
-/* Event-time alert rules run as events are applied (after their commit); NULL turns them off
- * (rebuild). */
-void rollup_set_alerts(struct rollup *r, struct alerts *a);
+/* What applying one event knew that its cells no longer show (they hold the state after it):
+ * what the event rules (rules_event.c) judge besides the cells. */
+struct rollup_applied {
+    const Floorwalker__Event *e;
+    const struct store_info *s;
+    int32_t day;                    /* store-local day of the event time */
+    int64_t before;                 /* COUNT: the book before it; drawer CLOSE: expected cash */
+    char cashier[FW_ID_MAX + 1];    /* drawer CLOSE: the drawer's cashier */
+    bool shift;                     /* CLOCK_IN matched a shift; CLOCK_OUT ended one */
+    int32_t shift_day;              /* that shift's local day */
+    int64_t shift_start, shift_end; /* (shift_start: CLOCK_IN only) */
+    char shift_id[FW_ID_MAX + 1];   /* CLOCK_IN only */
+};
+/* Called after each event is applied (after its commit, and in replay); not in a rebuild.
+ * It may read cells with rollup_peek. */
+typedef void (*rollup_hook_fn)(void *arg, const struct rollup_applied *ap);
+void rollup_set_hook(struct rollup *r, rollup_hook_fn fn, void *arg);
 
 /* The log position the cells include (every event up to it is applied). */
 uint64_t rollup_position(const struct rollup *r);
@@ -179,6 +193,10 @@ size_t rollup_key(uint8_t *out, uint8_t type, const char *store, const char *fmt
  * cell does not exist; returns whether it exists. counters must hold at least n. */
 bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen, int64_t *counters,
                 size_t n, char *tag, size_t taglen);
+
+/* During the hook: reads a cell as the apply left it (memory, else LMDB). Like rollup_get. */
+bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters, size_t n,
+                 char *tag, size_t taglen);
 
 /* Copies the id at the start of a key suffix (NUL-terminated, or the whole suffix) into out.
  * False, and nothing copied, if it is longer than FW_ID_MAX. */

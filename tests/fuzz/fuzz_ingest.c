@@ -30,7 +30,7 @@
 #include "fwcommon.h"
 #include "log.h"
 #include "rollup.h"
-#include "rules.h"
+#include "rules_timer.h"
 #include "store.h"
 #include "validate.h"
 
@@ -115,7 +115,7 @@ static void state_open(struct fuzz_state *s, const struct config *cfg)
     alerts_set_clock(s->al, FUZZ_NOW_MS);
     if (rules_create(&s->ru, cfg, fz.st, s->r, s->al) != FW_OK)
         abort();
-    rollup_set_alerts(s->r, s->al);
+    /* rules_create hooked the event rules into the rollup (rules_event.c). */
 }
 
 static void state_apply(struct fuzz_state *s, const struct config *cfg,

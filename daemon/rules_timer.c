@@ -1,4 +1,4 @@
-#include "rules.h"
+#include "rules_timer.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,8 +7,9 @@
 
 #include "arena.h"
 #include "htab.h"
-#include "reports.h"
 #include "log.h"
+#include "reports.h"
+#include "rules_event.h"
 #include "tz.h"
 
 struct seen_store {
@@ -30,6 +31,7 @@ struct rules {
     struct store *st;
     struct rollup *r;
     struct alerts *a;
+    struct rules_event *ev; /* the event rules (their rule-pass part) */
     struct htab *stores;    /* id -> seen_store */
     struct htab *terminals; /* id -> seen_terminal */
     int64_t started_ms;
@@ -82,12 +84,13 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
     const char *region = si ? si->region : "default";
     /* Hot path: look the silence alerts up only when one may be active. */
     if (!s || s->silent_alert) {
-        alerts_clear(ru->a, "store_silent", e->store_id, "");
+        alerts_clear(ru->a, RULE_STORE_SILENT, e->store_id, "", "an event arrived");
         if (s)
             s->silent_alert = false;
     }
     if (!t || t->silent_alert) {
-        alerts_clear(ru->a, "terminal_silent", e->store_id, e->terminal_id);
+        alerts_clear(ru->a, RULE_TERMINAL_SILENT, e->store_id, e->terminal_id,
+                     "the terminal was heard again");
         if (t)
             t->silent_alert = false;
     }
@@ -100,14 +103,27 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
         if (__builtin_sub_overflow(e->heartbeat->terminal_time_ms, now, &skew))
             skew = e->heartbeat->terminal_time_ms < now ? INT64_MIN / 2 : INT64_MAX / 2;
         int64_t lim = TH(e->store_id, TH_CLOCK_SKEW_SECONDS) * 1000;
+        int64_t v = msg_seconds_up(skew);
         if (skew > lim || skew < -lim)
-            alerts_raise(ru->a, "clock_skew", e->store_id, region, e->terminal_id, SEV_INFO,
-                         skew / 1000, lim / 1000, -1,
-                         "terminal %s's clock is %" PRId64 " s %s the daemon's", e->terminal_id,
-                         skew < 0 ? -skew / 1000 : skew / 1000, skew < 0 ? "behind" : "ahead of");
+            alerts_raise(ru->a, RULE_CLOCK_SKEW, e->store_id, region, e->terminal_id, SEV_INFO, v,
+                         lim / 1000, -1,
+                         "terminal %s's clock is off by %s (%s the daemon's), beyond %s either way",
+                         e->terminal_id, MSG_DURATION(v), skew < 0 ? "behind" : "ahead of",
+                         MSG_DURATION(lim / 1000));
         else
-            alerts_clear(ru->a, "clock_skew", e->store_id, e->terminal_id);
+            alerts_clear(ru->a, RULE_CLOCK_SKEW, e->store_id, e->terminal_id, NULL);
     }
+    /* The timer rules that an event ends. */
+    if (e->body_case == FLOORWALKER__EVENT__BODY_COMPLAINT &&
+        (e->complaint->action == FLOORWALKER__COMPLAINT__ACTION__RESPONDED ||
+         e->complaint->action == FLOORWALKER__COMPLAINT__ACTION__RESOLVED))
+        alerts_clear(ru->a, RULE_COMPLAINT_OVERDUE, e->store_id, e->complaint->complaint_id,
+                     e->complaint->action == FLOORWALKER__COMPLAINT__ACTION__RESPONDED
+                         ? "responded"
+                         : "complaint resolved");
+    if (e->body_case == FLOORWALKER__EVENT__BODY_ATTENDANCE &&
+        e->attendance->kind == FLOORWALKER__ATTENDANCE__KIND__CLOCK_IN)
+        alerts_clear(ru->a, RULE_NO_SHOW, e->store_id, e->attendance->employee_id, "clocked in");
 }
 
 /* ---- timer rules ---------------------------------------------------------------------------- */
@@ -128,13 +144,15 @@ static void visit_overdue(void *arg, const uint8_t *suf, size_t n, const int64_t
     if (!rollup_suffix_id(suf, n, id))
         return;
     int64_t sla = config_threshold(c->ru->cfg, c->s->id, TH_COMPLAINT_SLA_HOURS) * 3600000LL;
+    int64_t age = msg_seconds_up(c->now - v[CX_OPENED_MS]);
     if (v[CX_OPEN] && v[CX_OPENED_MS] && !v[CX_RESPONDED_MS] && c->now - v[CX_OPENED_MS] > sla)
-        alerts_raise(c->ru->a, "complaint_overdue", c->s->id, c->s->region, id, SEV_WARNING,
-                     (c->now - v[CX_OPENED_MS]) / 3600000, sla / 3600000, -1,
-                     "complaint %s (%s) has had no response for %" PRId64 " hours", id,
-                     tag ? tag : "", (c->now - v[CX_OPENED_MS]) / 3600000);
+        alerts_raise(c->ru->a, RULE_COMPLAINT_OVERDUE, c->s->id, c->s->region, id, SEV_WARNING, age,
+                     sla / 1000, -1,
+                     "complaint %s (%s) has had no response for %s, longer than the %s allowed", id,
+                     tag ? tag : "", MSG_DURATION(age), MSG_DURATION(sla / 1000));
     else if (!v[CX_OPEN] || v[CX_RESPONDED_MS])
-        alerts_clear(c->ru->a, "complaint_overdue", c->s->id, id);
+        alerts_clear(c->ru->a, RULE_COMPLAINT_OVERDUE, c->s->id, id,
+                     v[CX_RESPONDED_MS] ? "responded" : "complaint resolved");
 }
 
 static void visit_no_show(void *arg, const uint8_t *suf, size_t n, const int64_t *v, size_t nv,
@@ -146,74 +164,15 @@ static void visit_no_show(void *arg, const uint8_t *suf, size_t n, const int64_t
         return;
     int64_t after = config_threshold(c->ru->cfg, c->s->id, TH_NO_SHOW_MINUTES) * 60000;
     /* Only shifts that started in the last 24 hours: older ones are history, not alerts. */
+    int64_t since = msg_seconds_up(c->now - v[FS_START]);
     if (v[FS_LIVE] && !v[FS_CLOCK_IN] && v[FS_START] + after < c->now &&
         c->now - v[FS_START] < 86400000LL)
-        alerts_raise(c->ru->a, "no_show", c->s->id, c->s->region, emp, SEV_WARNING,
-                     (c->now - v[FS_START]) / 60000, after / 60000, -1,
-                     "%s has not clocked in for shift %s that started %" PRId64 " minutes ago", emp,
-                     tag ? tag : "", (c->now - v[FS_START]) / 60000);
-}
-
-/* Keeps only the sales row of one period (the hour being reported). */
-static void keep_period(Floorwalker__QueryResult *r, const char *period)
-{
-    for (size_t i = 0; i < r->n_tables; i++) {
-        Floorwalker__Table *t = r->tables[i];
-        size_t j = 0;
-        for (size_t k = 0; k < t->n_rows; k++)
-            if (t->rows[k]->n_cells && t->rows[k]->cells[0]->v_case == FLOORWALKER__VALUE__V_S &&
-                !strcmp(t->rows[k]->cells[0]->s, period))
-                t->rows[j++] = t->rows[k];
-        t->n_rows = j;
-    }
-}
-
-/* Publishes the rollup report of a store-local hour (and of the day, at its end) on
- * rollup/<region>/<store>/hour|day: a QueryResult with the same tables as the queries. */
-static void report(struct rules *ru, const struct store_info *s, int32_t day, int hour,
-                   bool day_end, int64_t now)
-{
-    struct arena ar;
-    arena_init(&ar, 64 << 20);
-    char d[11], period[32], topic[200];
-    tz_format_day(day, d);
-    for (int pass = 0; pass < (day_end ? 2 : 1); pass++) {
-        struct result res = {.a = &ar, .r = FLOORWALKER__QUERY_RESULT__INIT};
-        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
-        q.store_id = (char *)s->id;
-        q.from_day = d;
-        q.to_day = d;
-        if (pass == 0) {
-            q.kind = FLOORWALKER__QUERY__KIND__SALES;
-            q.granularity = (char *)"hour";
-            reports_run(ru->r, ru->st, &q, &res, now);
-            snprintf(period, sizeof period, "%s %02d:00", d, hour);
-            keep_period(&res.r, period);
-        } else {
-            static const Floorwalker__Query__Kind kinds[] = {
-                FLOORWALKER__QUERY__KIND__SALES, FLOORWALKER__QUERY__KIND__CASHIERS,
-                FLOORWALKER__QUERY__KIND__COMPLAINTS, FLOORWALKER__QUERY__KIND__STOCK,
-                FLOORWALKER__QUERY__KIND__ATTENDANCE};
-            for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-                q.kind = kinds[i];
-                reports_run(ru->r, ru->st, &q, &res, now);
-            }
-        }
-        if (res.oom || res.r.status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
-            log_warn("rollup report of %s %s: %s", s->id, d,
-                     res.oom ? "out of memory" : res.r.error);
-            break;
-        }
-        size_t n = floorwalker__query_result__get_packed_size(&res.r);
-        uint8_t *buf = arena_alloc(&ar, n ? n : 1);
-        if (buf) {
-            floorwalker__query_result__pack(&res.r, buf);
-            snprintf(topic, sizeof topic, "rollup/%s/%s/%s", s->region, s->id,
-                     pass ? "day" : "hour");
-            alerts_publish(ru->a, topic, buf, n);
-        }
-    }
-    arena_destroy(&ar);
+        alerts_raise(c->ru->a, RULE_NO_SHOW, c->s->id, c->s->region, emp, SEV_WARNING, since,
+                     after / 1000, -1,
+                     "%s has not clocked in for shift %s that started %s ago, more than %s", emp,
+                     tag ? tag : "", MSG_DURATION(since), MSG_DURATION(after / 1000));
+    else if (v[FS_CLOCK_IN])
+        alerts_clear(c->ru->a, RULE_NO_SHOW, c->s->id, emp, "clocked in");
 }
 
 static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *txn, int64_t now)
@@ -237,41 +196,34 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
             log_warn("no_show: cannot read the shifts of %s", s->id);
     }
 
-    /* complaint_surge resolves when fewer than the threshold were opened in the last 24 h. */
-    int64_t v[SURGE_MAX + 1];
-    kl = rollup_key(k, CELL_SURGE, s->id, "");
-    int64_t n = TH(s->id, TH_COMPLAINT_SURGE_COUNT);
-    if (n > SURGE_MAX)
-        n = SURGE_MAX;
-    if (rollup_get(ru->r, txn, k, kl, v, SURGE_MAX + 1, NULL, 0) &&
-        (v[0] < n || now - v[n] > 86400000LL))
-        alerts_clear(ru->a, "complaint_surge", s->id, "");
+    rules_event_tick(ru->ev, s, txn, now);
 
     int64_t staff = 0, min_staff = TH(s->id, TH_MIN_STAFF);
     kl = rollup_key(k, CELL_ON_DUTY_NOW, s->id, "");
     rollup_get(ru->r, txn, k, kl, &staff, 1, NULL, 0);
     if (open && staff < min_staff)
-        alerts_raise(ru->a, "understaffed", s->id, s->region, "", SEV_WARNING, staff, min_staff, -1,
-                     "%" PRId64 " on duty during opening hours; the minimum is %" PRId64, staff,
-                     min_staff);
+        alerts_raise(ru->a, RULE_UNDERSTAFFED, s->id, s->region, "", SEV_WARNING, staff, min_staff,
+                     -1, "%" PRId64 " on duty during opening hours, below the minimum of %" PRId64,
+                     staff, min_staff);
     else
-        alerts_clear(ru->a, "understaffed", s->id, "");
+        alerts_clear(ru->a, RULE_UNDERSTAFFED, s->id, "",
+                     open ? "back at the minimum" : "closing time");
 
     struct seen_store *ss = seen_store(ru, s->id);
     int64_t hour_key = (int64_t)l.day * 24 + l.hour;
     if (ss && ss->report_hour >= 0 && ss->report_hour != hour_key) {
         int32_t pd = (int32_t)(ss->report_hour / 24);
-        report(ru, s, pd, (int)(ss->report_hour % 24), pd != l.day, now);
+        reports_publish(ru->r, ru->st, ru->a, s, pd, (int)(ss->report_hour % 24), pd != l.day, now);
     }
     if (ss)
         ss->report_hour = hour_key;
     int64_t silent = TH(s->id, TH_STORE_SILENT_MINUTES) * 60000;
     if (ss && open && now - ss->last_ms > silent) {
         ss->silent_alert = true;
-        alerts_raise(ru->a, "store_silent", s->id, s->region, "", SEV_CRITICAL,
-                     (now - ss->last_ms) / 60000, silent / 60000, -1,
-                     "no event or heartbeat from any terminal for %" PRId64 " minutes",
-                     (now - ss->last_ms) / 60000);
+        int64_t v = msg_seconds_up(now - ss->last_ms);
+        alerts_raise(ru->a, RULE_STORE_SILENT, s->id, s->region, "", SEV_CRITICAL, v, silent / 1000,
+                     -1, "no event or heartbeat from any terminal for %s, longer than %s",
+                     MSG_DURATION(v), MSG_DURATION(silent / 1000));
     }
 
     /* sales_behind_target, judged at each hour during opening hours. */
@@ -287,13 +239,14 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
         int64_t due = target * (m - open_min) / (close_min - open_min) * pct / 100;
         bool new_hour = ss && ss->last_hour != l.hour;
         if (dt[DT_NET] < due && new_hour)
-            alerts_raise(ru->a, "sales_behind_target", s->id, s->region, subj, SEV_WARNING,
+            alerts_raise(ru->a, RULE_SALES_BEHIND_TARGET, s->id, s->region, subj, SEV_WARNING,
                          dt[DT_NET], due, l.day,
-                         "net sales %" PRId64 " are below %" PRId64 "%% of the target due by "
-                         "now (%" PRId64 " of %" PRId64 ")",
-                         dt[DT_NET], pct, due, target);
+                         "net sales of %s today are below the %s due by now (%" PRId64
+                         "%% of the day's target %s pro rata)",
+                         MSG_MONEY(dt[DT_NET], s->id), MSG_MONEY(due, s->id), pct,
+                         MSG_MONEY(target, s->id));
         else if (dt[DT_NET] >= due)
-            alerts_clear(ru->a, "sales_behind_target", s->id, subj);
+            alerts_clear(ru->a, RULE_SALES_BEHIND_TARGET, s->id, subj, "caught up with the target");
         if (ss)
             ss->last_hour = l.hour;
     }
@@ -318,10 +271,11 @@ static void tick_terminal(const char *id, void *val, void *arg)
         return; /* the whole store is quiet: store_silent's business */
     const struct store_info *si = rollup_store(ru->r, t->store);
     t->silent_alert = true;
-    alerts_raise(ru->a, "terminal_silent", t->store, si ? si->region : "default", id, SEV_WARNING,
-                 (c->now - t->last_ms) / 60000, lim / 60000, -1,
-                 "terminal %s has been silent for %" PRId64 " minutes while others are live", id,
-                 (c->now - t->last_ms) / 60000);
+    int64_t v = msg_seconds_up(c->now - t->last_ms);
+    alerts_raise(ru->a, RULE_TERMINAL_SILENT, t->store, si ? si->region : "default", id,
+                 SEV_WARNING, v, lim / 1000, -1,
+                 "terminal %s has been silent for %s, longer than %s, while others are live", id,
+                 MSG_DURATION(v), MSG_DURATION(lim / 1000));
 }
 
 void rules_tick(struct rules *ru)
@@ -458,7 +412,7 @@ fw_err rules_create(struct rules **out, const struct config *cfg, struct store *
     ru->started_ms = alerts_now(a);
     ru->stores = htab_new();
     ru->terminals = htab_new();
-    if (!ru->stores || !ru->terminals) {
+    if (!ru->stores || !ru->terminals || rules_event_create(&ru->ev, cfg, r, a) != FW_OK) {
         rules_destroy(&ru);
         return FW_ENOMEM;
     }
@@ -473,6 +427,7 @@ void rules_destroy(struct rules **pru)
         return;
     htab_destroy(&ru->stores, free);
     htab_destroy(&ru->terminals, free);
+    rules_event_destroy(&ru->ev);
     free(ru);
     *pru = NULL;
 }

@@ -1,12 +1,15 @@
 /*
- * The alert rules that time, not an event, triggers (complaint_overdue, no_show, understaffed,
- * store_silent, terminal_silent, sales_behind_target, and the end of complaint_surge and of
- * day-scoped alerts), the rules that depend on arrival (clock_skew, silences), and the
- * spot-check sample. The rules that events trigger run in rollup.c as events are applied.
- * Every rule reads the daemon's clock through alerts_now, so tests can move it.
+ * The alert rules that the rule pass triggers (trigger "timer" in rule_catalogue.c:
+ * complaint_overdue, no_show, understaffed, store_silent, terminal_silent,
+ * sales_behind_target) and the one judged as a message arrives (clock_skew), each raised and
+ * resolved here (an arriving event ends a silence, a no_show, an overdue complaint). The rule
+ * pass also ends the day-scoped alerts, runs the event rules' timed part (rules_event_tick) and
+ * publishes the rollup reports (reports_publish). The event rules are in rules_event.c. Also
+ * here: the terminals' spool depths (STATS) and the spot-check sample. Every rule reads the
+ * daemon's clock through alerts_now, so tests can move it.
  */
-#ifndef FW_RULES_H
-#define FW_RULES_H
+#ifndef FW_RULES_TIMER_H
+#define FW_RULES_TIMER_H
 
 #include <stdint.h>
 
