@@ -293,7 +293,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *cfg_path = NULL, *data_dir = NULL;
-    bool check_only = false, verbose = false, rebuild = false, test_clock = false;
+    bool check_only = false, verbose = false, rebuild = false, test_clock = false, hash_pw = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:d:fvh", opts, NULL)) != -1) {
         switch (c) {
@@ -315,7 +315,8 @@ int main(int argc, char **argv)
             test_clock = true;
             break;
         case 'H':
-            return hash_password();
+            hash_pw = true;
+            break;
         case 'v':
             verbose = true;
             break;
@@ -335,6 +336,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (hash_pw)
+        return hash_password();
 
     struct config cfg;
     char err[1024];
