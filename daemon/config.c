@@ -3,12 +3,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ini.h>
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sodium.h>
 #include <zmq.h>
 
 #include "fwunits.h"
@@ -58,6 +60,12 @@ static const struct key_spec keys[] = {
     STR("query", "endpoint", query_endpoint),
     INT("query", "max_result_bytes", max_result_bytes, 4096, 1LL << 30),
     STR("metrics", "listen", metrics_listen),
+    STR("metrics", "user", metrics_user),
+    STR("metrics", "password_hash", metrics_password_hash),
+    STR("metrics", "bearer_token_file", metrics_bearer_token_file),
+    STR("metrics", "tls_cert", metrics_tls_cert),
+    STR("metrics", "tls_key", metrics_tls_key),
+    {"metrics", "insecure", KT_BOOL, offsetof(struct config, metrics_insecure), 0, 0, 0},
     INT("rollup", "checkpoint_ms", checkpoint_ms, 10, 3600000),
     INT("rollup", "checkpoint_cells", checkpoint_cells, 100, 100000000),
     INT("storage", "map_size_mb", map_size_mb, 1, 1 << 24),
@@ -141,6 +149,7 @@ void config_free(struct config *cfg)
     cfg->nkeys = 0;
     /* The server's secret key does not outlive the config that held it. */
     explicit_bzero(cfg->server_secret, sizeof cfg->server_secret);
+    explicit_bzero(cfg->metrics_token_hash, sizeof cfg->metrics_token_hash);
 }
 
 struct parse_ctx {
@@ -151,6 +160,7 @@ struct parse_ctx {
     char *err;
     size_t errlen;
     bool failed;
+    int key_line[sizeof keys / sizeof keys[0]]; /* where each fixed key was set (0: default) */
 };
 
 static int fail(struct parse_ctx *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -689,6 +699,7 @@ static int handler(void *user, const char *section, const char *name, const char
         cands[nc++] = k->key;
         if (!name || strcmp(k->key, name))
             continue;
+        p->key_line[i] = p->line;
         char *dst = (char *)p->cfg + k->offset;
         switch (k->type) {
         case KT_STR:
@@ -910,6 +921,162 @@ static fw_err validate_currency(struct parse_ctx *p, const char *section,
     return FW_ECONFIG;
 }
 
+/* The line a fixed key was set on, 0 if it kept its default. */
+static int key_line(const struct parse_ctx *p, const char *section, const char *key)
+{
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key))
+            return p->key_line[i];
+    return 0;
+}
+
+/* One line "FILE:LINE: [metrics] KEY ...: what to do" into p->err; returns FW_ECONFIG. */
+static fw_err metrics_fail(struct parse_ctx *p, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static fw_err metrics_fail(struct parse_ctx *p, const char *key, const char *fmt, ...)
+{
+    int line = key_line(p, "metrics", key);
+    int n = line ? snprintf(p->err, p->errlen, "%s:%d: [metrics] ", p->path, line)
+                 : snprintf(p->err, p->errlen, "%s: [metrics] ", p->path);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n >= 0 && (size_t)n < p->errlen)
+        vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+    va_end(ap);
+    return FW_ECONFIG;
+}
+
+/* Reads a small file whole (NUL-terminated, at most max bytes); NULL with errno on failure
+ * (EFBIG if longer). The caller wipes and frees it. */
+static char *read_small_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = malloc(max + 1);
+    errno = 0;
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int e = !buf ? ENOMEM : ferror(f) ? (errno ? errno : EIO) : n > max ? EFBIG : 0;
+    fclose(f);
+    if (e) {
+        if (buf)
+            explicit_bzero(buf, max + 1);
+        free(buf);
+        errno = e;
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* A PEM file the TLS listener needs: readable by this user, and PEM. */
+static fw_err check_pem(struct parse_ctx *p, const char *key, const char *path)
+{
+    size_t len;
+    char *pem = read_small_file(path, 1 << 20, &len);
+    if (!pem)
+        return metrics_fail(p, key,
+                            "%s = %s: cannot read: %s; fix the path or let the daemon's user "
+                            "read it",
+                            key, path, strerror(errno));
+    bool ok = strstr(pem, "-----BEGIN ") != NULL;
+    explicit_bzero(pem, len);
+    free(pem);
+    if (!ok)
+        return metrics_fail(p, key, "%s = %s: not a PEM file (expected -----BEGIN ...)", key, path);
+    return FW_OK;
+}
+
+/* The bearer token: the file's contents without surrounding white space (as Prometheus sends
+ * a credentials_file), kept only as its BLAKE2b hash, for a constant-time compare. */
+static fw_err load_bearer_token(struct parse_ctx *p)
+{
+    struct config *cfg = p->cfg;
+    size_t len;
+    char *tok = read_small_file(cfg->metrics_bearer_token_file, 4096, &len);
+    if (!tok)
+        return metrics_fail(p, "bearer_token_file",
+                            "bearer_token_file = %s: cannot read: %s; fix the path or let the "
+                            "daemon's user read it",
+                            cfg->metrics_bearer_token_file, strerror(errno));
+    size_t a = 0, b = len;
+    while (a < b && strchr(" \t\r\n", tok[a]))
+        a++;
+    while (b > a && strchr(" \t\r\n", tok[b - 1]))
+        b--;
+    bool usable = b - a >= 16 && !memchr(tok + a, '\n', b - a);
+    if (usable)
+        crypto_generichash(cfg->metrics_token_hash, sizeof cfg->metrics_token_hash,
+                           (const unsigned char *)tok + a, b - a, NULL, 0);
+    explicit_bzero(tok, len);
+    free(tok);
+    if (!usable)
+        return metrics_fail(p, "bearer_token_file",
+                            "bearer_token_file = %s: expected one line of at least 16 "
+                            "characters (e.g. `openssl rand -hex 32 > FILE`)",
+                            cfg->metrics_bearer_token_file);
+    return FW_OK;
+}
+
+/*
+ * [metrics]: the listen address parses, credentials come in whole pairs and their files are
+ * readable, and a listener beyond loopback has authentication or says insecure = true. Runs
+ * at start, for --check-config and on a reload alike.
+ */
+static fw_err validate_metrics(struct parse_ctx *p)
+{
+    struct config *cfg = p->cfg;
+    if (!cfg->metrics_listen[0])
+        return FW_OK;
+    const char *listen = cfg->metrics_listen, *colon = strrchr(listen, ':');
+    char host[64], *end;
+    struct in_addr addr;
+    bool ok = colon && (size_t)(colon - listen) < sizeof host && colon[1] >= '0' &&
+              colon[1] <= '9' && strtoul(colon + 1, &end, 10) <= 65535 && !*end;
+    if (ok) {
+        snprintf(host, sizeof host, "%.*s", (int)(colon - listen), listen);
+        ok = inet_pton(AF_INET, host, &addr) == 1;
+    }
+    if (!ok)
+        return metrics_fail(p, "listen", "listen = %s: expected IPV4:PORT, e.g. 127.0.0.1:9464",
+                            cfg->metrics_listen);
+    if (sodium_init() < 0)
+        return metrics_fail(p, "listen", "libsodium failed to initialise");
+    bool basic = cfg->metrics_user[0] || cfg->metrics_password_hash[0];
+    if (basic && !cfg->metrics_password_hash[0])
+        return metrics_fail(p, "user",
+                            "user = %s has no password_hash: add one (`floorwalkerd "
+                            "--hash-password` reads the password on stdin and prints it)",
+                            cfg->metrics_user);
+    if (basic && !cfg->metrics_user[0])
+        return metrics_fail(p, "password_hash",
+                            "password_hash is set without user: add user = NAME (the "
+                            "basic_auth username of the Prometheus scrape config)");
+    if (basic && crypto_pwhash_str_needs_rehash(cfg->metrics_password_hash,
+                                                crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                                crypto_pwhash_MEMLIMIT_INTERACTIVE) < 0)
+        return metrics_fail(p, "password_hash",
+                            "password_hash is not an Argon2 hash: make one with `floorwalkerd "
+                            "--hash-password` (reads the password on stdin)");
+    if (cfg->metrics_bearer_token_file[0] && load_bearer_token(p) != FW_OK)
+        return FW_ECONFIG;
+    if (!!cfg->metrics_tls_cert[0] != !!cfg->metrics_tls_key[0])
+        return metrics_fail(p, cfg->metrics_tls_cert[0] ? "tls_cert" : "tls_key",
+                            "TLS needs both tls_cert and tls_key (PEM files); set the other one");
+    if (cfg->metrics_tls_cert[0] && (check_pem(p, "tls_cert", cfg->metrics_tls_cert) != FW_OK ||
+                                     check_pem(p, "tls_key", cfg->metrics_tls_key) != FW_OK))
+        return FW_ECONFIG;
+    bool loopback = (ntohl(addr.s_addr) >> 24) == 127;
+    if (!loopback && !basic && !cfg->metrics_bearer_token_file[0] && !cfg->metrics_insecure)
+        return metrics_fail(p, "listen",
+                            "listen = %s is reachable beyond loopback without authentication: "
+                            "set user and password_hash, or bearer_token_file (and tls_cert, "
+                            "tls_key), or insecure = true to serve it open",
+                            cfg->metrics_listen);
+    return FW_OK;
+}
+
 static fw_err validate(struct parse_ctx *p)
 {
     struct config *cfg = p->cfg;
@@ -937,6 +1104,8 @@ static fw_err validate(struct parse_ctx *p)
         }
     }
     if (cfg->map_grow_mb < 1 || cfg->map_size_mb < 1)
+        return FW_ECONFIG;
+    if (validate_metrics(p) != FW_OK)
         return FW_ECONFIG;
     return validate_security(p);
 }

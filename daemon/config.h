@@ -119,8 +119,17 @@ struct config {
     int64_t alert_update_min_s; /* [alerts] update_min_seconds */
     char query_endpoint[CONFIG_EP_MAX];
     int64_t max_result_bytes; /* a bigger answer is replaced by an error saying so */
-    /* [metrics] */
+    /* [metrics]: the listener, and who may scrape it (HTTP basic auth against an Argon2id hash
+     * from `floorwalkerd --hash-password`, or a bearer token file), over TLS if a certificate
+     * is given. Validation refuses a listener beyond loopback with neither auth nor insecure. */
     char metrics_listen[CONFIG_EP_MAX];
+    char metrics_user[128];
+    char metrics_password_hash[128]; /* crypto_pwhash_STRBYTES */
+    char metrics_bearer_token_file[CONFIG_PATH_MAX];
+    char metrics_tls_cert[CONFIG_PATH_MAX];
+    char metrics_tls_key[CONFIG_PATH_MAX];
+    bool metrics_insecure;
+    uint8_t metrics_token_hash[32]; /* BLAKE2b of the token file's trimmed contents */
     /* [rollup] */
     int64_t checkpoint_ms;
     int64_t checkpoint_cells;

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static void usage(FILE *f)
                "  -d, --data-dir DIR  LMDB data directory (overrides [daemon] data_dir)\n"
                "      --check-config  parse and validate the configuration, then exit\n"
                "      --rebuild       recompute every rollup from the raw event log, then exit\n"
+               "      --hash-password read a password on stdin, print its hash for [metrics]\n"
+               "                      password_hash, then exit\n"
                "      --test-clock    (tests only) let TEST_CLOCK queries set the daemon's clock\n"
                "  -f, --foreground    run in the foreground (the only mode; systemd style)\n"
                "  -v, --verbose       log at debug level\n"
@@ -56,6 +59,44 @@ static void notify(const char *state)
 #else
     (void)state;
 #endif
+}
+
+/*
+ * --hash-password: one line from stdin (never argv, which other users can read in ps) hashed
+ * with Argon2id at libsodium's interactive limits, for [metrics] password_hash.
+ */
+static int hash_password(void)
+{
+    char pw[1024], out[crypto_pwhash_STRBYTES];
+    int rc = 1;
+    if (sodium_init() < 0) {
+        fprintf(stderr, "floorwalkerd: libsodium failed to initialise\n");
+        return 1;
+    }
+    if (!fgets(pw, sizeof pw, stdin)) {
+        fprintf(stderr, "floorwalkerd: --hash-password reads the password on stdin; got none\n");
+        goto out;
+    }
+    size_t n = strcspn(pw, "\r\n");
+    if (pw[n] == '\0' && n == sizeof pw - 1) {
+        fprintf(stderr, "floorwalkerd: password longer than %zu characters\n", sizeof pw - 2);
+        goto out;
+    }
+    pw[n] = '\0';
+    if (!n) {
+        fprintf(stderr, "floorwalkerd: empty password\n");
+        goto out;
+    }
+    if (crypto_pwhash_str(out, pw, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+        fprintf(stderr, "floorwalkerd: out of memory hashing the password\n");
+        goto out;
+    }
+    printf("%s\n", out);
+    rc = 0;
+out:
+    sodium_memzero(pw, sizeof pw);
+    return rc;
 }
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
@@ -111,6 +152,14 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
         {"[ingest] endpoint", cur->ingest_endpoint, next.ingest_endpoint},
         {"[alerts] endpoint", cur->alerts_endpoint, next.alerts_endpoint},
         {"[query] endpoint", cur->query_endpoint, next.query_endpoint},
+        /* /metrics copied its listener, credentials and TLS files at start (metrics.h). */
+        {"[metrics] listen", cur->metrics_listen, next.metrics_listen},
+        {"[metrics] user", cur->metrics_user, next.metrics_user},
+        {"[metrics] password_hash", cur->metrics_password_hash, next.metrics_password_hash},
+        {"[metrics] bearer_token_file", cur->metrics_bearer_token_file,
+         next.metrics_bearer_token_file},
+        {"[metrics] tls_cert", cur->metrics_tls_cert, next.metrics_tls_cert},
+        {"[metrics] tls_key", cur->metrics_tls_key, next.metrics_tls_key},
     };
     for (size_t i = 0; i < sizeof restart / sizeof restart[0]; i++)
         if (strcmp(restart[i][1], restart[i][2]))
@@ -231,14 +280,20 @@ static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"data-dir", required_argument, NULL, 'd'},
-        {"check-config", no_argument, NULL, 'C'}, {"foreground", no_argument, NULL, 'f'},
-        {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {"rebuild", no_argument, NULL, 'R'},
-        {"test-clock", no_argument, NULL, 'T'},   {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {"rebuild", no_argument, NULL, 'R'},
+        {"test-clock", no_argument, NULL, 'T'},
+        {"hash-password", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
     };
     const char *cfg_path = NULL, *data_dir = NULL;
-    bool check_only = false, verbose = false, rebuild = false, test_clock = false;
+    bool check_only = false, verbose = false, rebuild = false, test_clock = false, hash_pw = false;
     int c;
     while ((c = getopt_long(argc, argv, "c:d:fvh", opts, NULL)) != -1) {
         switch (c) {
@@ -259,6 +314,9 @@ int main(int argc, char **argv)
         case 'T':
             test_clock = true;
             break;
+        case 'H':
+            hash_pw = true;
+            break;
         case 'v':
             verbose = true;
             break;
@@ -278,6 +336,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    if (hash_pw)
+        return hash_password();
 
     struct config cfg;
     char err[1024];

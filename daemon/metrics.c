@@ -1,26 +1,198 @@
 #include "metrics.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "config.h"
 #include "log.h"
 #include "stats.h"
 
+/* Argon2 verifications of basic-auth credentials not yet seen to be good, per second (and
+ * burst): each costs tens of milliseconds and 64 MiB, so a flood of wrong passwords costs at
+ * most this many, and is answered 401 without one beyond it. */
+#define VERIFY_PER_S 4.0
+
+/* Why a request was refused: the label values of floorwalker_scrapes_refused_total. */
+enum refusal { REFUSED_NO_CREDENTIALS, REFUSED_BAD_CREDENTIALS, REFUSED_THROTTLED, REFUSED_N };
+static const char *const refusal_name[REFUSED_N] = {"no_credentials", "bad_credentials",
+                                                    "throttled"};
+
 struct metrics {
     struct MHD_Daemon *httpd;
-    pthread_mutex_t lock;
-    char *text; /* current snapshot */
+    pthread_mutex_t lock; /* text/len; the rest is the HTTP thread's own */
+    char *text;           /* current snapshot */
     size_t len;
     unsigned port;
+    /* Who may scrape: basic auth (user_hash, password_hash) and/or a bearer token. */
+    bool basic, bearer;
+    uint8_t user_hash[32];
+    char password_hash[crypto_pwhash_STRBYTES];
+    uint8_t token_hash[32];
+    /* The last basic credentials that verified, as a keyed hash (key random per process), so
+     * a scraper that keeps sending them costs one hash, not an Argon2 verification. */
+    uint8_t cache_key[crypto_generichash_KEYBYTES];
+    uint8_t good_cred[32];
+    bool good_valid;
+    double budget; /* Argon2 verifications allowed now (VERIFY_PER_S refills it) */
+    uint64_t budget_ns;
+    uint64_t refused[REFUSED_N];
+    char *tls_cert, *tls_key; /* PEM, held for the daemon's life */
+    size_t tls_key_len;
 };
 
+/* The user name and password of "Basic BASE64(user:password)" into buf (NUL-separated);
+ * false if the header is not that. */
+static bool basic_credentials(const char *b64, char *buf, size_t cap, const char **user,
+                              const char **pass, size_t *pass_len)
+{
+    size_t n;
+    if (sodium_base642bin((unsigned char *)buf, cap - 1, b64, strlen(b64), NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0)
+        return false;
+    buf[n] = '\0';
+    char *colon = memchr(buf, ':', n);
+    if (!colon)
+        return false;
+    *colon = '\0';
+    *user = buf;
+    *pass = colon + 1;
+    *pass_len = n - (size_t)(colon + 1 - buf);
+    return true;
+}
+
+/* Whether an Argon2 verification may run now (the token bucket of VERIFY_PER_S). */
+static bool take_budget(struct metrics *m)
+{
+    uint64_t now = fw_mono_ns();
+    m->budget += (double)(now - m->budget_ns) / 1e9 * VERIFY_PER_S;
+    m->budget_ns = now;
+    if (m->budget > VERIFY_PER_S)
+        m->budget = VERIFY_PER_S;
+    if (m->budget < 1)
+        return false;
+    m->budget -= 1;
+    return true;
+}
+
+/*
+ * Basic auth: the user name compared as a hash in constant time, the password by libsodium's
+ * Argon2 verification, and both always done so the time taken does not say which was wrong.
+ */
+static int check_basic(struct metrics *m, const char *b64)
+{
+    char buf[1024];
+    const char *user, *pass;
+    size_t pass_len;
+    int r = REFUSED_BAD_CREDENTIALS;
+    if (!basic_credentials(b64, buf, sizeof buf, &user, &pass, &pass_len))
+        goto out;
+    uint8_t cred[32], uh[32];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, m->cache_key, sizeof m->cache_key, sizeof cred);
+    crypto_generichash_update(&st, (const unsigned char *)user, strlen(user) + 1);
+    crypto_generichash_update(&st, (const unsigned char *)pass, pass_len);
+    crypto_generichash_final(&st, cred, sizeof cred);
+    if (m->good_valid && sodium_memcmp(cred, m->good_cred, sizeof cred) == 0) {
+        r = -1;
+        goto out;
+    }
+    if (!take_budget(m)) {
+        r = REFUSED_THROTTLED;
+        goto out;
+    }
+    crypto_generichash(uh, sizeof uh, (const unsigned char *)user, strlen(user), NULL, 0);
+    bool user_ok = sodium_memcmp(uh, m->user_hash, sizeof uh) == 0;
+    bool pass_ok = crypto_pwhash_str_verify(m->password_hash, pass, pass_len) == 0;
+    if (user_ok & pass_ok) {
+        memcpy(m->good_cred, cred, sizeof cred);
+        m->good_valid = true;
+        r = -1;
+    }
+out:
+    sodium_memzero(buf, sizeof buf);
+    return r;
+}
+
+/* -1 if the request may see /metrics, else why not. */
+static int check_auth(struct metrics *m, struct MHD_Connection *conn)
+{
+    if (!m->basic && !m->bearer)
+        return -1;
+    const char *h =
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h)
+        return REFUSED_NO_CREDENTIALS;
+    if (m->basic && !strncasecmp(h, "Basic ", 6))
+        return check_basic(m, h + 6);
+    if (m->bearer && !strncasecmp(h, "Bearer ", 7)) {
+        const char *tok = h + 7;
+        while (*tok == ' ')
+            tok++;
+        uint8_t th[32];
+        crypto_generichash(th, sizeof th, (const unsigned char *)tok, strlen(tok), NULL, 0);
+        return sodium_memcmp(th, m->token_hash, sizeof th) == 0 ? -1 : REFUSED_BAD_CREDENTIALS;
+    }
+    return REFUSED_NO_CREDENTIALS; /* another scheme: as good as none */
+}
+
+/* 401 with a challenge for each way configured. */
+static struct MHD_Response *unauthorized(const struct metrics *m)
+{
+    static const char msg[] = "authentication required\n";
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+    if (resp && m->basic)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"floorwalker\"");
+    if (resp && m->bearer)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"floorwalker\"");
+    return resp;
+}
+
+/* The snapshot, then the listener's own family (it counts in this thread, between snapshots). */
+static struct MHD_Response *snapshot(struct metrics *m)
+{
+    char tail[768];
+    int n = snprintf(tail, sizeof tail,
+                     "# HELP floorwalker_scrapes_refused_total Requests to /metrics refused "
+                     "(401), by reason.\n# TYPE floorwalker_scrapes_refused_total counter\n");
+    for (int i = 0; i < REFUSED_N && n > 0 && (size_t)n < sizeof tail; i++)
+        n += snprintf(tail + n, sizeof tail - (size_t)n,
+                      "floorwalker_scrapes_refused_total{reason=\"%s\"} %llu\n", refusal_name[i],
+                      (unsigned long long)m->refused[i]);
+    if (n < 0 || (size_t)n >= sizeof tail)
+        return NULL;
+    pthread_mutex_lock(&m->lock);
+    size_t len = m->len + (size_t)n;
+    char *body = malloc(len + 1);
+    if (body) {
+        if (m->len)
+            memcpy(body, m->text, m->len);
+        memcpy(body + m->len, tail, (size_t)n + 1);
+    }
+    pthread_mutex_unlock(&m->lock);
+    struct MHD_Response *resp =
+        body ? MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!resp)
+        free(body);
+    else
+        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+    return resp;
+}
+
+/* One request. libmicrohttpd runs every request on its one internal thread (no thread per
+ * connection), so the auth state is touched by one thread only. */
 static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char *url,
                              const char *method, const char *version, const char *upload,
                              size_t *upload_size, void **con_cls)
@@ -28,7 +200,12 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
     struct metrics *m = cls;
     struct MHD_Response *resp;
     unsigned status = MHD_HTTP_OK;
-    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+    int refused = check_auth(m, conn);
+    if (refused >= 0) {
+        m->refused[refused]++;
+        resp = unauthorized(m);
+        status = MHD_HTTP_UNAUTHORIZED;
+    } else if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
         static const char msg[] = "only GET\n";
         resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_METHOD_NOT_ALLOWED;
@@ -37,12 +214,7 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
         resp = MHD_create_response_from_buffer(sizeof msg - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
         status = MHD_HTTP_NOT_FOUND;
     } else {
-        pthread_mutex_lock(&m->lock);
-        resp = MHD_create_response_from_buffer(m->len, m->text ? m->text : (char *)"",
-                                               MHD_RESPMEM_MUST_COPY);
-        pthread_mutex_unlock(&m->lock);
-        if (resp)
-            MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+        resp = snapshot(m);
     }
     if (!resp)
         return MHD_NO;
@@ -51,8 +223,75 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
     return r;
 }
 
-fw_err metrics_create(struct metrics **out, const char *listen)
+/* A PEM file whole, NUL-terminated (config validation has read it once already). */
+static char *read_pem(const char *path, size_t *len)
 {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 20;
+    char *buf = malloc(cap + 1);
+    size_t n = buf ? fread(buf, 1, cap, f) : 0;
+    bool bad = !buf || ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static void free_tls(struct metrics *m)
+{
+    if (m->tls_key)
+        sodium_memzero(m->tls_key, m->tls_key_len);
+    free(m->tls_key);
+    free(m->tls_cert);
+    m->tls_key = m->tls_cert = NULL;
+}
+
+/* The credentials and TLS files of [metrics] (validated by config.c) into m. */
+static fw_err setup_auth(struct metrics *m, const struct config *cfg)
+{
+    if (sodium_init() < 0) {
+        log_err("metrics: libsodium failed to initialise");
+        return FW_EIO;
+    }
+    if (cfg->metrics_password_hash[0]) {
+        m->basic = true;
+        crypto_generichash(m->user_hash, sizeof m->user_hash,
+                           (const unsigned char *)cfg->metrics_user, strlen(cfg->metrics_user),
+                           NULL, 0);
+        snprintf(m->password_hash, sizeof m->password_hash, "%s", cfg->metrics_password_hash);
+        randombytes_buf(m->cache_key, sizeof m->cache_key);
+        m->budget = VERIFY_PER_S;
+        m->budget_ns = fw_mono_ns();
+    }
+    if (cfg->metrics_bearer_token_file[0]) {
+        m->bearer = true;
+        memcpy(m->token_hash, cfg->metrics_token_hash, sizeof m->token_hash);
+    }
+    if (cfg->metrics_tls_cert[0]) {
+        size_t len;
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            log_err("metrics: this libmicrohttpd has no TLS support; unset [metrics] tls_cert");
+            return FW_ECONFIG;
+        }
+        if (!(m->tls_cert = read_pem(cfg->metrics_tls_cert, &len)) ||
+            !(m->tls_key = read_pem(cfg->metrics_tls_key, &m->tls_key_len))) {
+            log_err("metrics: cannot read %s: %s",
+                    m->tls_cert ? cfg->metrics_tls_key : cfg->metrics_tls_cert, strerror(errno));
+            return FW_ECONFIG;
+        }
+    }
+    return FW_OK;
+}
+
+fw_err metrics_create(struct metrics **out, const struct config *cfg)
+{
+    const char *listen = cfg->metrics_listen;
     char host[128];
     unsigned port;
     const char *colon = strrchr(listen, ':');
@@ -71,21 +310,49 @@ fw_err metrics_create(struct metrics **out, const char *listen)
     if (!m)
         return FW_ENOMEM;
     pthread_mutex_init(&m->lock, NULL);
-    m->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-                                serve, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-                                10u, MHD_OPTION_END);
+    fw_err rc = setup_auth(m, cfg);
+    if (rc != FW_OK)
+        goto fail;
+    struct MHD_OptionItem opts[6] = {
+        {MHD_OPTION_SOCK_ADDR, 0, &sa},
+        {MHD_OPTION_CONNECTION_LIMIT, 64, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, 10, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (m->tls_cert) {
+        flags |= MHD_USE_TLS;
+        opts[3] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, m->tls_cert};
+        opts[4] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, m->tls_key};
+        opts[5] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    }
+    m->httpd =
+        MHD_start_daemon(flags, 0, NULL, NULL, serve, m, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!m->httpd) {
-        log_err("metrics: cannot listen on %s", listen);
-        pthread_mutex_destroy(&m->lock);
-        free(m);
-        return FW_EIO;
+        log_err("metrics: cannot listen on %s%s", listen,
+                m->tls_cert ? " (or the TLS certificate and key do not load or match)" : "");
+        rc = FW_EIO;
+        goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->httpd, MHD_DAEMON_INFO_BIND_PORT);
     m->port = info ? info->port : port;
-    log_info("metrics on http://%s:%u/metrics", host, m->port);
+    log_info("metrics on %s://%s:%u/metrics (%s)", m->tls_cert ? "https" : "http", host, m->port,
+             m->basic && m->bearer ? "basic auth or bearer token"
+             : m->basic            ? "basic auth"
+             : m->bearer           ? "bearer token"
+                                   : "no authentication");
+    if (!m->basic && !m->bearer && (ntohl(sa.sin_addr.s_addr) >> 24) != 127)
+        log_warn("metrics: %s serves the daemon's stats to anyone who can reach it "
+                 "([metrics] insecure = true)",
+                 listen);
     *out = m;
     return FW_OK;
+fail:
+    free_tls(m);
+    pthread_mutex_destroy(&m->lock);
+    sodium_memzero(m, sizeof *m);
+    free(m);
+    return rc;
 }
 
 unsigned metrics_port(const struct metrics *m)
@@ -101,6 +368,8 @@ void metrics_destroy(struct metrics **pm)
     MHD_stop_daemon(m->httpd);
     pthread_mutex_destroy(&m->lock);
     free(m->text);
+    free_tls(m);
+    sodium_memzero(m, sizeof *m);
     free(m);
     *pm = NULL;
 }

@@ -2,7 +2,8 @@
  * Self-metrics for Prometheus: an HTTP listener (libmicrohttpd, its own thread) serving the
  * latest snapshot of the daemon's stats in the Prometheus text format at /metrics. The loop
  * thread renders the snapshot (it owns the stats) and hands it over under a mutex; the HTTP
- * thread only copies it out, so a slow scraper never touches the loop.
+ * thread only copies it out, so a slow scraper never touches the loop. Scrapers authenticate
+ * with HTTP basic auth or a bearer token, over TLS if configured (docs/SECURITY.md).
  */
 #ifndef FW_METRICS_H
 #define FW_METRICS_H
@@ -14,8 +15,12 @@
 
 struct metrics;
 
-/* listen is "HOST:PORT" (port 0: any free port). */
-fw_err metrics_create(struct metrics **out, const char *listen) FW_WUR;
+struct config;
+
+/* Listens on cfg's [metrics] listen, "HOST:PORT" (port 0: any free port), with its basic auth,
+ * bearer token and TLS (config_load validated them; this copies what it needs, so cfg may be
+ * swapped by a reload afterwards: [metrics] changes take effect at the next start). */
+fw_err metrics_create(struct metrics **out, const struct config *cfg) FW_WUR;
 void metrics_destroy(struct metrics **m);
 unsigned metrics_port(const struct metrics *m);
 /* Renders a STATS QueryResult as Prometheus text and makes it the current snapshot. */

@@ -528,15 +528,10 @@ static void on_metrics(struct ev_loop *loop, ev_timer *w, int revents)
 
 fw_err query_enable_metrics(struct query *q, const char *listen)
 {
-    fw_err err = metrics_create(&q->metrics, listen);
+    (void)listen; /* q->cfg's, with the rest of [metrics] */
+    fw_err err = metrics_create(&q->metrics, q->cfg);
     if (err != FW_OK)
         return err;
-    /* /metrics has no authentication in either mode: say so when it is reachable from outside. */
-    if (strncmp(listen, "127.", 4) && strncmp(listen, "localhost:", 10) &&
-        strncmp(listen, "[::1]:", 6))
-        log_warn("metrics: %s serves the daemon's stats over plain HTTP without authentication; "
-                 "bind it to 127.0.0.1 (or firewall it) unless that is intended",
-                 listen);
     ev_timer_init(&q->metrics_timer, on_metrics, 0, 1.0);
     ev_timer_again(q->loop, &q->metrics_timer);
     ev_unref(q->loop);

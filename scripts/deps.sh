@@ -10,7 +10,7 @@ pkgs=(
   clang-format groff-base man-db libmicrohttpd-dev tzdata systemd
   clang libclang-rt-14-dev valgrind
   postgresql libpq-dev gnuplot-nox
-  prometheus
+  prometheus libsodium-dev openssl curl
 )
 
 missing=()
