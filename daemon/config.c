@@ -344,12 +344,12 @@ static int check_zone(struct parse_ctx *p, const char *section, const char *name
 }
 
 /* "PORT" (the part after the last ':') is 1-65535, or "*" where zmq picks one. */
-static bool port_ok(const char *hostport, bool star_ok)
+static bool port_ok(const char *hostport)
 {
     const char *c = strrchr(hostport, ':');
     if (!c || !c[1])
         return false;
-    if (star_ok && !strcmp(c + 1, "*"))
+    if (!strcmp(c + 1, "*"))
         return true;
     char *end;
     errno = 0;
@@ -362,13 +362,10 @@ static bool port_ok(const char *hostport, bool star_ok)
 static int check_endpoint(struct parse_ctx *p, const char *section, const char *name,
                           const char *value)
 {
-    if (!strcmp(section, "metrics")) {
-        if (value[0] && !port_ok(value, false))
-            return fail(p, "[%s] %s = \"%s\": expected HOST:PORT with a port from 1 to 65535",
-                        section, name, value);
+    /* [metrics] listen is HOST:PORT, checked by validate_metrics (port 0: any free port). */
+    if (!strcmp(section, "metrics"))
         return 1;
-    }
-    if (!strncmp(value, "tcp://", 6) && !port_ok(value + 6, true))
+    if (!strncmp(value, "tcp://", 6) && !port_ok(value + 6))
         return fail(p,
                     "[%s] %s = \"%s\": expected tcp://HOST:PORT with a port from 1 to 65535 (or "
                     "*)",
@@ -1039,7 +1036,8 @@ static fw_err validate_metrics(struct parse_ctx *p)
         ok = inet_pton(AF_INET, host, &addr) == 1;
     }
     if (!ok)
-        return metrics_fail(p, "listen", "listen = %s: expected IPV4:PORT, e.g. 127.0.0.1:9464",
+        return metrics_fail(p, "listen", "listen = %s: expected IPV4:PORT with a port from 1 to 65535 (0: any "
+                            "free one), e.g. 127.0.0.1:9464",
                             cfg->metrics_listen);
     if (sodium_init() < 0)
         return metrics_fail(p, "listen", "libsodium failed to initialise");

@@ -81,6 +81,7 @@ static const struct {
     {NULL, "count", U(COUNT)},
     {NULL, "commits", U(COUNT)},
     {NULL, "below_us", U(COUNT)},
+    {NULL, "up_to_events", U(COUNT)},
     {NULL, "on_duty", U(COUNT)},
     {NULL, "on_break", U(COUNT)},
     {NULL, "spool_depth", U(COUNT)},

@@ -130,6 +130,12 @@ VOLATILE_TABLES = {"commit_latency", "daemon", "alerts_by_rule", "terminal_spool
 # it fires depends on when the test runs.
 VOLATILE_RULES = {"understaffed"}
 ADDED = {"store_name"}  # and every <name>_local after a <name>_ms
+# Changed on purpose since the fixtures were recorded, and listed in the README: alert messages
+# are rebuilt from the rule catalogue (value, threshold and unit in words); test_alerts.py and
+# test_catalogue.c check them.
+CHANGED = {"message"}
+# Stats tables added since (the commit-size histogram behind /metrics); nothing was removed.
+ADDED_TABLES = {"commit_sizes"}
 
 
 def publish(d):
@@ -286,7 +292,7 @@ class Units(fwtest.DaemonTest):
                 self.assertEqual([k for k in n if not is_added(k)], list(o),
                                  "%s: fields in order" % name)
                 for k, v in o.items():
-                    if k not in VOLATILE:
+                    if k not in VOLATILE | CHANGED:
                         self.assertEqual(n[k], v, "%s: %s" % (name, k))
                         self.assertIs(type(n[k]), type(v), "%s: %s" % (name, k))
                 for k in n:
@@ -298,11 +304,12 @@ class Units(fwtest.DaemonTest):
                                                        "BE1": "Alexanderplatz"}[n["store"]])
         old = json.loads(self.fixture("stats", "json"))
         new = json.loads(run_kind(d, "stats", "--json"))
-        self.assertEqual(sorted(new), sorted(old))
+        self.assertEqual(sorted(set(new) - ADDED_TABLES), sorted(old))
         for k, v in old["events_by_kind"].items():
             self.assertEqual(new["events_by_kind"][k], v)
         self.assertEqual(new["rejects_by_code"], old["rejects_by_code"])
-        self.assertEqual(sorted(new["daemon"]), sorted(old["daemon"]))
+        # Figures were added for /metrics (commit_events_total, ...); none may go missing.
+        self.assertEqual(sorted(set(old["daemon"]) - set(new["daemon"])), [])
         for o, n in zip(old["terminals"], new["terminals"]):
             self.assertEqual({k: v for k, v in n.items() if not is_added(k) and k not in VOLATILE},
                              {k: v for k, v in o.items() if k not in VOLATILE})
@@ -319,7 +326,7 @@ class Units(fwtest.DaemonTest):
             old = csv_tables(self.fixture(name, "csv"))
             for fmt in (["--csv"], ["--csv", "--units", "raw"]):
                 new = csv_tables(run_kind(d, name, *fmt))
-                self.assertEqual(sorted(new), sorted(old), name)
+                self.assertEqual(sorted(set(new) - ADDED_TABLES), sorted(old), name)
                 for table, rows in old.items():
                     if table in VOLATILE_TABLES:
                         continue
@@ -329,7 +336,7 @@ class Units(fwtest.DaemonTest):
                     for o, n in zip(rows, new[table]):
                         self.assertEqual([k for k in n if not is_added(k)], list(o))
                         for k, v in o.items():
-                            if k in VOLATILE:
+                            if k in VOLATILE | CHANGED:
                                 continue
                             self.assertTrue(same_number(v, n[k]),
                                             "%s/%s %s: %r, was %r" % (name, table, k, n[k], v))
