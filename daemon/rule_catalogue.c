@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
+#include "fwunits.h"
+
 /* Keep docs/ALERTS.md's table in step: the unit test compares them cell by cell. */
 const struct rule_def rule_catalogue[RULE_N] = {
     [RULE_RETURN_RATE_HIGH] = {"return_rate_high", SEV_WARNING, TRIGGER_EVENT,
@@ -82,16 +85,20 @@ static const char *fixed(char *buf, size_t n, int64_t v, int64_t scale, int dec)
     return buf;
 }
 
-const char *msg_money(char *buf, size_t n, int64_t cents, const char *store)
+const char *msg_money(char *buf, size_t n, int64_t minor, const struct config *cfg,
+                      const char *store)
 {
-    (void)store; /* the store's currency, later */
-    return fixed(buf, n, cents, 100, 2);
+    const char *code;
+    int digits;
+    config_store_currency(cfg, store, &code, &digits);
+    fw_fmt_money(buf, n, minor, digits, code);
+    return buf;
 }
 
-const char *msg_qty(char *buf, size_t n, int64_t milli, const char *store)
+const char *msg_qty(char *buf, size_t n, int64_t milli)
 {
-    (void)store;
-    return fixed(buf, n, milli, 1000, 3);
+    fw_fmt_qty_milli(buf, n, milli);
+    return buf;
 }
 
 const char *msg_rate(char *buf, size_t n, int64_t bp)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct config;
+
 enum rule_id {
     RULE_RETURN_RATE_HIGH,
     RULE_CASHIER_RETURNS_HIGH,
@@ -68,16 +70,18 @@ const char *rule_trigger_name(enum rule_trigger t);
  * The figures in alert messages, one helper per kind, so that the store's currency and units
  * come in one place later. Each writes into buf and returns it (for use as a printf argument);
  * the MSG_* macros give each call its own buffer for the length of the enclosing statement.
- * Money: major units with two decimals (3444 cents: "34.44"). Quantities: units with three
- * decimals (1500 milli: "1.500"). Durations in whole seconds: "5m01s", "48h00m00s", "42s".
- * Rates in basis points: "12.34%".
+ * Money in the store's currency (3444 minor units of CNY: "34.44 CNY", grouped: "5,000.00 CNY";
+ * with no currency configured, "34.44"). Quantities in units, up to three decimals (1500 milli:
+ * "1.5"). Both from clients/common/fwunits.c, as the CLI shows them. Durations in whole seconds:
+ * "5m01s", "48h00m00s", "42s". Rates in basis points: "12.34%".
  */
-const char *msg_money(char *buf, size_t n, int64_t cents, const char *store);
-const char *msg_qty(char *buf, size_t n, int64_t milli, const char *store);
+const char *msg_money(char *buf, size_t n, int64_t minor, const struct config *cfg,
+                      const char *store);
+const char *msg_qty(char *buf, size_t n, int64_t milli);
 const char *msg_duration(char *buf, size_t n, int64_t seconds);
 const char *msg_rate(char *buf, size_t n, int64_t bp);
-#define MSG_MONEY(c, s) msg_money((char[32]){0}, 32, (c), (s))
-#define MSG_QTY(q, s) msg_qty((char[32]){0}, 32, (q), (s))
+#define MSG_MONEY(cfg, c, s) msg_money((char[48]){0}, 48, (c), (cfg), (s))
+#define MSG_QTY(q) msg_qty((char[32]){0}, 32, (q))
 #define MSG_DURATION(sec) msg_duration((char[32]){0}, 32, (sec))
 #define MSG_RATE(bp) msg_rate((char[32]){0}, 32, (bp))
 /* Whole seconds of a duration in ms, rounded up: a condition "more than N s" always shows a

@@ -54,8 +54,8 @@ static void return_rate(struct rules_event *re, const struct store_info *s, int3
                      pct * 100, day,
                      "returns are %s of gross sales today, at or above %s (%s of %s, %" PRId64
                      " transactions)",
-                     MSG_RATE(bp), MSG_RATE(pct * 100), MSG_MONEY(dt[DT_RET_C], s->id),
-                     MSG_MONEY(dt[DT_GROSS], s->id), dt[DT_TXNS]);
+                     MSG_RATE(bp), MSG_RATE(pct * 100), MSG_MONEY(re->cfg, dt[DT_RET_C], s->id),
+                     MSG_MONEY(re->cfg, dt[DT_GROSS], s->id), dt[DT_TXNS]);
     else
         alerts_clear(re->a, RULE_RETURN_RATE_HIGH, s->id, subj, NULL);
 }
@@ -86,7 +86,7 @@ static void stock(struct rules_event *re, const struct store_info *s, const char
     if (q < 0)
         alerts_raise(re->a, RULE_NEGATIVE_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
                      "book stock of %s is %s units, below %s: a data error to check", sku,
-                     MSG_QTY(q, s->id), MSG_QTY(0, s->id));
+                     MSG_QTY(q), MSG_QTY(0));
     else
         alerts_clear(re->a, RULE_NEGATIVE_STOCK, s->id, sku, NULL);
     bool sold_recently =
@@ -94,7 +94,7 @@ static void stock(struct rules_event *re, const struct store_info *s, const char
     if (q <= 0 && sold_recently)
         alerts_raise(re->a, RULE_OUT_OF_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
                      "%s is out of stock: on hand %s, at or below %s, and sold in the last 28 days",
-                     sku, MSG_QTY(q, s->id), MSG_QTY(0, s->id));
+                     sku, MSG_QTY(q), MSG_QTY(0));
     else if (q > 0)
         alerts_clear(re->a, RULE_OUT_OF_STOCK, s->id, sku, NULL);
 }
@@ -110,7 +110,7 @@ static void drawer_limit(struct rules_event *re, const struct store_info *s, con
         alerts_raise(re->a, RULE_DRAWER_OVER_LIMIT, s->id, s->region, drawer, SEV_WARNING,
                      d[DR_EXPECTED], lim, -1,
                      "drawer %s should hold %s, over the limit of %s: a pickup is due", drawer,
-                     MSG_MONEY(d[DR_EXPECTED], s->id), MSG_MONEY(lim, s->id));
+                     MSG_MONEY(re->cfg, d[DR_EXPECTED], s->id), MSG_MONEY(re->cfg, lim, s->id));
     else
         alerts_clear(re->a, RULE_DRAWER_OVER_LIMIT, s->id, drawer,
                      closed ? "drawer closed" : "back at or below the limit");
@@ -166,8 +166,8 @@ static void shrink(struct rules_event *re, const struct store_info *s, int32_t d
                      day,
                      "damage and shrink today are worth %s, over the limit of %s (%s of net "
                      "sales %s, at least %s)",
-                     MSG_MONEY(value, s->id), MSG_MONEY(limit, s->id), MSG_RATE(bp),
-                     MSG_MONEY(net, s->id), MSG_MONEY(min, s->id));
+                     MSG_MONEY(re->cfg, value, s->id), MSG_MONEY(re->cfg, limit, s->id),
+                     MSG_RATE(bp), MSG_MONEY(re->cfg, net, s->id), MSG_MONEY(re->cfg, min, s->id));
 }
 
 static void count_variance(struct rules_event *re, const struct store_info *s,
@@ -184,8 +184,7 @@ static void count_variance(struct rules_event *re, const struct store_info *s,
                      -1,
                      "count of %s found %s units against a book of %s: variance %s, beyond %s "
                      "either way",
-                     m->sku, MSG_QTY(m->qty_milli, s->id), MSG_QTY(book, s->id),
-                     MSG_QTY(var, s->id), MSG_QTY(lim, s->id));
+                     m->sku, MSG_QTY(m->qty_milli), MSG_QTY(book), MSG_QTY(var), MSG_QTY(lim));
 }
 
 static void on_stock(struct rules_event *re, const struct rollup_applied *ap)
@@ -215,9 +214,10 @@ static void on_drawer(struct rules_event *re, const struct rollup_applied *ap)
                          lim, ap->day,
                          "drawer %s closed %s %s (counted %s, expected %s; cashier %s), beyond "
                          "%s either way",
-                         d->drawer_id, MSG_MONEY(over, s->id), over < 0 ? "short" : "over",
-                         MSG_MONEY(d->counted_cents, s->id), MSG_MONEY(ap->before, s->id),
-                         ap->cashier, MSG_MONEY(lim, s->id));
+                         d->drawer_id, MSG_MONEY(re->cfg, over < 0 ? -over : over, s->id),
+                         over < 0 ? "short" : "over", MSG_MONEY(re->cfg, d->counted_cents, s->id),
+                         MSG_MONEY(re->cfg, ap->before, s->id), ap->cashier,
+                         MSG_MONEY(re->cfg, lim, s->id));
     }
     drawer_limit(re, s, d->drawer_id, closed);
 }
@@ -295,7 +295,8 @@ static void on_complaint(struct rules_event *re, const struct rollup_applied *ap
         alerts_raise(re->a, RULE_COMPENSATION_OVER_LIMIT, s->id, s->region, id, SEV_WARNING,
                      p->compensation_cents, lim, -1,
                      "compensation of %s on complaint %s is over the desk's authority of %s",
-                     MSG_MONEY(p->compensation_cents, s->id), id, MSG_MONEY(lim, s->id));
+                     MSG_MONEY(re->cfg, p->compensation_cents, s->id), id,
+                     MSG_MONEY(re->cfg, lim, s->id));
 }
 
 /* ---- attendance ----------------------------------------------------------------------------- */

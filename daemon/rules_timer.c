@@ -243,8 +243,8 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
                          dt[DT_NET], due, l.day,
                          "net sales of %s today are below the %s due by now (%" PRId64
                          "%% of the day's target %s pro rata)",
-                         MSG_MONEY(dt[DT_NET], s->id), MSG_MONEY(due, s->id), pct,
-                         MSG_MONEY(target, s->id));
+                         MSG_MONEY(ru->cfg, dt[DT_NET], s->id), MSG_MONEY(ru->cfg, due, s->id), pct,
+                         MSG_MONEY(ru->cfg, target, s->id));
         else if (dt[DT_NET] >= due)
             alerts_clear(ru->a, RULE_SALES_BEHIND_TARGET, s->id, subj, "caught up with the target");
         if (ss)

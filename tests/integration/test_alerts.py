@@ -1137,12 +1137,12 @@ class Updates(AlertTest):
         till.send(drawer_b("D1", "K1", "OPEN", 500000), sale_b(1, "K1", cash=True))
         e = fire("drawer_over_limit", S, "D1", "WARNING", 500001, 500000)
         (first,) = self.expect(feed, [e], m, "expected cash 500001")
-        self.assertIn("5000.01", first.alert.message)
-        self.assertIn("5000.00", first.alert.message)
+        self.assertIn("5,000.01 USD", first.alert.message)
+        self.assertIn("5,000.00 USD", first.alert.message)
         till.send(sale_b(1, "K1", cash=True))
         self.expect_none(feed, m, "500002 within update_min_seconds: stored, not published")
         row = self.in_snapshot(d, e._replace(value=500002))
-        self.assertIn("5000.02", row["message"], "the snapshot's message says the new value")
+        self.assertIn("5,000.02 USD", row["message"], "the snapshot's message says the new value")
         self.assertEqual(row["first_fired_ms"], first.alert.first_fired_ms)
         self.assertGreater(row["updated_ms"], first.alert.updated_ms)
         d.stop()
@@ -1151,12 +1151,12 @@ class Updates(AlertTest):
         self.assertEqual((row["first_fired_ms"], row["alert_id"]),
                          (first.alert.first_fired_ms, first.alert.alert_id),
                          "the update survives a restart, same alert")
-        self.assertIn("5000.02", row["message"])
+        self.assertIn("5,000.02 USD", row["message"])
         feed = Feed(self, d)
         set_clock(self, d, now_ms() + 61 * 1000)
         (upd,) = self.expect(feed, [e._replace(value=500002)], m,
                              "the held update, published once update_min_seconds passed")
-        self.assertIn("5000.02", upd.alert.message)
+        self.assertIn("5,000.02 USD", upd.alert.message)
         # cash_over_short: a severity change is published at once.
         till.send(drawer_b("D2", "K2", "OPEN", 10000), drawer_b("D2", "K2", "CLOSE", counted=8000))
         c = fire("cash_over_short", S, "D2", "WARNING", -2000, 1000,
@@ -1165,7 +1165,7 @@ class Updates(AlertTest):
         till.send(drawer_b("D2", "K2", "OPEN", 12000), drawer_b("D2", "K2", "CLOSE", counted=0))
         (crit,) = self.expect(feed, [c._replace(severity="CRITICAL", value=-12000)], m,
                               "reopened and short 120.00, beyond 10x: CRITICAL at once")
-        self.assertIn("-120.00", crit.alert.message)
+        self.assertIn("closed 120.00 USD short", crit.alert.message)
         self.ack_ok(d, feed, c._replace(severity="CRITICAL"))
         # RESOLVED says why.
         till.send(drawer_b("D1", "K1", "CLOSE", counted=500002))

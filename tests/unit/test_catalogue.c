@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "config.h"
 #include "rule_catalogue.h"
 
 #ifndef DOCS_ALERTS
@@ -110,14 +113,45 @@ static void test_docs_table_matches_catalogue(void **state)
     }
 }
 
+/* A config from text, through a temporary file as floorwalkerd reads one. */
+static void load_config(struct config *cfg, const char *text)
+{
+    char path[] = "/tmp/fw-catalogue-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    char err[512] = "";
+    config_defaults(cfg);
+    fw_err rc = config_load(cfg, path, err, sizeof err);
+    unlink(path);
+    if (rc != FW_OK)
+        fail_msg("config: %s", err);
+}
+
 static void test_message_figures(void **state)
 {
     (void)state;
-    char b[32];
-    assert_string_equal(msg_money(b, sizeof b, 3444, "S1"), "34.44");
-    assert_string_equal(msg_money(b, sizeof b, -5, "S1"), "-0.05");
-    assert_string_equal(msg_qty(b, sizeof b, 1500, "S1"), "1.500");
-    assert_string_equal(msg_qty(b, sizeof b, -2, "S1"), "-0.002");
+    char b[48];
+    struct config cfg;
+    load_config(&cfg, "[chain]\ncurrency = CNY\n"
+                      "[store:BE1]\ncurrency = EUR\n"
+                      "[store:TK1]\ncurrency = JPY\n"
+                      "[store:XX1]\ncurrency = ZZZ\ncurrency_digits = 3\n");
+    /* Money in the store's own currency, grouped, as the CLI shows it. */
+    assert_string_equal(msg_money(b, sizeof b, 3444, &cfg, "S1"), "34.44 CNY");
+    assert_string_equal(msg_money(b, sizeof b, 500001, &cfg, "S1"), "5,000.01 CNY");
+    assert_string_equal(msg_money(b, sizeof b, -5, &cfg, "BE1"), "-0.05 EUR");
+    assert_string_equal(msg_money(b, sizeof b, 123456, &cfg, "TK1"), "123,456 JPY");
+    assert_string_equal(msg_money(b, sizeof b, 12345, &cfg, "XX1"), "12.345 ZZZ");
+    config_free(&cfg);
+    /* The zero-config demo's chain currency is the embedded default, USD. */
+    load_config(&cfg, "");
+    assert_string_equal(msg_money(b, sizeof b, 3444, &cfg, "S1"), "34.44 USD");
+    config_free(&cfg);
+    assert_string_equal(msg_qty(b, sizeof b, 1500), "1.5");
+    assert_string_equal(msg_qty(b, sizeof b, -2), "-0.002");
+    assert_string_equal(msg_qty(b, sizeof b, 13244125), "13,244.125");
     assert_string_equal(msg_rate(b, sizeof b, 1234), "12.34%");
     assert_string_equal(msg_duration(b, sizeof b, 301), "5m01s");
     assert_string_equal(msg_duration(b, sizeof b, 48 * 3600 + 5), "48h00m05s");
