@@ -1036,7 +1036,8 @@ static fw_err validate_metrics(struct parse_ctx *p)
         ok = inet_pton(AF_INET, host, &addr) == 1;
     }
     if (!ok)
-        return metrics_fail(p, "listen", "listen = %s: expected IPV4:PORT with a port from 1 to 65535 (0: any "
+        return metrics_fail(p, "listen",
+                            "listen = %s: expected IPV4:PORT with a port from 1 to 65535 (0: any "
                             "free one), e.g. 127.0.0.1:9464",
                             cfg->metrics_listen);
     if (sodium_init() < 0)
