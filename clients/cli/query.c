@@ -233,6 +233,41 @@ static bool numeric_unit(Floorwalker__Table__Unit u)
            u == U(DURATION_MS) || u == U(DURATION_MIN) || u == U(DURATION_H);
 }
 
+/*
+ * The daemon's own figures (stats, table "daemon": one name/value row each) carry their unit in
+ * the name, as in --json: uptime_s, commit_ms_avg, rss_kb, map_size_mb, events_per_s. People
+ * read them as a duration, milliseconds, MiB and a rate; 0 when the name says nothing.
+ */
+static bool daemon_figure(const struct view *v, const Floorwalker__Row *row, double x, char *buf,
+                          size_t len)
+{
+    if (strcmp(v->t->name, "daemon") || row->n_cells < 2 ||
+        row->cells[0]->v_case != FLOORWALKER__VALUE__V_S)
+        return false;
+    const char *name = row->cells[0]->s;
+    char num[64];
+    if (ends_with(name, "_s") && !ends_with(name, "_per_s")) {
+        fw_fmt_duration_ms(buf, len, (int64_t)llround(x * 1000));
+        return true;
+    }
+    if (ends_with(name, "_per_s")) {
+        fw_fmt_number(num, sizeof num, x);
+        snprintf(buf, len, "%s/s", num);
+        return true;
+    }
+    if (ends_with(name, "_ms") || strstr(name, "_ms_")) {
+        fw_fmt_number(num, sizeof num, x);
+        snprintf(buf, len, "%s ms", num);
+        return true;
+    }
+    if (ends_with(name, "_kb") || ends_with(name, "_mb")) {
+        fw_fmt_number(num, sizeof num, ends_with(name, "_kb") ? x / 1024 : x);
+        snprintf(buf, len, "%s MiB", num);
+        return true;
+    }
+    return false;
+}
+
 /* The text of one cell for people. */
 static void human_cell(const struct view *v, const Floorwalker__Row *row, size_t c, char *buf,
                        size_t len)
@@ -278,6 +313,8 @@ static void human_cell(const struct view *v, const Floorwalker__Row *row, size_t
         }
         break;
     case U(NUMBER):
+        if ((is_d || is_i) && daemon_figure(v, row, is_d ? x->d : (double)x->i, buf, len))
+            return;
         if (is_d) {
             fw_fmt_number(buf, len, x->d);
             return;

@@ -392,6 +392,13 @@ class Units(fwtest.DaemonTest):
                               r"\+08:00")
         self.assertRegex(got, r"BE1-T1\s+BE1\s+Alexanderplatz\s+\d+\s+2\s+\d{4}-\d\d-\d\d \d\d:\d\d "
                               r"\+0[12]:00")
+        # The daemon's own figures in the units their names carry: a duration, ms, MiB, a rate.
+        self.assertRegex(got, r"\nuptime_s\s+(\d+ s|\d+ min|\d+ h \d\d min)\n")
+        self.assertRegex(got, r"\ncommit_ms_avg\s+[\d,.]+ ms\n")
+        self.assertRegex(got, r"\nrss_kb\s+[\d,.]+ MiB\n")
+        self.assertRegex(got, r"\nmap_size_mb\s+[\d,.]+ MiB\n")
+        self.assertRegex(got, r"\nevents_per_s\s+[\d,.]+/s\n")
+        self.assertRegex(got, r"\nevents_total\s+\d+\n")
 
     def check_csv_human(self, d):
         rows = list(csv.reader(io.StringIO(run_kind(d, "sales-SH1", "--csv", "--units",
