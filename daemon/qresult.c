@@ -431,11 +431,17 @@ void res_finish(struct result *res)
     for (size_t i = 0; i < res->r.n_tables; i++) {
         const Floorwalker__Table *t = res->r.tables[i];
         for (size_t c = 0; c < t->n_units; c++) {
-            if (t->units[c] != U(STORE))
+            /* A "scope" column names a store, a region or the chain: its stores are described
+             * too, so clients can show the store's name there. */
+            bool scope = !strcmp(t->columns[c], "scope");
+            if (t->units[c] != U(STORE) && !scope)
                 continue;
             for (size_t r = 0; r < t->n_rows; r++) {
                 const Floorwalker__Value *v = t->rows[r]->cells[c];
-                if (v->v_case == FLOORWALKER__VALUE__V_S && v->s[0])
+                if (v->v_case != FLOORWALKER__VALUE__V_S || !v->s[0])
+                    continue;
+                /* (only a configured store has a name to show) */
+                if (!scope || config_find_store(res->env->cfg, v->s))
                     res_store_info(res, v->s);
             }
         }

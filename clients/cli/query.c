@@ -335,6 +335,16 @@ static void human_cell(const struct view *v, const Floorwalker__Row *row, size_t
         }
         break;
     }
+    case U(TEXT):
+        /* A scope that is a store: its id and name ("S003 Suzhou West End"). */
+        if (x->v_case == FLOORWALKER__VALUE__V_S && !strcmp(v->t->columns[c], "scope")) {
+            const Floorwalker__StoreInfo *si = store_info(v->r, x->s);
+            if (si && si->name && si->name[0]) {
+                snprintf(buf, len, "%s %s", x->s, si->name);
+                return;
+            }
+        }
+        break;
     case U(TIME_LOCAL):
         /* 2026-12-05T09:14:03.250+08:00 -> 2026-12-05 09:14 +08:00 */
         if (x->v_case == FLOORWALKER__VALUE__V_S && strlen(x->s) >= 22) {

@@ -417,32 +417,33 @@ class Units(fwtest.DaemonTest):
 
 # Worked out by hand from EVENTS (see the comments), not captured from the output.
 HUMAN = {
+    # The scope is a configured store: its id and name.
     # SH1: R1 = 1.5 x 10.00 + 2 x 45.25 = 105.50 cash; R2 = 0.25 x 10.00 = 2.50 card.
     # 3.75 items over 2 transactions; target 1,000.00; attainment 108.00 / 1,000.00.
     "sales-SH1": (
-        "period      scope  transactions  items (units)  gross (CNY)  discounts (CNY)  returns"
+        "period      scope             transactions  items (units)  gross (CNY)  discounts (CNY)  returns"
         "  returns_value (CNY)  voids  voids_value (CNY)  net (CNY)  cash (CNY)  card (CNY)"
         "  mobile (CNY)  voucher (CNY)  other (CNY)  avg_ticket (CNY)  items_per_txn"
         "  return_rate (%)  target (CNY)  attainment (%)\n"
-        "----------  -----  ------------  -------------  -----------  ---------------  -------"
+        "----------  ----------------  ------------  -------------  -----------  ---------------  -------"
         "  -------------------  -----  -----------------  ---------  ----------  ----------"
         "  ------------  -------------  -----------  ----------------  -------------"
         "  ---------------  ------------  --------------\n"
-        "2026-11-02  SH1               2           3.75       108.00             0.00        0"
+        "2026-11-02  SH1 Nanjing Road             2           3.75       108.00             0.00        0"
         "                 0.00      0               0.00     108.00      105.50        2.50"
         "          0.00           0.00         0.00             54.00          1.875"
         "             0.0%      1,000.00           10.8%\n"),
     # BE1: one card sale of 1,234.56 EUR, no target.
     "sales-BE1": (
-        "period      scope  transactions  items (units)  gross (EUR)  discounts (EUR)  returns"
+        "period      scope               transactions  items (units)  gross (EUR)  discounts (EUR)  returns"
         "  returns_value (EUR)  voids  voids_value (EUR)  net (EUR)  cash (EUR)  card (EUR)"
         "  mobile (EUR)  voucher (EUR)  other (EUR)  avg_ticket (EUR)  items_per_txn"
         "  return_rate (%)  target (EUR)  attainment (%)\n"
-        "----------  -----  ------------  -------------  -----------  ---------------  -------"
+        "----------  ------------------  ------------  -------------  -----------  ---------------  -------"
         "  -------------------  -----  -----------------  ---------  ----------  ----------"
         "  ------------  -------------  -----------  ----------------  -------------"
         "  ---------------  ------------  --------------\n"
-        "2026-11-02  BE1               1              1     1,234.56             0.00        0"
+        "2026-11-02  BE1 Alexanderplatz             1              1     1,234.56             0.00        0"
         "                 0.00      0               0.00   1,234.56        0.00    1,234.56"
         "          0.00           0.00         0.00          1,234.56              1"
         "             0.0%             -               -\n"),
