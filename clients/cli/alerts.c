@@ -310,7 +310,8 @@ static void print_alert(const struct follow *f, const Floorwalker__Alert *a, boo
         put_oneline(a->region);
         fputs(" subject=", stdout);
         put_oneline(a->subject);
-        printf(" value=%" PRId64 " threshold=%" PRId64, a->value, a->threshold);
+        /* value and threshold are in the rule's own measure (cents, seconds, thousandths):
+         * the message says both in people's units; --json keeps them exact. */
         if (a->message[0]) {
             fputs(": ", stdout);
             put_oneline(a->message);

@@ -374,10 +374,12 @@ class Units(fwtest.DaemonTest):
                   "sales_behind_target", "-W", "1", timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(len(p.stdout.splitlines()), 1, p.stdout)
-        self.assertTrue(p.stdout.startswith(
+        # Due by 20:00 of 08:00-22:00: 12/14 of 80% of 1,000.00 = 685.71; sold 108.00.
+        self.assertEqual(
+            p.stdout,
             "[snapshot] 2026-11-02 20:00 +08:00 FIRING WARNING sales_behind_target store=SH1 "
-            "(Nanjing Road) region=east subject=2026-11-02 value=10800 threshold=68571: "),
-            p.stdout)
+            "(Nanjing Road) region=east subject=2026-11-02: net sales of 108.00 CNY today are "
+            "below the 685.71 CNY due by now (80% of the day's target 1,000.00 CNY pro rata)\n")
         p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--store", "BE1", "--rule",
                   "negative_stock", "-W", "1", timeout=30)
         self.assertRegex(p.stdout, r"^\[snapshot\] \d{4}-\d\d-\d\d \d\d:\d\d \+01:00 FIRING "
