@@ -1446,6 +1446,72 @@ class Rollups(fwtest.DaemonTest):
         self.assertEqual(lines[0], ",".join(COLUMNS["sales"]))
         self.assertEqual([ln.split(",")[0] for ln in lines[1:]], [r["period"] for r in want])
 
+    # --- small event sets of their own ---
+
+    def send_own(self, d, store, specs):
+        """Sends (local time, (kind, body)) of one store; returns the Events (for the model)."""
+        evs = [Event(store, local_ms(store, when), kind, body) for when, (kind, body) in specs]
+        send_events(self, d, evs)
+        return evs
+
+    def test_promo_after_post_void(self):
+        """A sale with a promo line, then its post-void whose lines do not repeat the promo (a
+        till need not): the promo figures go back with the totals, never above them."""
+        d = self.daemon(CONFIG)
+        evs = self.send_own(d, "SH1", [
+            ("2026-03-08 10:00", sale("P-1", "S-K1", "SALE",
+                                      [("NUTS", 2000, 599, 0, "SPRING"), ("NUTS", 1000, 599, 0, "")],
+                                      [("CASH", 1797)])),
+            ("2026-03-08 10:05", sale("P-2", "S-K1", "SALE", [("RICE", 3000, 250, 0, "WEEK")],
+                                      [("CASH", 750)])),
+            # voids P-1 whole, no promo on its lines; returns 2 of the 3 promo units of P-2
+            ("2026-03-08 10:10", sale("P-3", "S-K1", "POST_VOID",
+                                      [("NUTS", 2000, 599, 0, ""), ("NUTS", 1000, 599, 0, "")],
+                                      [("CASH", 1797)], original="P-1")),
+            ("2026-03-08 10:20", sale("P-4", "S-K1", "RETURN", [("RICE", 2000, 250, 0, "")],
+                                      [("CASH", 500)], original="P-2")),
+        ])
+        q = Q("TOP_SKUS", store_id="SH1", from_day="2026-03-08", to_day="2026-03-08")
+        got = {r["sku"]: r for r in fwtest.table(d.query_raw(pb_query(q)), "skus")}
+        self.assertEqual({k: (r["qty_milli"], r["net"], r["promo_qty_milli"], r["promo_net"])
+                          for k, r in got.items()},
+                         {"NUTS": (0, 0, 0, 0), "RICE": (1000, 250, 1000, 250)})
+        model = product_days(evs)  # the model agrees
+        for sku, r in got.items():
+            f = model[("SH1", datetime.date(2026, 3, 8), sku)]
+            self.assertEqual((r["promo_qty_milli"], r["promo_net"]),
+                             (f["promo_qty_milli"], f["promo_net"]), sku)
+
+    def test_ratio_over_zero_worked_minutes(self):
+        """Work of under a minute (a fast sim) is 0 worked minutes: sales per labour hour is
+        none (JSON null, CSV empty, "-" for people), not net / a few seconds."""
+        d = self.daemon(CONFIG)
+        self.send_own(d, "NY1", [
+            ("2026-03-09 09:00", att("E1", "CLOCK_IN")),
+            ("2026-03-09 09:00", sale("Z-1", "K1", "SALE", [("MILK", 1000, 349, 0, "")],
+                                      [("CARD", 349)])),
+        ])
+        # 30 seconds later (local_ms is minute-precise)
+        evs = [Event("NY1", local_ms("NY1", "2026-03-09 09:00") + 30000, "attendance",
+                     att("E1", "CLOCK_OUT")[1])]
+        send_events(self, d, evs, seqs={s: 3 if s == "NY1" else 1 for s in STORES})
+        args = ["query", "attendance", "--store", "NY1", "--from", "2026-03-09", "-e", d.query]
+        p = d.cli(*args, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        row = [json.loads(x) for x in p.stdout.splitlines() if '"sales_per_labour_hour"' in x][0]
+        self.assertEqual((row["worked_min"], row["sales_per_labour_hour"]), (0, None), row)
+        p = d.cli(*args, "--csv")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        head = [x for x in lines if "sales_per_labour_hour" in x][0].split(",")
+        row = lines[lines.index(",".join(head)) + 1].split(",")
+        self.assertEqual(row[head.index("sales_per_labour_hour")], "", lines)
+        p = d.cli(*args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.split("== employees ==")[0].splitlines()
+        ny1 = [x.split() for x in lines if x.startswith("NY1")]
+        self.assertEqual([x[-1] for x in ny1], ["-"], p.stdout)
+
     # --- errors and empty ranges ---
 
     def test_errors_and_empty_ranges(self):
