@@ -93,6 +93,7 @@ static const struct {
     {NULL, "on_hand_milli", U(QTY_MILLI)},
     {NULL, "sold_28d_milli", U(QTY_MILLI)},
     {NULL, "count_variance_milli", U(QTY_MILLI)},
+    {NULL, "count_variance_gross_milli", U(QTY_MILLI)},
     /* money */
     {NULL, "gross", U(MONEY)},
     {NULL, "discounts", U(MONEY)},
@@ -113,6 +114,7 @@ static const struct {
     {NULL, "shrink_value", U(MONEY)},
     {NULL, "net_sales", U(MONEY)},
     {NULL, "count_variance_value", U(MONEY)},
+    {NULL, "count_variance_gross_value", U(MONEY)},
     {NULL, "sales_per_labour_hour", U(MONEY)},
     /* plain numbers, ratios */
     {NULL, "items_per_txn", U(NUMBER)},

@@ -795,8 +795,40 @@ static void visit_moves(void *arg, const uint8_t *suf, size_t n, const int64_t *
     struct stock_agg *a = arg;
     if (n < 1 || suf[0] > 8)
         return;
-    a->moves[suf[0]][MV_QTY] += v[MV_QTY];
-    a->moves[suf[0]][MV_VALUE] += v[MV_VALUE];
+    for (int i = 0; i < MV_N; i++)
+        a->moves[suf[0]][i] += v[i];
+}
+
+/* A SKU's moves cell (suffix: sku, NUL, kind): added when it is the SKU asked for. */
+static void visit_sku_moves(void *arg, const uint8_t *suf, size_t n, const int64_t *v, size_t nv,
+                            const char *tag)
+{
+    struct stock_agg *a = arg;
+    size_t l = strlen(a->c->q->sku);
+    if (n == l + 2 && !memcmp(suf, a->c->q->sku, l) && suf[l] == 0)
+        visit_moves(arg, suf + l + 1, 1, v, nv, tag);
+}
+
+/*
+ * query stock --sku: the moves of that SKU (its own cells), and the net sales it is judged
+ * against are that SKU's (the products cells), so moves, summary and on hand all answer for it.
+ * Scans go by (type, store, day), the unit rollup_scan merges memory over LMDB in.
+ */
+static int scan_sku_moves(struct ctx *c, struct stock_agg *a, int64_t *net)
+{
+    uint8_t k[160];
+    *net = 0;
+    for (size_t i = 0; i < c->n; i++)
+        for (int32_t d = c->v[i].d1; d <= c->v[i].d2; d++) {
+            size_t kl = rollup_key(k, CELL_SKU_MOVES, c->v[i].s->id, "d", d);
+            if (rollup_scan(c->r, c->txn, k, kl, visit_sku_moves, a) != FW_OK)
+                return -1;
+            int64_t v[PR_N];
+            kl = rollup_key(k, CELL_PRODUCT, c->v[i].s->id, "ds", d, c->q->sku);
+            if (rollup_get(c->r, c->txn, k, kl, v, PR_N, NULL, 0))
+                *net += v[PR_NET];
+        }
+    return 0;
 }
 
 static void q_stock(struct ctx *c)
@@ -830,23 +862,28 @@ static void q_stock(struct ctx *c)
         if (rollup_scan(c->r, c->txn, k, kl, visit_on_hand, &a) != FW_OK)
             a.oom = 1;
     }
-    if (a.oom || scan_days(c, CELL_MOVES, visit_moves, &a)) {
+    int64_t net = 0;
+    if (a.oom ||
+        (c->q->sku[0] ? scan_sku_moves(c, &a, &net) : scan_days(c, CELL_MOVES, visit_moves, &a))) {
         c->res->oom = true;
         goto out;
     }
+    if (!c->q->sku[0])
+        net = scoped_net(c);
     struct rtable tm = res_table(c->res, "moves", 3, "kind", "qty_milli", "value_cents");
     for (int i = 1; i <= 8; i++)
         if (a.moves[i][MV_QTY] || a.moves[i][MV_VALUE])
             res_row(c->res, &tm, "sii", move_names[i], a.moves[i][MV_QTY], a.moves[i][MV_VALUE]);
-    struct rtable ts = res_table(c->res, "summary", 5, "shrink_value", "net_sales", "shrink_rate",
-                                 "count_variance_milli", "count_variance_value");
+    /* count_variance_*: net (signed); count_variance_gross_*: without the sign. */
+    struct rtable ts = res_table(c->res, "summary", 7, "shrink_value", "net_sales", "shrink_rate",
+                                 "count_variance_milli", "count_variance_value",
+                                 "count_variance_gross_milli", "count_variance_gross_value");
     int64_t shrink = a.moves[FLOORWALKER__STOCK_MOVE__KIND__DAMAGE][MV_VALUE] +
                      a.moves[FLOORWALKER__STOCK_MOVE__KIND__SHRINK][MV_VALUE];
-    int64_t net = scoped_net(c);
-    res_row(c->res, &ts, "iioii", shrink, net, net > 0,
-            net > 0 ? (double)shrink / (double)net : 0.0,
-            a.moves[FLOORWALKER__STOCK_MOVE__KIND__COUNT][MV_QTY],
-            a.moves[FLOORWALKER__STOCK_MOVE__KIND__COUNT][MV_VALUE]);
+    const int64_t *count = a.moves[FLOORWALKER__STOCK_MOVE__KIND__COUNT];
+    res_row(c->res, &ts, "iioiiii", shrink, net, net > 0,
+            net > 0 ? (double)shrink / (double)net : 0.0, count[MV_QTY], count[MV_VALUE],
+            count[MV_GROSS_QTY], count[MV_GROSS_VALUE]);
 out:
     buckets_free(&sold);
 }
@@ -957,13 +994,12 @@ static void q_attendance(struct ctx *c)
         for (size_t j = first; j < emp.n; j++)
             for (int f = 0; f < 5; f++)
                 tot[f] += emp.v[j]->v[f];
-        if (tot[EB_WORKED])
-            res_row(c->res, &ts, "siiiiid", a.store, tot[EB_SCHED] / 60000, tot[EB_WORKED] / 60000,
-                    tot[EB_LATE], tot[EB_EARLY], tot[EB_NOSHOW],
-                    (double)net / ((double)tot[EB_WORKED] / 3600000.0));
-        else
-            res_row(c->res, &ts, "siiiiin", a.store, tot[EB_SCHED] / 60000, (int64_t)0,
-                    tot[EB_LATE], tot[EB_EARLY], tot[EB_NOSHOW]);
+        /* Over the worked minutes shown: seconds of work (a sim run fast) are 0 minutes, and
+         * sales over them are none, not a huge rate. */
+        int64_t worked_min = tot[EB_WORKED] / 60000;
+        res_row(c->res, &ts, "siiiiio", a.store, tot[EB_SCHED] / 60000, worked_min, tot[EB_LATE],
+                tot[EB_EARLY], tot[EB_NOSHOW], worked_min > 0,
+                worked_min > 0 ? (double)net / ((double)worked_min / 60.0) : 0.0);
     }
     if (a.oom) {
         c->res->oom = true;

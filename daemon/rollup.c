@@ -67,6 +67,7 @@ void rollup_set_hook(struct rollup *r, rollup_hook_fn fn, void *arg)
     r->hook_arg = arg;
 }
 
+/* clang-format off */
 static const uint8_t nv_of[256] = {
     [CELL_SALES_HOUR] = SH_N,
     [CELL_PRODUCT] = PR_N,
@@ -74,6 +75,7 @@ static const uint8_t nv_of[256] = {
     [CELL_CASHIER] = KA_N,
     [CELL_TARGET] = 1,
     [CELL_MOVES] = MV_N,
+    [CELL_SKU_MOVES] = MV_N,
     [CELL_ON_HAND] = OH_N,
     [CELL_COMPLAINTS] = CQ_N,
     [CELL_COMPLAINT_BY] = 4,
@@ -92,6 +94,7 @@ static const uint8_t nv_of[256] = {
     [CELL_ON_DUTY_NOW] = 1,
     [CELL_SURGE] = SURGE_MAX + 1,
 };
+/* clang-format on */
 
 /* Day-keyed types scan by (type, store, day); state types by (type, store); stores by type. */
 static bool day_keyed(uint8_t t)
@@ -103,6 +106,7 @@ static bool day_keyed(uint8_t t)
     case CELL_CASHIER:
     case CELL_TARGET:
     case CELL_MOVES:
+    case CELL_SKU_MOVES:
     case CELL_COMPLAINTS:
     case CELL_COMPLAINT_BY:
     case CELL_RESPONSE:
@@ -468,6 +472,28 @@ static int32_t local_day(const struct store_info *s, int64_t ms, int *hour)
     return l.day;
 }
 
+/*
+ * One sale line on its SKU's day cell. A SALE line adds to the totals, and to the promo figures
+ * when it carries a promo. A RETURN or POST_VOID line takes back: with a promo, from both; without
+ * one (a till need not repeat the promo of the receipt it voids), from the regular-price units
+ * first. When it takes more than those, every unit left is a promo one: the promo figures become
+ * the totals (none when nothing is left), so they never exceed them.
+ */
+static void product_line(struct cell *c, int64_t sign, int64_t qty, int64_t lnet, bool promo)
+{
+    int64_t *v = c->v;
+    v[PR_QTY] += sign * qty;
+    v[PR_NET] += sign * lnet;
+    if (promo) {
+        v[PR_PROMO_QTY] += sign * qty;
+        v[PR_PROMO_NET] += sign * lnet;
+    } else if (sign < 0 && v[PR_PROMO_QTY] > 0 && v[PR_QTY] < v[PR_PROMO_QTY]) {
+        bool left = v[PR_QTY] > 0;
+        v[PR_PROMO_QTY] = left ? v[PR_QTY] : 0;
+        v[PR_PROMO_NET] = left ? v[PR_NET] : 0;
+    }
+}
+
 static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day, int hour,
                        int64_t t, const Floorwalker__Sale *sa)
 {
@@ -483,10 +509,12 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         items += ln->qty_milli;
         gross += lg;
         disc += ln->discount_cents;
-        bool promo = ln->promo && ln->promo[0];
         kl = rollup_key(k, CELL_PRODUCT, s->id, "ds", day, ln->sku);
-        struct cell *c = ADD(r, k, kl, sign * ln->qty_milli, sign * lnet,
-                             promo ? sign * ln->qty_milli : 0, promo ? sign * lnet : 0);
+        struct cell *c = cell_get(r, k, kl);
+        if (c) {
+            product_line(c, sign, ln->qty_milli, lnet, ln->promo && ln->promo[0]);
+            cell_dirty(r, c);
+        }
         if (c && !c->tag[0] && ln->category)
             set_tag(c, ln->category);
         kl = rollup_key(k, CELL_CATEGORY, s->id, "ds", day, ln->category ? ln->category : "");
@@ -579,8 +607,14 @@ static void apply_stock(struct rollup *r, const struct store_info *s, int32_t da
         break;
     }
     cell_dirty(r, oh);
+    int64_t value = round_div1000((__int128)moved * m->unit_cost_cents);
+    bool count = m->kind == FLOORWALKER__STOCK_MOVE__KIND__COUNT;
+    int64_t gq = count ? (moved < 0 ? -moved : moved) : 0;
+    int64_t gv = count ? (value < 0 ? -value : value) : 0;
     kl = rollup_key(k, CELL_MOVES, s->id, "db", day, (int)m->kind);
-    ADD(r, k, kl, moved, round_div1000((__int128)moved * m->unit_cost_cents));
+    ADD(r, k, kl, moved, value, gq, gv);
+    kl = rollup_key(k, CELL_SKU_MOVES, s->id, "dsb", day, m->sku, (int)m->kind);
+    ADD(r, k, kl, moved, value, gq, gv);
     ap->before = q - moved; /* COUNT: the book it replaced */
 }
 

@@ -36,6 +36,7 @@ enum {
     CELL_CASHIER = 'K',        /* store day cashier */
     CELL_TARGET = 'T',         /* store day */
     CELL_MOVES = 'M',          /* store day kind */
+    CELL_SKU_MOVES = 'm',      /* store day sku kind: the moves of one SKU (query stock --sku) */
     CELL_ON_HAND = 'O',        /* store sku */
     CELL_COMPLAINTS = 'Q',     /* store day */
     CELL_COMPLAINT_BY = 'q',   /* store day dim(c/s/h) value: opened..escalated */
@@ -71,7 +72,9 @@ enum {
 enum { PR_QTY, PR_NET, PR_PROMO_QTY, PR_PROMO_NET, PR_N };
 enum { CA_QTY, CA_NET, CA_N };
 enum { KA_TXNS, KA_NET, KA_ITEMS, KA_RET_N, KA_VOID_N, KA_OVER_SHORT, KA_N };
-enum { MV_QTY, MV_VALUE, MV_N };
+/* Moves: qty and value are net (signed: COUNT records the variance counted - book); the gross
+ * figures add up each COUNT's variance without its sign, so +3 and -3 do not cancel out. */
+enum { MV_QTY, MV_VALUE, MV_GROSS_QTY, MV_GROSS_VALUE, MV_N };
 enum { OH_QTY, OH_LAST_SOLD_MS, OH_N };
 enum { DT_TXNS, DT_GROSS, DT_RET_C, DT_NET, DT_N };
 #define SURGE_MAX 13 /* complaint_surge_count above this is judged on the last 13 */

@@ -453,6 +453,12 @@ def product_days(events):
             if ln.get("promo"):
                 c["promo_qty_milli"] += sign * ln["qty_milli"]
                 c["promo_net"] += sign * line_net(ln)
+            elif sign < 0 and 0 < c["promo_qty_milli"] and c["qty_milli"] < c["promo_qty_milli"]:
+                # A line without promo takes back regular units first; past them, every unit
+                # left is a promo one.
+                left = c["qty_milli"] > 0
+                c["promo_qty_milli"] = c["qty_milli"] if left else 0
+                c["promo_net"] = c["net"] if left else 0
     return p
 
 
@@ -580,11 +586,12 @@ STOCK_SIGN = {"RECEIVE": 1, "TRANSFER_IN": 1, "TRANSFER_OUT": -1, "RETURN_TO_VEN
 
 def stock_model(events):
     """Live on hand per (store, sku) in log order; moves per (store, day, kind) as [qty, value]
-    (COUNT: of the variance); count variance and shrink value per (store, day); SALE qty per
-    (store, day, sku) for days of cover."""
+    (COUNT: of the variance), and per (store, day, kind, sku); count variance per (store, day)
+    and per (store, day, sku) as [net qty, net value, gross qty, gross value]; shrink value per
+    (store, day) and (store, day, sku); SALE qty per (store, day, sku) for days of cover."""
     on_hand = collections.defaultdict(int)
     moves = collections.defaultdict(lambda: [0, 0])
-    variance = collections.defaultdict(lambda: [0, 0])
+    variance = collections.defaultdict(lambda: [0, 0, 0, 0])
     shrink = collections.defaultdict(int)
     sold = collections.defaultdict(int)
     for e in events:
@@ -605,17 +612,21 @@ def stock_model(events):
                 var = qty - on_hand[key]
                 on_hand[key] = qty
                 value = rhu(var * cost)
-                moves[(e.store, day, kind)][0] += var
-                moves[(e.store, day, kind)][1] += value
-                variance[(e.store, day)][0] += var
-                variance[(e.store, day)][1] += value
+                for mk in ((e.store, day, kind), (e.store, day, kind, m["sku"])):
+                    moves[mk][0] += var
+                    moves[mk][1] += value
+                for vk in ((e.store, day), (e.store, day, m["sku"])):
+                    for i, x in enumerate((var, value, abs(var), abs(value))):
+                        variance[vk][i] += x
             else:
                 on_hand[key] += STOCK_SIGN[kind] * qty
                 value = rhu(qty * cost)
-                moves[(e.store, day, kind)][0] += qty
-                moves[(e.store, day, kind)][1] += value
+                for mk in ((e.store, day, kind), (e.store, day, kind, m["sku"])):
+                    moves[mk][0] += qty
+                    moves[mk][1] += value
                 if kind in ("DAMAGE", "SHRINK"):
                     shrink[(e.store, day)] += value
+                    shrink[(e.store, day, m["sku"])] += value
     return {"on_hand": on_hand, "moves": moves, "variance": variance, "shrink": shrink,
             "sold": sold}
 
@@ -727,7 +738,7 @@ COLUMNS = {
     "on_hand": ["store", "sku", "on_hand_milli", "sold_28d_milli", "days_of_cover", "status"],
     "moves": ["kind", "qty_milli", "value_cents"],
     "summary": ["shrink_value", "net_sales", "shrink_rate", "count_variance_milli",
-                "count_variance_value"],
+                "count_variance_value", "count_variance_gross_milli", "count_variance_gross_value"],
     "drawers": ["store", "drawer", "cashier", "expected_cents"],
     "on_shift": ["store", "employee", "clocked_in_ms", "on_break", "shift_end_ms"],
     "attendance": ["store", "scheduled_min", "worked_min", "late", "early_leave", "no_show",
@@ -930,9 +941,10 @@ def expect_complaints(m, c):
 
 def expect_stock(m, c):
     sm = m.stock
+    only = c.q.get("sku")  # --sku: on hand, moves and summary all of that SKU
     on_hand = []
     for (st, sku), q in sm["on_hand"].items():
-        if st not in c.stores:
+        if st not in c.stores or (only and sku != only):
             continue
         today = bday(st, c.now_lo)
         assert today == bday(st, c.now_hi), "the query ran across midnight"
@@ -943,21 +955,32 @@ def expect_stock(m, c):
         status = "out" if q <= 0 else "low" if cover is not None and cover < 3 else "ok"
         on_hand.append({"store": st, "sku": sku, "on_hand_milli": q, "sold_28d_milli": sold,
                         "days_of_cover": cover, "status": status})
+    def mine(key, n):
+        """key = (store, day[, kind]) of n parts, or with the SKU last: in range, and the SKU's
+        own when --sku is given (else the store-wide key)."""
+        return c.in_range(key[0], key[1]) and (key[-1] == only if only else len(key) == n)
+
     moves = collections.defaultdict(lambda: [0, 0])
-    for (st, d, kind), (q, v) in sm["moves"].items():
-        if c.in_range(st, d):
-            moves[kind][0] += q
-            moves[kind][1] += v
-    var_q = sum(v[0] for (st, d), v in sm["variance"].items() if c.in_range(st, d))
-    var_v = sum(v[1] for (st, d), v in sm["variance"].items() if c.in_range(st, d))
-    shrink = sum(v for (st, d), v in sm["shrink"].items() if c.in_range(st, d))
-    net = net_in_range(m, c.stores, c.in_range)
+    for key, (q, v) in sm["moves"].items():
+        if mine(key, 3) and (not only or len(key) == 4):
+            moves[key[2]][0] += q
+            moves[key[2]][1] += v
+    var = [sum(v[i] for key, v in sm["variance"].items()
+               if mine(key, 2) and (not only or len(key) == 3)) for i in range(4)]
+    shrink = sum(v for key, v in sm["shrink"].items() if mine(key, 2) and (not only or len(key) == 3))
+    if only:
+        net = sum(f["net"] for (st, d, sku), f in m.products.items()
+                  if sku == only and c.in_range(st, d))
+    else:
+        net = net_in_range(m, c.stores, c.in_range)
+    moves = {k: qv for k, qv in moves.items() if qv != [0, 0]}
     return {"on_hand": on_hand,
             "moves": [{"kind": k, "qty_milli": q, "value_cents": v} for k, (q, v) in moves.items()],
             "summary": [{"shrink_value": shrink, "net_sales": net,
                          "shrink_rate": shrink / net if net > 0 else None,
-                         "count_variance_milli": var_q,
-                         "count_variance_value": var_v}]}
+                         "count_variance_milli": var[0], "count_variance_value": var[1],
+                         "count_variance_gross_milli": var[2],
+                         "count_variance_gross_value": var[3]}]}
 
 
 def expect_attendance(m, c):
@@ -1065,6 +1088,10 @@ QUERIES = {
         Q("STOCK", store_id="NY1", **MARCH),
         Q("STOCK", store_id="NY2", **RECENT_NY),
         Q("STOCK", scope="chain", **MARCH),
+        # --sku: moves and summary of that SKU too (a COUNT up, DAMAGE; a COUNT down)
+        Q("STOCK", store_id="SH1", sku="RICE", **MARCH),
+        Q("STOCK", store_id="SH1", sku="TEA-GREEN", **MARCH),
+        Q("STOCK", scope="chain", sku="UMBRELLA", **MARCH),
     ],
     "attendance": [
         Q("ATTENDANCE", store_id="NY1", from_day="2026-03-09", to_day="2026-03-10"),
@@ -1344,7 +1371,22 @@ class Rollups(fwtest.DaemonTest):
         self.assertEqual(st["summary"], [{"shrink_value": 246 + 150, "net_sales": net,
                                           "shrink_rate": (246 + 150) / net,
                                           "count_variance_milli": -250,
-                                          "count_variance_value": -350 + 31}])
+                                          "count_variance_value": -350 + 31,
+                                          # -500 and +250 do not cancel out
+                                          "count_variance_gross_milli": 750,
+                                          "count_variance_gross_value": 350 + 31}])
+        # --sku RICE: RICE's own moves (DAMAGE, ADJUST, COUNT +250) and its own sales.
+        rice = want("STOCK", store_id="SH1", sku="RICE", **MARCH)
+        self.assertEqual(rice["summary"], [{"shrink_value": 246, "net_sales": 1250,
+                                            "shrink_rate": 246 / 1250,
+                                            "count_variance_milli": 250,
+                                            "count_variance_value": 31,
+                                            "count_variance_gross_milli": 250,
+                                            "count_variance_gross_value": 31}])
+        self.assertEqual(sorted((r["kind"], r["qty_milli"]) for r in rice["moves"]),
+                         [("ADJUST", -1000), ("COUNT", 250), ("DAMAGE", 2000),
+                          ("RECEIVE", 30000)])
+        self.assertEqual([r["sku"] for r in rice["on_hand"]], ["RICE"])
         oh = {r["sku"]: r for r in st["on_hand"]}
         self.assertEqual((oh["TEA-OOLONG"]["on_hand_milli"], oh["TEA-OOLONG"]["status"]),
                          (0, "out"))
@@ -1403,6 +1445,72 @@ class Rollups(fwtest.DaemonTest):
         lines = p.stdout.splitlines()
         self.assertEqual(lines[0], ",".join(COLUMNS["sales"]))
         self.assertEqual([ln.split(",")[0] for ln in lines[1:]], [r["period"] for r in want])
+
+    # --- small event sets of their own ---
+
+    def send_own(self, d, store, specs):
+        """Sends (local time, (kind, body)) of one store; returns the Events (for the model)."""
+        evs = [Event(store, local_ms(store, when), kind, body) for when, (kind, body) in specs]
+        send_events(self, d, evs)
+        return evs
+
+    def test_promo_after_post_void(self):
+        """A sale with a promo line, then its post-void whose lines do not repeat the promo (a
+        till need not): the promo figures go back with the totals, never above them."""
+        d = self.daemon(CONFIG)
+        evs = self.send_own(d, "SH1", [
+            ("2026-03-08 10:00", sale("P-1", "S-K1", "SALE",
+                                      [("NUTS", 2000, 599, 0, "SPRING"), ("NUTS", 1000, 599, 0, "")],
+                                      [("CASH", 1797)])),
+            ("2026-03-08 10:05", sale("P-2", "S-K1", "SALE", [("RICE", 3000, 250, 0, "WEEK")],
+                                      [("CASH", 750)])),
+            # voids P-1 whole, no promo on its lines; returns 2 of the 3 promo units of P-2
+            ("2026-03-08 10:10", sale("P-3", "S-K1", "POST_VOID",
+                                      [("NUTS", 2000, 599, 0, ""), ("NUTS", 1000, 599, 0, "")],
+                                      [("CASH", 1797)], original="P-1")),
+            ("2026-03-08 10:20", sale("P-4", "S-K1", "RETURN", [("RICE", 2000, 250, 0, "")],
+                                      [("CASH", 500)], original="P-2")),
+        ])
+        q = Q("TOP_SKUS", store_id="SH1", from_day="2026-03-08", to_day="2026-03-08")
+        got = {r["sku"]: r for r in fwtest.table(d.query_raw(pb_query(q)), "skus")}
+        self.assertEqual({k: (r["qty_milli"], r["net"], r["promo_qty_milli"], r["promo_net"])
+                          for k, r in got.items()},
+                         {"NUTS": (0, 0, 0, 0), "RICE": (1000, 250, 1000, 250)})
+        model = product_days(evs)  # the model agrees
+        for sku, r in got.items():
+            f = model[("SH1", datetime.date(2026, 3, 8), sku)]
+            self.assertEqual((r["promo_qty_milli"], r["promo_net"]),
+                             (f["promo_qty_milli"], f["promo_net"]), sku)
+
+    def test_ratio_over_zero_worked_minutes(self):
+        """Work of under a minute (a fast sim) is 0 worked minutes: sales per labour hour is
+        none (JSON null, CSV empty, "-" for people), not net / a few seconds."""
+        d = self.daemon(CONFIG)
+        self.send_own(d, "NY1", [
+            ("2026-03-09 09:00", att("E1", "CLOCK_IN")),
+            ("2026-03-09 09:00", sale("Z-1", "K1", "SALE", [("MILK", 1000, 349, 0, "")],
+                                      [("CARD", 349)])),
+        ])
+        # 30 seconds later (local_ms is minute-precise)
+        evs = [Event("NY1", local_ms("NY1", "2026-03-09 09:00") + 30000, "attendance",
+                     att("E1", "CLOCK_OUT")[1])]
+        send_events(self, d, evs, seqs={s: 3 if s == "NY1" else 1 for s in STORES})
+        args = ["query", "attendance", "--store", "NY1", "--from", "2026-03-09", "-e", d.query]
+        p = d.cli(*args, "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        row = [json.loads(x) for x in p.stdout.splitlines() if '"sales_per_labour_hour"' in x][0]
+        self.assertEqual((row["worked_min"], row["sales_per_labour_hour"]), (0, None), row)
+        p = d.cli(*args, "--csv")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.splitlines()
+        head = [x for x in lines if "sales_per_labour_hour" in x][0].split(",")
+        row = lines[lines.index(",".join(head)) + 1].split(",")
+        self.assertEqual(row[head.index("sales_per_labour_hour")], "", lines)
+        p = d.cli(*args)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        lines = p.stdout.split("== employees ==")[0].splitlines()
+        ny1 = [x.split() for x in lines if x.startswith("NY1")]
+        self.assertEqual([x[-1] for x in ny1], ["-"], p.stdout)
 
     # --- errors and empty ranges ---
 
