@@ -430,8 +430,12 @@ class AlertTest(fwtest.DaemonTest):
         aid = alert_id(e.rule, e.store, e.subject)
         p = self.ack_cli(d, aid)
         self.assertEqual(p.returncode, 0, "floorwalker alerts ack %s: %s" % (aid, p.stderr))
-        self.expect(feed, [resolved(e.rule, e.store, e.subject, e.severity)],
-                    only(e.rule, e.store), "ack of %s" % aid)
+        (msg,) = self.expect(feed, [resolved(e.rule, e.store, e.subject, e.severity)],
+                             only(e.rule, e.store), "ack of %s" % aid)
+        # Plain mode: every client is an ops client (docs/ALERTS.md "Resolution").
+        self.assertEqual(msg.alert.resolution, "acknowledged by an ops client")
+        self.assertTrue(msg.alert.message.startswith("resolved (acknowledged by an ops client)"),
+                        msg.alert.message)
         self.not_in_snapshot(d, e.rule, e.store, e.subject)
 
 
@@ -740,26 +744,39 @@ class StockRules(AlertTest):
         self.assert_pub_seq(feed)
 
     def test_shrink_high(self):
+        """shrink_high is judged on closed days (issue 12): a damaged case before the morning's
+        sales does not fire; at the day's end its figures are judged once."""
         S3, S4 = "ST3", "ST4"
-        d, feed = self.start(store_cfg(S3, "stock3"), store_cfg(S4, "stock3"))
+        d, feed = self.start(store_cfg(S3, "stock3"), store_cfg(S4, "stock3"), clock=True)
         t3, t4 = Till(self, d, S3), Till(self, d, S4)
-        m3, m4 = only("shrink_high", S3), only("shrink_high", S4)
-        # No sales: the limit is the minimum, 10000.
-        t3.send(stock_b("H", "RECEIVE", 5000, 10000), stock_b("H", "DAMAGE", 1000, 10000))
-        self.expect_none(feed, m3, "shrink value exactly 10000 (the minimum)")
-        t3.send(stock_b("H", "SHRINK", 1000, 1))
-        e = fire("shrink_high", S3, str(TODAY), "WARNING", 10001, 10000, day=TODAY)
-        (msg,) = self.expect(feed, [e], m3, "shrink value 10001")
+        m = only("shrink_high", [S3, S4])
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        set_clock(self, d, t("09:00"))
+        # ST3, no sales all day: the limit is the minimum, 10000; damage 10000, then 1 more.
+        t3.send(at(t("08:55"), stock_b("H", "RECEIVE", 5000, 10000)),
+                at(t("09:00"), stock_b("H", "DAMAGE", 1000, 10000)))
+        # ST4: damage worth 15000 at 09:00, before any sale (over the minimum of 10000) ...
+        t4.send(at(t("08:55"), stock_b("I", "RECEIVE", 5000, 10000)),
+                at(t("09:00"), stock_b("I", "DAMAGE", 1500, 10000)))
+        set_clock(self, d, t("09:01"))
+        self.expect_none(feed, m, "09:01: damage is judged when the day has closed")
+        t3.send(at(t("09:30"), stock_b("H", "SHRINK", 1000, 1)))
+        # ... and net sales of 4000000 by the evening: the day's limit is 50 bp of it, 20000.
+        t4.send(at(t("18:00"), sale_b(4000000, sku="J")))
+        set_clock(self, d, t("23:59"))
+        self.expect_none(feed, m, "23:59: the day is not over")
+        set_clock(self, d, t("00:01", D + datetime.timedelta(days=1)))
+        e = fire("shrink_high", S3, str(D), "WARNING", 10001, 10000, day=D)
+        (msg,) = self.expect(feed, [e], m, "00:01: the closed day judged: ST3 10001 over 10000; "
+                             "ST4 15000 within 0.5% of 4000000")
+        self.assertIn(str(D), msg.alert.message)
         self.in_snapshot(d, e, msg)
-        # Net sales 4000000: the limit is 50 bp of it, 20000.
-        t4.send(stock_b("I", "RECEIVE", 5000, 10000), sale_b(4000000, sku="J"),
-                stock_b("I", "DAMAGE", 2000, 10000))
-        self.expect_none(feed, m4, "shrink value exactly 0.5% of net sales 4000000")
-        t4.send(stock_b("I", "SHRINK", 1, 1000))  # round_half_up(1 * 1000 / 1000) = 1
-        self.expect(feed, [fire("shrink_high", S4, str(TODAY), "WARNING", 20001, 20000,
-                                day=TODAY)], m4, "shrink value 20001 over 0.5% of 4000000")
+        set_clock(self, d, t("01:00", D + datetime.timedelta(days=1)))
+        self.expect_none(feed, m, "judged once: no repeat, no day-end resolution")
+        # Resolved by an ack, which says who acknowledged it.
+        self.ack_ok(d, feed, e)
         self.assert_pub_seq(feed)
-        # It resolves when the day ends: see DayEnd.
 
 
 # =============================================================================================
@@ -797,33 +814,72 @@ class AttendanceRules(AlertTest):
         # Both resolve when the day ends: see DayEnd.
 
     def test_no_show(self):
+        """no_show is keyed by the shift (issue 12): yesterday's absence is its own alert and
+        cannot swallow today's; each resolves with its reason (clocked in, shift cancelled,
+        shift ended without clock-in), and the attendance rollup keeps the no-show."""
         S = "AT2"
         d, feed = self.start(store_cfg(S, "staff2", hours="00:00-24:00",
                                        store_silent_minutes=10080), clock=True)
         till = Till(self, d, S)
         m = only("no_show", S)
         start = local_ms(NOON_TZ, TODAY, "15:00")
-        till.send(*[shift_b("SH%s" % e, e, start, start + 8 * HOUR) for e in ("E1", "E2", "E3")],
-                  shift_b("SH4", "E4", start - 25 * HOUR, start - 17 * HOUR),  # over 24 h ago
-                  shift_b("SH5", "E5", start, start + 8 * HOUR, cancelled=True),
+        y = start - DAY  # the same hour yesterday (a fixed-offset zone)
+        till.send(shift_b("Y1", "E1", y, y + 8 * HOUR),
+                  *[shift_b("T%s" % e[1], e, start, start + 8 * HOUR)
+                    for e in ("E1", "E2", "E3", "E4")],
+                  shift_b("T5", "E5", start, start + 8 * HOUR, cancelled=True),
                   at(start - 5 * MIN, att_b("E3", "CLOCK_IN")))
+        # Yesterday: E1 does not come.
+        set_clock(self, d, y + 31 * MIN)
+        e = fire("no_show", S, "Y1", "WARNING", 31 * 60, 30 * 60)
+        (msg,) = self.expect(feed, [e], m, "yesterday 15:31: E1's shift Y1")
+        self.assertIn("E1", msg.alert.message)
+        self.assertIn("15:00", msg.alert.message, "the message says when the shift started")
+        set_clock(self, d, y + 8 * HOUR + MIN)
+        (msg,) = self.expect(feed, [resolved("no_show", S, "Y1", "WARNING")], m,
+                             "yesterday 23:01: Y1 is over")
+        self.assertEqual(msg.alert.resolution, "shift ended without clock-in")
         set_clock(self, d, start + 29 * MIN)
-        self.expect_none(feed, m, "29 minutes after the start")
+        self.expect_none(feed, m, "today 15:29")
         set_clock(self, d, start + 31 * MIN)
-        want = [fire("no_show", S, e, "WARNING", 31 * 60, 30 * 60) for e in ("E1", "E2")]
-        got = self.expect(feed, want, m, "31 minutes after the start: E1 and E2 (E3 clocked in, "
-                          "E4's shift began over 24 h ago, E5's is cancelled)")
-        self.in_snapshot(d, want[0], [g for g in got if g.alert.subject == "E1"][0])
+        want = [fire("no_show", S, sid, "WARNING", 31 * 60, 30 * 60) for sid in ("T1", "T2", "T4")]
+        got = self.expect(feed, want, m, "today 15:31: E1 (absent yesterday too: a new alert), "
+                          "E2, E4 (E3 clocked in, E5's shift is cancelled)")
+        self.in_snapshot(d, want[0], [g for g in got if g.alert.subject == "T1"][0])
         till.send(at(start + 32 * MIN, att_b("E1", "CLOCK_IN")))
         set_clock(self, d, start + 33 * MIN)
-        self.expect(feed, [resolved("no_show", S, "E1", "WARNING"),
-                           fire("late_clock_in", S, "E1@%s" % TODAY, "INFO", 32 * 60, 5 * 60,
-                                day=TODAY),
-                           fire("no_show", S, "E2", "WARNING", 33 * 60, 30 * 60)],
-                    only(["no_show", "late_clock_in"], S), "E1 clocks in 32 minutes late")
-        self.not_in_snapshot(d, "no_show", S, "E1")
-        # Still firing; the snapshot may show the value at firing or the current one.
-        self.in_snapshot(d, fire("no_show", S, "E2", "WARNING", {31 * 60, 33 * 60}, 30 * 60))
+        got = self.expect(feed, [resolved("no_show", S, "T1", "WARNING"),
+                                 fire("late_clock_in", S, "E1@%s" % TODAY, "INFO", 32 * 60, 5 * 60,
+                                      day=TODAY),
+                                 fire("no_show", S, "T2", "WARNING", 33 * 60, 30 * 60),
+                                 fire("no_show", S, "T4", "WARNING", 33 * 60, 30 * 60)],
+                          only(["no_show", "late_clock_in"], S), "E1 clocks in 32 minutes late")
+        self.assertEqual([g.alert.resolution for g in got
+                          if g.alert.subject == "T1"], ["clocked in"])
+        self.not_in_snapshot(d, "no_show", S, "T1")
+        till.send(at(start + 34 * MIN, shift_b("T2", "E2", start, start + 8 * HOUR,
+                                               cancelled=True)))
+        (msg,) = self.expect(feed, [resolved("no_show", S, "T2", "WARNING")], m,
+                             "E2's shift cancelled")
+        self.assertEqual(msg.alert.resolution, "shift cancelled")
+        self.assertTrue(msg.alert.message.startswith("resolved (shift cancelled)"),
+                        msg.alert.message)
+        set_clock(self, d, start + 8 * HOUR + MIN)
+        (msg,) = self.expect(feed, [resolved("no_show", S, "T4", "WARNING")], m,
+                             "E4's shift ended")
+        self.assertEqual(msg.alert.resolution, "shift ended without clock-in")
+        self.not_in_snapshot(d, "no_show", S, "T4")
+        # The attendance rollup still counts the no-shows (Y1 yesterday, T4 today).
+        pb = fwtest.pb2()
+        for day, emps in ((TODAY - datetime.timedelta(days=1), {"E1": 1}),
+                          (TODAY, {"E1": 0, "E3": 0, "E4": 1})):
+            r = d.query_raw(pb.Query(kind=pb.Query.ATTENDANCE, store_id=S, from_day=str(day),
+                                     to_day=str(day)))
+            self.assertEqual(r.status, pb.QueryResult.OK, r.error)
+            rows = {row["employee"]: row["no_show"] for row in table(r, "employees")}
+            for emp, n in emps.items():
+                self.assertEqual(rows.get(emp), n, "attendance of %s on %s: no_show of %s"
+                                 % (S, day, emp))
         self.assert_pub_seq(feed)
 
     def test_understaffed(self):
@@ -1012,8 +1068,9 @@ class TargetRules(AlertTest):
 
 
 class DayEnd(AlertTest):
-    DAY_RULES = ["return_rate_high", "cashier_returns_high", "shrink_high", "cash_over_short",
+    DAY_RULES = ["return_rate_high", "cashier_returns_high", "cash_over_short",
                  "late_clock_in", "early_leave"]
+    CLOSED = ["shrink_high"]  # judged when the day has closed
     KEPT = ["count_variance", "compensation_over_limit", "complaint_major"]
 
     def test_day_rules_resolve_at_local_midnight(self):
@@ -1021,7 +1078,7 @@ class DayEnd(AlertTest):
         d, feed = self.start(store_cfg(TK, "days", tz="Asia/Tokyo"),
                              store_cfg(NY, "days", tz="America/New_York"), clock=True)
         tk, ny = Till(self, d, TK), Till(self, d, NY)
-        m = only(self.DAY_RULES + self.KEPT)
+        m = only(self.DAY_RULES + self.KEPT + self.CLOSED)
         # Tokyo: tomorrow there, 10:00.
         D = local_day("Asia/Tokyo", now_ms()) + datetime.timedelta(days=1)
         t = lambda hhmm, day=D: local_ms("Asia/Tokyo", day, hhmm)  # noqa: E731
@@ -1036,8 +1093,8 @@ class DayEnd(AlertTest):
                     m, "K2's 6th return")
         tk.send(at(t("10:03"), stock_b("X", "RECEIVE", 20000, 10001)),
                 at(t("10:04"), stock_b("X", "DAMAGE", 1000, 10001)))
-        self.expect(feed, [fire("shrink_high", TK, day, "WARNING", 10001, 10000, day=D)], m,
-                    "damage 10001 (net 17600: the minimum 10000 applies)")
+        self.expect_none(feed, m, "damage 10001 (net 17600: the minimum 10000 applies): "
+                         "judged at the day's end")
         tk.send(at(t("10:05"), drawer_b("DR", "K3", "OPEN", 10000)),
                 at(t("10:06"), drawer_b("DR", "K3", "CLOSE", counted=8000)))
         self.expect(feed, [fire("cash_over_short", TK, "DR", "WARNING", -2000, 1000, day=D)], m,
@@ -1065,16 +1122,19 @@ class DayEnd(AlertTest):
         set_clock(self, d, t("00:01", D + datetime.timedelta(days=1)))  # 15:01 UTC, day D in UTC
         self.expect(feed, [resolved("return_rate_high", TK, day, "WARNING"),
                            resolved("cashier_returns_high", TK, "K2@" + day, "WARNING"),
-                           resolved("shrink_high", TK, day, "WARNING"),
+                           fire("shrink_high", TK, day, "WARNING", 10001, 10000, day=D),
                            resolved("cash_over_short", TK, "DR", "WARNING"),
                            resolved("late_clock_in", TK, "E1@" + day, "INFO"),
                            resolved("early_leave", TK, "E2@" + day, "INFO")], m,
-                    "00:01 in Tokyo (still day %s in UTC): every day rule resolves" % day)
+                    "00:01 in Tokyo (still day %s in UTC): every day rule resolves, and the "
+                    "closed day's shrink is judged" % day)
         rows = [a for a, r in snapshot(d, region="days")[0].items()
-                if r["rule"] in self.DAY_RULES + self.KEPT]
+                if r["rule"] in self.DAY_RULES + self.KEPT + self.CLOSED]
         self.assertEqual(sorted(rows), sorted(["count_variance/DTK/X", "complaint_major/DTK/C1",
-                                               "compensation_over_limit/DTK/C1"]),
-                         "after Tokyo's midnight only the alerts not bound to a day remain")
+                                               "compensation_over_limit/DTK/C1",
+                                               "shrink_high/DTK/" + day]),
+                         "after Tokyo's midnight only the alerts not bound to a day remain, and "
+                         "the closed day's shrink_high")
         # A late event for the closed day fires no day rule.
         tk.send(*[at(t("12:00"), ret_b(100, "K7")) for _ in range(6)])
         self.expect_none(feed, m, "6 returns timed on the closed day")
@@ -1099,7 +1159,7 @@ class DayEnd(AlertTest):
         S = "DLY"
         d, feed = self.start(store_cfg(S, "days2"))
         till = Till(self, d, S)
-        m = only(self.DAY_RULES, S)
+        m = only(self.DAY_RULES + self.CLOSED, S)
         y = now_ms() // MIN * MIN - DAY  # yesterday, about 12:00 local
         cases = [
             ("yesterday: returns 25% of gross, 20 transactions",
