@@ -22,6 +22,7 @@ import os
 import re
 import queue
 import subprocess
+import sys
 import threading
 import time
 from zoneinfo import ZoneInfo
@@ -936,6 +937,59 @@ class AttendanceRules(AlertTest):
         self.assert_pub_seq(feed)
 
 
+    def test_understaffed_grace_and_rota(self):
+        """understaffed (issue 12): quiet for understaffed_grace_minutes after opening and after
+        a change of the rota; on a day with a rota the minimum is the number of shifts running
+        now, capped by min_staff."""
+        S = "UG1"
+        d, feed = self.start(
+            store_cfg(S, "staff4", hours="14:00-22:00", min_staff=2, store_silent_minutes=10080),
+            extra="[alerts]\nupdate_min_seconds = 0\n", clock=True)
+        till = Till(self, d, S)
+        m = only("understaffed", S)
+        D = TOMORROW
+        t = lambda hhmm: local_ms(NOON_TZ, D, hhmm)  # noqa: E731
+        set_clock(self, d, t("13:59"))
+        self.expect_none(feed, m, "closed")
+        set_clock(self, d, t("14:14"))
+        self.expect_none(feed, m, "14:14: nobody on duty, but within 15 minutes of opening")
+        set_clock(self, d, t("14:16"))
+        e = fire("understaffed", S, "", "WARNING", 0, 2)
+        (msg,) = self.expect(feed, [e], m, "14:16: the grace after opening is over")
+        self.assertIn("no rota for today", msg.alert.message)
+        # Today's rota: one from opening, three from 17:00.
+        till.send(at(t("14:16"), shift_b("UA", "E1", t("14:00"), t("17:00"))),
+                  at(t("14:16"), shift_b("UB", "E2", t("17:00"), t("22:00"))),
+                  at(t("14:16"), shift_b("UC", "E3", t("17:00"), t("22:00"))))
+        set_clock(self, d, t("14:17"))
+        (msg,) = self.expect(feed, [e._replace(threshold=1)], m,
+                             "14:17: one shift on the rota now: the minimum is 1 (firing: an "
+                             "update, grace or not)")
+        self.assertIn("rota", msg.alert.message)
+        till.send(at(t("14:17"), att_b("E1", "CLOCK_IN")))
+        set_clock(self, d, t("14:18"))
+        (msg,) = self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m,
+                             "E1 on duty: the rota's 1")
+        self.assertEqual(msg.alert.resolution, "back at the minimum")
+        set_clock(self, d, t("17:05"))
+        self.expect(feed, [fire("understaffed", S, "", "WARNING", 1, 2)], m,
+                    "17:05: three shifts running, capped by min_staff 2; 1 on duty")
+        till.send(at(t("17:05"), att_b("E2", "CLOCK_IN")))
+        set_clock(self, d, t("17:06"))
+        self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m, "2 on duty")
+        # A change of the rota at 17:10 (a fourth shift), and E2 leaves: within the grace.
+        till.send(at(t("17:10"), shift_b("UD", "E4", t("18:00"), t("22:00"))),
+                  at(t("17:10"), att_b("E2", "CLOCK_OUT")))
+        set_clock(self, d, t("17:20"))
+        self.expect_none(feed, m, "17:20: 1 on duty, within 15 minutes of the rota change")
+        set_clock(self, d, t("17:26"))
+        self.expect(feed, [fire("understaffed", S, "", "WARNING", 1, 2)], m,
+                    "17:26: the grace after the rota change is over")
+        set_clock(self, d, t("22:00"))
+        self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m, "closing time")
+        self.assert_pub_seq(feed)
+
+
 # =============================================================================================
 # Silences and clocks: store_silent, terminal_silent, clock_skew
 # =============================================================================================
@@ -993,6 +1047,120 @@ class SilenceRules(AlertTest):
         self.expect(feed, [resolved("terminal_silent", S1, "TS1-A", "WARNING")], m,
                     "TS1-A's next event")
         self.assert_pub_seq(feed)
+
+    def test_terminal_silent_only_when_open(self):
+        """terminal_silent only in opening hours (issue 12): one open at closing resolves
+        ("store closed"), a till off after closing is not an alarm, the next morning it is."""
+        S = "TS3"
+        d, feed = self.start(store_cfg(S, "quiet3", hours="08:00-20:00",
+                                       store_silent_minutes=10080), clock=True)
+        a, b = Till(self, d, S, "TS3-A"), Till(self, d, S, "TS3-B")
+        m = only("terminal_silent", S)
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        set_clock(self, d, t("19:00"))
+        a.send(at(t("19:00"), hb_b()))
+        b.send(at(t("19:00"), hb_b()))
+        set_clock(self, d, t("19:10"))  # the rules hear a terminal on the daemon's clock
+        b.send(at(t("19:10"), hb_b()))
+        set_clock(self, d, t("19:16"))
+        e = fire("terminal_silent", S, "TS3-A", "WARNING", 16 * 60, 15 * 60)
+        self.expect(feed, [e], m, "19:16: TS3-A silent 16 minutes while TS3-B is live")
+        set_clock(self, d, t("20:00"))
+        (msg,) = self.expect(feed, [resolved("terminal_silent", S, "TS3-A", "WARNING")], m,
+                             "20:00: closing time")
+        self.assertEqual(msg.alert.resolution, "store closed")
+        self.not_in_snapshot(d, "terminal_silent", S, "TS3-A")
+        set_clock(self, d, t("20:40"))
+        b.send(at(t("20:40"), hb_b()))
+        set_clock(self, d, t("20:45"))
+        self.expect_none(feed, m, "20:45: TS3-A off after closing, TS3-B heard 5 minutes ago")
+        N = D + datetime.timedelta(days=1)
+        set_clock(self, d, t("08:00", N))
+        self.expect_none(feed, m, "08:00 the next morning: both silent (store_silent's business)")
+        b.send(at(t("08:00", N), hb_b()))
+        set_clock(self, d, t("08:05", N))
+        self.expect(feed, [e._replace(value=(t("08:05", N) - t("19:00")) // 1000)], m,
+                    "08:05 the next morning: TS3-A still silent while TS3-B is live")
+        a.send(at(t("08:06", N), hb_b()))
+        (msg,) = self.expect(feed, [resolved("terminal_silent", S, "TS3-A", "WARNING")], m,
+                             "TS3-A heard again")
+        self.assertEqual(msg.alert.resolution, "the terminal was heard again")
+        self.assert_pub_seq(feed)
+
+    def test_terminal_records_bounded(self):
+        """The per-terminal records are bounded by [alerts] terminal_records_max (issue 17):
+        FW_INVENTED_TERMINALS (default 300000) invented terminal ids, one heartbeat each,
+        through the real daemon in plain mode, leave at most the maximum in STATS
+        terminal_spools; a dropped terminal is rebuilt when heard again and its
+        terminal_silent resolves."""
+        S = "TB1"
+        MAX = 1000
+        n = int(os.environ.get("FW_INVENTED_TERMINALS", "300000"))
+        d, feed = self.start(store_cfg(S, "bound", hours="00:00-24:00",
+                                       store_silent_minutes=10080),
+                             extra="[alerts]\nterminal_records_max = %d\n" % MAX, clock=True)
+        x, y = Till(self, d, S, "TB1-X"), Till(self, d, S, "TB1-Y")
+        m = only("terminal_silent", S)
+        t0 = now_ms()
+        x.send(at(t0, hb_b()))
+        y.send(at(t0, hb_b()))
+        set_clock(self, d, t0 + 14 * MIN)
+        y.send(at(t0 + 14 * MIN, hb_b()))
+        set_clock(self, d, t0 + 16 * MIN)
+        self.expect(feed, [fire("terminal_silent", S, "TB1-X", "WARNING", {16 * 60, 16 * 60 + 1},
+                                15 * 60)], m, "TB1-X silent")
+        # The invented terminals, pipelined on one DEALER (one batch per terminal id).
+        pb = fwtest.pb2()
+        sock = zmq.Context.instance().socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 0)
+        sock.setsockopt(zmq.RCVHWM, 0)
+        sock.connect(d.ingest)
+        self.addCleanup(sock.close)
+        tmpl = pb.EventBatch()
+        ev = tmpl.events.add(store_id=S, epoch=7, seq=1, event_time_ms=t0 + 15 * MIN)
+        ev.heartbeat.SetInParent()
+        pid = d.proc.pid
+
+        def rss_anon_kb():
+            with open("/proc/%d/status" % pid) as f:
+                return int(re.search(r"RssAnon:\s+(\d+)", f.read()).group(1))
+
+        rss = []
+        got = 0
+        for i in range(n):
+            ev.terminal_id = "FAKE-%07d" % i
+            sock.send(tmpl.SerializeToString())
+            if i % 1000 == 999:  # keep at most ~2000 batches in flight
+                while got < i - 1000:
+                    a = pb.Ack()
+                    self.assertTrue(sock.poll(30000), "no Ack for 30 s")
+                    a.ParseFromString(sock.recv())
+                    self.assertEqual(list(a.rejected), [], "invented terminal rejected")
+                    got += 1
+            if i + 1 in (n // 2, n):
+                while got < i + 1:
+                    self.assertTrue(sock.poll(30000), "no Ack for 30 s")
+                    sock.recv()
+                    got += 1
+                rss.append(rss_anon_kb())
+        r = d.query_raw(pb.Query(kind=pb.Query.STATS), timeout_ms=30000)
+        self.assertEqual(r.status, pb.QueryResult.OK, r.error)
+        spools = {row["terminal"] for row in table(r, "terminal_spools")}
+        self.assertLessEqual(len(spools), MAX, "terminal records after %d invented ids" % n)
+        self.assertIn("FAKE-%07d" % (n - 1), spools, "the most recently heard is kept")
+        self.assertNotIn("TB1-X", spools, "the least recently heard was dropped")
+        print("\n  %d invented terminals: daemon RssAnon %d kB at %d, %d kB at %d" % (
+            n, rss[0], n // 2, rss[-1], n), file=sys.stderr)
+        # Heard again: rebuilt, and its stored terminal_silent resolves.
+        x.send(at(t0 + 16 * MIN, hb_b()))
+        (msg,) = self.expect(feed, [resolved("terminal_silent", S, "TB1-X", "WARNING")], m,
+                             "TB1-X heard again after its record was dropped")
+        self.assertEqual(msg.alert.resolution, "the terminal was heard again")
+        r = d.query_raw(pb.Query(kind=pb.Query.STATS))
+        self.assertIn("TB1-X", {row["terminal"] for row in table(r, "terminal_spools")},
+                      "TB1-X's record rebuilt")
 
     def test_clock_skew(self):
         S = "CS1"
@@ -1059,6 +1227,43 @@ class TargetRules(AlertTest):
         set_clock(self, d, t("00:30", D + datetime.timedelta(days=1)))
         self.expect(feed, [resolved("sales_behind_target", B2, str(D), "WARNING")], m,
                     "the day is over")
+        self.assert_pub_seq(feed)
+
+
+    def test_sales_behind_target_hourly_profile(self):
+        """sales_behind_target against the store's own hourly profile (issue 12): with history
+        that sells mostly in the evening, a slow morning is not behind; with no history (a
+        flat profile) the same morning is judged as before, pro rata."""
+        P, F = "SP1", "SP2"
+        d, feed = self.start(store_cfg(P, "targets2", hours="08:00-20:00"),
+                             store_cfg(F, "targets2", hours="08:00-20:00"), clock=True)
+        tp, tf = Till(self, d, P), Till(self, d, F)
+        m = only("sales_behind_target", [P, F])
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        # SP1's last same weekdays (D-7, D-14): 10% of the day's sales at 09:00, 90% at 18:00.
+        for w in (7, 14):
+            h = D - datetime.timedelta(days=w)
+            tp.send(at(t("09:00", h), sale_b(10000)), at(t("18:00", h), sale_b(90000)))
+        tp.send(target_b(D, 1000000), at(t("10:00"), sale_b(100000)))
+        tf.send(target_b(D, 1000000), at(t("10:00"), sale_b(100000)))
+        set_clock(self, d, t("13:00"))
+        # SP2, flat: 1000000 * 300 / 720 * 80% = 333332 due; SP1: 10% of the day by 13:00,
+        # 80000 due, and 100000 sold.
+        ef = fire("sales_behind_target", F, str(D), "WARNING", 100000,
+                  1000000 * 300 // 720 * 80 // 100, day=D)
+        (msg,) = self.expect(feed, [ef], m, "13:00: SP2 (flat) behind; SP1 ahead of its profile")
+        self.assertIn("pro rata", msg.alert.message)
+        set_clock(self, d, t("18:00"))
+        self.expect(feed, [ef._replace(threshold=1000000 * 600 // 720 * 80 // 100)], m,
+                    "18:00: SP1's profile still puts 10% before 18:00 (SP2 updated)")
+        set_clock(self, d, t("19:00"))
+        ep = fire("sales_behind_target", P, str(D), "WARNING", 100000, 800000, day=D)
+        got = self.expect(feed, [ep, ef._replace(threshold=1000000 * 660 // 720 * 80 // 100)], m,
+                          "19:00: SP1's evening is due (all of the day's share: 800000)")
+        msg = [g for g in got if g.alert.store_id == P][0]
+        self.assertIn("hourly profile", msg.alert.message)
+        self.in_snapshot(d, ep, msg)
         self.assert_pub_seq(feed)
 
 
