@@ -40,7 +40,6 @@ struct rules {
     struct rules_event *ev; /* the event rules (their rule-pass part) */
     struct htab *stores;    /* id -> seen_store */
     struct htab *terminals; /* id -> seen_terminal, at most [alerts] terminal_records_max */
-    uint64_t terminals_dropped;
     int64_t started_ms;
 };
 
@@ -122,7 +121,6 @@ static void bound_terminals(struct rules *ru)
         free(v[i].t);
     htab_destroy(&ru->terminals, NULL);
     ru->terminals = h;
-    ru->terminals_dropped += n - keep;
     log_info("terminal_silent: %zu terminal records over the maximum of %zu: dropped the %zu "
              "least recently heard",
              n, max, n - keep);
