@@ -323,8 +323,12 @@ static void end_day_one(const char *key, void *val, void *arg)
 {
     struct end_days *e = arg;
     struct alert_rec *r = val;
-    if (is_active(r) && r->day >= 0 && r->day < e->today && !strcmp(r->m.store_id, e->store))
-        resolve(e->a, r, "day ended");
+    /* A rule judged on a closed day (shrink_high) carries its day but does not end with it. */
+    if (is_active(r) && r->day >= 0 && r->day < e->today && !strcmp(r->m.store_id, e->store)) {
+        enum rule_id rid = rule_by_name(r->m.rule);
+        if (rid == RULE_N || rule_catalogue[rid].per_day)
+            resolve(e->a, r, "day ended");
+    }
 }
 
 void alerts_end_days(struct alerts *a, const char *store, int32_t today)
@@ -597,7 +601,8 @@ const char *alerts_region_of(struct alerts *a, const char *alert_id)
     return r ? r->m.region : NULL;
 }
 
-void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
+void alerts_ack_by(struct alerts *a, const char *alert_id, const char *by, const char *reason,
+                   struct result *res)
 {
     struct alert_rec *r = alert_id ? htab_get(a->active, alert_id) : NULL;
     if (!is_active(r)) {
@@ -609,8 +614,19 @@ void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
         res_error(res, "%s alerts resolve by themselves, not by acknowledgement", r->m.rule);
         return;
     }
-    resolve(a, r, "acknowledged");
+    char why[300];
+    if (reason && reason[0])
+        snprintf(why, sizeof why, "acknowledged by %.100s: %.160s",
+                 by && by[0] ? by : "an ops client", reason);
+    else
+        snprintf(why, sizeof why, "acknowledged by %.100s", by && by[0] ? by : "an ops client");
+    resolve(a, r, why);
     alerts_flush(a);
+}
+
+void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
+{
+    alerts_ack_by(a, alert_id, NULL, NULL, res);
 }
 
 struct by_rule {

@@ -57,6 +57,7 @@ static const struct key_spec keys[] = {
     INT("limits", "max_lines", max_lines, 1, 100000),
     STR("alerts", "endpoint", alerts_endpoint),
     INT("alerts", "update_min_seconds", alert_update_min_s, 0, 86400),
+    INT("alerts", "terminal_records_max", terminal_records_max, 100, 100000000),
     STR("query", "endpoint", query_endpoint),
     INT("query", "max_result_bytes", max_result_bytes, 4096, 1LL << 30),
     STR("metrics", "listen", metrics_listen),
@@ -98,6 +99,7 @@ const struct threshold_spec threshold_specs[TH_N] = {
     [TH_TERMINAL_SILENT_MINUTES] = {"terminal_silent_minutes", 15, 1, 10080},
     [TH_CLOCK_SKEW_SECONDS] = {"clock_skew_seconds", 120, 1, 86400},
     [TH_SALES_BEHIND_PCT] = {"sales_behind_pct", 80, 0, 1000},
+    [TH_UNDERSTAFFED_GRACE_MINUTES] = {"understaffed_grace_minutes", 15, 0, 1440},
 };
 
 static const char *const store_keys[] = {"name",  "region",   "timezone",
@@ -124,6 +126,7 @@ void config_defaults(struct config *cfg)
     cfg->max_amount_cents = 1000000000LL; /* 10,000,000.00 */
     cfg->max_lines = 1000;
     cfg->alert_update_min_s = 60;
+    cfg->terminal_records_max = 100000;
     cfg->checkpoint_ms = 2000;
     cfg->checkpoint_cells = 200000;
     cfg->map_size_mb = 1024;

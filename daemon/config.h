@@ -37,6 +37,7 @@ enum threshold {
     TH_TERMINAL_SILENT_MINUTES,
     TH_CLOCK_SKEW_SECONDS,
     TH_SALES_BEHIND_PCT,
+    TH_UNDERSTAFFED_GRACE_MINUTES,
     TH_N
 };
 
@@ -116,7 +117,8 @@ struct config {
     int64_t max_lines;
     /* [alerts], [query] */
     char alerts_endpoint[CONFIG_EP_MAX];
-    int64_t alert_update_min_s; /* [alerts] update_min_seconds */
+    int64_t alert_update_min_s;   /* [alerts] update_min_seconds */
+    int64_t terminal_records_max; /* [alerts] terminal_records_max */
     char query_endpoint[CONFIG_EP_MAX];
     int64_t max_result_bytes; /* a bigger answer is replaced by an error saying so */
     /* [metrics]: the listener, and who may scrape it (HTTP basic auth against an Argon2id hash

@@ -144,32 +144,6 @@ static void on_sale(struct rules_event *re, const struct rollup_applied *ap)
 
 /* ---- stock ---------------------------------------------------------------------------------- */
 
-static void shrink(struct rules_event *re, const struct store_info *s, int32_t day)
-{
-    uint8_t k[KEYMAX];
-    int64_t value = 0, mv[MV_N], dt[DT_N];
-    for (int kind = FLOORWALKER__STOCK_MOVE__KIND__DAMAGE;
-         kind <= FLOORWALKER__STOCK_MOVE__KIND__SHRINK; kind++) {
-        rollup_peek(re->r, k, rollup_key(k, CELL_MOVES, s->id, "db", day, kind), mv, MV_N, NULL, 0);
-        value += mv[MV_VALUE];
-    }
-    rollup_peek(re->r, k, rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day), dt, DT_N, NULL, 0);
-    int64_t net = dt[DT_NET];
-    int64_t bp = TH(s, TH_SHRINK_RATE_BP), min = TH(s, TH_SHRINK_MIN_CENTS);
-    int64_t limit = net > 0 ? net * bp / 10000 : 0;
-    if (limit < min)
-        limit = min;
-    char subj[16];
-    day_subject(subj, sizeof subj, NULL, day);
-    if (value > limit)
-        alerts_raise(re->a, RULE_SHRINK_HIGH, s->id, s->region, subj, SEV_WARNING, value, limit,
-                     day,
-                     "damage and shrink today are worth %s, over the limit of %s (%s of net "
-                     "sales %s, at least %s)",
-                     MSG_MONEY(re->cfg, value, s->id), MSG_MONEY(re->cfg, limit, s->id),
-                     MSG_RATE(bp), MSG_MONEY(re->cfg, net, s->id), MSG_MONEY(re->cfg, min, s->id));
-}
-
 static void count_variance(struct rules_event *re, const struct store_info *s,
                            const Floorwalker__StockMove *m, int64_t book)
 {
@@ -193,10 +167,7 @@ static void on_stock(struct rules_event *re, const struct rollup_applied *ap)
     stock(re, ap->s, m->sku);
     if (m->kind == FLOORWALKER__STOCK_MOVE__KIND__COUNT)
         count_variance(re, ap->s, m, ap->before);
-    if ((m->kind == FLOORWALKER__STOCK_MOVE__KIND__DAMAGE ||
-         m->kind == FLOORWALKER__STOCK_MOVE__KIND__SHRINK) &&
-        ap->day == today_of(re, ap->s))
-        shrink(re, ap->s, ap->day);
+    /* shrink_high is judged on closed days: rules_timer.c. */
 }
 
 /* ---- drawers -------------------------------------------------------------------------------- */

@@ -2,7 +2,7 @@
  * The alert rules that an applied event triggers (docs/ALERTS.md; trigger "event" in
  * rule_catalogue.c): return_rate_high, cashier_returns_high, cash_over_short,
  * drawer_over_limit, complaint_major, complaint_surge, compensation_over_limit, out_of_stock,
- * negative_stock, count_variance, shrink_high, late_clock_in, early_leave. Each is raised and
+ * negative_stock, count_variance, late_clock_in, early_leave. Each is raised and
  * resolved here (rules judged per day also resolve when the day ends, in alerts.c); the rule
  * pass calls rules_event_tick for what time ends (complaint_surge's window).
  */

@@ -17,6 +17,12 @@ struct seen_store {
     int last_hour;       /* local hour of the last sales_behind_target judgement */
     int64_t report_hour; /* day * 24 + hour last seen by the rollup reports; -1: not yet */
     bool silent_alert;   /* store_silent may be active (raised, or stored before a restart) */
+    bool open;           /* within its opening hours at the last rule pass */
+    int64_t rota_ms;     /* daemon time of the last SHIFT event (understaffed's grace); 0: none */
+    /* sales_behind_target's hourly profile (net by local hour over the last 4 same weekdays),
+     * read from the rollup once per local day. */
+    int32_t profile_day; /* the day it was read for; -1: not yet */
+    int64_t profile[24], profile_total;
 };
 
 struct seen_terminal {
@@ -33,7 +39,7 @@ struct rules {
     struct alerts *a;
     struct rules_event *ev; /* the event rules (their rule-pass part) */
     struct htab *stores;    /* id -> seen_store */
-    struct htab *terminals; /* id -> seen_terminal */
+    struct htab *terminals; /* id -> seen_terminal, at most [alerts] terminal_records_max */
     int64_t started_ms;
 };
 
@@ -53,8 +59,72 @@ static struct seen_store *seen_store(struct rules *ru, const char *id)
     s->last_ms = ru->started_ms;
     s->last_hour = -1;
     s->report_hour = -1;
+    s->profile_day = -1;
     s->silent_alert = true;
     return s;
+}
+
+/*
+ * The per-terminal records are bounded ([alerts] terminal_records_max): many terminals, or a
+ * peer inventing terminal ids in plain mode, cannot grow the daemon's memory without limit.
+ * Past the maximum the least recently heard quarter is dropped (one sort, amortised over the
+ * quarter of inserts that refill it). A dropped terminal loses only what the records keep in
+ * memory: when heard again its record is rebuilt as at start (its terminal_silent, if stored
+ * in LMDB as active, resolves then), its last spool depth is gone until its next heartbeat,
+ * and while dropped it cannot newly fire terminal_silent (set the maximum above the real
+ * number of terminals).
+ */
+struct term_ref {
+    const char *id;
+    struct seen_terminal *t;
+};
+
+static void collect_terminal(const char *id, void *val, void *arg)
+{
+    struct term_ref **p = arg;
+    (*p)->id = id;
+    (*p)->t = val;
+    (*p)++;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    int64_t x = ((const struct term_ref *)a)->t->last_ms,
+            y = ((const struct term_ref *)b)->t->last_ms;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void bound_terminals(struct rules *ru)
+{
+    size_t n = htab_count(ru->terminals), max = (size_t)ru->cfg->terminal_records_max;
+    if (n <= max)
+        return;
+    struct term_ref *v = malloc(n * sizeof *v), *p = v;
+    struct htab *h = htab_new();
+    if (!v || !h) {
+        free(v);
+        htab_destroy(&h, NULL);
+        return; /* keep them all; try again at the next insert */
+    }
+    htab_foreach(ru->terminals, collect_terminal, &p);
+    qsort(v, n, sizeof *v, newest_first);
+    size_t keep = max - max / 4, i;
+    for (i = 0; i < keep; i++)
+        if (htab_put(h, v[i].id, v[i].t) != 0)
+            break;
+    if (i < keep) { /* out of memory: give up the new table, keep the old */
+        htab_destroy(&h, NULL);
+        free(v);
+        return;
+    }
+    for (; i < n; i++)
+        free(v[i].t);
+    htab_destroy(&ru->terminals, NULL);
+    ru->terminals = h;
+    log_info("terminal_silent: %zu terminal records over the maximum of %zu: dropped the %zu "
+             "least recently heard",
+             n, max, n - keep);
+    free(v);
 }
 
 void rules_seen(struct rules *ru, const Floorwalker__Event *e)
@@ -113,7 +183,13 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
         else
             alerts_clear(ru->a, RULE_CLOCK_SKEW, e->store_id, e->terminal_id, NULL);
     }
-    /* The timer rules that an event ends. */
+    if (htab_count(ru->terminals) > (size_t)ru->cfg->terminal_records_max)
+        bound_terminals(ru); /* t may be gone now: not used below */
+    /* The timer rules that an event ends (or starts a grace for). */
+    if (s && e->body_case == FLOORWALKER__EVENT__BODY_SHIFT)
+        s->rota_ms = now;
+    if (e->body_case == FLOORWALKER__EVENT__BODY_SHIFT && e->shift->cancelled)
+        alerts_clear(ru->a, RULE_NO_SHOW, e->store_id, e->shift->shift_id, "shift cancelled");
     if (e->body_case == FLOORWALKER__EVENT__BODY_COMPLAINT &&
         (e->complaint->action == FLOORWALKER__COMPLAINT__ACTION__RESPONDED ||
          e->complaint->action == FLOORWALKER__COMPLAINT__ACTION__RESOLVED))
@@ -121,9 +197,8 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
                      e->complaint->action == FLOORWALKER__COMPLAINT__ACTION__RESPONDED
                          ? "responded"
                          : "complaint resolved");
-    if (e->body_case == FLOORWALKER__EVENT__BODY_ATTENDANCE &&
-        e->attendance->kind == FLOORWALKER__ATTENDANCE__KIND__CLOCK_IN)
-        alerts_clear(ru->a, RULE_NO_SHOW, e->store_id, e->attendance->employee_id, "clocked in");
+    /* no_show is keyed by the shift: a CLOCK_IN resolves it at the next rule pass, which
+     * reads the shift it matched (CELL_DAY_SHIFT). */
 }
 
 /* ---- timer rules ---------------------------------------------------------------------------- */
@@ -134,6 +209,9 @@ struct store_ctx {
     MDB_txn *txn;
     int64_t now;
     int32_t today;
+    int32_t scan_day;  /* the day of the shifts being visited */
+    int64_t scheduled; /* live shifts running now (understaffed) */
+    bool rota_today;   /* a live shift starts today (understaffed takes its minimum from it) */
 };
 
 static void visit_overdue(void *arg, const uint8_t *suf, size_t n, const int64_t *v, size_t nv,
@@ -155,31 +233,111 @@ static void visit_overdue(void *arg, const uint8_t *suf, size_t n, const int64_t
                      v[CX_RESPONDED_MS] ? "responded" : "complaint resolved");
 }
 
+/* no_show, one alert per shift (subject: its shift_id), so that one day's absence cannot
+ * stand for another's. Also counts the shifts running now for understaffed. */
 static void visit_no_show(void *arg, const uint8_t *suf, size_t n, const int64_t *v, size_t nv,
                           const char *tag)
 {
     struct store_ctx *c = arg;
     char emp[FW_ID_MAX + 1];
-    if (!rollup_suffix_id(suf, n, emp))
+    if (!rollup_suffix_id(suf, n, emp) || !tag || !tag[0])
         return;
+    if (!v[FS_LIVE]) {
+        /* Cancelled, or moved to another day (whose cell judges it then). */
+        uint8_t k[160];
+        int64_t ss[SS_N];
+        size_t kl = rollup_key(k, CELL_SHIFT, c->s->id, "s", tag);
+        if (!rollup_get(c->ru->r, c->txn, k, kl, ss, SS_N, NULL, 0) || !ss[SS_LIVE])
+            alerts_clear(c->ru->a, RULE_NO_SHOW, c->s->id, tag, "shift cancelled");
+        return;
+    }
+    if (c->scan_day == c->today)
+        c->rota_today = true;
+    if (v[FS_START] <= c->now && c->now < v[FS_END])
+        c->scheduled++;
+    if (v[FS_CLOCK_IN]) {
+        alerts_clear(c->ru->a, RULE_NO_SHOW, c->s->id, tag, "clocked in");
+        return;
+    }
+    if (c->now >= v[FS_END]) {
+        alerts_clear(c->ru->a, RULE_NO_SHOW, c->s->id, tag, "shift ended without clock-in");
+        return;
+    }
     int64_t after = config_threshold(c->ru->cfg, c->s->id, TH_NO_SHOW_MINUTES) * 60000;
-    /* Only shifts that started in the last 24 hours: older ones are history, not alerts. */
-    int64_t since = msg_seconds_up(c->now - v[FS_START]);
-    if (v[FS_LIVE] && !v[FS_CLOCK_IN] && v[FS_START] + after < c->now &&
-        c->now - v[FS_START] < 86400000LL)
-        alerts_raise(c->ru->a, RULE_NO_SHOW, c->s->id, c->s->region, emp, SEV_WARNING, since,
+    if (v[FS_START] + after < c->now) {
+        int64_t since = msg_seconds_up(c->now - v[FS_START]);
+        struct tz_local l;
+        tz_local(c->s->tz, v[FS_START], &l);
+        char day[11];
+        tz_format_day(l.day, day);
+        alerts_raise(c->ru->a, RULE_NO_SHOW, c->s->id, c->s->region, tag, SEV_WARNING, since,
                      after / 1000, -1,
-                     "%s has not clocked in for shift %s that started %s ago, more than %s", emp,
-                     tag ? tag : "", MSG_DURATION(since), MSG_DURATION(after / 1000));
-    else if (v[FS_CLOCK_IN])
-        alerts_clear(c->ru->a, RULE_NO_SHOW, c->s->id, emp, "clocked in");
+                     "%s has not clocked in for shift %s (%s %02d:%02d store time), which started "
+                     "%s ago, more than %s",
+                     emp, tag, day, l.hour, l.minute, MSG_DURATION(since),
+                     MSG_DURATION(after / 1000));
+    }
+}
+
+/* shrink_high, judged once on a closed day (at the first rule pass of the next store-local
+ * day) from that day's figures: in the morning the day's net sales are too small a base. */
+static void shrink_closed_day(struct rules *ru, const struct store_info *s, MDB_txn *txn,
+                              int32_t day)
+{
+    uint8_t k[160];
+    int64_t value = 0, mv[MV_N], dt[DT_N];
+    for (int kind = FLOORWALKER__STOCK_MOVE__KIND__DAMAGE;
+         kind <= FLOORWALKER__STOCK_MOVE__KIND__SHRINK; kind++) {
+        rollup_get(ru->r, txn, k, rollup_key(k, CELL_MOVES, s->id, "db", day, kind), mv, MV_N, NULL,
+                   0);
+        value += mv[MV_VALUE];
+    }
+    rollup_get(ru->r, txn, k, rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day), dt, DT_N, NULL, 0);
+    int64_t net = dt[DT_NET];
+    int64_t bp = TH(s->id, TH_SHRINK_RATE_BP), min = TH(s->id, TH_SHRINK_MIN_CENTS);
+    int64_t limit = net > 0 ? net * bp / 10000 : 0;
+    if (limit < min)
+        limit = min;
+    char subj[16], prev[16];
+    tz_format_day(day, subj);
+    tz_format_day(day - 1, prev);
+    alerts_clear(ru->a, RULE_SHRINK_HIGH, s->id, prev, "the next day ended");
+    if (value > limit)
+        alerts_raise(ru->a, RULE_SHRINK_HIGH, s->id, s->region, subj, SEV_WARNING, value, limit,
+                     day,
+                     "damage and shrink on %s (a closed day) were worth %s, over the limit of %s "
+                     "(%s of that day's net sales %s, at least %s)",
+                     subj, MSG_MONEY(ru->cfg, value, s->id), MSG_MONEY(ru->cfg, limit, s->id),
+                     MSG_RATE(bp), MSG_MONEY(ru->cfg, net, s->id), MSG_MONEY(ru->cfg, min, s->id));
+}
+
+/* The store's hourly sales profile: net sales by local hour over the last 4 same weekdays
+ * (the rollup's hourly sales cells), read once per local day. Hours of negative net count 0. */
+static void read_profile(struct rules *ru, struct seen_store *ss, const struct store_info *s,
+                         MDB_txn *txn, int32_t today)
+{
+    if (ss->profile_day == today)
+        return;
+    ss->profile_day = today;
+    ss->profile_total = 0;
+    memset(ss->profile, 0, sizeof ss->profile);
+    uint8_t k[160];
+    int64_t sh[SH_N];
+    for (int w = 1; w <= 4; w++)
+        for (int h = 0; h < 24; h++) {
+            size_t kl = rollup_key(k, CELL_SALES_HOUR, s->id, "dh", today - 7 * w, h);
+            if (rollup_get(ru->r, txn, k, kl, sh, SH_N, NULL, 0) && sh[SH_NET] > 0) {
+                ss->profile[h] += sh[SH_NET];
+                ss->profile_total += sh[SH_NET];
+            }
+        }
 }
 
 static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *txn, int64_t now)
 {
     struct tz_local l;
     tz_local(s->tz, now, &l);
-    struct store_ctx c = {ru, s, txn, now, l.day};
+    struct store_ctx c = {ru, s, txn, now, l.day, l.day, 0, false};
     alerts_end_days(ru->a, s->id, l.day);
     uint8_t k[160];
     size_t kl;
@@ -191,6 +349,7 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
     if (rollup_scan(ru->r, txn, k, kl, visit_overdue, &c) != FW_OK)
         log_warn("complaint_overdue: cannot read the complaints of %s", s->id);
     for (int32_t d = l.day - 1; d <= l.day; d++) {
+        c.scan_day = d;
         kl = rollup_key(k, CELL_DAY_SHIFT, s->id, "d", d);
         if (rollup_scan(ru->r, txn, k, kl, visit_no_show, &c) != FW_OK)
             log_warn("no_show: cannot read the shifts of %s", s->id);
@@ -198,22 +357,41 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
 
     rules_event_tick(ru->ev, s, txn, now);
 
-    int64_t staff = 0, min_staff = TH(s->id, TH_MIN_STAFF);
+    struct seen_store *ss = seen_store(ru, s->id);
+    if (ss)
+        ss->open = open;
+
+    /* understaffed: the minimum is min_staff, or, when today has a rota (a live shift starting
+     * today), the number of shifts running now capped by min_staff. Not newly raised in the
+     * grace after opening or after a change of the rota. */
+    int64_t staff = 0, min_staff = TH(s->id, TH_MIN_STAFF), need = min_staff;
+    if (c.rota_today && c.scheduled < need)
+        need = c.scheduled;
+    int64_t grace = TH(s->id, TH_UNDERSTAFFED_GRACE_MINUTES);
+    bool in_grace =
+        m - open_min < grace || (ss && ss->rota_ms && now - ss->rota_ms < grace * 60000);
     kl = rollup_key(k, CELL_ON_DUTY_NOW, s->id, "");
     rollup_get(ru->r, txn, k, kl, &staff, 1, NULL, 0);
-    if (open && staff < min_staff)
-        alerts_raise(ru->a, RULE_UNDERSTAFFED, s->id, s->region, "", SEV_WARNING, staff, min_staff,
-                     -1, "%" PRId64 " on duty during opening hours, below the minimum of %" PRId64,
-                     staff, min_staff);
-    else
+    if (open && staff < need) {
+        if (!in_grace || alerts_active(ru->a, RULE_UNDERSTAFFED, s->id, ""))
+            alerts_raise(
+                ru->a, RULE_UNDERSTAFFED, s->id, s->region, "", SEV_WARNING, staff, need, -1,
+                "%" PRId64 " on duty during opening hours, below the minimum of %" PRId64 " (%s)",
+                staff, need,
+                c.rota_today ? (need < min_staff ? "the shifts on the rota now"
+                                                 : "min_staff; the rota has at least as many")
+                             : "min_staff; no rota for today");
+    } else {
         alerts_clear(ru->a, RULE_UNDERSTAFFED, s->id, "",
                      open ? "back at the minimum" : "closing time");
+    }
 
-    struct seen_store *ss = seen_store(ru, s->id);
     int64_t hour_key = (int64_t)l.day * 24 + l.hour;
     if (ss && ss->report_hour >= 0 && ss->report_hour != hour_key) {
         int32_t pd = (int32_t)(ss->report_hour / 24);
         reports_publish(ru->r, ru->st, ru->a, s, pd, (int)(ss->report_hour % 24), pd != l.day, now);
+        if (pd != l.day)
+            shrink_closed_day(ru, s, txn, pd);
     }
     if (ss)
         ss->report_hour = hour_key;
@@ -235,16 +413,32 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
     char subj[16];
     tz_format_day(l.day, subj);
     if (open && target > 0 && close_min > open_min) {
-        int64_t pct = TH(s->id, TH_SALES_BEHIND_PCT);
-        int64_t due = target * (m - open_min) / (close_min - open_min) * pct / 100;
+        int64_t pct = TH(s->id, TH_SALES_BEHIND_PCT), due;
+        if (ss)
+            read_profile(ru, ss, s, txn, l.day);
+        bool profiled = ss && ss->profile_total > 0;
+        if (profiled) {
+            /* The share of a day's sales that the profile puts before now (this hour pro rata
+             * by minute). In double: target * pct * profile sums can pass 2^63. */
+            int64_t before = 0;
+            for (int h = 0; h < l.hour; h++)
+                before += ss->profile[h];
+            double share = ((double)before * 60 + (double)ss->profile[l.hour] * l.minute) /
+                           ((double)ss->profile_total * 60);
+            due = (int64_t)((double)target * share * (double)pct / 100.0);
+        } else {
+            due = target * (m - open_min) / (close_min - open_min) * pct / 100;
+        }
         bool new_hour = ss && ss->last_hour != l.hour;
         if (dt[DT_NET] < due && new_hour)
             alerts_raise(ru->a, RULE_SALES_BEHIND_TARGET, s->id, s->region, subj, SEV_WARNING,
                          dt[DT_NET], due, l.day,
                          "net sales of %s today are below the %s due by now (%" PRId64
-                         "%% of the day's target %s pro rata)",
+                         "%% of the day's target %s, %s)",
                          MSG_MONEY(ru->cfg, dt[DT_NET], s->id), MSG_MONEY(ru->cfg, due, s->id), pct,
-                         MSG_MONEY(ru->cfg, target, s->id));
+                         MSG_MONEY(ru->cfg, target, s->id),
+                         profiled ? "by the store's hourly profile of the last 4 same weekdays"
+                                  : "pro rata over the opening hours (no sales history yet)");
         else if (dt[DT_NET] >= due)
             alerts_clear(ru->a, RULE_SALES_BEHIND_TARGET, s->id, subj, "caught up with the target");
         if (ss)
@@ -267,6 +461,13 @@ static void tick_terminal(const char *id, void *val, void *arg)
     if (c->now - t->last_ms <= lim)
         return;
     struct seen_store *ss = htab_get(ru->stores, t->store);
+    if (ss && !ss->open) {
+        /* Outside opening hours a till switched off is not an alarm. */
+        if (t->silent_alert)
+            alerts_clear(ru->a, RULE_TERMINAL_SILENT, t->store, id, "store closed");
+        t->silent_alert = false;
+        return;
+    }
     if (!ss || c->now - ss->last_ms > lim)
         return; /* the whole store is quiet: store_silent's business */
     const struct store_info *si = rollup_store(ru->r, t->store);

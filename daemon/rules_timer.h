@@ -1,8 +1,10 @@
 /*
  * The alert rules that the rule pass triggers (trigger "timer" in rule_catalogue.c:
  * complaint_overdue, no_show, understaffed, store_silent, terminal_silent,
- * sales_behind_target) and the one judged as a message arrives (clock_skew), each raised and
- * resolved here (an arriving event ends a silence, a no_show, an overdue complaint). The rule
+ * sales_behind_target, shrink_high on a closed day) and the one judged as a message arrives
+ * (clock_skew), each raised and resolved here (an arriving event ends a silence or an overdue
+ * complaint, a cancelled shift its no_show). The per-terminal records are bounded
+ * ([alerts] terminal_records_max). The rule
  * pass also ends the day-scoped alerts, runs the event rules' timed part (rules_event_tick) and
  * publishes the rollup reports (reports_publish). The event rules are in rules_event.c. Also
  * here: the terminals' spool depths (STATS) and the spot-check sample. Every rule reads the

@@ -22,6 +22,7 @@ import os
 import re
 import queue
 import subprocess
+import sys
 import threading
 import time
 from zoneinfo import ZoneInfo
@@ -430,8 +431,12 @@ class AlertTest(fwtest.DaemonTest):
         aid = alert_id(e.rule, e.store, e.subject)
         p = self.ack_cli(d, aid)
         self.assertEqual(p.returncode, 0, "floorwalker alerts ack %s: %s" % (aid, p.stderr))
-        self.expect(feed, [resolved(e.rule, e.store, e.subject, e.severity)],
-                    only(e.rule, e.store), "ack of %s" % aid)
+        (msg,) = self.expect(feed, [resolved(e.rule, e.store, e.subject, e.severity)],
+                             only(e.rule, e.store), "ack of %s" % aid)
+        # Plain mode: every client is an ops client (docs/ALERTS.md "Resolution").
+        self.assertEqual(msg.alert.resolution, "acknowledged by an ops client")
+        self.assertTrue(msg.alert.message.startswith("resolved (acknowledged by an ops client)"),
+                        msg.alert.message)
         self.not_in_snapshot(d, e.rule, e.store, e.subject)
 
 
@@ -740,26 +745,39 @@ class StockRules(AlertTest):
         self.assert_pub_seq(feed)
 
     def test_shrink_high(self):
+        """shrink_high is judged on closed days (issue 12): a damaged case before the morning's
+        sales does not fire; at the day's end its figures are judged once."""
         S3, S4 = "ST3", "ST4"
-        d, feed = self.start(store_cfg(S3, "stock3"), store_cfg(S4, "stock3"))
+        d, feed = self.start(store_cfg(S3, "stock3"), store_cfg(S4, "stock3"), clock=True)
         t3, t4 = Till(self, d, S3), Till(self, d, S4)
-        m3, m4 = only("shrink_high", S3), only("shrink_high", S4)
-        # No sales: the limit is the minimum, 10000.
-        t3.send(stock_b("H", "RECEIVE", 5000, 10000), stock_b("H", "DAMAGE", 1000, 10000))
-        self.expect_none(feed, m3, "shrink value exactly 10000 (the minimum)")
-        t3.send(stock_b("H", "SHRINK", 1000, 1))
-        e = fire("shrink_high", S3, str(TODAY), "WARNING", 10001, 10000, day=TODAY)
-        (msg,) = self.expect(feed, [e], m3, "shrink value 10001")
+        m = only("shrink_high", [S3, S4])
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        set_clock(self, d, t("09:00"))
+        # ST3, no sales all day: the limit is the minimum, 10000; damage 10000, then 1 more.
+        t3.send(at(t("08:55"), stock_b("H", "RECEIVE", 5000, 10000)),
+                at(t("09:00"), stock_b("H", "DAMAGE", 1000, 10000)))
+        # ST4: damage worth 15000 at 09:00, before any sale (over the minimum of 10000) ...
+        t4.send(at(t("08:55"), stock_b("I", "RECEIVE", 5000, 10000)),
+                at(t("09:00"), stock_b("I", "DAMAGE", 1500, 10000)))
+        set_clock(self, d, t("09:01"))
+        self.expect_none(feed, m, "09:01: damage is judged when the day has closed")
+        t3.send(at(t("09:30"), stock_b("H", "SHRINK", 1000, 1)))
+        # ... and net sales of 4000000 by the evening: the day's limit is 50 bp of it, 20000.
+        t4.send(at(t("18:00"), sale_b(4000000, sku="J")))
+        set_clock(self, d, t("23:59"))
+        self.expect_none(feed, m, "23:59: the day is not over")
+        set_clock(self, d, t("00:01", D + datetime.timedelta(days=1)))
+        e = fire("shrink_high", S3, str(D), "WARNING", 10001, 10000, day=D)
+        (msg,) = self.expect(feed, [e], m, "00:01: the closed day judged: ST3 10001 over 10000; "
+                             "ST4 15000 within 0.5% of 4000000")
+        self.assertIn(str(D), msg.alert.message)
         self.in_snapshot(d, e, msg)
-        # Net sales 4000000: the limit is 50 bp of it, 20000.
-        t4.send(stock_b("I", "RECEIVE", 5000, 10000), sale_b(4000000, sku="J"),
-                stock_b("I", "DAMAGE", 2000, 10000))
-        self.expect_none(feed, m4, "shrink value exactly 0.5% of net sales 4000000")
-        t4.send(stock_b("I", "SHRINK", 1, 1000))  # round_half_up(1 * 1000 / 1000) = 1
-        self.expect(feed, [fire("shrink_high", S4, str(TODAY), "WARNING", 20001, 20000,
-                                day=TODAY)], m4, "shrink value 20001 over 0.5% of 4000000")
+        set_clock(self, d, t("01:00", D + datetime.timedelta(days=1)))
+        self.expect_none(feed, m, "judged once: no repeat, no day-end resolution")
+        # Resolved by an ack, which says who acknowledged it.
+        self.ack_ok(d, feed, e)
         self.assert_pub_seq(feed)
-        # It resolves when the day ends: see DayEnd.
 
 
 # =============================================================================================
@@ -797,33 +815,72 @@ class AttendanceRules(AlertTest):
         # Both resolve when the day ends: see DayEnd.
 
     def test_no_show(self):
+        """no_show is keyed by the shift (issue 12): yesterday's absence is its own alert and
+        cannot swallow today's; each resolves with its reason (clocked in, shift cancelled,
+        shift ended without clock-in), and the attendance rollup keeps the no-show."""
         S = "AT2"
         d, feed = self.start(store_cfg(S, "staff2", hours="00:00-24:00",
                                        store_silent_minutes=10080), clock=True)
         till = Till(self, d, S)
         m = only("no_show", S)
         start = local_ms(NOON_TZ, TODAY, "15:00")
-        till.send(*[shift_b("SH%s" % e, e, start, start + 8 * HOUR) for e in ("E1", "E2", "E3")],
-                  shift_b("SH4", "E4", start - 25 * HOUR, start - 17 * HOUR),  # over 24 h ago
-                  shift_b("SH5", "E5", start, start + 8 * HOUR, cancelled=True),
+        y = start - DAY  # the same hour yesterday (a fixed-offset zone)
+        till.send(shift_b("Y1", "E1", y, y + 8 * HOUR),
+                  *[shift_b("T%s" % e[1], e, start, start + 8 * HOUR)
+                    for e in ("E1", "E2", "E3", "E4")],
+                  shift_b("T5", "E5", start, start + 8 * HOUR, cancelled=True),
                   at(start - 5 * MIN, att_b("E3", "CLOCK_IN")))
+        # Yesterday: E1 does not come.
+        set_clock(self, d, y + 31 * MIN)
+        e = fire("no_show", S, "Y1", "WARNING", 31 * 60, 30 * 60)
+        (msg,) = self.expect(feed, [e], m, "yesterday 15:31: E1's shift Y1")
+        self.assertIn("E1", msg.alert.message)
+        self.assertIn("15:00", msg.alert.message, "the message says when the shift started")
+        set_clock(self, d, y + 8 * HOUR + MIN)
+        (msg,) = self.expect(feed, [resolved("no_show", S, "Y1", "WARNING")], m,
+                             "yesterday 23:01: Y1 is over")
+        self.assertEqual(msg.alert.resolution, "shift ended without clock-in")
         set_clock(self, d, start + 29 * MIN)
-        self.expect_none(feed, m, "29 minutes after the start")
+        self.expect_none(feed, m, "today 15:29")
         set_clock(self, d, start + 31 * MIN)
-        want = [fire("no_show", S, e, "WARNING", 31 * 60, 30 * 60) for e in ("E1", "E2")]
-        got = self.expect(feed, want, m, "31 minutes after the start: E1 and E2 (E3 clocked in, "
-                          "E4's shift began over 24 h ago, E5's is cancelled)")
-        self.in_snapshot(d, want[0], [g for g in got if g.alert.subject == "E1"][0])
+        want = [fire("no_show", S, sid, "WARNING", 31 * 60, 30 * 60) for sid in ("T1", "T2", "T4")]
+        got = self.expect(feed, want, m, "today 15:31: E1 (absent yesterday too: a new alert), "
+                          "E2, E4 (E3 clocked in, E5's shift is cancelled)")
+        self.in_snapshot(d, want[0], [g for g in got if g.alert.subject == "T1"][0])
         till.send(at(start + 32 * MIN, att_b("E1", "CLOCK_IN")))
         set_clock(self, d, start + 33 * MIN)
-        self.expect(feed, [resolved("no_show", S, "E1", "WARNING"),
-                           fire("late_clock_in", S, "E1@%s" % TODAY, "INFO", 32 * 60, 5 * 60,
-                                day=TODAY),
-                           fire("no_show", S, "E2", "WARNING", 33 * 60, 30 * 60)],
-                    only(["no_show", "late_clock_in"], S), "E1 clocks in 32 minutes late")
-        self.not_in_snapshot(d, "no_show", S, "E1")
-        # Still firing; the snapshot may show the value at firing or the current one.
-        self.in_snapshot(d, fire("no_show", S, "E2", "WARNING", {31 * 60, 33 * 60}, 30 * 60))
+        got = self.expect(feed, [resolved("no_show", S, "T1", "WARNING"),
+                                 fire("late_clock_in", S, "E1@%s" % TODAY, "INFO", 32 * 60, 5 * 60,
+                                      day=TODAY),
+                                 fire("no_show", S, "T2", "WARNING", 33 * 60, 30 * 60),
+                                 fire("no_show", S, "T4", "WARNING", 33 * 60, 30 * 60)],
+                          only(["no_show", "late_clock_in"], S), "E1 clocks in 32 minutes late")
+        self.assertEqual([g.alert.resolution for g in got
+                          if g.alert.subject == "T1"], ["clocked in"])
+        self.not_in_snapshot(d, "no_show", S, "T1")
+        till.send(at(start + 34 * MIN, shift_b("T2", "E2", start, start + 8 * HOUR,
+                                               cancelled=True)))
+        (msg,) = self.expect(feed, [resolved("no_show", S, "T2", "WARNING")], m,
+                             "E2's shift cancelled")
+        self.assertEqual(msg.alert.resolution, "shift cancelled")
+        self.assertTrue(msg.alert.message.startswith("resolved (shift cancelled)"),
+                        msg.alert.message)
+        set_clock(self, d, start + 8 * HOUR + MIN)
+        (msg,) = self.expect(feed, [resolved("no_show", S, "T4", "WARNING")], m,
+                             "E4's shift ended")
+        self.assertEqual(msg.alert.resolution, "shift ended without clock-in")
+        self.not_in_snapshot(d, "no_show", S, "T4")
+        # The attendance rollup still counts the no-shows (Y1 yesterday, T4 today).
+        pb = fwtest.pb2()
+        for day, emps in ((TODAY - datetime.timedelta(days=1), {"E1": 1}),
+                          (TODAY, {"E1": 0, "E3": 0, "E4": 1})):
+            r = d.query_raw(pb.Query(kind=pb.Query.ATTENDANCE, store_id=S, from_day=str(day),
+                                     to_day=str(day)))
+            self.assertEqual(r.status, pb.QueryResult.OK, r.error)
+            rows = {row["employee"]: row["no_show"] for row in table(r, "employees")}
+            for emp, n in emps.items():
+                self.assertEqual(rows.get(emp), n, "attendance of %s on %s: no_show of %s"
+                                 % (S, day, emp))
         self.assert_pub_seq(feed)
 
     def test_understaffed(self):
@@ -877,6 +934,59 @@ class AttendanceRules(AlertTest):
                            resolved("understaffed", U2, "", "WARNING")], m, "closing time")
         at_local("20:30")
         self.expect_none(feed, m, "closed")
+        self.assert_pub_seq(feed)
+
+
+    def test_understaffed_grace_and_rota(self):
+        """understaffed (issue 12): quiet for understaffed_grace_minutes after opening and after
+        a change of the rota; on a day with a rota the minimum is the number of shifts running
+        now, capped by min_staff."""
+        S = "UG1"
+        d, feed = self.start(
+            store_cfg(S, "staff4", hours="14:00-22:00", min_staff=2, store_silent_minutes=10080),
+            extra="[alerts]\nupdate_min_seconds = 0\n", clock=True)
+        till = Till(self, d, S)
+        m = only("understaffed", S)
+        D = TOMORROW
+        t = lambda hhmm: local_ms(NOON_TZ, D, hhmm)  # noqa: E731
+        set_clock(self, d, t("13:59"))
+        self.expect_none(feed, m, "closed")
+        set_clock(self, d, t("14:14"))
+        self.expect_none(feed, m, "14:14: nobody on duty, but within 15 minutes of opening")
+        set_clock(self, d, t("14:16"))
+        e = fire("understaffed", S, "", "WARNING", 0, 2)
+        (msg,) = self.expect(feed, [e], m, "14:16: the grace after opening is over")
+        self.assertIn("no rota for today", msg.alert.message)
+        # Today's rota: one from opening, three from 17:00.
+        till.send(at(t("14:16"), shift_b("UA", "E1", t("14:00"), t("17:00"))),
+                  at(t("14:16"), shift_b("UB", "E2", t("17:00"), t("22:00"))),
+                  at(t("14:16"), shift_b("UC", "E3", t("17:00"), t("22:00"))))
+        set_clock(self, d, t("14:17"))
+        (msg,) = self.expect(feed, [e._replace(threshold=1)], m,
+                             "14:17: one shift on the rota now: the minimum is 1 (firing: an "
+                             "update, grace or not)")
+        self.assertIn("rota", msg.alert.message)
+        till.send(at(t("14:17"), att_b("E1", "CLOCK_IN")))
+        set_clock(self, d, t("14:18"))
+        (msg,) = self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m,
+                             "E1 on duty: the rota's 1")
+        self.assertEqual(msg.alert.resolution, "back at the minimum")
+        set_clock(self, d, t("17:05"))
+        self.expect(feed, [fire("understaffed", S, "", "WARNING", 1, 2)], m,
+                    "17:05: three shifts running, capped by min_staff 2; 1 on duty")
+        till.send(at(t("17:05"), att_b("E2", "CLOCK_IN")))
+        set_clock(self, d, t("17:06"))
+        self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m, "2 on duty")
+        # A change of the rota at 17:10 (a fourth shift), and E2 leaves: within the grace.
+        till.send(at(t("17:10"), shift_b("UD", "E4", t("18:00"), t("22:00"))),
+                  at(t("17:10"), att_b("E2", "CLOCK_OUT")))
+        set_clock(self, d, t("17:20"))
+        self.expect_none(feed, m, "17:20: 1 on duty, within 15 minutes of the rota change")
+        set_clock(self, d, t("17:26"))
+        self.expect(feed, [fire("understaffed", S, "", "WARNING", 1, 2)], m,
+                    "17:26: the grace after the rota change is over")
+        set_clock(self, d, t("22:00"))
+        self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m, "closing time")
         self.assert_pub_seq(feed)
 
 
@@ -937,6 +1047,120 @@ class SilenceRules(AlertTest):
         self.expect(feed, [resolved("terminal_silent", S1, "TS1-A", "WARNING")], m,
                     "TS1-A's next event")
         self.assert_pub_seq(feed)
+
+    def test_terminal_silent_only_when_open(self):
+        """terminal_silent only in opening hours (issue 12): one open at closing resolves
+        ("store closed"), a till off after closing is not an alarm, the next morning it is."""
+        S = "TS3"
+        d, feed = self.start(store_cfg(S, "quiet3", hours="08:00-20:00",
+                                       store_silent_minutes=10080), clock=True)
+        a, b = Till(self, d, S, "TS3-A"), Till(self, d, S, "TS3-B")
+        m = only("terminal_silent", S)
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        set_clock(self, d, t("19:00"))
+        a.send(at(t("19:00"), hb_b()))
+        b.send(at(t("19:00"), hb_b()))
+        set_clock(self, d, t("19:10"))  # the rules hear a terminal on the daemon's clock
+        b.send(at(t("19:10"), hb_b()))
+        set_clock(self, d, t("19:16"))
+        e = fire("terminal_silent", S, "TS3-A", "WARNING", 16 * 60, 15 * 60)
+        self.expect(feed, [e], m, "19:16: TS3-A silent 16 minutes while TS3-B is live")
+        set_clock(self, d, t("20:00"))
+        (msg,) = self.expect(feed, [resolved("terminal_silent", S, "TS3-A", "WARNING")], m,
+                             "20:00: closing time")
+        self.assertEqual(msg.alert.resolution, "store closed")
+        self.not_in_snapshot(d, "terminal_silent", S, "TS3-A")
+        set_clock(self, d, t("20:40"))
+        b.send(at(t("20:40"), hb_b()))
+        set_clock(self, d, t("20:45"))
+        self.expect_none(feed, m, "20:45: TS3-A off after closing, TS3-B heard 5 minutes ago")
+        N = D + datetime.timedelta(days=1)
+        set_clock(self, d, t("08:00", N))
+        self.expect_none(feed, m, "08:00 the next morning: both silent (store_silent's business)")
+        b.send(at(t("08:00", N), hb_b()))
+        set_clock(self, d, t("08:05", N))
+        self.expect(feed, [e._replace(value=(t("08:05", N) - t("19:00")) // 1000)], m,
+                    "08:05 the next morning: TS3-A still silent while TS3-B is live")
+        a.send(at(t("08:06", N), hb_b()))
+        (msg,) = self.expect(feed, [resolved("terminal_silent", S, "TS3-A", "WARNING")], m,
+                             "TS3-A heard again")
+        self.assertEqual(msg.alert.resolution, "the terminal was heard again")
+        self.assert_pub_seq(feed)
+
+    def test_terminal_records_bounded(self):
+        """The per-terminal records are bounded by [alerts] terminal_records_max (issue 17):
+        FW_INVENTED_TERMINALS (default 300000) invented terminal ids, one heartbeat each,
+        through the real daemon in plain mode, leave at most the maximum in STATS
+        terminal_spools; a dropped terminal is rebuilt when heard again and its
+        terminal_silent resolves."""
+        S = "TB1"
+        MAX = 1000
+        n = int(os.environ.get("FW_INVENTED_TERMINALS", "300000"))
+        d, feed = self.start(store_cfg(S, "bound", hours="00:00-24:00",
+                                       store_silent_minutes=10080),
+                             extra="[alerts]\nterminal_records_max = %d\n" % MAX, clock=True)
+        x, y = Till(self, d, S, "TB1-X"), Till(self, d, S, "TB1-Y")
+        m = only("terminal_silent", S)
+        t0 = now_ms()
+        x.send(at(t0, hb_b()))
+        y.send(at(t0, hb_b()))
+        set_clock(self, d, t0 + 14 * MIN)
+        y.send(at(t0 + 14 * MIN, hb_b()))
+        set_clock(self, d, t0 + 16 * MIN)
+        self.expect(feed, [fire("terminal_silent", S, "TB1-X", "WARNING", {16 * 60, 16 * 60 + 1},
+                                15 * 60)], m, "TB1-X silent")
+        # The invented terminals, pipelined on one DEALER (one batch per terminal id).
+        pb = fwtest.pb2()
+        sock = zmq.Context.instance().socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 0)
+        sock.setsockopt(zmq.RCVHWM, 0)
+        sock.connect(d.ingest)
+        self.addCleanup(sock.close)
+        tmpl = pb.EventBatch()
+        ev = tmpl.events.add(store_id=S, epoch=7, seq=1, event_time_ms=t0 + 15 * MIN)
+        ev.heartbeat.SetInParent()
+        pid = d.proc.pid
+
+        def rss_anon_kb():
+            with open("/proc/%d/status" % pid) as f:
+                return int(re.search(r"RssAnon:\s+(\d+)", f.read()).group(1))
+
+        rss = []
+        got = 0
+        for i in range(n):
+            ev.terminal_id = "FAKE-%07d" % i
+            sock.send(tmpl.SerializeToString())
+            if i % 1000 == 999:  # keep at most ~2000 batches in flight
+                while got < i - 1000:
+                    a = pb.Ack()
+                    self.assertTrue(sock.poll(30000), "no Ack for 30 s")
+                    a.ParseFromString(sock.recv())
+                    self.assertEqual(list(a.rejected), [], "invented terminal rejected")
+                    got += 1
+            if i + 1 in (n // 2, n):
+                while got < i + 1:
+                    self.assertTrue(sock.poll(30000), "no Ack for 30 s")
+                    sock.recv()
+                    got += 1
+                rss.append(rss_anon_kb())
+        r = d.query_raw(pb.Query(kind=pb.Query.STATS), timeout_ms=30000)
+        self.assertEqual(r.status, pb.QueryResult.OK, r.error)
+        spools = {row["terminal"] for row in table(r, "terminal_spools")}
+        self.assertLessEqual(len(spools), MAX, "terminal records after %d invented ids" % n)
+        self.assertIn("FAKE-%07d" % (n - 1), spools, "the most recently heard is kept")
+        self.assertNotIn("TB1-X", spools, "the least recently heard was dropped")
+        print("\n  %d invented terminals: daemon RssAnon %d kB at %d, %d kB at %d" % (
+            n, rss[0], n // 2, rss[-1], n), file=sys.stderr)
+        # Heard again: rebuilt, and its stored terminal_silent resolves.
+        x.send(at(t0 + 16 * MIN, hb_b()))
+        (msg,) = self.expect(feed, [resolved("terminal_silent", S, "TB1-X", "WARNING")], m,
+                             "TB1-X heard again after its record was dropped")
+        self.assertEqual(msg.alert.resolution, "the terminal was heard again")
+        r = d.query_raw(pb.Query(kind=pb.Query.STATS))
+        self.assertIn("TB1-X", {row["terminal"] for row in table(r, "terminal_spools")},
+                      "TB1-X's record rebuilt")
 
     def test_clock_skew(self):
         S = "CS1"
@@ -1006,14 +1230,52 @@ class TargetRules(AlertTest):
         self.assert_pub_seq(feed)
 
 
+    def test_sales_behind_target_hourly_profile(self):
+        """sales_behind_target against the store's own hourly profile (issue 12): with history
+        that sells mostly in the evening, a slow morning is not behind; with no history (a
+        flat profile) the same morning is judged as before, pro rata."""
+        P, F = "SP1", "SP2"
+        d, feed = self.start(store_cfg(P, "targets2", hours="08:00-20:00"),
+                             store_cfg(F, "targets2", hours="08:00-20:00"), clock=True)
+        tp, tf = Till(self, d, P), Till(self, d, F)
+        m = only("sales_behind_target", [P, F])
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        # SP1's last same weekdays (D-7, D-14): 10% of the day's sales at 09:00, 90% at 18:00.
+        for w in (7, 14):
+            h = D - datetime.timedelta(days=w)
+            tp.send(at(t("09:00", h), sale_b(10000)), at(t("18:00", h), sale_b(90000)))
+        tp.send(target_b(D, 1000000), at(t("10:00"), sale_b(100000)))
+        tf.send(target_b(D, 1000000), at(t("10:00"), sale_b(100000)))
+        set_clock(self, d, t("13:00"))
+        # SP2, flat: 1000000 * 300 / 720 * 80% = 333332 due; SP1: 10% of the day by 13:00,
+        # 80000 due, and 100000 sold.
+        ef = fire("sales_behind_target", F, str(D), "WARNING", 100000,
+                  1000000 * 300 // 720 * 80 // 100, day=D)
+        (msg,) = self.expect(feed, [ef], m, "13:00: SP2 (flat) behind; SP1 ahead of its profile")
+        self.assertIn("pro rata", msg.alert.message)
+        set_clock(self, d, t("18:00"))
+        self.expect(feed, [ef._replace(threshold=1000000 * 600 // 720 * 80 // 100)], m,
+                    "18:00: SP1's profile still puts 10% before 18:00 (SP2 updated)")
+        set_clock(self, d, t("19:00"))
+        ep = fire("sales_behind_target", P, str(D), "WARNING", 100000, 800000, day=D)
+        got = self.expect(feed, [ep, ef._replace(threshold=1000000 * 660 // 720 * 80 // 100)], m,
+                          "19:00: SP1's evening is due (all of the day's share: 800000)")
+        msg = [g for g in got if g.alert.store_id == P][0]
+        self.assertIn("hourly profile", msg.alert.message)
+        self.in_snapshot(d, ep, msg)
+        self.assert_pub_seq(feed)
+
+
 # =============================================================================================
 # The end of a business day (store-local midnight)
 # =============================================================================================
 
 
 class DayEnd(AlertTest):
-    DAY_RULES = ["return_rate_high", "cashier_returns_high", "shrink_high", "cash_over_short",
+    DAY_RULES = ["return_rate_high", "cashier_returns_high", "cash_over_short",
                  "late_clock_in", "early_leave"]
+    CLOSED = ["shrink_high"]  # judged when the day has closed
     KEPT = ["count_variance", "compensation_over_limit", "complaint_major"]
 
     def test_day_rules_resolve_at_local_midnight(self):
@@ -1021,7 +1283,7 @@ class DayEnd(AlertTest):
         d, feed = self.start(store_cfg(TK, "days", tz="Asia/Tokyo"),
                              store_cfg(NY, "days", tz="America/New_York"), clock=True)
         tk, ny = Till(self, d, TK), Till(self, d, NY)
-        m = only(self.DAY_RULES + self.KEPT)
+        m = only(self.DAY_RULES + self.KEPT + self.CLOSED)
         # Tokyo: tomorrow there, 10:00.
         D = local_day("Asia/Tokyo", now_ms()) + datetime.timedelta(days=1)
         t = lambda hhmm, day=D: local_ms("Asia/Tokyo", day, hhmm)  # noqa: E731
@@ -1036,8 +1298,8 @@ class DayEnd(AlertTest):
                     m, "K2's 6th return")
         tk.send(at(t("10:03"), stock_b("X", "RECEIVE", 20000, 10001)),
                 at(t("10:04"), stock_b("X", "DAMAGE", 1000, 10001)))
-        self.expect(feed, [fire("shrink_high", TK, day, "WARNING", 10001, 10000, day=D)], m,
-                    "damage 10001 (net 17600: the minimum 10000 applies)")
+        self.expect_none(feed, m, "damage 10001 (net 17600: the minimum 10000 applies): "
+                         "judged at the day's end")
         tk.send(at(t("10:05"), drawer_b("DR", "K3", "OPEN", 10000)),
                 at(t("10:06"), drawer_b("DR", "K3", "CLOSE", counted=8000)))
         self.expect(feed, [fire("cash_over_short", TK, "DR", "WARNING", -2000, 1000, day=D)], m,
@@ -1065,16 +1327,19 @@ class DayEnd(AlertTest):
         set_clock(self, d, t("00:01", D + datetime.timedelta(days=1)))  # 15:01 UTC, day D in UTC
         self.expect(feed, [resolved("return_rate_high", TK, day, "WARNING"),
                            resolved("cashier_returns_high", TK, "K2@" + day, "WARNING"),
-                           resolved("shrink_high", TK, day, "WARNING"),
+                           fire("shrink_high", TK, day, "WARNING", 10001, 10000, day=D),
                            resolved("cash_over_short", TK, "DR", "WARNING"),
                            resolved("late_clock_in", TK, "E1@" + day, "INFO"),
                            resolved("early_leave", TK, "E2@" + day, "INFO")], m,
-                    "00:01 in Tokyo (still day %s in UTC): every day rule resolves" % day)
+                    "00:01 in Tokyo (still day %s in UTC): every day rule resolves, and the "
+                    "closed day's shrink is judged" % day)
         rows = [a for a, r in snapshot(d, region="days")[0].items()
-                if r["rule"] in self.DAY_RULES + self.KEPT]
+                if r["rule"] in self.DAY_RULES + self.KEPT + self.CLOSED]
         self.assertEqual(sorted(rows), sorted(["count_variance/DTK/X", "complaint_major/DTK/C1",
-                                               "compensation_over_limit/DTK/C1"]),
-                         "after Tokyo's midnight only the alerts not bound to a day remain")
+                                               "compensation_over_limit/DTK/C1",
+                                               "shrink_high/DTK/" + day]),
+                         "after Tokyo's midnight only the alerts not bound to a day remain, and "
+                         "the closed day's shrink_high")
         # A late event for the closed day fires no day rule.
         tk.send(*[at(t("12:00"), ret_b(100, "K7")) for _ in range(6)])
         self.expect_none(feed, m, "6 returns timed on the closed day")
@@ -1099,7 +1364,7 @@ class DayEnd(AlertTest):
         S = "DLY"
         d, feed = self.start(store_cfg(S, "days2"))
         till = Till(self, d, S)
-        m = only(self.DAY_RULES, S)
+        m = only(self.DAY_RULES + self.CLOSED, S)
         y = now_ms() // MIN * MIN - DAY  # yesterday, about 12:00 local
         cases = [
             ("yesterday: returns 25% of gross, 20 transactions",
