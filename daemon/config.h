@@ -14,7 +14,7 @@
 #define CONFIG_EP_MAX 256
 #define CONFIG_PATH_MAX 1024
 
-/* Alert thresholds (DOMAIN.md "Alert rules"): defaults, overridden in [rules] for the chain,
+/* Alert thresholds (docs/DOMAIN.md "Alert rules"): defaults, overridden in [rules] for the chain,
  * in [region:NAME] for a region and in [store:ID] for a store. */
 enum threshold {
     TH_RETURN_RATE_PCT,

@@ -1,5 +1,5 @@
 /*
- * Data-quality checks on one decoded event (DOMAIN.md "Data quality"): ids, enums, bounds,
+ * Data-quality checks on one decoded event (docs/DOMAIN.md "Data quality"): ids, enums, bounds,
  * sale arithmetic and time. What needs the daemon's state (known stores and terminals, their
  * binding, sequence numbers) is checked by ingest.c.
  */

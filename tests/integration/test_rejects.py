@@ -1,4 +1,4 @@
-"""Every reject code of DOMAIN.md's data-quality list is triggered against the real daemon:
+"""Every reject code of docs/DOMAIN.md's data-quality list is triggered against the real daemon:
 each rejected event is acked with its code and reason, kept in quarantine, and counted."""
 import fwtest
 from fwtest import event, sale, table, now_ms

@@ -1,10 +1,10 @@
 /*
  * Unit tests for daemon/validate.c: the data-quality checks on one decoded event
- * (DOMAIN.md "Data quality").
+ * (docs/DOMAIN.md "Data quality").
  *
  * Every event is built on the stack with the protobuf-c init macros, starting from a valid
  * event of its kind, and then broken in exactly one place; the expected reject code and the
- * field named in the reason come from the proto contract and DOMAIN.md, never from the code
+ * field named in the reason come from the proto contract and docs/DOMAIN.md, never from the code
  * under test.
  */
 #include <stdarg.h>
