@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zmq.h>
 
 #include "log.h"
@@ -430,15 +429,10 @@ static void on_wait(struct ev_loop *loop, ev_timer *w, int revents)
     hold_flush(w->data, loop);
 }
 
-/* The old listener may still hold the endpoint: ipc:// until its file is unlinked (binding
- * before that would see the new file unlinked by the old listener), tcp:// until the port is
- * free (EADDRINUSE). */
-static bool endpoint_free(const char *ep)
-{
-    struct stat st;
-    return strncmp(ep, "ipc://", 6) || stat(ep + 6, &st) != 0;
-}
-
+/* The old listener closes in libzmq's I/O thread, so a tcp:// port may still be taken
+ * (EADDRINUSE: retried). An ipc:// path binds at once: libzmq unlinks a stale path before it
+ * binds, and (4.3) the old listener unlinks only the temporary paths of an "ipc:// *" wildcard,
+ * which the daemon's clients could not name anyway. */
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct auth *a = w->data;
@@ -446,14 +440,11 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
     char bound[CONFIG_EP_MAX];
     void *s = NULL;
     x->tries++;
-    errno = 0;
-    /* Past a second, the ipc:// file is someone else's leftover: bind over it. */
-    if (endpoint_free(x->endpoint) || x->tries * REBIND_RETRY_S > 1.0)
-        s = zsock_bind_quiet(x->zctx, ZMQ_XPUB, x->endpoint, bound, sizeof bound, "alerts");
+    s = zsock_bind_quiet(x->zctx, ZMQ_XPUB, x->endpoint, bound, sizeof bound, "alerts");
     if (!s) {
         if (x->tries % 200 == 0)
             log_err("alerts: cannot bind %s again after a reload: %s; retrying (alerts are held)",
-                    x->endpoint, errno ? zmq_strerror(errno) : "the old socket still holds it");
+                    x->endpoint, zmq_strerror(errno));
         ev_timer_set(w, REBIND_RETRY_S, 0);
         ev_timer_start(loop, w);
         return;

@@ -9,6 +9,7 @@ connects after the reload is served.
 """
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -80,11 +81,16 @@ class RevokeTest(DaemonTest):
             f.join(5)
         super().tearDown()
 
-    def curve_daemon(self):
+    def curve_daemon(self, tcp=False):
         conf = ("[security]\nmode = curve\nserver_key = %s/server.key\nkey_dir = %s\n"
                 "[store:S001]\nregion = east\n" % (self.keys, self.keys))
         d = CurveDaemon(self.tmp, conf, name="d%d" % len(self.daemons))
         d.ops, d.server_pub = self.ops, self.server_pub
+        if tcp:  # a port the old listener may still hold when the new socket binds
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                d.alerts = "tcp://127.0.0.1:%d" % s.getsockname()[1]
+            d.write_config(conf)
         self.daemons.append(d)
         return d.start()
 
@@ -112,7 +118,12 @@ class RevokeTest(DaemonTest):
         self.assertTrue(cond(), what)
 
     def test_revoked_subscriber_cut_allowed_one_loses_nothing(self):
-        d = self.curve_daemon()
+        self.revoke_under_stream(self.curve_daemon())
+
+    def test_revoke_under_stream_on_tcp(self):
+        self.revoke_under_stream(self.curve_daemon(tcp=True))
+
+    def revoke_under_stream(self, d):
         a, b = self.follow(d, self.sup_a), self.follow(d, self.sup_b)
         self.wait_until(lambda: stat(d, "subscribers") == 2, "two subscribers connected")
         t = dealer(d.ingest, self.server_pub, self.till1)
