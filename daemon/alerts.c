@@ -46,8 +46,9 @@ struct alerts {
     int64_t update_min_ms; /* [alerts] update_min_seconds */
     bool updates;          /* some firing alert may be unstored or unpublished */
     uint64_t published;
-    void (*prepublish)(void *); /* called before publishing (auth.c applies subscriptions) */
-    void *prepublish_arg;
+    /* Sends instead of zmq_send on pub when set (curve mode: auth_publish). */
+    bool (*send)(void *arg, const char *topic, const void *data, size_t len);
+    void *send_arg;
 };
 
 int64_t alerts_now(const struct alerts *a)
@@ -374,6 +375,15 @@ static void take_update(const char *key, void *val, void *arg)
         a->updates = true; /* look again at the next flush */
 }
 
+/* Every published message goes out here: the alert lifecycle and the rollup reports alike. */
+static bool pub_send(struct alerts *a, const char *topic, const void *data, size_t len)
+{
+    if (a->send)
+        return a->send(a->send_arg, topic, data, len);
+    return zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+           zmq_send(a->pub, data, len, ZMQ_DONTWAIT) >= 0;
+}
+
 int alerts_flush(struct alerts *a)
 {
     if (!a)
@@ -465,8 +475,6 @@ int alerts_flush(struct alerts *a)
         return 0;
     }
     free(before);
-    if (a->prepublish)
-        a->prepublish(a->prepublish_arg);
     for (size_t i = 0; i < a->nchanges; i++) {
         const Floorwalker__Alert *m = &a->changes[i]->m;
         if (!a->changes[i]->publish) {
@@ -479,8 +487,7 @@ int alerts_flush(struct alerts *a)
         uint8_t *buf = malloc(n ? n : 1);
         if (buf) {
             floorwalker__alert__pack(m, buf);
-            if (zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
-                zmq_send(a->pub, buf, n, ZMQ_DONTWAIT) >= 0)
+            if (pub_send(a, topic, buf, n))
                 sent++;
             if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
                 uint64_t *f = htab_get(a->fired, m->rule);
@@ -502,20 +509,19 @@ int alerts_flush(struct alerts *a)
     return sent;
 }
 
-void alerts_set_prepublish(struct alerts *a, void (*fn)(void *), void *arg)
+void alerts_set_sender(struct alerts *a,
+                       bool (*fn)(void *arg, const char *topic, const void *data, size_t len),
+                       void *arg)
 {
-    a->prepublish = fn;
-    a->prepublish_arg = arg;
+    a->send = fn;
+    a->send_arg = arg;
 }
 
 void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len)
 {
     if (!a || !a->pub)
         return;
-    if (a->prepublish)
-        a->prepublish(a->prepublish_arg);
-    if (zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(a->pub, data, len, ZMQ_DONTWAIT) < 0)
+    if (!pub_send(a, topic, data, len))
         log_debug("report %s not published: %s", topic, zmq_strerror(zmq_errno()));
 }
 

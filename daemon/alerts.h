@@ -62,10 +62,13 @@ void alerts_ack(struct alerts *a, const char *alert_id, struct result *res);
  * client". alerts_ack is this with neither. */
 void alerts_ack_by(struct alerts *a, const char *alert_id, const char *by, const char *reason,
                    struct result *res);
-/* fn(arg) runs before every publish: in curve mode it applies the subscriptions that have
- * arrived, so a subscriber never misses a message published after its subscription reached
- * the daemon (whichever watcher the loop happens to run first). */
-void alerts_set_prepublish(struct alerts *a, void (*fn)(void *), void *arg);
+/* fn(arg, ...) sends every message instead of zmq_send on pub (curve mode: auth_publish, which
+ * applies the subscriptions that have arrived first and holds messages while the socket is
+ * rebound); then pub is only a "not rebuild mode" flag and may be closed. fn returns false when
+ * the message was not sent. */
+void alerts_set_sender(struct alerts *a,
+                       bool (*fn)(void *arg, const char *topic, const void *data, size_t len),
+                       void *arg);
 /* The region of a known alert, or NULL. */
 const char *alerts_region_of(struct alerts *a, const char *alert_id);
 

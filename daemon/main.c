@@ -123,13 +123,16 @@ struct reload_ctx {
     struct config *cfg;
     const char *path, *data_dir_override;
     struct rollup *rollup;
+    struct auth *auth; /* curve mode: cuts alert subscribers whose key the reload revokes */
     bool verbose;
 };
 
 /*
  * SIGHUP: parse the file into a scratch config and validate it; only a good one is swapped in
  * (stores, regions, thresholds, terminals, limits, log level). Endpoints and the data directory
- * need a restart: they are kept, with a warning. Terminal connections are untouched.
+ * need a restart: they are kept, with a warning. Terminal connections are untouched; in curve
+ * mode a key removed (or narrowed) stops being served on its open ingest and query connections
+ * at once, and when it holds a live alert subscription the alerts socket is rebound (auth.h).
  */
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -183,8 +186,11 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
     memcpy(next.server_key_file, cur->server_key_file, sizeof next.server_key_file);
     memcpy(next.server_public, cur->server_public, sizeof next.server_public);
     memcpy(next.server_secret, cur->server_secret, sizeof next.server_secret);
+    bool rebind = auth_reload_revokes(rc->auth, &next);
     config_free(cur);
     *cur = next;
+    if (rebind)
+        auth_rebind_alerts(rc->auth, loop);
     log_setup(rc->verbose ? LOG_LVL_DEBUG : (enum log_level)cur->log_level, cur->log_syslog);
     rollup_config_changed(rc->rollup);
     log_info("configuration reloaded from %s: %zu store(s), %zu terminal(s), %zu region(s)%s",
@@ -246,6 +252,15 @@ static void on_rate(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* PUB subscribers, counted from the socket monitor's connect/disconnect events. */
+struct pubmon {
+    void *zctx;
+    struct ev_loop *loop;
+    struct stats_runtime *sr;
+    void *sock; /* our end of the monitor, or NULL */
+    struct zsock_watcher w;
+    unsigned gen; /* each socket monitored gets its own inproc endpoint */
+};
+
 static void on_pub_monitor(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
     struct stats_runtime *sr = w->data;
@@ -270,6 +285,37 @@ static void on_pub_monitor(struct ev_loop *loop, struct zsock_watcher *w, int re
         zmq_msg_close(&addr);
         zmq_msg_close(&ev);
     }
+}
+
+static void pubmon_stop(struct pubmon *pm)
+{
+    if (!pm->sock)
+        return;
+    zsock_stop(pm->loop, &pm->w);
+    zmq_close(pm->sock);
+    pm->sock = NULL;
+}
+
+/* Monitors pub (the first alerts socket, or the one a rebind made: its subscribers start at 0). */
+static void pubmon_attach(void *arg, void *pub)
+{
+    struct pubmon *pm = arg;
+    char ep[64];
+    int zero = 0;
+    pubmon_stop(pm);
+    pm->sr->subscribers = 0;
+    snprintf(ep, sizeof ep, "inproc://floorwalkerd-pub-monitor-%u", pm->gen++);
+    if (zmq_socket_monitor(pub, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0 ||
+        !(pm->sock = zmq_socket(pm->zctx, ZMQ_PAIR)))
+        return;
+    zmq_setsockopt(pm->sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_connect(pm->sock, ep) == 0 &&
+        zsock_init(&pm->w, pm->sock, ZMQ_POLLIN, on_pub_monitor, pm->sr) == 0) {
+        zsock_start(pm->loop, &pm->w);
+        return;
+    }
+    zmq_close(pm->sock);
+    pm->sock = NULL;
 }
 
 static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
@@ -366,13 +412,12 @@ int main(int argc, char **argv)
     struct alerts *alerts = NULL;
     struct rules *rules = NULL;
     struct auth *auth = NULL;
-    void *pubmon = NULL;
-    struct zsock_watcher pubmon_w;
     void *pub = NULL;
     struct stats_persist sp;
     struct stats_runtime sr = {.started_ms = fw_now_ms()};
     struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
     void *zctx = zmq_ctx_new();
+    struct pubmon pubmon = {.zctx = zctx, .loop = loop, .sr = &sr};
     if (!loop || !zctx) {
         log_err("cannot create the event loop or the ZeroMQ context");
         goto out;
@@ -399,7 +444,9 @@ int main(int argc, char **argv)
     if (!rebuild && !(pub = zsock_bind(zctx, auth ? ZMQ_XPUB : ZMQ_PUB, cfg.alerts_endpoint, 0, 0,
                                        pub_ep, sizeof pub_ep, "alerts")))
         goto out;
-    if (auth && auth_watch_alerts(auth, loop, pub) != FW_OK)
+    /* From here auth owns the XPUB (it may replace it on a reload); pub only marks "not
+     * rebuild mode" for alerts_create. */
+    if (auth && auth_watch_alerts(auth, loop, zctx, pub, pub_ep) != FW_OK)
         goto out;
 
     if (rollup_create(&rollup, &cfg, st) != FW_OK) {
@@ -423,8 +470,10 @@ int main(int argc, char **argv)
         goto out;
     }
     alerts_set_update_min(alerts, cfg.alert_update_min_s);
-    if (auth)
-        alerts_set_prepublish(alerts, auth_apply_subscriptions, auth);
+    if (auth) {
+        alerts_set_sender(alerts, auth_publish, auth);
+        auth_set_rebind_hook(auth, pubmon_attach, &pubmon);
+    }
     if (rollup_replay(rollup, &replayed) != FW_OK) {
         log_err("replaying the event log into the rollups failed");
         goto out;
@@ -449,16 +498,7 @@ int main(int argc, char **argv)
     on_rate(loop, &rate_timer, 0); /* the first sample: what was stored before this start */
     ev_timer_again(loop, &rate_timer);
     ev_unref(loop);
-    if (zmq_socket_monitor(pub, "inproc://floorwalkerd-pub-monitor",
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) == 0) {
-        pubmon = zmq_socket(zctx, ZMQ_PAIR);
-        int zero = 0;
-        if (pubmon)
-            zmq_setsockopt(pubmon, ZMQ_LINGER, &zero, sizeof zero);
-        if (pubmon && zmq_connect(pubmon, "inproc://floorwalkerd-pub-monitor") == 0 &&
-            zsock_init(&pubmon_w, pubmon, ZMQ_POLLIN, on_pub_monitor, &sr) == 0)
-            zsock_start(loop, &pubmon_w);
-    }
+    pubmon_attach(&pubmon, pub);
     struct retention_ctx retention = {&cfg, rollup, alerts};
     ev_timer retention_timer;
     ev_timer_init(&retention_timer, on_retention, (double)cfg.checkpoint_ms / 1000.0,
@@ -481,7 +521,7 @@ int main(int argc, char **argv)
     ev_signal_init(&sigterm, on_stop, SIGTERM);
     ev_signal_init(&sigint, on_stop, SIGINT);
     ev_signal_init(&sighup, on_hup, SIGHUP);
-    struct reload_ctx reload = {&cfg, cfg_path, data_dir, rollup, verbose};
+    struct reload_ctx reload = {&cfg, cfg_path, data_dir, rollup, auth, verbose};
     sighup.data = &reload;
     ev_signal_start(loop, &sigterm);
     ev_signal_start(loop, &sigint);
@@ -513,10 +553,7 @@ int main(int argc, char **argv)
     ev_run(loop, 0);
     rc = 0;
 out:
-    if (pubmon) {
-        zsock_stop(loop, &pubmon_w);
-        zmq_close(pubmon);
-    }
+    pubmon_stop(&pubmon);
     query_destroy(&q, loop);
     ingest_destroy(&in, loop);
     if (rollup && rollup_checkpoint(rollup) != FW_OK)
@@ -524,9 +561,9 @@ out:
     rollup_destroy(&rollup);
     rules_destroy(&rules);
     alerts_destroy(&alerts);
-    if (pub)
+    if (pub && !auth)
         zmq_close(pub);
-    auth_destroy(&auth, loop);
+    auth_destroy(&auth, loop); /* closes the XPUB it watched */
     zsock_set_curve_server(NULL);
     store_destroy(&st);
     if (zctx)

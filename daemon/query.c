@@ -120,6 +120,9 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "queries_refused", (int64_t)sr->queries_refused);
     res_row(res, &t, "si", "key_revoked", (int64_t)sr->key_revoked);
     res_row(res, &t, "si", "subscriptions_refused", (int64_t)sr->subscriptions_refused);
+    res_row(res, &t, "si", "alerts_rebinds", (int64_t)sr->alerts_rebinds);
+    res_row(res, &t, "si", "alerts_held", (int64_t)sr->alerts_held);
+    res_row(res, &t, "si", "alerts_hold_dropped", (int64_t)sr->alerts_hold_dropped);
     res_row(res, &t, "si", "rss_kb", (int64_t)rss_kb());
     if (q->metrics)
         res_row(res, &t, "si", "metrics_port", (int64_t)metrics_port(q->metrics));

@@ -59,6 +59,9 @@ struct stats_runtime {
     uint64_t queries_refused;       /* queries outside the client key's role or regions */
     uint64_t key_revoked;           /* messages from a connection whose key a reload removed */
     uint64_t subscriptions_refused; /* alert subscriptions outside a supervisor's regions */
+    uint64_t alerts_rebinds;        /* alerts socket rebound to cut revoked subscribers */
+    uint64_t alerts_held;           /* messages held during those rebinds, sent after */
+    uint64_t alerts_hold_dropped;   /* ... and dropped, the hold being full */
 };
 
 extern const char *const stats_kind_names[STATS_KINDS];

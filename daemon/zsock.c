@@ -1,5 +1,7 @@
 #include "zsock.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,8 +99,8 @@ static void warn_plain(const char *what, const char *bound)
              what, bound);
 }
 
-void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm, char *bound,
-                 size_t boundlen, const char *what)
+static void *bind_socket(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm,
+                         char *bound, size_t boundlen, const char *what, bool quiet)
 {
     void *s = zmq_socket(zctx, type);
     int one = 1, zero = 0;
@@ -124,9 +126,24 @@ void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int
     if (!curve_secret[0])
         warn_plain(what, bound);
     return s;
-fail:
-    log_err("%s: cannot bind %s: %s", what, endpoint, zmq_strerror(zmq_errno()));
+fail:;
+    int err = zmq_errno();
+    if (!quiet)
+        log_err("%s: cannot bind %s: %s", what, endpoint, zmq_strerror(err));
     if (s)
         zmq_close(s);
+    errno = err;
     return NULL;
+}
+
+void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm, char *bound,
+                 size_t boundlen, const char *what)
+{
+    return bind_socket(zctx, type, endpoint, maxmsg, hwm, bound, boundlen, what, false);
+}
+
+void *zsock_bind_quiet(void *zctx, int type, const char *endpoint, char *bound, size_t boundlen,
+                       const char *what)
+{
+    return bind_socket(zctx, type, endpoint, 0, 0, bound, boundlen, what, true);
 }

@@ -38,6 +38,11 @@ struct zsock_watcher {
 void *zsock_bind(void *zctx, int type, const char *endpoint, int64_t maxmsg, int hwm, char *bound,
                  size_t boundlen, const char *what);
 
+/* zsock_bind without HWMs or MAXMSGSIZE that logs nothing: NULL with errno set (EADDRINUSE
+ * while an old socket's listener on the endpoint is still closing), for a caller that retries. */
+void *zsock_bind_quiet(void *zctx, int type, const char *endpoint, char *bound, size_t boundlen,
+                       const char *what);
+
 /*
  * With a secret key set (Z85), every later zsock_bind makes a CURVE server whose ZAP domain is
  * its 'what' ("ingest", "query", "alerts"); the ZAP handler must be bound first (auth.h).
