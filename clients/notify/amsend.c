@@ -314,7 +314,11 @@ static void run_url(struct amsend *s, int i, uint64_t now_ns)
         if (!ok) {
             s->st.posts_failed++;
             long b = s->urls[i].backoff_ms ? s->urls[i].backoff_ms * 2 : BACKOFF_MIN_MS;
-            s->urls[i].backoff_ms = b > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b;
+            /* Capped at half of resend_seconds too: an Alertmanager that comes back has every
+             * FIRING alert again within resend_seconds. */
+            long cap = s->o.resend_seconds * 500L < BACKOFF_MAX_MS ? s->o.resend_seconds * 500L
+                                                                   : BACKOFF_MAX_MS;
+            s->urls[i].backoff_ms = b > cap ? cap : b;
             s->urls[i].next_try_ns = now_ns + (uint64_t)s->urls[i].backoff_ms * NS_PER_MS;
             return;
         }

@@ -124,17 +124,21 @@ receivers:
             self.proc.terminate()
             self.proc.wait(10)
         self.proc = None
+        self.log.close()
 
     def alerts(self):
         with urllib.request.urlopen(self.url + "/api/v2/alerts", timeout=5) as r:
             return json.load(r)
 
     def received(self, status):
+        """alertmanager_alerts_received_total of status (summed over its other labels)."""
+        n = 0.0
         with urllib.request.urlopen(self.url + "/metrics", timeout=5) as r:
             for line in r.read().decode().splitlines():
-                if line.startswith('alertmanager_alerts_received_total{status="%s"}' % status):
-                    return float(line.split()[-1])
-        return 0.0
+                if line.startswith("alertmanager_alerts_received_total{") and \
+                        'status="%s"' % status in line:
+                    n += float(line.split()[-1])
+        return n
 
 
 class Notify(fwtest.DaemonTest):
@@ -153,6 +157,7 @@ class Notify(fwtest.DaemonTest):
                 b.wait(10)
         self.am.stop()
         self.hook.srv.shutdown()
+        self.hook.srv.server_close()
         super().tearDown()
 
     def bridge(self, *extra, env=None):
