@@ -299,6 +299,38 @@ class Notify(fwtest.DaemonTest):
                          ["complaint_major/S001/C1", "complaint_major/S001/C3",
                           "complaint_major/S002/C4"])
 
+    def test_supervisor_bridge_posts_only_their_regions(self):
+        """A bridge with the curve key of a supervisor of east forwards east's alerts only."""
+        from test_curve import CurveDaemon, ack_of, batch, dealer, event, read_key
+        keys = os.path.join(self.tmp, "keys")
+        for name, *args in (("server",), ("sup-east", "--role", "supervisor", "--regions", "east"),
+                            ("till1", "--role", "terminal", "--store", "S001"),
+                            ("till2", "--role", "terminal", "--store", "S002")):
+            p = fwtest.run_cli("keygen", "-d", keys, *args, name)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        d = CurveDaemon(self.tmp, "[security]\nmode = curve\nserver_key = %s/server.key\n"
+                        "key_dir = %s\n%s" % (keys, keys, STORES), name="dc")
+        d.ops = read_key(os.path.join(keys, "sup-east.key"))
+        d.server_pub = read_key(os.path.join(keys, "server.pub"))[0]
+        self.daemons.append(d)
+        d.start()
+        self.d = d
+        self.bridge("--key", os.path.join(keys, "sup-east.key"), "--server-key",
+                    os.path.join(keys, "server.pub"))
+        for store, key in (("S001", "till1"), ("S002", "till2")):
+            s = dealer(d.ingest, d.server_pub, read_key(os.path.join(keys, key + ".key")))
+            s.send(batch(event(store, store + "-T01", 7, 1, complaint={
+                "complaint_id": "E-" + store, "action": "OPENED", "severity": "MAJOR",
+                "channel": "COUNTER"})))
+            self.assertEqual(ack_of(s).stored, 1)
+            s.close()
+        self.hook.wait("firing", "E-S001")
+        self.wait_for(lambda: int(self.stat("alerts_posted") or 0) >= 1, "posts")
+        time.sleep(4)  # past a resend: the bridge has had every chance to post west's alert
+        regions = {a["labels"]["region"] for a in self.am.alerts()}
+        self.assertEqual(regions, {"east"}, self.am.alerts())
+        self.assertEqual(self.hook.alerts(subject="E-S002"), [])
+
 
 if __name__ == "__main__":
     fwtest.main()
