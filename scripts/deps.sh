@@ -11,6 +11,7 @@ pkgs=(
   clang libclang-rt-14-dev valgrind
   postgresql libpq-dev gnuplot-nox
   prometheus libsodium-dev openssl curl
+  libcurl4-openssl-dev prometheus-alertmanager
 )
 
 missing=()

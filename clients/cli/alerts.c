@@ -19,6 +19,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "alertfeed.h"
 #include "cli.h"
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
@@ -51,26 +52,10 @@ struct alerts_opts {
     int timeout_s; /* -w: snapshot and ack answer */
 };
 
-/* Per region: the snapshot's pub_seq (live messages up to it are dropped) and the last pub_seq
- * seen (for gap detection). Regions are few: a linear array is enough. */
-struct region_seq {
-    char *region;
-    uint64_t snap, last;
-    bool has_snap, has_last;
-};
-
-/* A store as people know it: its name, and its zone for local times (NULL: UTC). */
-struct store_view {
-    char *id, *name;
-    struct tz *tz;
-};
-
 struct follow {
     const struct alerts_opts *o;
-    struct store_view *stores; /* from a STORES query at start (human lines only) */
-    size_t n_stores;
-    struct region_seq *regions;
-    size_t n_regions, cap_regions;
+    struct store_views stores; /* from a STORES query at start (human lines only) */
+    struct feed_seqs seqs;
     long printed;
     bool track_gaps; /* only when we see whole regions (no --store, no --rule) */
 };
@@ -236,44 +221,6 @@ static void put_oneline(const char *s)
         putchar((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s);
 }
 
-static const struct store_view *store_view(const struct follow *f, const char *id)
-{
-    for (size_t i = 0; i < f->n_stores; i++)
-        if (!strcmp(f->stores[i].id, id))
-            return &f->stores[i];
-    return NULL;
-}
-
-/* Store names and zones for the human lines, from a STORES query. A daemon that does not
- * serve it (or a zone this machine lacks) leaves those lines in UTC with the store id only. */
-static void load_stores(struct follow *f, void *ctx)
-{
-    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
-    Floorwalker__QueryResult *r = NULL;
-    q.kind = FLOORWALKER__QUERY__KIND__STORES;
-    uint64_t deadline = fw_mono_ns() + (uint64_t)f->o->timeout_s * 1000000000u;
-    if (cli_ask("floorwalker alerts", ctx, f->o->query_ep, &q, f->o->timeout_s, deadline,
-                &stop_flag, &r) != ASK_OK)
-        return;
-    if (r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK && r->n_stores &&
-        (f->stores = calloc(r->n_stores, sizeof *f->stores))) {
-        for (size_t i = 0; i < r->n_stores; i++) {
-            struct store_view *sv = &f->stores[f->n_stores];
-            sv->id = strdup(r->stores[i]->id);
-            sv->name = strdup(r->stores[i]->name);
-            if (!sv->id || !sv->name) {
-                free(sv->id);
-                free(sv->name);
-                break;
-            }
-            if (tz_load(&sv->tz, r->stores[i]->timezone) != FW_OK)
-                sv->tz = NULL;
-            f->n_stores++;
-        }
-    }
-    floorwalker__query_result__free_unpacked(r, NULL);
-}
-
 static void print_alert(const struct follow *f, const Floorwalker__Alert *a, bool snapshot)
 {
     if (f->o->json) {
@@ -292,7 +239,7 @@ static void print_alert(const struct follow *f, const Floorwalker__Alert *a, boo
         json_decref(o);
     } else {
         /* The store's local time and name: what its manager reads. */
-        const struct store_view *sv = store_view(f, a->store_id);
+        const struct store_view *sv = store_views_find(&f->stores, a->store_id);
         char ts[FW_FMT_MAX], b1[16], b2[16];
         fw_fmt_local(ts, sizeof ts, a->updated_ms, sv ? sv->tz : NULL);
         printf("%s%s %s %s ", snapshot ? "[snapshot] " : "", ts,
@@ -325,39 +272,6 @@ static void print_alert(const struct follow *f, const Floorwalker__Alert *a, boo
  * Following
  * ------------------------------------------------------------------------------------------ */
 
-/* The entry of region, created if new; NULL only when out of memory (then we neither drop nor
- * track for that message, which errs on the side of printing). */
-static struct region_seq *region_get(struct follow *f, const char *region)
-{
-    for (size_t i = 0; i < f->n_regions; i++)
-        if (!strcmp(f->regions[i].region, region))
-            return &f->regions[i];
-    if (f->n_regions == f->cap_regions) {
-        size_t cap = f->cap_regions ? f->cap_regions * 2 : 8;
-        struct region_seq *r = realloc(f->regions, cap * sizeof *r);
-        if (!r)
-            return NULL;
-        f->regions = r;
-        f->cap_regions = cap;
-    }
-    struct region_seq *r = &f->regions[f->n_regions];
-    memset(r, 0, sizeof *r);
-    r->region = strdup(region);
-    if (!r->region)
-        return NULL;
-    f->n_regions++;
-    return r;
-}
-
-static void region_set_snapshot(struct follow *f, const char *region, uint64_t seq)
-{
-    struct region_seq *r = region_get(f, region);
-    if (!r)
-        return;
-    r->snap = r->last = seq;
-    r->has_snap = r->has_last = true;
-}
-
 static bool region_wanted(const struct alerts_opts *o, const char *region)
 {
     for (int i = 0; i < o->nregions; i++)
@@ -388,16 +302,16 @@ static bool handle_live(struct follow *f, const Floorwalker__Alert *a)
 {
     if (!region_wanted(f->o, a->region))
         return false;
-    struct region_seq *r = region_get(f, a->region);
-    if (r && r->has_snap && a->pub_seq <= r->snap)
+    uint64_t missed = 0;
+    switch (feed_seqs_live(&f->seqs, a, f->track_gaps, &missed)) {
+    case FEED_COVERED:
         return false;
-    if (r && f->track_gaps) {
-        if (r->has_last && a->pub_seq > r->last + 1)
-            fprintf(stderr,
-                    "gap: region %s pub_seq %" PRIu64 " -> %" PRIu64 " (%" PRIu64 " missed)\n",
-                    a->region, r->last, a->pub_seq, a->pub_seq - r->last - 1);
-        r->last = a->pub_seq;
-        r->has_last = true;
+    case FEED_GAP:
+        fprintf(stderr, "gap: region %s pub_seq %" PRIu64 " -> %" PRIu64 " (%" PRIu64 " missed)\n",
+                a->region, a->pub_seq - missed - 1, a->pub_seq, missed);
+        break;
+    case FEED_NEXT:
+        break;
     }
     if (!passes_filters(f->o, a))
         return false;
@@ -406,208 +320,28 @@ static bool handle_live(struct follow *f, const Floorwalker__Alert *a)
     return true;
 }
 
-/* A printable copy of a topic frame for warnings. */
-static void topic_str(const zmq_msg_t *m, char *buf, size_t len)
-{
-    const unsigned char *p = zmq_msg_data((zmq_msg_t *)m);
-    size_t n = zmq_msg_size((zmq_msg_t *)m), j = 0;
-    for (size_t i = 0; i < n && j + 4 < len; i++)
-        buf[j++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
-    if (j + 4 >= len && n > j) {
-        memcpy(buf + j, "...", 3);
-        j += 3;
-    }
-    buf[j] = 0;
-}
-
-/* Reads one message from sub (which zmq_poll said is readable). A message that is not two
- * frames, or whose second frame is not an Alert, is skipped with a warning. */
+/* Reads one message from sub (which zmq_poll said is readable); true if a line was printed. */
 static bool recv_live(struct follow *f, void *sub)
 {
-    zmq_msg_t parts[2];
-    int nparts = 0;
-    bool printed = false;
-    for (;;) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, sub, nparts ? 0 : ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&m);
-            if (nparts == 0)
-                return false; /* EAGAIN or EINTR: nothing after all */
-            break;
-        }
-        bool more = zmq_msg_more(&m);
-        if (nparts < 2)
-            parts[nparts] = m;
-        else
-            zmq_msg_close(&m);
-        nparts++;
-        if (!more)
-            break;
-    }
-    char topic[96];
-    topic_str(&parts[0], topic, sizeof topic);
-    if (nparts != 2) {
-        fprintf(stderr,
-                "floorwalker alerts: skipping a message of %d frame%s on topic \"%s\" (expected "
-                "2: topic, Alert)\n",
-                nparts, nparts == 1 ? "" : "s", topic);
-    } else {
-        Floorwalker__Alert *a =
-            floorwalker__alert__unpack(NULL, zmq_msg_size(&parts[1]), zmq_msg_data(&parts[1]));
-        if (!a) {
-            fprintf(stderr,
-                    "floorwalker alerts: skipping a message on topic \"%s\": its %zu-byte body "
-                    "is not an Alert\n",
-                    topic, zmq_msg_size(&parts[1]));
-        } else {
-            printed = handle_live(f, a);
-            floorwalker__alert__free_unpacked(a, NULL);
-        }
-    }
-    for (int i = 0; i < nparts && i < 2; i++)
-        zmq_msg_close(&parts[i]);
+    Floorwalker__Alert *a = feed_recv(sub, "floorwalker alerts");
+    if (!a)
+        return false;
+    bool printed = handle_live(f, a);
+    floorwalker__alert__free_unpacked(a, NULL);
     return printed;
 }
 
-static const Floorwalker__Table *find_table(const Floorwalker__QueryResult *r, const char *name)
+/* A snapshot alert: filter and print (until -C). */
+static bool snapshot_alert(void *arg, const Floorwalker__Alert *a)
 {
-    for (size_t i = 0; i < r->n_tables; i++)
-        if (!strcmp(r->tables[i]->name, name))
-            return r->tables[i];
-    return NULL;
-}
-
-static int64_t cell_int(const Floorwalker__Value *v)
-{
-    switch (v->v_case) {
-    case FLOORWALKER__VALUE__V_I:
-        return v->i;
-    case FLOORWALKER__VALUE__V_D:
-        return (int64_t)v->d;
-    case FLOORWALKER__VALUE__V_S:
-        return strtoll(v->s, NULL, 10);
-    default:
-        return 0;
-    }
-}
-
-static const char *cell_s(const Floorwalker__Value *v)
-{
-    return v->v_case == FLOORWALKER__VALUE__V_S ? v->s : "";
-}
-
-/* An enum cell: its name (as the snapshot table normally has it) or its number. */
-static int cell_enum(const Floorwalker__Value *v, const ProtobufCEnumDescriptor *d)
-{
-    if (v->v_case != FLOORWALKER__VALUE__V_S)
-        return (int)cell_int(v);
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value_by_name(d, v->s);
-    return ev ? ev->value : 0;
-}
-
-/* A row of the snapshot's "alerts" table as an Alert: each column fills the Alert field of its
- * name ("store" is store_id); strings point into the row. Enum cells may be names or numbers. */
-static void row_to_alert(const Floorwalker__Table *t, const Floorwalker__Row *row,
-                         Floorwalker__Alert *a)
-{
-    const ProtobufCMessageDescriptor *d = &floorwalker__alert__descriptor;
-    Floorwalker__Alert init = FLOORWALKER__ALERT__INIT;
-    *a = init;
-    for (size_t c = 0; c < t->n_columns && c < row->n_cells; c++) {
-        const char *col = !strcmp(t->columns[c], "store") ? "store_id" : t->columns[c];
-        const ProtobufCFieldDescriptor *fd =
-            protobuf_c_message_descriptor_get_field_by_name(d, col);
-        const Floorwalker__Value *v = row->cells[c];
-        if (!fd || fd->label == PROTOBUF_C_LABEL_REPEATED)
-            continue;
-        char *p = (char *)a + fd->offset;
-        switch (fd->type) {
-        case PROTOBUF_C_TYPE_STRING:
-            *(const char **)p = cell_s(v);
-            break;
-        case PROTOBUF_C_TYPE_INT64:
-        case PROTOBUF_C_TYPE_SINT64:
-        case PROTOBUF_C_TYPE_SFIXED64:
-            *(int64_t *)p = cell_int(v);
-            break;
-        case PROTOBUF_C_TYPE_UINT64:
-        case PROTOBUF_C_TYPE_FIXED64:
-            *(uint64_t *)p = (uint64_t)cell_int(v);
-            break;
-        case PROTOBUF_C_TYPE_INT32:
-        case PROTOBUF_C_TYPE_SINT32:
-        case PROTOBUF_C_TYPE_SFIXED32:
-            *(int32_t *)p = (int32_t)cell_int(v);
-            break;
-        case PROTOBUF_C_TYPE_UINT32:
-        case PROTOBUF_C_TYPE_FIXED32:
-            *(uint32_t *)p = (uint32_t)cell_int(v);
-            break;
-        case PROTOBUF_C_TYPE_ENUM:
-            *(int *)p = cell_enum(v, fd->descriptor);
-            break;
-        default:
-            break;
-        }
-    }
-}
-
-/* Takes in the snapshot: each region's pub_seq, then the active alerts that pass the filters
- * (stopping at -C). */
-static void take_snapshot(struct follow *f, const Floorwalker__QueryResult *r, const char *region)
-{
-    const Floorwalker__Table *t = find_table(r, "pub_seq");
-    if (t) {
-        int ci = -1, cs = -1;
-        for (size_t c = 0; c < t->n_columns; c++) {
-            if (!strcmp(t->columns[c], "region"))
-                ci = (int)c;
-            else if (!strcmp(t->columns[c], "pub_seq"))
-                cs = (int)c;
-        }
-        for (size_t i = 0; ci >= 0 && cs >= 0 && i < t->n_rows; i++) {
-            const Floorwalker__Row *row = t->rows[i];
-            if ((size_t)ci < row->n_cells && (size_t)cs < row->n_cells)
-                region_set_snapshot(f, cell_s(row->cells[ci]), (uint64_t)cell_int(row->cells[cs]));
-        }
-    }
-    /* One region asked for but not in the table: QueryResult.pub_seq is what the snapshot is
-     * current to. */
-    if (region && r->pub_seq) {
-        struct region_seq *rs = region_get(f, region);
-        if (rs && !rs->has_snap)
-            region_set_snapshot(f, region, r->pub_seq);
-    }
-    t = find_table(r, "alerts");
-    for (size_t i = 0; t && i < t->n_rows && !count_reached(f); i++) {
-        Floorwalker__Alert a;
-        row_to_alert(t, t->rows[i], &a);
-        if (!passes_filters(f->o, &a))
-            continue;
-        print_alert(f, &a, true);
+    struct follow *f = arg;
+    if (count_reached(f))
+        return false;
+    if (passes_filters(f->o, a)) {
+        print_alert(f, a, true);
         f->printed++;
     }
-}
-
-/* Waits until deadline (fw_mono_ns) for sub's handshake, so that our subscription is on its
- * way to the daemon before we ask for the snapshot ("subscribe first" then really holds), and
- * stops watching. */
-static void monitor_wait_stop(void *sub, void *mon, uint64_t deadline)
-{
-    while (!stop_flag) {
-        uint64_t now = fw_mono_ns();
-        if (now >= deadline)
-            break;
-        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
-        if (n < 0 && zmq_errno() == EINTR)
-            continue;
-        if (n != 0)
-            break; /* the only event we asked for (or an error: do not wait longer) */
-    }
-    zmq_socket_monitor(sub, NULL, 0);
-    zmq_close(mon);
+    return true;
 }
 
 static int follow_run(const struct alerts_opts *o)
@@ -669,14 +403,15 @@ static int follow_run(const struct alerts_opts *o)
     }
 
     if (!o->json)
-        load_stores(&f, ctx);
+        store_views_load(&f.stores, "floorwalker alerts", ctx, o->query_ep, o->timeout_s,
+                         &stop_flag);
     if (o->snapshot) {
         uint64_t deadline = fw_mono_ns() + (uint64_t)o->timeout_s * 1000000000u;
         if (mon) {
             uint64_t max_ns = (uint64_t)o->timeout_s * 500000000u;
             if (max_ns > (uint64_t)SUB_READY_MAX_MS * 1000000u)
                 max_ns = (uint64_t)SUB_READY_MAX_MS * 1000000u;
-            monitor_wait_stop(sub, mon, fw_mono_ns() + max_ns);
+            feed_monitor_wait_stop(sub, mon, fw_mono_ns() + max_ns, &stop_flag);
             mon = NULL;
         }
         if (stop_flag)
@@ -707,7 +442,7 @@ static int follow_run(const struct alerts_opts *o)
                 rc = EXIT_INPUT;
                 goto out;
             }
-            take_snapshot(&f, r, o->nregions ? o->regions[ri] : NULL);
+            feed_take_snapshot(&f.seqs, r, o->nregions ? o->regions[ri] : NULL, snapshot_alert, &f);
             floorwalker__query_result__free_unpacked(r, NULL);
             r = NULL;
         }
@@ -746,15 +481,8 @@ out:
     if (sub)
         zmq_close(sub);
     zmq_ctx_term(ctx);
-    for (size_t i = 0; i < f.n_regions; i++)
-        free(f.regions[i].region);
-    free(f.regions);
-    for (size_t i = 0; i < f.n_stores; i++) {
-        free(f.stores[i].id);
-        free(f.stores[i].name);
-        tz_destroy(&f.stores[i].tz);
-    }
-    free(f.stores);
+    feed_seqs_free(&f.seqs);
+    store_views_free(&f.stores);
     return rc;
 }
 

@@ -67,5 +67,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
+int cmd_notify(int argc, char **argv); /* clients/notify/ */
 
 #endif

@@ -20,6 +20,7 @@ static void usage(FILE *f)
         "  stats     what the daemon holds: events by kind, duplicates, rejects by code,\n"
         "            terminals with their acked seq, batches, commit times\n"
         "  keygen    write a CurveZMQ key pair (NAME.key, NAME.pub)\n"
+        "  notify    forward the daemon's alerts to Prometheus Alertmanager\n"
         "\n"
         "Run `floorwalker COMMAND --help` for the options of each.\n"
         "\n"
@@ -67,6 +68,8 @@ int main(int argc, char **argv)
         return cmd_sim(argc - 1, argv + 1);
     if (!strcmp(cmd, "keygen"))
         return cmd_keygen(argc - 1, argv + 1);
+    if (!strcmp(cmd, "notify"))
+        return cmd_notify(argc - 1, argv + 1);
     if (!strcmp(cmd, "stats"))
         return cmd_stats(argc - 1, argv + 1);
     fprintf(stderr, "floorwalker: unknown command \"%s\"\n\n", cmd);
