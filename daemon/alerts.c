@@ -607,8 +607,8 @@ const char *alerts_region_of(struct alerts *a, const char *alert_id)
     return r ? r->m.region : NULL;
 }
 
-void alerts_ack_by(struct alerts *a, const char *alert_id, const char *by, const char *reason,
-                   struct result *res)
+void alerts_ack(struct alerts *a, const char *alert_id, const char *by, const char *reason,
+                struct result *res)
 {
     struct alert_rec *r = alert_id ? htab_get(a->active, alert_id) : NULL;
     if (!is_active(r)) {
@@ -628,11 +628,6 @@ void alerts_ack_by(struct alerts *a, const char *alert_id, const char *by, const
         snprintf(why, sizeof why, "acknowledged by %.100s", by && by[0] ? by : "an ops client");
     resolve(a, r, why);
     alerts_flush(a);
-}
-
-void alerts_ack(struct alerts *a, const char *alert_id, struct result *res)
-{
-    alerts_ack_by(a, alert_id, NULL, NULL, res);
 }
 
 struct by_rule {

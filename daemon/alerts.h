@@ -56,12 +56,10 @@ void alerts_publish(struct alerts *a, const char *topic, const void *data, size_
 
 /* Query kinds ALERTS and ACK_ALERT. */
 void alerts_snapshot(struct alerts *a, const Floorwalker__Query *q, struct result *res);
-void alerts_ack(struct alerts *a, const char *alert_id, struct result *res);
-/* ACK_ALERT by a named client: the resolution says "acknowledged by BY[: REASON]". BY is the
- * curve key's name; NULL or "" (plain mode, where every client is an ops client): "an ops
- * client". alerts_ack is this with neither. */
-void alerts_ack_by(struct alerts *a, const char *alert_id, const char *by, const char *reason,
-                   struct result *res);
+/* ACK_ALERT: the resolution says "acknowledged by BY[: REASON]". BY is the curve key's name;
+ * NULL or "" (plain mode, where every client is an ops client): "an ops client". */
+void alerts_ack(struct alerts *a, const char *alert_id, const char *by, const char *reason,
+                struct result *res);
 /* fn(arg, ...) sends every message instead of zmq_send on pub (curve mode: auth_publish, which
  * applies the subscriptions that have arrived first and holds messages while the socket is
  * rebound); then pub is only a "not rebuild mode" flag and may be closed. fn returns false when

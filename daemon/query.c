@@ -378,7 +378,9 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
         } else if (qq->kind == FLOORWALKER__QUERY__KIND__ALERTS) {
             alerts_snapshot(q->alerts, qq, res);
         } else if (qq->kind == FLOORWALKER__QUERY__KIND__ACK_ALERT) {
-            alerts_ack(q->alerts, qq->alert_id, res);
+            /* The resolution names who acknowledged: the curve key's name (plain mode: every
+             * client is an ops client) and the reason given. */
+            alerts_ack(q->alerts, qq->alert_id, key ? key->name : NULL, qq->reason, res);
         } else {
             rules_spotcheck(q->rules, qq, res);
         }

@@ -84,19 +84,21 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: floorwalker alerts [OPTIONS]\n"
-            "       floorwalker alerts ack ALERT_ID [-q QUERY_EP] [-w SEC]\n"
+            "       floorwalker alerts ack ALERT_ID [-r REASON] [-q QUERY_EP] [-w SEC]\n"
             "\n"
             "Follow floorwalkerd's alerts (docs/ALERTS.md): first a snapshot of the active\n"
             "alerts (lines prefixed [snapshot]), then live messages, one line each:\n"
-            "  YYYY-MM-DD HH:MM +HH:MM STATE SEVERITY RULE store=S (NAME) region=R subject=X "
-            "value=V threshold=T: message\n"
-            "(the alert's last change in the store's local time, and the store's name), e.g.\n"
+            "  YYYY-MM-DD HH:MM +HH:MM STATE SEVERITY RULE store=S (NAME) region=R subject=X: "
+            "message\n"
+            "(the alert's last change in the store's local time, and the store's name; the\n"
+            "message says the value and threshold in money, units or hours), e.g.\n"
             "  2026-11-02 20:00 +08:00 FIRING WARNING sales_behind_target store=SH1 (Nanjing "
             "Road)\n"
-            "  region=east subject=2026-11-02 value=10800 threshold=68571: net sales ...\n"
-            "(one line). `ack` acknowledges an alert of a rule that\n"
-            "resolves by acknowledgement (cash_over_short, compensation_over_limit,\n"
-            "count_variance).\n"
+            "  region=east subject=2026-11-02: net sales of 108.00 CNY today are below ...\n"
+            "(one line). `ack` acknowledges an alert of a rule that resolves by\n"
+            "acknowledgement (cash_over_short, compensation_over_limit, count_variance,\n"
+            "shrink_high); its resolution names your key (plain mode: \"an ops client\") and\n"
+            "the --reason, e.g. \"acknowledged by sup-east: recounted, till was right\".\n"
             "\n"
             "  -e, --endpoint EP   alerts PUB endpoint (default %s, or $FLOORWALKER_ALERTS)\n"
             "  -q, --query EP      query endpoint for the snapshot and ack (default %s,\n"
@@ -112,6 +114,7 @@ static void usage(FILE *f)
             "  -C N                exit after N lines (snapshot lines count)\n"
             "  -W SECONDS          exit after SECONDS without a line\n"
             "      --no-snapshot   live messages only\n"
+            "  -r, --reason TEXT   ack: why (up to 160 bytes), kept in the resolution\n"
             "  -w, --timeout SEC   wait this long for the snapshot or ack answer (default 5)\n"
             "  -h, --help          this text\n"
             "\n"
@@ -491,17 +494,27 @@ static int ack_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"query", required_argument, NULL, 'q'},
+        {"reason", required_argument, NULL, 'r'},
         {"timeout", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY);
+    const char *reason = "";
     int timeout = 5, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "q:w:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "q:r:w:h", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
             ep = optarg;
+            break;
+        case 'r':
+            if (strlen(optarg) > 160) {
+                fprintf(stderr, "floorwalker alerts ack: --reason is %zu bytes; keep it to 160\n",
+                        strlen(optarg));
+                return EXIT_USAGE;
+            }
+            reason = optarg;
             break;
         case 'w':
             if (!parse_timeout(optarg, &timeout))
@@ -522,6 +535,7 @@ static int ack_run(int argc, char **argv)
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     q.kind = FLOORWALKER__QUERY__KIND__ACK_ALERT;
     q.alert_id = argv[optind];
+    q.reason = (char *)reason;
     Floorwalker__QueryResult *r = NULL;
     void *ctx = zmq_ctx_new();
     if (!ctx) {

@@ -415,8 +415,8 @@ class AlertTest(fwtest.DaemonTest):
                 self.assertEqual(seqs, list(range(1, len(seqs) + 1)),
                                  "pub_seq of region %s, one per message" % region)
 
-    def ack_cli(self, d, aid):
-        return d.cli("alerts", "ack", aid, "-q", d.query, timeout=30)
+    def ack_cli(self, d, aid, *extra):
+        return d.cli("alerts", "ack", aid, "-q", d.query, *extra, timeout=30)
 
     def assert_ack_refused(self, d, feed, rule, store, subject):
         aid = alert_id(rule, store, subject)
@@ -427,16 +427,18 @@ class AlertTest(fwtest.DaemonTest):
         rows, _, _ = snapshot(d, region=REGION[store])
         self.assertIn(aid, rows, "%s still active after a refused ack" % aid)
 
-    def ack_ok(self, d, feed, e):
+    def ack_ok(self, d, feed, e, reason=None):
         aid = alert_id(e.rule, e.store, e.subject)
-        p = self.ack_cli(d, aid)
+        p = self.ack_cli(d, aid, *(("--reason", reason) if reason else ()))
         self.assertEqual(p.returncode, 0, "floorwalker alerts ack %s: %s" % (aid, p.stderr))
+        self.assertEqual(p.stdout, "acknowledged %s\n" % aid)
         (msg,) = self.expect(feed, [resolved(e.rule, e.store, e.subject, e.severity)],
                              only(e.rule, e.store), "ack of %s" % aid)
-        # Plain mode: every client is an ops client (docs/ALERTS.md "Resolution").
-        self.assertEqual(msg.alert.resolution, "acknowledged by an ops client")
-        self.assertTrue(msg.alert.message.startswith("resolved (acknowledged by an ops client)"),
-                        msg.alert.message)
+        # Plain mode: every client is an ops client (docs/ALERTS.md "Resolution"); the reason
+        # given follows it.
+        why = "acknowledged by an ops client" + (": " + reason if reason else "")
+        self.assertEqual(msg.alert.resolution, why)
+        self.assertTrue(msg.alert.message.startswith("resolved (%s)" % why), msg.alert.message)
         self.not_in_snapshot(d, e.rule, e.store, e.subject)
 
 
@@ -740,7 +742,7 @@ class StockRules(AlertTest):
         till.send(stock_b("G", "COUNT", 106091))  # book 103000: +3091, limit 3% = 3090
         eg = fire("count_variance", S, "G", "WARNING", 3091, 3090)
         self.expect(feed, [eg], m, "G counted 3091 over a book of 103000 (3% = 3090)")
-        self.ack_ok(d, feed, ef)
+        self.ack_ok(d, feed, ef, reason="recounted: 2 cases were in the back room")
         self.ack_ok(d, feed, eg)
         self.assert_pub_seq(feed)
 

@@ -260,6 +260,52 @@ class CurveTest(DaemonTest):
         self.assertEqual(sorted(json.loads(x)["alert_id"] for x in p.stdout.splitlines()),
                          ["complaint_major/S002/C1", "complaint_major/S003/C1"])
 
+    def test_ack_names_the_key_and_reason(self):
+        """An acknowledgement's resolution names the CURVE key that made it and its reason, so a
+        RESOLVED alert says who closed it (docs/ALERTS.md "Resolution")."""
+        d = self.curve_daemon()
+        s = zmq.Context.instance().socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVTIMEO, 5000)
+        s.curve_serverkey = self.server_pub
+        s.curve_publickey, s.curve_secretkey = self.ops
+        s.setsockopt(zmq.SUBSCRIBE, b"alert/east/S001/compensation_over_limit")
+        s.connect(d.alerts)
+        deadline = time.time() + 10
+        while stat(d, "subscribers") < 1 and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the subscription travels after the handshake
+        t = dealer(d.ingest, self.server_pub, self.till1)
+        t.send(batch(event("S001", "T1", 3, 1, complaint={
+            "complaint_id": "C5", "action": "OPENED", "category": "service",
+            "severity": "MINOR", "channel": "COUNTER"}), event("S001", "T1", 3, 2, complaint={
+                "complaint_id": "C5", "action": "RESOLVED", "category": "service",
+                "severity": "MINOR", "channel": "COUNTER", "compensation_cents": 25000})))
+        self.assertEqual(ack_of(t).acked_seq, 2)
+        t.close()
+
+        def alert():
+            a = pb2().Alert()
+            a.ParseFromString(s.recv_multipart()[1])
+            return a
+
+        a = alert()
+        self.assertEqual((a.alert_id, pb2().Alert.State.Name(a.state)),
+                         ("compensation_over_limit/S001/C5", "FIRING"))
+        p = self.cli(d, "alerts", "ack", a.alert_id, "-q", d.query, "--reason",
+                     "refund agreed with the area manager", key="sup-east.key")
+        self.assertEqual((p.returncode, p.stdout), (0, "acknowledged %s\n" % a.alert_id),
+                         p.stderr)
+        r = alert()
+        self.assertEqual(pb2().Alert.State.Name(r.state), "RESOLVED")
+        self.assertEqual(r.resolution,
+                         "acknowledged by sup-east: refund agreed with the area manager")
+        s.close()
+        # A reason past 160 bytes is bad usage, not silently cut.
+        p = self.cli(d, "alerts", "ack", a.alert_id, "-q", d.query, "--reason", "x" * 161)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("160", p.stderr)
+
     def test_supervisor_subscription_narrowed_to_their_regions(self):
         till2 = read_key(self.keygen("till2", "--role", "terminal", "--store", "S002") + ".key")
         d = self.curve_daemon()
