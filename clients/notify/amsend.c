@@ -25,6 +25,7 @@ struct rec {
 
 struct am_url {
     char *url;
+    char *shown; /* url without its password, for the log */
     uint64_t next_try_ns;
     long backoff_ms;
 };
@@ -57,6 +58,28 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* URL as the log may show it: Alertmanager's basic-auth password (https://user:pw@host) is
+ * given in the URL, so libcurl's URL parser takes it out; a URL it cannot parse is shown as it
+ * was given (libcurl will refuse it the same way when posting). NULL only when out of memory. */
+static char *url_shown(const char *url)
+{
+    CURLU *h = curl_url();
+    char *got = NULL, *out = NULL;
+    if (h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(h, CURLUPART_PASSWORD, &got, 0) == CURLUE_OK) {
+        curl_free(got);
+        got = NULL;
+        if (curl_url_set(h, CURLUPART_PASSWORD, "***", 0) == CURLUE_OK &&
+            curl_url_get(h, CURLUPART_URL, &got, 0) == CURLUE_OK)
+            out = strdup(got);
+        curl_free(got);
+    } else {
+        out = strdup(url);
+    }
+    curl_url_cleanup(h);
+    return out;
+}
+
 int amsend_new(struct amsend **out, const struct amsend_opts *o)
 {
     *out = NULL;
@@ -79,6 +102,8 @@ int amsend_new(struct amsend **out, const struct amsend_opts *o)
         if (!(s->urls[i].url = malloc(len)))
             goto fail;
         snprintf(s->urls[i].url, len, "%.*s%s", (int)n, u, has ? "" : path);
+        if (!(s->urls[i].shown = url_shown(s->urls[i].url)))
+            goto fail;
         s->all |= 1u << i;
     }
     s->next_resend_ns = fw_mono_ns() + (uint64_t)o->resend_seconds * 1000 * NS_PER_MS;
@@ -101,8 +126,10 @@ void amsend_destroy(struct amsend **p)
         json_decref(s->recs[i].am);
     }
     free(s->recs);
-    for (int i = 0; i < AMSEND_MAX_URLS; i++)
+    for (int i = 0; i < AMSEND_MAX_URLS; i++) {
         free(s->urls[i].url);
+        free(s->urls[i].shown);
+    }
     if (s->curl)
         curl_easy_cleanup(s->curl);
     free(s);
@@ -283,10 +310,10 @@ static bool post(struct amsend *s, int i, const char *body)
     if (rc == CURLE_OK && code >= 200 && code < 300)
         return true;
     if (s->urls[i].backoff_ms == 0) /* say it once per outage, not per retry */
-        fprintf(stderr, "floorwalker notify: %s: %s; retrying with backoff\n", s->urls[i].url,
+        fprintf(stderr, "floorwalker notify: %s: %s; retrying with backoff\n", s->urls[i].shown,
                 rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error");
     if (rc == CURLE_OK && code >= 400 && code < 500 && s->urls[i].backoff_ms == 0)
-        fprintf(stderr, "floorwalker notify: %s answered HTTP %ld\n", s->urls[i].url, code);
+        fprintf(stderr, "floorwalker notify: %s answered HTTP %ld\n", s->urls[i].shown, code);
     return false;
 }
 
@@ -323,7 +350,7 @@ static void run_url(struct amsend *s, int i, uint64_t now_ns)
             return;
         }
         if (s->urls[i].backoff_ms)
-            fprintf(stderr, "floorwalker notify: %s takes alerts again\n", s->urls[i].url);
+            fprintf(stderr, "floorwalker notify: %s takes alerts again\n", s->urls[i].shown);
         s->urls[i].backoff_ms = 0;
         s->st.posts_ok++;
         s->st.alerts_posted += k;

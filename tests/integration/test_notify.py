@@ -229,6 +229,18 @@ class Notify(fwtest.DaemonTest):
         self.assertEqual(res[0][1]["labels"]["subject"], "C1")
         self.assertNotEqual(res[0][1]["endsAt"][:4], "0001")
 
+    def test_password_in_url_not_logged(self):
+        """Alertmanager's basic-auth password goes in the URL (docs/SECURITY.md); the bridge's
+        log names the failing URL without it."""
+        dead = "http://fw:s3cret-pw@127.0.0.1:%d" % free_port()
+        self.bridge("--alertmanager", self.am.url + "," + dead)
+        self.complaint("S001", "C1", "OPENED")
+        self.hook.wait("firing", "C1")
+        self.wait_for(lambda: "retrying with backoff" in self.bridge_log(), "the dead URL logged")
+        log = self.bridge_log()
+        self.assertNotIn("s3cret-pw", log)
+        self.assertIn("http://fw:***@127.0.0.1:", log)
+
     def test_outage_refills_and_delivers_resolution(self):
         self.bridge()
         self.complaint("S001", "C1", "OPENED")
