@@ -85,6 +85,7 @@ static const struct {
     {NULL, "on_duty", U(COUNT)},
     {NULL, "on_break", U(COUNT)},
     {NULL, "spool_depth", U(COUNT)},
+    {NULL, "reported_depth", U(COUNT)},
     {NULL, "currency_digits", U(COUNT)},
     /* quantities */
     {NULL, "items_milli", U(QTY_MILLI)},

@@ -29,6 +29,8 @@ struct seen_terminal {
     char store[FW_ID_MAX + 1];
     int64_t last_ms;
     int64_t spool_depth, spool_ms; /* from its last heartbeat */
+    uint64_t hb_epoch, hb_seq;     /* that heartbeat's epoch and seq */
+    uint64_t last_seq;             /* the highest seq heard since, in hb_epoch */
     bool silent_alert;             /* terminal_silent may be active */
 };
 
@@ -165,8 +167,13 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
             t->silent_alert = false;
     }
     if (t && e->body_case == FLOORWALKER__EVENT__BODY_HEARTBEAT) {
-        t->spool_depth = (int64_t)e->heartbeat->spool_depth;
+        uint64_t depth = e->heartbeat->spool_depth; /* any uint64 is valid on the wire */
+        t->spool_depth = depth > INT64_MAX ? INT64_MAX : (int64_t)depth;
         t->spool_ms = now;
+        t->hb_epoch = e->epoch;
+        t->hb_seq = t->last_seq = e->seq;
+    } else if (t && e->epoch == t->hb_epoch && e->seq > t->last_seq) {
+        t->last_seq = e->seq;
     }
     if (e->body_case == FLOORWALKER__EVENT__BODY_HEARTBEAT && e->heartbeat->terminal_time_ms) {
         int64_t skew; /* validation keeps the time >= 0; saturate anyway */
@@ -499,6 +506,16 @@ void rules_tick(struct rules *ru)
     alerts_flush(ru->a);
 }
 
+/* What is left of the spool its last heartbeat reported: a terminal sends its spool in seq
+ * order, so each event heard from it since (same epoch) is one fewer waiting. A terminal that
+ * drained its spool and then fell quiet (a sim that ended, a till switched off) so shows 0
+ * instead of its last report until its next heartbeat. */
+static int64_t spool_left(const struct seen_terminal *t)
+{
+    uint64_t since = t->last_seq - t->hb_seq;
+    return since >= (uint64_t)t->spool_depth ? 0 : t->spool_depth - (int64_t)since;
+}
+
 struct spool_rows {
     struct result *res;
     struct rtable t;
@@ -509,15 +526,15 @@ static void spool_row(const char *id, void *val, void *arg)
     struct spool_rows *s = arg;
     struct seen_terminal *t = val;
     if (t->spool_ms)
-        res_row(s->res, &s->t, "ssii", id, t->store, t->spool_depth, t->spool_ms);
+        res_row(s->res, &s->t, "ssiii", id, t->store, spool_left(t), t->spool_depth, t->spool_ms);
 }
 
 void rules_stats(struct rules *ru, struct result *res)
 {
     if (!ru)
         return;
-    struct spool_rows s = {res, res_table(res, "terminal_spools", 4, "terminal", "store",
-                                          "spool_depth", "reported_ms")};
+    struct spool_rows s = {res, res_table(res, "terminal_spools", 5, "terminal", "store",
+                                          "spool_depth", "reported_depth", "reported_ms")};
     htab_foreach(ru->terminals, spool_row, &s);
 }
 

@@ -179,11 +179,21 @@ class StatsFigures(fwtest.DaemonTest):
             st = d.stats()
         self.assertGreater(st["daemon"]["events_per_s"], 0)
         self.assertEqual(st["daemon"]["subscribers"], 1)
-        # store_name and reported_local: added for people and scripts (issue 13).
-        self.assertIn({"terminal": "MT2", "store": "M2", "store_name": "", "spool_depth": 7,
-                       "reported_ms": st["terminal_spools"][0]["reported_ms"],
-                       "reported_local": st["terminal_spools"][0]["reported_local"]},
-                      st["terminal_spools"])
+        # store_name and reported_local: added for people and scripts (issue 13). The last
+        # heartbeat (seq 199) reported 7 waiting; one event (seq 200) came after it, so 6 are
+        # left (issue 12: stats showed old depths after the terminals had emptied their spools).
+        row = {r["terminal"]: r for r in st["terminal_spools"]}["MT2"]
+        self.assertEqual(row, {"terminal": "MT2", "store": "M2", "store_name": "",
+                               "spool_depth": 6, "reported_depth": 7,
+                               "reported_ms": row["reported_ms"],
+                               "reported_local": row["reported_local"]})
+        # It sends the rest and falls quiet: the spool shows empty, the report stays as said.
+        t = fwtest.Terminal(d.ingest)
+        rest = [event("M2", "MT2", 1, 200 + i, sale=sale(receipt="R%d" % i)) for i in range(1, 9)]
+        self.assertEqual(t.send(rest).acked_seq, 208)
+        t.close()
+        row = {r["terminal"]: r for r in d.stats()["terminal_spools"]}["MT2"]
+        self.assertEqual((row["spool_depth"], row["reported_depth"]), (0, 7))
         rules = {r["rule"]: (r["active"], r["fired"]) for r in st["alerts_by_rule"]}
         self.assertEqual(rules.get("complaint_major"), (1, 1))
         self.assertIn("ingest_last_pass_msgs", st["daemon"])

@@ -382,7 +382,8 @@ class Units(fwtest.DaemonTest):
             p.stdout,
             "[snapshot] 2026-11-02 20:00 +08:00 FIRING WARNING sales_behind_target store=SH1 "
             "(Nanjing Road) region=east subject=2026-11-02: net sales of 108.00 CNY today are "
-            "below the 685.71 CNY due by now (80% of the day's target 1,000.00 CNY pro rata)\n")
+            "below the 685.71 CNY due by now (80% of the day's target 1,000.00 CNY, pro rata over "
+            "the opening hours (no sales history yet))\n")
         p = d.cli("alerts", "-e", d.alerts, "-q", d.query, "--store", "BE1", "--rule",
                   "negative_stock", "-W", "1", timeout=30)
         self.assertRegex(p.stdout, r"^\[snapshot\] \d{4}-\d\d-\d\d \d\d:\d\d \+01:00 FIRING "
