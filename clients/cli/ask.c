@@ -90,7 +90,8 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
     goto out;
 noanswer:;
     int why = cli_auth_outcome(mon);
-    if (why == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && !cli_curve_on())
+    /* A plain daemon never fails a keyless handshake: any failure means it wants a key. */
+    if (why && why != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && !cli_curve_on())
         fprintf(stderr,
                 "%s: floorwalkerd at %s needs a client key (its [security] mode is curve): give "
                 "--key FILE --server-key FILE, or set FLOORWALKER_KEY and "

@@ -172,25 +172,36 @@ void *cli_monitor(void *ctx, void *sock, int events)
 
 /* Without keys too: a CURVE daemon fails a NULL-mechanism client's handshake with a mechanism
  * mismatch (HANDSHAKE_FAILED_PROTOCOL), which is how the CLI can say that the daemon needs a
- * key rather than that it did not answer. */
+ * key rather than that it did not answer. When the daemon closes the connection before the
+ * client has read its greeting (a loaded machine), libzmq reports NO_DETAIL instead. */
 void *cli_auth_watch(void *ctx, void *sock)
 {
     return cli_monitor(ctx, sock,
-                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
 }
 
+/* The most telling handshake failure seen so far: AUTH or PROTOCOL over NO_DETAIL; 0: none. */
 int cli_auth_outcome(void *mon)
 {
+    int best = 0;
     if (!mon)
         return 0;
-    zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&it, 1, 0) <= 0)
-        return 0;
-    uint8_t ev[6];
-    int n = zmq_recv(mon, ev, sizeof ev, ZMQ_DONTWAIT);
-    if (n < 2)
-        return 0;
-    return ev[0] | ev[1] << 8; /* the event number, little-endian (zmq_socket_monitor(3)) */
+    for (;;) {
+        uint8_t ev[6];
+        int n = zmq_recv(mon, ev, sizeof ev, ZMQ_DONTWAIT);
+        if (n < 0)
+            return best;
+        zmq_msg_t addr; /* the second frame: the endpoint */
+        zmq_msg_init(&addr);
+        zmq_msg_recv(&addr, mon, ZMQ_DONTWAIT);
+        zmq_msg_close(&addr);
+        int e = n >= 2 ? ev[0] | ev[1] << 8 : 0; /* little-endian (zmq_socket_monitor(3)) */
+        if (e && e != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            return e;
+        if (e)
+            best = e;
+    }
 }
 
 void cli_auth_unwatch(void *sock, void *mon)
