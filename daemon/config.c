@@ -99,6 +99,7 @@ const struct threshold_spec threshold_specs[TH_N] = {
     [TH_TERMINAL_SILENT_MINUTES] = {"terminal_silent_minutes", 15, 1, 10080},
     [TH_CLOCK_SKEW_SECONDS] = {"clock_skew_seconds", 120, 1, 86400},
     [TH_SALES_BEHIND_PCT] = {"sales_behind_pct", 80, 0, 1000},
+    [TH_SALES_BEHIND_MIN_GAP_PCT] = {"sales_behind_min_gap_pct", 5, 0, 100},
     [TH_UNDERSTAFFED_GRACE_MINUTES] = {"understaffed_grace_minutes", 15, 0, 1440},
 };
 

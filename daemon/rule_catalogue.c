@@ -54,7 +54,7 @@ const struct rule_def rule_catalogue[RULE_N] = {
     [RULE_CLOCK_SKEW] = {"clock_skew", SEV_INFO, TRIGGER_ARRIVAL, "clock_skew_seconds", false,
                          false, "a heartbeat back within"},
     [RULE_SALES_BEHIND_TARGET] = {"sales_behind_target", SEV_WARNING, TRIGGER_TIMER,
-                                  "sales_behind_pct", false, true,
+                                  "sales_behind_pct sales_behind_min_gap_pct", false, true,
                                   "net back at or above what is due, or the day ends"},
 };
 

@@ -19,9 +19,10 @@ struct seen_store {
     bool silent_alert;   /* store_silent may be active (raised, or stored before a restart) */
     bool open;           /* within its opening hours at the last rule pass */
     int64_t rota_ms;     /* daemon time of the last SHIFT event (understaffed's grace); 0: none */
-    /* sales_behind_target's hourly profile (net by local hour over the last 4 same weekdays),
-     * read from the rollup once per local day. */
-    int32_t profile_day; /* the day it was read for; -1: not yet */
+    /* sales_behind_target's hourly profile (net by local hour over the last 4 same weekdays, or
+     * the last 7 days), read from the rollup once per local day. */
+    int32_t profile_day;   /* the day it was read for; -1: not yet */
+    bool profile_weekdays; /* from same weekdays (else from the last 7 days) */
     int64_t profile[24], profile_total;
 };
 
@@ -318,26 +319,36 @@ static void shrink_closed_day(struct rules *ru, const struct store_info *s, MDB_
                      MSG_RATE(bp), MSG_MONEY(ru->cfg, net, s->id), MSG_MONEY(ru->cfg, min, s->id));
 }
 
-/* The store's hourly sales profile: net sales by local hour over the last 4 same weekdays
- * (the rollup's hourly sales cells), read once per local day. Hours of negative net count 0. */
+/* The store's hourly sales profile: net sales by local hour over its last 4 same weekdays (the
+ * rollup's hourly sales cells), read once per local day. A new store has none of those for
+ * its first weeks, but the shape of a day (a slow morning, a busy evening) shows from its first
+ * days: until it has a same weekday, its last 7 days are used. Hours of negative net count 0. */
 static void read_profile(struct rules *ru, struct seen_store *ss, const struct store_info *s,
                          MDB_txn *txn, int32_t today)
 {
     if (ss->profile_day == today)
         return;
     ss->profile_day = today;
-    ss->profile_total = 0;
-    memset(ss->profile, 0, sizeof ss->profile);
-    uint8_t k[160];
-    int64_t sh[SH_N];
-    for (int w = 1; w <= 4; w++)
-        for (int h = 0; h < 24; h++) {
-            size_t kl = rollup_key(k, CELL_SALES_HOUR, s->id, "dh", today - 7 * w, h);
-            if (rollup_get(ru->r, txn, k, kl, sh, SH_N, NULL, 0) && sh[SH_NET] > 0) {
-                ss->profile[h] += sh[SH_NET];
-                ss->profile_total += sh[SH_NET];
+    static const int weekdays[] = {7, 14, 21, 28}, days[] = {1, 2, 3, 4, 5, 6, 7};
+    const int *back[] = {weekdays, days};
+    int nback[] = {4, 7};
+    for (int p = 0; p < 2; p++) {
+        ss->profile_total = 0;
+        memset(ss->profile, 0, sizeof ss->profile);
+        ss->profile_weekdays = p == 0;
+        uint8_t k[160];
+        int64_t sh[SH_N];
+        for (int i = 0; i < nback[p]; i++)
+            for (int h = 0; h < 24; h++) {
+                size_t kl = rollup_key(k, CELL_SALES_HOUR, s->id, "dh", today - back[p][i], h);
+                if (rollup_get(ru->r, txn, k, kl, sh, SH_N, NULL, 0) && sh[SH_NET] > 0) {
+                    ss->profile[h] += sh[SH_NET];
+                    ss->profile_total += sh[SH_NET];
+                }
             }
-        }
+        if (ss->profile_total > 0)
+            return;
+    }
 }
 
 static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *txn, int64_t now)
@@ -436,16 +447,24 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
         } else {
             due = target * (m - open_min) / (close_min - open_min) * pct / 100;
         }
+        /* A shortfall of less than sales_behind_min_gap_pct of the day's target is not worth a
+         * supervisor's look: early in the day what is due is small and an hour's sales at a
+         * few tills are noisy, so a store a few sales short of a line it ends far above would
+         * fire. Once firing, the alert stays until net is back at what is due. */
+        int64_t gap = target * TH(s->id, TH_SALES_BEHIND_MIN_GAP_PCT) / 100;
         bool new_hour = ss && ss->last_hour != l.hour;
-        if (dt[DT_NET] < due && new_hour)
+        bool firing = alerts_active(ru->a, RULE_SALES_BEHIND_TARGET, s->id, subj);
+        if (dt[DT_NET] < due && new_hour && (firing || due - dt[DT_NET] >= gap))
             alerts_raise(ru->a, RULE_SALES_BEHIND_TARGET, s->id, s->region, subj, SEV_WARNING,
                          dt[DT_NET], due, l.day,
                          "net sales of %s today are below the %s due by now (%" PRId64
                          "%% of the day's target %s, %s)",
                          MSG_MONEY(ru->cfg, dt[DT_NET], s->id), MSG_MONEY(ru->cfg, due, s->id), pct,
                          MSG_MONEY(ru->cfg, target, s->id),
-                         profiled ? "by the store's hourly profile of the last 4 same weekdays"
-                                  : "pro rata over the opening hours (no sales history yet)");
+                         !profiled ? "pro rata over the opening hours (no sales history yet)"
+                         : ss->profile_weekdays
+                             ? "by the store's hourly profile of the last 4 same weekdays"
+                             : "by the store's hourly profile of its last 7 days");
         else if (dt[DT_NET] >= due)
             alerts_clear(ru->a, RULE_SALES_BEHIND_TARGET, s->id, subj, "caught up with the target");
         if (ss)

@@ -1201,8 +1201,11 @@ class SilenceRules(AlertTest):
 class TargetRules(AlertTest):
     def test_sales_behind_target(self):
         B1, B2 = "SB1", "SB2"
-        d, feed = self.start(store_cfg(B1, "targets", hours="08:00-18:00"),
-                             store_cfg(B2, "targets", hours="08:00-18:00"), clock=True)
+        # The percentage alone (no minimum gap): its exact boundary.
+        d, feed = self.start(store_cfg(B1, "targets", hours="08:00-18:00",
+                                       sales_behind_min_gap_pct=0),
+                             store_cfg(B2, "targets", hours="08:00-18:00",
+                                       sales_behind_min_gap_pct=0), clock=True)
         t1, t2 = Till(self, d, B1), Till(self, d, B2)
         m = only("sales_behind_target", [B1, B2])
         D = TOMORROW
@@ -1235,6 +1238,59 @@ class TargetRules(AlertTest):
                     "the day is over")
         self.assert_pub_seq(feed)
 
+
+    def test_sales_behind_target_min_gap(self):
+        """A shortfall under sales_behind_min_gap_pct (default 5) of the day's target does not
+        fire (issue 12: stores ending their day above target fired in a slow first hour); once
+        firing, the alert stays until net is back at what is due."""
+        G1, G2 = "SG1", "SG2"
+        d, feed = self.start(store_cfg(G1, "targets3", hours="08:00-18:00"),
+                             store_cfg(G2, "targets3", hours="08:00-18:00"), clock=True)
+        t1, t2 = Till(self, d, G1), Till(self, d, G2)
+        m = only("sales_behind_target", [G1, G2])
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        # Target 1000000: due at 13:00 is 400000 (80% pro rata), the minimum gap 50000.
+        t1.send(target_b(D, 1000000), at(t("10:00"), sale_b(350000)))
+        t2.send(target_b(D, 1000000), at(t("10:00"), sale_b(350001)))
+        set_clock(self, d, t("13:00"))
+        e1 = fire("sales_behind_target", G1, str(D), "WARNING", 350000, 400000, day=D)
+        (msg,) = self.expect(feed, [e1], m, "13:00: SG1 short by 50000 (5%), SG2 by 49999")
+        self.assertIn("pro rata", msg.alert.message)
+        # SG1 sells 90000: short by 40000 at 14:00 (due 480000), under the gap, but firing
+        # already: it stays, updated. SG2 is short by 129999 now.
+        t1.send(at(t("13:10"), sale_b(90000)))
+        set_clock(self, d, t("14:00"))
+        e2 = fire("sales_behind_target", G2, str(D), "WARNING", 350001, 480000, day=D)
+        self.expect(feed, [e1._replace(value=440000, threshold=480000), e2], m,
+                    "14:00: SG1 still short (under the gap), SG2 past the gap")
+        t1.send(at(t("14:10"), sale_b(120000)))  # SG1 at 560000, what is due at 15:00
+        set_clock(self, d, t("15:00"))
+        self.expect(feed, [resolved("sales_behind_target", G1, str(D), "WARNING"),
+                           e2._replace(threshold=560000)], m, "15:00: SG1 caught up")
+        self.assert_pub_seq(feed)
+
+    def test_sales_behind_target_recent_days(self):
+        """With no same weekday yet, the store's last 7 days give the profile (a new store's
+        slow mornings show from its first days)."""
+        P = "SR1"
+        d, feed = self.start(store_cfg(P, "targets4", hours="08:00-20:00"), clock=True)
+        tp = Till(self, d, P)
+        m = only("sales_behind_target", [P])
+        D = TOMORROW
+        t = lambda hhmm, day=D: local_ms(NOON_TZ, day, hhmm)  # noqa: E731
+        # Yesterday and the day before: 10% of the day's sales at 09:00, 90% at 18:00.
+        for back in (1, 2):
+            h = D - datetime.timedelta(days=back)
+            tp.send(at(t("09:00", h), sale_b(10000)), at(t("18:00", h), sale_b(90000)))
+        tp.send(target_b(D, 1000000), at(t("10:00"), sale_b(100000)))
+        set_clock(self, d, t("13:00"))  # flat: 333332 due; the profile: 80000
+        self.expect_none(feed, m, "13:00: ahead of the last days' profile")
+        set_clock(self, d, t("19:00"))
+        ep = fire("sales_behind_target", P, str(D), "WARNING", 100000, 800000, day=D)
+        (msg,) = self.expect(feed, [ep], m, "19:00: the evening is due")
+        self.assertIn("hourly profile of its last 7 days", msg.alert.message)
+        self.assert_pub_seq(feed)
 
     def test_sales_behind_target_hourly_profile(self):
         """sales_behind_target against the store's own hourly profile (issue 12): with history

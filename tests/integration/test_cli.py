@@ -3,6 +3,7 @@ lines, exit codes, offline spooling, config errors, query output formats."""
 import datetime
 import json
 import os
+import re
 import subprocess
 
 import fwtest
@@ -183,6 +184,19 @@ class Cli(fwtest.DaemonTest):
         p = subprocess.run([fwtest.DAEMON, "-c", example, "--check-config"], capture_output=True,
                            text=True)
         self.assertEqual(p.returncode, 0, p.stderr)
+        # Every alert threshold of floorwalker.conf(5) is in it, with the page's default.
+        man = os.path.join(os.path.dirname(example), "..", "man", "floorwalker.conf.5")
+        with open(man) as f:
+            page = f.read()
+        thresholds = page[page.index(".SH ALERT THRESHOLDS"):page.index(".SH RELOAD")]
+        keys = re.findall(r'^\.BR (\w+) " = " (\d+)$', thresholds, re.M)
+        self.assertGreaterEqual(len(keys), 22, keys)
+        with open(example) as f:
+            conf = f.read()
+        rules = conf[conf.index("[rules]"):]
+        rules = rules[:rules.index("\n[")]
+        for key, default in keys:
+            self.assertRegex(rules, r"(?m)^%s = %s$" % (key, default), "[rules] %s" % key)
 
     def test_query_formats_and_exit_codes(self):
         d = self.daemon()
