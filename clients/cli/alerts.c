@@ -24,6 +24,7 @@
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
 #include "fwunits.h"
+#include "qjson.h"
 #include "tz.h"
 
 /* The SUB socket is "subscribed" once its handshake with the daemon is done: the
@@ -173,50 +174,6 @@ static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, char *buf,
     return buf;
 }
 
-static json_t *enum_json(const ProtobufCEnumDescriptor *d, int v)
-{
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
-    return ev ? json_string(ev->name) : json_integer(v);
-}
-
-/* A singular scalar field of a message as JSON (enums by name); NULL for the kinds an Alert
- * does not have (bytes, messages, repeated fields). Driven by the descriptor so that a field
- * added to Alert shows up in --json without a change here. */
-static json_t *field_json(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *fd)
-{
-    const char *p = (const char *)m + fd->offset;
-    if (fd->label == PROTOBUF_C_LABEL_REPEATED)
-        return NULL;
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_STRING:
-        return json_string(*(char *const *)p ? *(char *const *)p : "");
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return json_integer(*(const int64_t *)p);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return json_integer((json_int_t) * (const uint64_t *)p);
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return json_integer(*(const int32_t *)p);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return json_integer(*(const uint32_t *)p);
-    case PROTOBUF_C_TYPE_BOOL:
-        return json_boolean(*(const protobuf_c_boolean *)p);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return json_real(*(const double *)p);
-    case PROTOBUF_C_TYPE_FLOAT:
-        return json_real(*(const float *)p);
-    case PROTOBUF_C_TYPE_ENUM:
-        return enum_json(fd->descriptor, *(const int *)p);
-    default:
-        return NULL;
-    }
-}
-
 /* Prints s keeping the line one line: control characters become spaces. */
 static void put_oneline(const char *s)
 {
@@ -227,13 +184,7 @@ static void put_oneline(const char *s)
 static void print_alert(const struct follow *f, const Floorwalker__Alert *a, bool snapshot)
 {
     if (f->o->json) {
-        json_t *o = json_object();
-        const ProtobufCMessageDescriptor *d = &floorwalker__alert__descriptor;
-        for (unsigned i = 0; i < d->n_fields; i++) {
-            json_t *v = field_json(&a->base, &d->fields[i]);
-            if (v)
-                json_object_set_new(o, d->fields[i].name, v);
-        }
+        json_t *o = qjson_alert(a);
         json_object_set_new(o, "snapshot", json_boolean(snapshot));
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (s)

@@ -68,5 +68,6 @@ int cmd_sim(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_notify(int argc, char **argv); /* clients/notify/ */
+int cmd_web(int argc, char **argv);    /* clients/web/ */
 
 #endif

@@ -21,6 +21,8 @@ static void usage(FILE *f)
         "            terminals with their acked seq, batches, commit times\n"
         "  keygen    write a CurveZMQ key pair (NAME.key, NAME.pub)\n"
         "  notify    forward the daemon's alerts to Prometheus Alertmanager\n"
+        "  web       the console for supervisors and ops: a web page of the stores and\n"
+        "            their live alerts (docs/WEB.md)\n"
         "\n"
         "Run `floorwalker COMMAND --help` for the options of each.\n"
         "\n"
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
         return cmd_keygen(argc - 1, argv + 1);
     if (!strcmp(cmd, "notify"))
         return cmd_notify(argc - 1, argv + 1);
+    if (!strcmp(cmd, "web"))
+        return cmd_web(argc - 1, argv + 1);
     if (!strcmp(cmd, "stats"))
         return cmd_stats(argc - 1, argv + 1);
     fprintf(stderr, "floorwalker: unknown command \"%s\"\n\n", cmd);

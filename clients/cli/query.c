@@ -15,6 +15,7 @@
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
 #include "fwunits.h"
+#include "qjson.h"
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
 
@@ -50,20 +51,6 @@ static void cell_str(const Floorwalker__Value *v, char *buf, size_t len)
         break;
     default:
         buf[0] = 0;
-    }
-}
-
-static json_t *cell_json(const Floorwalker__Value *v)
-{
-    switch (v->v_case) {
-    case FLOORWALKER__VALUE__V_S:
-        return json_string(v->s);
-    case FLOORWALKER__VALUE__V_I:
-        return json_integer(v->i);
-    case FLOORWALKER__VALUE__V_D:
-        return json_real(v->d);
-    default:
-        return json_null();
     }
 }
 
@@ -521,12 +508,8 @@ static void print_result(const Floorwalker__QueryResult *r, enum out_format fmt,
         for (size_t rr = 0; rr < t->n_rows; rr++) {
             const Floorwalker__Row *row = t->rows[rr];
             if (fmt == OUT_JSON) {
-                json_t *o = json_object();
-                if (multi)
-                    json_object_set_new(o, "table", json_string(t->name));
-                for (size_t c = 0; c < t->n_columns && c < row->n_cells; c++)
-                    json_object_set_new(o, t->columns[c], cell_json(row->cells[c]));
-                char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                json_t *o = qjson_row(t, row, multi);
+                char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
                 if (s)
                     puts(s);
                 free(s);
@@ -560,11 +543,11 @@ static void print_stats_json(const Floorwalker__QueryResult *r)
         for (size_t rr = 0; rr < t->n_rows; rr++) {
             const Floorwalker__Row *row = t->rows[rr];
             if (kv && row->n_cells == 2 && row->cells[0]->v_case == FLOORWALKER__VALUE__V_S) {
-                json_object_set_new(v, row->cells[0]->s, cell_json(row->cells[1]));
+                json_object_set_new(v, row->cells[0]->s, qjson_cell(row->cells[1]));
             } else if (!kv) {
                 json_t *o = json_object();
                 for (size_t c = 0; c < t->n_columns && c < row->n_cells; c++)
-                    json_object_set_new(o, t->columns[c], cell_json(row->cells[c]));
+                    json_object_set_new(o, t->columns[c], qjson_cell(row->cells[c]));
                 json_array_append_new(v, o);
             }
         }
@@ -576,25 +559,6 @@ static void print_stats_json(const Floorwalker__QueryResult *r)
     free(s);
     json_decref(root);
 }
-
-static const struct {
-    const char *name;
-    Floorwalker__Query__Kind kind;
-} query_kinds[] = {
-    {"stats", FLOORWALKER__QUERY__KIND__STATS},
-    {"quarantine", FLOORWALKER__QUERY__KIND__QUARANTINE},
-    {"sales", FLOORWALKER__QUERY__KIND__SALES},
-    {"top-skus", FLOORWALKER__QUERY__KIND__TOP_SKUS},
-    {"bottom-skus", FLOORWALKER__QUERY__KIND__BOTTOM_SKUS},
-    {"categories", FLOORWALKER__QUERY__KIND__CATEGORIES},
-    {"cashiers", FLOORWALKER__QUERY__KIND__CASHIERS},
-    {"complaints", FLOORWALKER__QUERY__KIND__COMPLAINTS},
-    {"stock", FLOORWALKER__QUERY__KIND__STOCK},
-    {"attendance", FLOORWALKER__QUERY__KIND__ATTENDANCE},
-    {"alerts", FLOORWALKER__QUERY__KIND__ALERTS},
-    {"spotcheck", FLOORWALKER__QUERY__KIND__SPOTCHECK},
-    {"stores", FLOORWALKER__QUERY__KIND__STORES},
-};
 
 static void usage(FILE *f, bool stats)
 {
@@ -750,9 +714,7 @@ static int run(int argc, char **argv, bool stats)
             usage(stderr, false);
             return EXIT_USAGE;
         }
-        for (size_t i = 0; i < sizeof query_kinds / sizeof query_kinds[0]; i++)
-            if (!strcmp(argv[optind], query_kinds[i].name))
-                q.kind = query_kinds[i].kind;
+        q.kind = query_kind_by_name(argv[optind]);
         if (!q.kind) {
             fprintf(stderr, "floorwalker query: unknown kind \"%s\"\n", argv[optind]);
             usage(stderr, false);

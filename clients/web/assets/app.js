@@ -1,0 +1,342 @@
+// The Floorwalker console: a board of the stores and the live alerts, from the console's own
+// JSON API (docs/WEB.md). No framework and nothing loaded from elsewhere.
+'use strict';
+
+const ACKABLE = new Set(['cash_over_short', 'compensation_over_limit', 'count_variance',
+  'shrink_high']);
+const SEVERITY_RANK = { CRITICAL: 3, WARNING: 2, INFO: 1 };
+const SILENT_MS = 10 * 60 * 1000; // store_silent's default
+
+const state = {
+  session: null,
+  stores: new Map(),     // id -> {store_name, region, timezone, currency, currency_digits}
+  sales: new Map(),      // id -> today's sales row
+  heard: new Map(),      // id -> last event ms (stats terminals)
+  active: new Map(),     // alert_id -> FIRING alert
+  recent: [],            // alerts as last seen (FIRING and RESOLVED), newest last
+  pubSeq: new Map(),     // region -> last pub_seq
+  stream: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('data-')) e.setAttribute(k, v);
+    else if (k === 'text') e.textContent = v;
+    else e[k] = v;
+  }
+  for (const k of kids) if (k !== null && k !== undefined) e.append(k);
+  return e;
+}
+
+async function api(path, options) {
+  const r = await fetch(path, options);
+  const body = await r.json().catch(() => ({ error: r.statusText }));
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+
+function showError(msg) {
+  const e = $('error');
+  e.textContent = msg || '';
+  e.hidden = !msg;
+}
+
+// ---- units as people read them --------------------------------------------------------------
+
+function money(minor, storeId) {
+  const s = state.stores.get(storeId) || { currency: '', currency_digits: 2 };
+  const d = s.currency_digits;
+  const v = Number(minor) / 10 ** d;
+  const txt = v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  return s.currency ? `${txt} ${s.currency}` : txt;
+}
+
+function pct(x) {
+  return `${(x * 100).toLocaleString('en-US', { maximumFractionDigits: 1 })}%`;
+}
+
+// "2026-12-05 09:14 +08:00" in the store's zone.
+function localTime(ms, storeId) {
+  const s = state.stores.get(storeId);
+  const tz = (s && s.timezone) || 'UTC';
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit',
+      minute: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset',
+    }).formatToParts(new Date(Number(ms)));
+  } catch (e) {
+    return new Date(Number(ms)).toISOString();
+  }
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  let off = (p.timeZoneName || '').replace('GMT', '');
+  if (!off) off = '+00:00';
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${off}`;
+}
+
+function ago(ms) {
+  const s = Math.max(0, (Date.now() - ms) / 1000);
+  if (s < 90) return 'just now';
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 2 * 86400) return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+function storeLabel(id) {
+  const s = state.stores.get(id);
+  return s && s.store_name ? `${s.store_name} (${id})` : id;
+}
+
+// ---- the daemon's figures -------------------------------------------------------------------
+
+async function loadStores() {
+  const rows = await api('/api/query/stores');
+  for (const r of rows) state.stores.set(r.store, r);
+}
+
+async function loadSales() {
+  await Promise.all([...state.stores.keys()].map(async (id) => {
+    const rows = await api(`/api/query/sales?store=${encodeURIComponent(id)}&from=today`);
+    state.sales.set(id, rows[0] || null);
+  }));
+}
+
+async function loadHeard() {
+  const rows = await api('/api/query/stats');
+  for (const r of rows) {
+    if (r.table !== 'terminals' || !r.store) continue;
+    const prev = state.heard.get(r.store) || 0;
+    if (r.updated_ms > prev) state.heard.set(r.store, r.updated_ms);
+  }
+}
+
+// ---- the board ------------------------------------------------------------------------------
+
+function alertCounts(storeId) {
+  const c = { CRITICAL: 0, WARNING: 0, INFO: 0 };
+  for (const a of state.active.values()) if (a.store_id === storeId) c[a.severity] += 1;
+  return c;
+}
+
+function tile(id) {
+  const s = state.stores.get(id);
+  const sale = state.sales.get(id);
+  const heard = state.heard.get(id);
+  const counts = alertCounts(id);
+  const silentAlert = [...state.active.values()].some(
+    (a) => a.store_id === id && a.rule === 'store_silent');
+  const silent = silentAlert || (heard && Date.now() - heard > SILENT_MS);
+  const net = sale ? sale.net : 0;
+  const target = sale ? sale.target : 0;
+  const att = target > 0 ? net / target : null;
+  const bar = el('div', { class: `bar${att !== null && att >= 1 ? ' done' : ''}` },
+    el('span', { style: `width:${Math.min(100, Math.round((att || 0) * 100))}%` }));
+  bar.setAttribute('role', 'img');
+  bar.setAttribute('aria-label', att === null ? 'no target' : `${pct(att)} of target`);
+  const badges = el('div', { class: 'badges' });
+  let any = false;
+  for (const sev of ['CRITICAL', 'WARNING', 'INFO']) {
+    if (!counts[sev]) continue;
+    any = true;
+    badges.append(el('a', { class: `badge ${sev}`, href: `#/alerts?store=${id}&severity=${sev}`,
+      text: `${counts[sev]} ${sev.toLowerCase()}` }));
+  }
+  if (!any) badges.append(el('span', { class: 'badge none', text: 'no alerts' }));
+  return el('article', { class: `tile${silent ? ' silent' : ''}`, 'data-store': id },
+    el('h2', { text: s.store_name || id }),
+    el('div', { class: 'sub', text: `${id} · ${s.region} · ${s.timezone}` }),
+    el('div', { class: 'net', 'data-minor': String(net), text: money(net, id) }),
+    el('div', { class: 'sub target', text: att === null ? 'no target today'
+      : `${pct(att)} of today's target ${money(target, id)}` }),
+    bar, badges,
+    el('div', { class: 'heard', text: heard ? `last heard ${ago(heard)}`
+      : 'not heard from since the daemon started' }));
+}
+
+function renderBoard() {
+  const box = $('tiles');
+  const ids = [...state.stores.keys()].sort();
+  box.replaceChildren(...ids.map(tile));
+  const n = state.active.size;
+  $('alert-count').textContent = n ? String(n) : '';
+}
+
+// ---- alerts ---------------------------------------------------------------------------------
+
+function takeAlert(a) {
+  if (a.state === 'FIRING') state.active.set(a.alert_id, a);
+  else state.active.delete(a.alert_id);
+  state.recent = state.recent.filter((x) => x.alert_id !== a.alert_id);
+  state.recent.push(a);
+  if (state.recent.length > 500) state.recent.shift();
+}
+
+function filtered() {
+  const sev = $('f-severity').value;
+  const rule = $('f-rule').value;
+  const store = $('f-store').value;
+  const resolved = $('f-resolved').checked;
+  return state.recent.filter((a) => (!sev || a.severity === sev) && (!rule || a.rule === rule)
+    && (!store || a.store_id === store) && (resolved || a.state === 'FIRING'))
+    .sort((x, y) => y.updated_ms - x.updated_ms);
+}
+
+function fillSelect(sel, values, label) {
+  const keep = sel.value;
+  sel.replaceChildren(el('option', { value: '', text: 'any' }),
+    ...values.map((v) => el('option', { value: v, text: label ? label(v) : v })));
+  sel.value = values.includes(keep) ? keep : '';
+}
+
+function renderAlerts() {
+  fillSelect($('f-rule'), [...new Set(state.recent.map((a) => a.rule))].sort());
+  fillSelect($('f-store'), [...state.stores.keys()].sort(), storeLabel);
+  const rows = filtered().map((a) => {
+    const ack = a.state === 'FIRING' && ACKABLE.has(a.rule)
+      ? el('button', { type: 'button', class: 'ack', text: 'Acknowledge',
+        onclick: () => askAck(a) }) : null;
+    const what = a.state === 'RESOLVED' && a.resolution
+      ? `Resolved: ${a.resolution}` : a.message;
+    return el('tr', { class: a.state, 'data-alert-id': a.alert_id },
+      el('td', { text: localTime(a.updated_ms, a.store_id) }),
+      el('td', { class: `sev ${a.severity}`, text: a.severity }),
+      el('td', { text: a.state }),
+      el('td', { text: a.rule }),
+      el('td', { text: storeLabel(a.store_id) }),
+      el('td', { text: a.subject }),
+      el('td', { class: 'msg', text: what }),
+      el('td', {}, ack));
+  });
+  $('alert-rows').replaceChildren(...rows);
+  $('no-alerts').hidden = rows.length > 0;
+}
+
+let acking = null;
+function askAck(a) {
+  acking = a;
+  $('ack-what').textContent = `${a.rule} at ${storeLabel(a.store_id)}: ${a.message}`;
+  $('ack-reason').value = '';
+  $('ack-dialog').showModal();
+}
+
+async function doAck(reason) {
+  const a = acking;
+  acking = null;
+  try {
+    await api(`/api/alerts/${encodeURIComponent(a.alert_id)}/ack`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': state.session.csrf },
+      body: JSON.stringify({ reason }),
+    });
+    showError('');
+  } catch (e) {
+    showError(`Could not acknowledge ${a.alert_id}: ${e.message}`);
+  }
+}
+
+// The stream: a snapshot, then every change; a jump in a region's pub_seq means messages were
+// missed, so start again from a new snapshot.
+function follow() {
+  if (state.stream) state.stream.close();
+  const es = new EventSource('/api/alerts/stream');
+  state.stream = es;
+  es.addEventListener('snapshot', (ev) => {
+    const snap = JSON.parse(ev.data);
+    state.active.clear();
+    state.recent = state.recent.filter((a) => a.state === 'RESOLVED');
+    for (const a of snap.alerts) takeAlert(a);
+    state.pubSeq = new Map(Object.entries(snap.pub_seq));
+    setLive(snap.connected);
+    render();
+  });
+  es.addEventListener('alert', (ev) => {
+    const a = JSON.parse(ev.data);
+    const last = state.pubSeq.get(a.region);
+    if (last !== undefined && a.pub_seq !== last + 1) {
+      follow(); // missed messages: a new snapshot
+      return;
+    }
+    state.pubSeq.set(a.region, a.pub_seq);
+    if (!state.stores.has(a.store_id)) loadStores().then(render).catch(() => {});
+    takeAlert(a);
+    setLive(true);
+    render();
+    refreshStore(a.store_id);
+  });
+  es.onerror = () => setLive(false);
+}
+
+function setLive(on) {
+  const l = $('live');
+  l.textContent = on ? 'live' : 'daemon not reachable';
+  l.className = `live ${on ? 'on' : 'off'}`;
+}
+
+async function refreshStore(id) {
+  try {
+    const rows = await api(`/api/query/sales?store=${encodeURIComponent(id)}&from=today`);
+    state.sales.set(id, rows[0] || null);
+    renderBoard();
+  } catch (e) { /* the periodic refresh says so */ }
+}
+
+// ---- pages ----------------------------------------------------------------------------------
+
+function route() {
+  const [path, query] = (location.hash.slice(1) || '/').split('?');
+  const alerts = path === '/alerts';
+  $('board').hidden = alerts;
+  $('alerts').hidden = !alerts;
+  $('nav-board').toggleAttribute('aria-current', !alerts);
+  $('nav-alerts').toggleAttribute('aria-current', alerts);
+  if (alerts) {
+    const p = new URLSearchParams(query || '');
+    render();
+    if (p.has('store')) $('f-store').value = p.get('store');
+    if (p.has('severity')) $('f-severity').value = p.get('severity');
+  }
+  render();
+}
+
+function render() {
+  renderBoard();
+  if (!$('alerts').hidden) renderAlerts();
+}
+
+async function refresh() {
+  try {
+    if (!state.stores.size) await loadStores();
+    await Promise.all([loadSales(), loadHeard()]);
+    showError('');
+  } catch (e) {
+    showError(`The daemon's figures are not available: ${e.message}`);
+  }
+  renderBoard();
+}
+
+async function main() {
+  state.session = await api('/api/session');
+  $('banner').hidden = state.session.login;
+  for (const id of ['f-severity', 'f-rule', 'f-store', 'f-resolved']) {
+    $(id).addEventListener('change', renderAlerts);
+  }
+  $('ack-dialog').addEventListener('close', () => {
+    if ($('ack-dialog').returnValue === 'ok' && acking) doAck($('ack-reason').value);
+  });
+  window.addEventListener('hashchange', route);
+  follow();
+  await refresh();
+  route();
+  let n = 0;
+  setInterval(() => {
+    n += 1;
+    if (n % 30 === 0) loadStores().catch(() => {});
+    refresh();
+  }, 1000);
+}
+
+main().catch((e) => showError(`The console could not start: ${e.message}`));
