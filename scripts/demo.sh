@@ -5,7 +5,9 @@
 # GBP, New York in USD, Shanghai in CNY), drives it with that chain, and shows what the daemon
 # holds as people read it: money in each store's currency, quantities in units, local times
 # and store names.
-# --keep leaves the daemon running afterwards (stop it with: kill $(cat floorwalkerd.pid)).
+# It starts the console (`floorwalker web`, docs/WEB.md) beside it and ends with its URL.
+# --keep leaves both running afterwards (stop them with: kill $(cat floorwalkerd.pid
+# floorwalker-web.pid)).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -27,13 +29,20 @@ sim=(--stores 3 --terminals 2 --regions 3 --skus 300)
 $fwd -c floorwalker-demo.conf -f 2>floorwalkerd.log &
 pid=$!
 echo $pid >floorwalkerd.pid
-cleanup() { if [ "${1:-}" != keep ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi; }
+webpid=
+cleanup() {
+  for p in $webpid $pid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+}
 trap cleanup EXIT
 for _ in $(seq 50); do
   if $fw stats -w 1 >/dev/null 2>&1; then break; fi
   if ! kill -0 "$pid" 2>/dev/null; then echo "floorwalkerd did not start:"; cat floorwalkerd.log; exit 1; fi
 done
 head -1 floorwalkerd.log
+# The console, a client of the daemon like the CLI: http://127.0.0.1:7480/.
+$fw web --listen 127.0.0.1:7480 >floorwalker-web.url 2>floorwalker-web.log &
+webpid=$!
+echo $webpid >floorwalker-web.pid
 
 echo
 echo "== a small chain: 3 stores x 2 terminals in London, New York and Shanghai, 6000 events at 2000/s =="
@@ -69,7 +78,15 @@ $fw stats | sed -n '1,40p'
 echo
 echo "== floorwalker query quarantine =="
 $fw query quarantine
+echo
+url=$(head -1 floorwalker-web.url 2>/dev/null || true)
+if [ -n "$url" ]; then
+  echo "== the console: open $url in a browser (the stores board and the live alerts) =="
+else
+  echo "== the console did not start: =="; cat floorwalker-web.log
+fi
 if [ "${1:-}" = --keep ]; then
   trap - EXIT
-  echo; echo "floorwalkerd keeps running (pid $pid); stop it with: kill \$(cat floorwalkerd.pid)"
+  echo; echo "floorwalkerd (pid $pid) and the console (pid $webpid) keep running; stop them with:"
+  echo "  kill \$(cat floorwalkerd.pid floorwalker-web.pid)"
 fi

@@ -470,7 +470,11 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
         return send_json(c, MHD_HTTP_OK,
                          json_pack("{s:b, s:n, s:s, s:s, s:b}", "login", 0, "user", "role", "ops",
                                    "csrf", w->csrf, "daemon", webfeed_connected(w->feed)));
-    const struct web_asset *a = web_asset_find(!strcmp(url, "/") ? "/index.html" : url);
+    /* The page's own addresses: / and /alerts/ID (notify's generatorURL, --console-url). */
+    bool page = !strcmp(url, "/") || !strncmp(url, "/alerts/", 8);
+    const struct web_asset *a = web_asset_find(page                           ? "/index.html"
+                                               : !strcmp(url, "/favicon.ico") ? "/favicon.svg"
+                                                                              : url);
     if (a)
         return send_text(c, MHD_HTTP_OK, a->type, (char *)a->data, a->len, MHD_RESPMEM_PERSISTENT);
     if (!strncmp(url, "/api/", 5))

@@ -139,6 +139,19 @@ class Unit(fwtest.DaemonTest):
                     if "floorwalkerd.service" in ln and "Failed to" not in ln.split(":")[0]]
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(problems, [], p.stderr)
+        # The clients' units: the CLI in place of the installed one.
+        for name in ("floorwalker-notify.service", "floorwalker-web.service"):
+            with open(os.path.join(ROOT, "systemd", name)) as f:
+                unit = f.read().replace("/usr/local/bin/floorwalker", os.path.abspath(fwtest.CLI))
+            dst = os.path.join(self.tmp, name)
+            with open(dst, "w") as f:
+                f.write(unit)
+            p = subprocess.run(["systemd-analyze", "verify", dst], capture_output=True, text=True,
+                               env=dict(os.environ, SYSTEMD_LOG_LEVEL="warning", MANPATH=mandir))
+            problems = [ln for ln in p.stderr.splitlines()
+                        if name in ln and "Failed to" not in ln.split(":")[0]]
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(problems, [], p.stderr)
 
 
 if __name__ == "__main__":

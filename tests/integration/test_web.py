@@ -6,6 +6,7 @@ import datetime
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -290,46 +291,63 @@ class Browser(WebTest):
         b = fb.browser(1280, 900)
         try:
             b.get(w.url)
-            tile = lambda s: b.find_element("css selector", '.tile[data-store="%s"]' % s)  # noqa
-            fb.wait_for(b, lambda b: b.find_elements("css selector", ".tile"), 10, "the tiles")
-            fb.wait_for(b, lambda b: tile("SH1").find_element("css selector", ".net")
-                        .get_attribute("data-minor") == "7500", 5, "SH1's net of 75.00")
+
+            def tile(store):
+                """A tile's parts as text, read in one go (the page refreshes them)."""
+                return b.execute_script("""
+                    const t = document.querySelector('.tile[data-store="' + arguments[0] + '"]');
+                    if (!t) return null;
+                    const q = (s) => t.querySelector(s);
+                    return {name: q('h2').innerText, net: q('.net').innerText,
+                            minor: q('.net').dataset.minor, target: q('.target').innerText,
+                            text: t.innerText};""", store)
+
+            fb.wait_for(b, lambda b: tile("SH1") and tile("SH1")["minor"] == "7500", 10,
+                        "SH1's net of 75.00")
             t = tile("SH1")
-            self.assertEqual(t.find_element("css selector", "h2").text, "Nanjing Road")
-            self.assertEqual(t.find_element("css selector", ".net").text, "75.00 CNY")
-            self.assertIn("0.8% of today's target 10,000.00 CNY",
-                          t.find_element("css selector", ".target").text)
+            self.assertEqual(t["name"], "Nanjing Road")
+            self.assertEqual(t["net"], "75.00 CNY")
+            self.assertIn("0.8% of today's target 10,000.00 CNY", t["target"])
             self.assertFalse(b.find_element("id", "banner").get_attribute("hidden"))
-            fb.wait_for(b, lambda b: "1 critical" in tile("BJ1").text, 5, "BJ1's major complaint")
+            fb.wait_for(b, lambda b: "1 critical" in tile("BJ1")["text"], 5,
+                        "BJ1's major complaint")
             # A sale published through the CLI changes the tile without a reload, within 2 s.
             self.pub(d, "SH1", "sale", "receipt_id=R9", "cashier_id=K1", "kind=SALE", *SALE)
             t0 = time.time()
-            fb.wait_for(b, lambda b: tile("SH1").find_element("css selector", ".net")
-                        .get_attribute("data-minor") == "10000", 2, "SH1's tile at 100.00")
+            fb.wait_for(b, lambda b: tile("SH1")["minor"] == "10000", 2, "SH1's tile at 100.00")
             print("\ntile updated %.2f s after the publish returned" % (time.time() - t0))
-            # A complaint makes an alert appear within 2 s.
+            # A complaint makes an alert appear within 2 s. (A1 was sold without stock: SH1
+            # has out_of_stock and negative_stock warnings already.)
+            warnings = lambda: int(  # noqa: E731
+                (re.search(r"(\d+) warnings?", tile("SH1")["text"]) or [0, 0])[1])
+            fb.wait_for(b, lambda b: warnings() == 2, 5, "SH1's two stock warnings")
             self.pub(d, "SH1", "complaint", "complaint_id=C7", "action=OPENED",
                      "severity=MINOR", "channel=COUNTER", "category=pricing",
                      "compensation_cents=50000")
-            fb.wait_for(b, lambda b: "1 warning" in tile("SH1").text, 2, "SH1's new warning")
+            t0 = time.time()
+            fb.wait_for(b, lambda b: warnings() == 3, 2, "SH1's new warning")
+            print("alert on the board %.2f s after the publish returned" % (time.time() - t0))
             fb.screenshot(b, os.path.join(self.shots, "console-board-1280.png"))
             b.get(w.url + "#/alerts")
-            row = lambda: b.find_element(  # noqa: E731
-                "css selector", 'tr[data-alert-id="compensation_over_limit/SH1/C7"]')
-            fb.wait_for(b, lambda b: row(), 5, "the alert's row")
-            self.assertIn("Nanjing Road (SH1)", row().text)
-            self.assertRegex(row().text, r"\d{4}-\d\d-\d\d \d\d:\d\d \+08:00")
-            self.assertIn("500.00 CNY", row().text)
+            sel = 'tr[data-alert-id="compensation_over_limit/SH1/C7"]'
+            row_text = lambda: b.execute_script(  # noqa: E731
+                "const r = document.querySelector(arguments[0]); return r ? r.innerText : ''",
+                sel)
+            fb.wait_for(b, lambda b: row_text(), 5, "the alert's row")
+            self.assertIn("Nanjing Road (SH1)", row_text())
+            self.assertRegex(row_text(), r"\d{4}-\d\d-\d\d \d\d:\d\d \+08:00")
+            self.assertIn("500.00 CNY", row_text())
             fb.screenshot(b, os.path.join(self.shots, "console-alerts-1280.png"))
             # Acknowledge from the page: the daemon's snapshot no longer has it, and the page
             # shows the resolution with the reason.
-            row().find_element("css selector", "button.ack").click()
+            b.find_element("css selector", sel + " button.ack").click()
             b.find_element("id", "ack-reason").send_keys("voucher approved by the manager")
             b.find_element("id", "ack-ok").click()
             fb.wait_for(b, lambda b: "compensation_over_limit/SH1/C7" not in self.snapshot(d),
                         5, "the ack in the daemon")
-            fb.wait_for(b, lambda b: "voucher approved by the manager" in row().text, 5,
+            fb.wait_for(b, lambda b: "voucher approved by the manager" in row_text(), 5,
                         "the resolution on the page")
+            self.assertIn("RESOLVED", row_text())
             self.assertEqual(fb.console_errors(b), [])
         finally:
             b.quit()

@@ -143,7 +143,8 @@ function tile(id) {
     if (!counts[sev]) continue;
     any = true;
     badges.append(el('a', { class: `badge ${sev}`, href: `#/alerts?store=${id}&severity=${sev}`,
-      text: `${counts[sev]} ${sev.toLowerCase()}` }));
+      text: `${counts[sev]} ${sev === 'WARNING' && counts[sev] > 1 ? 'warnings'
+        : sev.toLowerCase()}` }));
   }
   if (!any) badges.append(el('span', { class: 'badge none', text: 'no alerts' }));
   return el('article', { class: `tile${silent ? ' silent' : ''}`, 'data-store': id },
@@ -157,10 +158,20 @@ function tile(id) {
       : 'not heard from since the daemon started' }));
 }
 
+// Only the tiles whose content changed are replaced: keyboard focus and screen readers stay
+// where they are while the figures refresh.
 function renderBoard() {
   const box = $('tiles');
   const ids = [...state.stores.keys()].sort();
-  box.replaceChildren(...ids.map(tile));
+  const old = new Map([...box.children].map((t) => [t.dataset.store, t]));
+  ids.forEach((id, i) => {
+    const fresh = tile(id);
+    const cur = old.get(id);
+    if (cur && cur.outerHTML === fresh.outerHTML && box.children[i] === cur) return;
+    if (cur) cur.replaceWith(fresh);
+    else box.insertBefore(fresh, box.children[i] || null);
+  });
+  for (const [id, t] of old) if (!state.stores.has(id)) t.remove();
   const n = state.active.size;
   $('alert-count').textContent = n ? String(n) : '';
 }
@@ -201,7 +212,8 @@ function renderAlerts() {
         onclick: () => askAck(a) }) : null;
     const what = a.state === 'RESOLVED' && a.resolution
       ? `Resolved: ${a.resolution}` : a.message;
-    return el('tr', { class: a.state, 'data-alert-id': a.alert_id },
+    const focus = a.alert_id === state.focus ? ' focus' : '';
+    return el('tr', { class: a.state + focus, 'data-alert-id': a.alert_id },
       el('td', { text: localTime(a.updated_ms, a.store_id) }),
       el('td', { class: `sev ${a.severity}`, text: a.severity }),
       el('td', { text: a.state }),
@@ -213,6 +225,11 @@ function renderAlerts() {
   });
   $('alert-rows').replaceChildren(...rows);
   $('no-alerts').hidden = rows.length > 0;
+  const f = document.querySelector('tr.focus');
+  if (f && !state.scrolled) {
+    f.scrollIntoView({ block: 'center' });
+    state.scrolled = true;
+  }
 }
 
 let acking = null;
@@ -288,7 +305,11 @@ async function refreshStore(id) {
 
 function route() {
   const [path, query] = (location.hash.slice(1) || '/').split('?');
-  const alerts = path === '/alerts';
+  // /alerts/ID (a link from Alertmanager, floorwalker notify --console-url): that alert.
+  const linked = location.pathname.startsWith('/alerts/') && !location.hash
+    ? decodeURIComponent(location.pathname.slice(8)) : null;
+  state.focus = linked;
+  const alerts = path === '/alerts' || linked !== null;
   $('board').hidden = alerts;
   $('alerts').hidden = !alerts;
   $('nav-board').toggleAttribute('aria-current', !alerts);
