@@ -17,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "fwpass.h"
 #include "config.h"
 #include "ingest.h"
 #include "log.h"
@@ -59,44 +60,6 @@ static void notify(const char *state)
 #else
     (void)state;
 #endif
-}
-
-/*
- * --hash-password: one line from stdin (never argv, which other users can read in ps) hashed
- * with Argon2id at libsodium's interactive limits, for [metrics] password_hash.
- */
-static int hash_password(void)
-{
-    char pw[1024], out[crypto_pwhash_STRBYTES];
-    int rc = 1;
-    if (sodium_init() < 0) {
-        fprintf(stderr, "floorwalkerd: libsodium failed to initialise\n");
-        return 1;
-    }
-    if (!fgets(pw, sizeof pw, stdin)) {
-        fprintf(stderr, "floorwalkerd: --hash-password reads the password on stdin; got none\n");
-        goto out;
-    }
-    size_t n = strcspn(pw, "\r\n");
-    if (pw[n] == '\0' && n == sizeof pw - 1) {
-        fprintf(stderr, "floorwalkerd: password longer than %zu characters\n", sizeof pw - 2);
-        goto out;
-    }
-    pw[n] = '\0';
-    if (!n) {
-        fprintf(stderr, "floorwalkerd: empty password\n");
-        goto out;
-    }
-    if (crypto_pwhash_str(out, pw, n, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
-        fprintf(stderr, "floorwalkerd: out of memory hashing the password\n");
-        goto out;
-    }
-    printf("%s\n", out);
-    rc = 0;
-out:
-    sodium_memzero(pw, sizeof pw);
-    return rc;
 }
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
@@ -383,7 +346,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (hash_pw)
-        return hash_password();
+        return fw_hash_password_stdin("floorwalkerd");
 
     struct config cfg;
     char err[1024];

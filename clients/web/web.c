@@ -6,12 +6,14 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,7 +28,9 @@
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
 #include "qjson.h"
+#include "fwpass.h"
 #include "webassets.h"
+#include "webauth.h"
 #include "webfeed.h"
 
 #define WHO "floorwalker web"
@@ -39,10 +43,28 @@ struct web {
     int timeout_s;
     char host[64]; /* the listen address as given, and its port */
     unsigned port;
-    char csrf[65]; /* the token every POST must carry (X-CSRF-Token) */
+    char csrf[65]; /* without users: the token every POST must carry (X-CSRF-Token) */
     void *ctx;
     struct webfeed *feed;
+    struct webauth *auth; /* NULL: no users file, loopback only, everyone is ops */
+    bool tls;
+    /* Each store's region, for a supervisor's requests (from a STORES query, kept a while). */
+    pthread_mutex_t stores_lock;
+    json_t *store_region;
+    uint64_t stores_ns;
 };
+
+/* Who is asking: a logged-in user (with users) or the anonymous ops user (without). */
+struct who {
+    const struct webuser *user; /* NULL: no users file: ops */
+    const char *csrf;
+    const char *session;
+};
+
+static bool is_ops(const struct who *who)
+{
+    return !who->user || who->user->ops;
+}
 
 /* Set once SIGINT or SIGTERM came (the main thread waits for them; the others block them). */
 static volatile sig_atomic_t stop_flag;
@@ -58,14 +80,19 @@ static void usage(FILE *f)
             "its query and alerts sockets (in curve mode with --key/--server-key, like the\n"
             "other commands), and may run on another host.\n"
             "\n"
-            "      --listen HOST:PORT  where to serve HTTP (default %s). This version\n"
-            "                          has no login: it serves loopback addresses only, and\n"
-            "                          the page says so.\n"
+            "      --listen HOST:PORT  where to serve HTTP (default %s). Without --users\n"
+            "                          it serves loopback addresses only, with no login (the\n"
+            "                          page says so)\n"
+            "      --users FILE    [user:NAME] sections: role = supervisor (with regions =\n"
+            "                      east,north) or ops, password_hash = from `floorwalker web\n"
+            "                      passwd`; then everyone logs in\n"
+            "      --tls-cert FILE, --tls-key FILE  serve HTTPS with this certificate (PEM)\n"
             "  -e, --endpoint EP   alerts PUB endpoint (default %s, or $FLOORWALKER_ALERTS)\n"
             "  -q, --query EP      query endpoint (default %s, or $FLOORWALKER_QUERY)\n"
             "  -w, --timeout SEC   wait this long for the daemon's answers (default 5)\n"
             "\n"
             "Open http://HOST:PORT/ in a browser. Stop with Ctrl-C or SIGTERM.\n"
+            "`floorwalker web passwd` reads a password on stdin and prints its hash.\n"
             "Exit status: 0 stopped, 2 bad usage or the address cannot be served.\n",
             DEFAULT_LISTEN, DEFAULT_ALERTS, DEFAULT_QUERY);
 }
@@ -130,6 +157,91 @@ static Floorwalker__QueryResult *ask(struct web *w, struct MHD_Connection *c,
         return NULL;
     }
     return r;
+}
+
+/* ---- what a supervisor may see ------------------------------------------------------------ */
+
+/* The region of store, from a STORES query kept a minute (asked again after 5 s for a store it
+ * does not know); false if the daemon does not know the store either. */
+static bool store_region(struct web *w, const char *store, char *out, size_t len)
+{
+    uint64_t now = fw_mono_ns();
+    pthread_mutex_lock(&w->stores_lock);
+    bool known = w->store_region && json_object_get(w->store_region, store);
+    uint64_t age = now - w->stores_ns;
+    bool ask = !w->store_region || age > 60000000000ull || (!known && age > 5000000000ull);
+    pthread_mutex_unlock(&w->stores_lock);
+    if (ask) {
+        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+        Floorwalker__QueryResult *r = NULL;
+        q.kind = FLOORWALKER__QUERY__KIND__STORES;
+        uint64_t deadline = now + (uint64_t)w->timeout_s * 1000000000u;
+        if (cli_ask(WHO, w->ctx, w->query_ep, &q, w->timeout_s, deadline, &stop_flag, &r) ==
+                ASK_OK &&
+            r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            json_t *rows = qjson_rows(r), *map = json_object(), *row;
+            size_t i;
+            json_array_foreach(rows, i, row)
+            {
+                json_t *st = json_object_get(row, "store"), *rg = json_object_get(row, "region");
+                if (json_is_string(st) && json_is_string(rg))
+                    json_object_set(map, json_string_value(st), rg);
+            }
+            json_decref(rows);
+            pthread_mutex_lock(&w->stores_lock);
+            json_decref(w->store_region);
+            w->store_region = map;
+            w->stores_ns = now;
+            pthread_mutex_unlock(&w->stores_lock);
+        }
+        if (r)
+            floorwalker__query_result__free_unpacked(r, NULL);
+    }
+    pthread_mutex_lock(&w->stores_lock);
+    json_t *rg = w->store_region ? json_object_get(w->store_region, store) : NULL;
+    if (rg)
+        snprintf(out, len, "%s", json_string_value(rg));
+    pthread_mutex_unlock(&w->stores_lock);
+    return rg != NULL;
+}
+
+static bool store_ok(struct web *w, const struct who *who, const char *store)
+{
+    char region[FW_ID_MAX + 1];
+    return is_ops(who) ||
+           (store_region(w, store, region, sizeof region) && webuser_region_ok(who->user, region));
+}
+
+static const char *regions_list(const struct webuser *u, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < u->nregions && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", u->regions[i]);
+    return buf;
+}
+
+/* Drops the rows of other regions' stores from a supervisor's answer. */
+static void filter_rows(struct web *w, const struct who *who, json_t *rows)
+{
+    if (is_ops(who))
+        return;
+    for (size_t i = json_array_size(rows); i-- > 0;) {
+        json_t *row = json_array_get(rows, i), *rg = json_object_get(row, "region"),
+               *st = json_object_get(row, "store");
+        if (!json_is_string(st))
+            st = json_object_get(row, "store_id");
+        bool ok = json_is_string(rg)   ? webuser_region_ok(who->user, json_string_value(rg))
+                  : json_is_string(st) ? store_ok(w, who, json_string_value(st))
+                                       : true;
+        if (!ok)
+            json_array_remove(rows, i);
+    }
+}
+
+static int reader_region_ok(const void *arg, const char *region)
+{
+    return webuser_region_ok(arg, region);
 }
 
 /* ---- /api/query/KIND ----------------------------------------------------------------------- */
@@ -229,7 +341,47 @@ static enum MHD_Result query_arg(void *cls, enum MHD_ValueKind kind, const char 
     return MHD_YES;
 }
 
-static enum MHD_Result api_query(struct web *w, struct MHD_Connection *c, const char *kind)
+/* A supervisor asks about the stores of its regions: one of them, one of its regions, or (with
+ * one region) its region by default; never the chain, the daemon's stats or its quarantine. */
+/* A Query string given (protobuf-c leaves the others "", not NULL). */
+static bool set(const char *s)
+{
+    return s && *s;
+}
+
+static enum MHD_Result supervisor_scope(struct web *w, struct MHD_Connection *c,
+                                        const struct who *who, Floorwalker__Query *q, bool *refused)
+{
+    char mine[WEB_MAX_REGIONS * (FW_ID_MAX + 2)];
+    const struct webuser *u = who->user;
+    *refused = true;
+    regions_list(u, mine, sizeof mine);
+    if (q->kind == FLOORWALKER__QUERY__KIND__QUARANTINE)
+        return send_error(c, MHD_HTTP_FORBIDDEN, "KIND", "the quarantine is for the ops role");
+    if (set(q->scope) && !strcmp(q->scope, "chain"))
+        return send_error(c, MHD_HTTP_FORBIDDEN, "scope",
+                          "scope: chain-wide figures are for the ops role; ask for a store or "
+                          "one of your regions (%s)",
+                          mine);
+    if (set(q->store_id) && !store_ok(w, who, q->store_id))
+        return send_error(c, MHD_HTTP_FORBIDDEN, "store",
+                          "store: %s is not a store of your regions (%s)", q->store_id, mine);
+    if (set(q->region) && !webuser_region_ok(u, q->region))
+        return send_error(c, MHD_HTTP_FORBIDDEN, "region",
+                          "region: %s is not one of your regions (%s)", q->region, mine);
+    if (!set(q->store_id) && !set(q->region) && q->kind != FLOORWALKER__QUERY__KIND__STORES &&
+        q->kind != FLOORWALKER__QUERY__KIND__ALERTS && q->kind != FLOORWALKER__QUERY__KIND__STATS) {
+        if (u->nregions != 1)
+            return send_error(c, MHD_HTTP_BAD_REQUEST, "region",
+                              "region: give one of your regions (%s), or a store", mine);
+        q->region = (char *)u->regions[0];
+    }
+    *refused = false;
+    return MHD_YES;
+}
+
+static enum MHD_Result api_query(struct web *w, struct MHD_Connection *c, const char *kind,
+                                 const struct who *who)
 {
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     q.kind = query_kind_by_name(kind);
@@ -241,13 +393,27 @@ static enum MHD_Result api_query(struct web *w, struct MHD_Connection *c, const 
     if (a.bad)
         return send_error(c, MHD_HTTP_BAD_REQUEST, a.bad, "%s: %s", a.bad, a.why);
     enum MHD_Result rc = MHD_NO;
+    if (!is_ops(who)) {
+        bool refused;
+        rc = supervisor_scope(w, c, who, &q, &refused);
+        if (refused)
+            return rc;
+    }
     Floorwalker__QueryResult *r = ask(w, c, &q, &rc);
     if (!r)
         return rc;
     if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK)
         rc = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "%s", r->error);
-    else
-        rc = send_json(c, MHD_HTTP_OK, qjson_rows(r));
+    else {
+        json_t *rows = qjson_rows(r);
+        filter_rows(w, who, rows);
+        /* A supervisor's stats: its stores' terminals (when each was last heard), no more. */
+        for (size_t i = json_array_size(rows);
+             !is_ops(who) && q.kind == FLOORWALKER__QUERY__KIND__STATS && i-- > 0;)
+            if (!json_object_get(json_array_get(rows, i), "store"))
+                json_array_remove(rows, i);
+        rc = send_json(c, MHD_HTTP_OK, rows);
+    }
     floorwalker__query_result__free_unpacked(r, NULL);
     return rc;
 }
@@ -260,7 +426,7 @@ static bool snapshot_alert(void *arg, const Floorwalker__Alert *a)
     return true;
 }
 
-static enum MHD_Result api_alerts(struct web *w, struct MHD_Connection *c)
+static enum MHD_Result api_alerts(struct web *w, struct MHD_Connection *c, const struct who *who)
 {
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     q.kind = FLOORWALKER__QUERY__KIND__ALERTS;
@@ -274,8 +440,11 @@ static enum MHD_Result api_alerts(struct web *w, struct MHD_Connection *c)
         struct feed_seqs seqs = {0};
         json_t *alerts = json_array(), *seq = json_object();
         feed_take_snapshot(&seqs, r, NULL, snapshot_alert, alerts);
+        filter_rows(w, who, alerts);
         for (size_t i = 0; i < seqs.n; i++)
-            json_object_set_new(seq, seqs.v[i].region, json_integer((json_int_t)seqs.v[i].snap));
+            if (is_ops(who) || webuser_region_ok(who->user, seqs.v[i].region))
+                json_object_set_new(seq, seqs.v[i].region,
+                                    json_integer((json_int_t)seqs.v[i].snap));
         feed_seqs_free(&seqs);
         rc = send_json(c, MHD_HTTP_OK, json_pack("{s:o, s:o}", "alerts", alerts, "pub_seq", seq));
     }
@@ -321,12 +490,16 @@ static void stream_free(void *cls)
     free(s);
 }
 
-static enum MHD_Result api_stream(struct web *w, struct MHD_Connection *c)
+static enum MHD_Result api_stream(struct web *w, struct MHD_Connection *c, const struct who *who)
 {
     struct stream *s = calloc(1, sizeof *s);
     if (!s)
         return MHD_NO;
     s->w = w;
+    if (!is_ops(who)) {
+        s->reader.region_ok = reader_region_ok;
+        s->reader.arg = who->user; /* the users live as long as the console */
+    }
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, s, stream_free);
     if (!r) {
@@ -342,14 +515,26 @@ static enum MHD_Result api_stream(struct web *w, struct MHD_Connection *c)
 }
 
 /* POST /api/alerts/ID/ack {"reason": "..."} */
-static enum MHD_Result api_ack(struct web *w, struct MHD_Connection *c, const char *id,
-                               const char *body, size_t len)
+/* Every POST but the login carries the session's CSRF token in a header, which another site's
+ * page cannot set (nor read the token). */
+static bool csrf_ok(struct MHD_Connection *c, const struct who *who)
 {
     const char *token = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
-    if (!token || strlen(token) != strlen(w->csrf) ||
-        sodium_memcmp(token, w->csrf, strlen(w->csrf)) != 0)
-        return send_error(c, MHD_HTTP_FORBIDDEN, "X-CSRF-Token",
-                          "X-CSRF-Token: missing or wrong (take it from GET /api/session)");
+    return token && strlen(token) == strlen(who->csrf) &&
+           sodium_memcmp(token, who->csrf, strlen(who->csrf)) == 0;
+}
+
+static enum MHD_Result csrf_refused(struct MHD_Connection *c)
+{
+    return send_error(c, MHD_HTTP_FORBIDDEN, "X-CSRF-Token",
+                      "X-CSRF-Token: missing or wrong (take it from GET /api/session)");
+}
+
+static enum MHD_Result api_ack(struct web *w, struct MHD_Connection *c, const char *id,
+                               const char *body, size_t len, const struct who *who)
+{
+    if (!csrf_ok(c, who))
+        return csrf_refused(c);
     json_error_t jerr;
     json_t *j = len ? json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr) : json_object();
     if (!j || !json_is_object(j)) {
@@ -363,19 +548,34 @@ static enum MHD_Result api_ack(struct web *w, struct MHD_Connection *c, const ch
         json_decref(j);
         return send_error(c, MHD_HTTP_BAD_REQUEST, "reason", "reason: expected a string");
     }
-    if (strlen(reason) > REASON_MAX) {
+    /* The daemon records the console's key as who acknowledged: the user goes in the reason. */
+    size_t room = REASON_MAX - (who->user ? strlen(who->user->name) + 2 : 0);
+    if (strlen(reason) > room) {
         json_decref(j);
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "reason", "reason: at most %d bytes",
-                          REASON_MAX);
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "reason", "reason: at most %zu bytes", room);
     }
-    if (!is_id(id) && strlen(id) > 200) {
+    /* RULE/STORE/SUBJECT: a supervisor acknowledges only its stores' alerts. */
+    char store[FW_ID_MAX + 1] = "";
+    const char *s1 = strchr(id, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+    if (strlen(id) > 200 || !s2 || (size_t)(s2 - s1 - 1) > FW_ID_MAX) {
         json_decref(j);
-        return send_error(c, MHD_HTTP_BAD_REQUEST, "ID", "ID: not an alert id");
+        return send_error(c, MHD_HTTP_BAD_REQUEST, "ID", "ID: not an alert id (RULE/STORE/...)");
     }
+    snprintf(store, sizeof store, "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+    if (!store_ok(w, who, store)) {
+        json_decref(j);
+        return send_error(c, MHD_HTTP_FORBIDDEN, "ID", "ID: %s is not a store of your regions",
+                          store);
+    }
+    char said[REASON_MAX + 1];
+    if (who->user)
+        snprintf(said, sizeof said, "%s: %s", who->user->name, reason);
+    else
+        snprintf(said, sizeof said, "%s", reason);
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     q.kind = FLOORWALKER__QUERY__KIND__ACK_ALERT;
     q.alert_id = (char *)id;
-    q.reason = (char *)reason;
+    q.reason = said;
     enum MHD_Result rc = MHD_NO;
     Floorwalker__QueryResult *r = ask(w, c, &q, &rc);
     if (r) {
@@ -389,13 +589,140 @@ static enum MHD_Result api_ack(struct web *w, struct MHD_Connection *c, const ch
     return rc;
 }
 
+/* ---- sessions ------------------------------------------------------------------------------ */
+
+static void session_cookie(struct web *w, struct MHD_Response *r, const char *id, bool clear)
+{
+    char v[200];
+    snprintf(v, sizeof v, "fw_session=%s; Path=/; HttpOnly; SameSite=Strict%s%s", clear ? "" : id,
+             clear ? "; Max-Age=0" : "", w->tls ? "; Secure" : "");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, v);
+}
+
+static json_t *session_json(const struct web *w, const struct who *who)
+{
+    if (!w->auth)
+        return json_pack("{s:b, s:n, s:s, s:s, s:b}", "login", 0, "user", "role", "ops", "csrf",
+                         w->csrf, "daemon", webfeed_connected(w->feed));
+    if (!who->user)
+        return json_pack("{s:b, s:n}", "login", 1, "user");
+    json_t *regions = json_array();
+    for (int i = 0; i < who->user->nregions; i++)
+        json_array_append_new(regions, json_string(who->user->regions[i]));
+    return json_pack("{s:b, s:s, s:s, s:o, s:s, s:b}", "login", 1, "user", who->user->name, "role",
+                     who->user->ops ? "ops" : "supervisor", "regions", regions, "csrf", who->csrf,
+                     "daemon", webfeed_connected(w->feed));
+}
+
+static enum MHD_Result send_session(struct web *w, struct MHD_Connection *c, unsigned status,
+                                    const struct who *who, const char *cookie_id, bool clear)
+{
+    json_t *j = session_json(w, who);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(j);
+    struct MHD_Response *r =
+        s ? MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!r) {
+        free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (cookie_id || clear)
+        session_cookie(w, r, cookie_id, clear);
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static void client_addr(struct MHD_Connection *c, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, len, "?");
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, out,
+                  (socklen_t)len);
+}
+
+/* POST /api/login {"user": NAME, "password": PASSWORD} */
+static enum MHD_Result api_login(struct web *w, struct MHD_Connection *c, const char *body,
+                                 size_t len)
+{
+    if (!w->auth)
+        return send_error(c, MHD_HTTP_NOT_FOUND, NULL,
+                          "this console has no users (--users): nobody logs in");
+    /* Only script sends JSON: a form on another site cannot log a browser in. */
+    const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (!type || strncmp(type, "application/json", 16))
+        return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type",
+                          "Content-Type: send the login as application/json");
+    json_error_t jerr;
+    json_t *j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    const char *user = json_string_value(json_object_get(j, "user"));
+    const char *pw = json_string_value(json_object_get(j, "password"));
+    enum MHD_Result rc;
+    if (!user || !pw || !is_id(user)) {
+        rc = send_error(c, MHD_HTTP_BAD_REQUEST, !user || !is_id(user) ? "user" : "password",
+                        "%s: expected {\"user\": NAME, \"password\": PASSWORD}",
+                        !user || !is_id(user) ? "user" : "password");
+        json_decref(j);
+        return rc;
+    }
+    char addr[64];
+    client_addr(c, addr, sizeof addr);
+    struct websession s;
+    int retry = 0;
+    switch (webauth_login(w->auth, addr, user, pw, &s, &retry)) {
+    case LOGIN_OK: {
+        fprintf(stderr, WHO ": %s logged in from %s\n", user, addr);
+        struct who who = {.user = s.user, .csrf = s.csrf, .session = s.id};
+        rc = send_session(w, c, MHD_HTTP_OK, &who, s.id, false);
+        sodium_memzero(&s, sizeof s);
+        break;
+    }
+    case LOGIN_WRONG:
+        fprintf(stderr, WHO ": a wrong password for \"%s\" from %s\n", user, addr);
+        rc = send_error(c, MHD_HTTP_UNAUTHORIZED, NULL, "wrong user name or password");
+        break;
+    default: {
+        fprintf(stderr, WHO ": logins refused for \"%s\" from %s for %d s (too many wrong)\n", user,
+                addr, retry);
+        json_t *e =
+            json_pack("{s:s, s:i}", "error", "too many wrong passwords: wait before trying again",
+                      "retry_after", retry);
+        char *t = json_dumps(e, JSON_COMPACT);
+        json_decref(e);
+        struct MHD_Response *r =
+            t ? MHD_create_response_from_buffer(strlen(t), t, MHD_RESPMEM_MUST_FREE) : NULL;
+        if (!r) {
+            free(t);
+            rc = MHD_NO;
+            break;
+        }
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry);
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        MHD_add_response_header(r, "Retry-After", ra);
+        rc = MHD_queue_response(c, MHD_HTTP_TOO_MANY_REQUESTS, r);
+        MHD_destroy_response(r);
+    }
+    }
+    json_decref(j);
+    return rc;
+}
+
 /* ---- routing ------------------------------------------------------------------------------- */
 
-/* A page served on loopback is still reachable from any site the browser opens, through a DNS
- * name that resolves to 127.0.0.1 (DNS rebinding): answer only requests addressed to us. */
+/* Without users the console serves loopback only, and a page on loopback is still reachable
+ * from any site the browser opens through a DNS name that resolves to 127.0.0.1 (DNS
+ * rebinding): answer only requests addressed to us. (With users, such a site has no session.) */
 static bool host_ok(const struct web *w, struct MHD_Connection *c)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (w->auth)
+        return true;
     if (!h)
         return false;
     char want[96];
@@ -444,40 +771,74 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
     if (!host_ok(w, c))
         return send_error(c, MHD_HTTP_MISDIRECTED_REQUEST, "Host",
                           "Host: this console answers only requests to 127.0.0.1:%u", w->port);
+
+    /* Who asks: without users, the anonymous ops user; with users, a session's or nobody. */
+    struct websession sess;
+    struct who who = {.csrf = w->csrf};
+    bool known = !w->auth;
+    if (w->auth &&
+        webauth_session(w->auth, MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "fw_session"),
+                        &sess)) {
+        who = (struct who){.user = sess.user, .csrf = sess.csrf, .session = sess.id};
+        known = true;
+    }
+    bool api = !strncmp(url, "/api/", 5);
+
     if (post) {
         struct upload *u = *con_cls;
+        if (u->too_big)
+            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "body", "body: at most %d bytes",
+                              BODY_MAX - 1);
+        if (!strcmp(url, "/api/login"))
+            return api_login(w, c, u->body, u->len);
+        if (!known)
+            return send_error(c, MHD_HTTP_UNAUTHORIZED, NULL, "log in first (POST /api/login)");
+        if (!strcmp(url, "/api/logout")) {
+            if (!csrf_ok(c, &who))
+                return csrf_refused(c);
+            webauth_logout(w->auth, who.session);
+            struct who none = {0};
+            return send_session(w, c, MHD_HTTP_OK, &none, NULL, true);
+        }
         const char *p = url + strlen("/api/alerts/");
         size_t n = strlen(url);
         if (strncmp(url, "/api/alerts/", 12) || n < 17 || strcmp(url + n - 4, "/ack"))
             return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "no POST %s (POST /api/alerts/ID/ack)",
                               url);
-        if (u->too_big)
-            return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "body", "body: at most %d bytes",
-                              BODY_MAX - 1);
         char id[256];
         snprintf(id, sizeof id, "%.*s", (int)(n - 4 - 12), p);
-        return api_ack(w, c, id, u->body, u->len);
+        return api_ack(w, c, id, u->body, u->len, &who);
     }
     if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
         return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, "%s is not served here", method);
-    if (!strncmp(url, "/api/query/", 11))
-        return api_query(w, c, url + 11);
-    if (!strcmp(url, "/api/alerts"))
-        return api_alerts(w, c);
-    if (!strcmp(url, "/api/alerts/stream"))
-        return api_stream(w, c);
     if (!strcmp(url, "/api/session"))
-        return send_json(c, MHD_HTTP_OK,
-                         json_pack("{s:b, s:n, s:s, s:s, s:b}", "login", 0, "user", "role", "ops",
-                                   "csrf", w->csrf, "daemon", webfeed_connected(w->feed)));
+        return send_session(w, c, MHD_HTTP_OK, &who, NULL, false);
+    if (api && !known)
+        return send_error(c, MHD_HTTP_UNAUTHORIZED, NULL, "log in first (POST /api/login)");
+    if (!strncmp(url, "/api/query/", 11))
+        return api_query(w, c, url + 11, &who);
+    if (!strcmp(url, "/api/alerts"))
+        return api_alerts(w, c, &who);
+    if (!strcmp(url, "/api/alerts/stream"))
+        return api_stream(w, c, &who);
     /* The page's own addresses: / and /alerts/ID (notify's generatorURL, --console-url). */
     bool page = !strcmp(url, "/") || !strncmp(url, "/alerts/", 8);
+    if (page && !known) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, "/login.html");
+        MHD_add_response_header(r, "Cache-Control", "no-store");
+        enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, r);
+        MHD_destroy_response(r);
+        return rc;
+    }
     const struct web_asset *a = web_asset_find(page                           ? "/index.html"
                                                : !strcmp(url, "/favicon.ico") ? "/favicon.svg"
                                                                               : url);
     if (a)
         return send_text(c, MHD_HTTP_OK, a->type, (char *)a->data, a->len, MHD_RESPMEM_PERSISTENT);
-    if (!strncmp(url, "/api/", 5))
+    if (api)
         return send_error(c, MHD_HTTP_NOT_FOUND, NULL, "no API at %s (docs/WEB.md)", url);
     return send_text(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n", 10,
                      MHD_RESPMEM_PERSISTENT);
@@ -516,28 +877,67 @@ static int parse_listen(struct web *w, const char *listen, struct sockaddr_in *s
         fprintf(stderr, WHO ": --listen \"%s\": \"%s\" is not an IPv4 address\n", listen, w->host);
         return -1;
     }
-    if ((ntohl(sa->sin_addr.s_addr) >> 24) != 127) {
+    bool loopback = (ntohl(sa->sin_addr.s_addr) >> 24) == 127;
+    if (!loopback && !w->auth) {
         fprintf(stderr,
-                WHO ": --listen \"%s\": this version of the console has no login yet, so it "
-                    "serves loopback addresses only (127.0.0.0/8); reach it from elsewhere "
-                    "through an SSH tunnel or a reverse proxy that authenticates\n",
+                WHO ": --listen \"%s\": without --users (logins) the console serves loopback "
+                    "addresses only (127.0.0.0/8); give a users file, or reach it through an "
+                    "SSH tunnel\n",
                 listen);
         return -1;
     }
+    if (!loopback && !w->tls)
+        fprintf(stderr,
+                WHO ": warning: %s is served without TLS: passwords and session cookies cross "
+                    "the network in clear (give --tls-cert and --tls-key)\n",
+                listen);
     return 0;
+}
+
+static char *read_file(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t len = 0;
+    if (!f) {
+        fprintf(stderr, WHO ": %s %s: %s\n", what, path, strerror(errno));
+        return NULL;
+    }
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while (m && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, m);
+    fclose(f);
+    if (m)
+        fclose(m);
+    return buf;
 }
 
 int cmd_web(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'}, {"endpoint", required_argument, NULL, 'e'},
-        {"query", required_argument, NULL, 'q'},  {"timeout", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},
+        {"endpoint", required_argument, NULL, 'e'},
+        {"query", required_argument, NULL, 'q'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"users", required_argument, NULL, 'u'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
+    if (argc >= 2 && !strcmp(argv[1], "passwd")) {
+        if (argc != 2) {
+            fprintf(stderr, "Usage: floorwalker web passwd  (reads the password on stdin)\n");
+            return EXIT_USAGE;
+        }
+        return fw_hash_password_stdin("floorwalker web passwd") ? EXIT_INPUT : EXIT_OK;
+    }
     struct web w = {.query_ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY),
                     .pub_ep = cli_endpoint("FLOORWALKER_ALERTS", DEFAULT_ALERTS),
                     .timeout_s = 5};
-    const char *listen = DEFAULT_LISTEN;
+    const char *listen = DEFAULT_LISTEN, *users = NULL, *cert_path = NULL, *key_path = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:q:w:h", opts, NULL)) != -1) {
@@ -550,6 +950,15 @@ int cmd_web(int argc, char **argv)
             break;
         case 'q':
             w.query_ep = optarg;
+            break;
+        case 'u':
+            users = optarg;
+            break;
+        case 'C':
+            cert_path = optarg;
+            break;
+        case 'K':
+            key_path = optarg;
             break;
         case 'w':
             w.timeout_s = atoi(optarg);
@@ -570,13 +979,32 @@ int cmd_web(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (!cert_path != !key_path) {
+        fprintf(stderr, WHO ": give both --tls-cert and --tls-key, or neither\n");
+        return EXIT_USAGE;
+    }
+    char *cert = NULL, *key = NULL;
+    int rc = EXIT_USAGE;
+    struct MHD_Daemon *d = NULL;
+    if (cert_path) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            fprintf(stderr, WHO ": this libmicrohttpd has no TLS support\n");
+            return EXIT_USAGE;
+        }
+        if (!(cert = read_file("--tls-cert", cert_path)) ||
+            !(key = read_file("--tls-key", key_path)))
+            goto out;
+        w.tls = true;
+    }
+    if (users && !(w.auth = webauth_load(users)))
+        goto out;
     struct sockaddr_in sa;
     if (parse_listen(&w, listen, &sa) != 0)
-        return EXIT_USAGE;
+        goto out;
     uint8_t rnd[32];
     if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
         fprintf(stderr, WHO ": no random bytes for the CSRF token\n");
-        return EXIT_USAGE;
+        goto out;
     }
     for (size_t i = 0; i < sizeof rnd; i++)
         snprintf(w.csrf + 2 * i, 3, "%02x", rnd[i]);
@@ -589,30 +1017,41 @@ int cmd_web(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (!(w.ctx = zmq_ctx_new()))
-        return EXIT_NODAEMON;
+    pthread_mutex_init(&w.stores_lock, NULL);
+    if (!(w.ctx = zmq_ctx_new())) {
+        rc = EXIT_NODAEMON;
+        goto out_mutex;
+    }
     w.feed = webfeed_start(w.ctx, w.pub_ep, w.query_ep, w.timeout_s);
-    struct MHD_Daemon *d =
-        w.feed ? MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                      MHD_USE_ERROR_LOG,
-                                  0, NULL, NULL, serve, &w, MHD_OPTION_SOCK_ADDR, &sa,
+    struct MHD_OptionItem tls[] = {
+        {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_ERROR_LOG | (cert ? MHD_USE_TLS : 0);
+    d = w.feed ? MHD_start_daemon(flags, 0, NULL, NULL, serve, &w, MHD_OPTION_SOCK_ADDR, &sa,
                                   MHD_OPTION_CONNECTION_LIMIT, 256, MHD_OPTION_CONNECTION_TIMEOUT,
-                                  60, MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_END)
+                                  60, MHD_OPTION_NOTIFY_COMPLETED, done, NULL, MHD_OPTION_ARRAY,
+                                  tls, MHD_OPTION_END)
                : NULL;
-    int rc = EXIT_OK;
     if (!d) {
-        fprintf(stderr, WHO ": cannot serve on %s (in use, or not an address of this host?)\n",
-                listen);
-        rc = EXIT_USAGE;
+        fprintf(stderr, WHO ": cannot serve on %s (in use, not an address of this host%s?)\n",
+                listen, cert ? ", or the certificate and key do not load or match" : "");
     } else {
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        const char *scheme = w.tls ? "https" : "http";
         w.port = info ? info->port : ntohs(sa.sin_port);
-        fprintf(stderr,
-                WHO ": the console is at http://%s:%u/ (no login: anyone who can reach this "
-                    "address uses it as ops)\n",
-                w.host, w.port);
-        /* For scripts and tests that ask for port 0: the port on stdout, alone. */
-        printf("http://%s:%u/\n", w.host, w.port);
+        if (w.auth)
+            fprintf(stderr, WHO ": the console is at %s://%s:%u/ (users from %s)\n", scheme, w.host,
+                    w.port, users);
+        else
+            fprintf(stderr,
+                    WHO ": the console is at %s://%s:%u/ (no login: anyone who can reach this "
+                        "address uses it as ops)\n",
+                    scheme, w.host, w.port);
+        /* For scripts and tests that ask for port 0: the URL on stdout, alone. */
+        printf("%s://%s:%u/\n", scheme, w.host, w.port);
         fflush(stdout);
         int sig = 0;
         sigwait(&sigs, &sig);
@@ -620,8 +1059,18 @@ int cmd_web(int argc, char **argv)
         fprintf(stderr, WHO ": stopping\n");
         webfeed_halt(w.feed); /* alert streams end at once */
         MHD_stop_daemon(d);
+        rc = EXIT_OK;
     }
     webfeed_stop(w.feed);
     zmq_ctx_term(w.ctx);
+out_mutex:
+    json_decref(w.store_region);
+    pthread_mutex_destroy(&w.stores_lock);
+out:
+    webauth_free(w.auth);
+    if (key)
+        sodium_memzero(key, strlen(key));
+    free(key);
+    free(cert);
     return rc;
 }

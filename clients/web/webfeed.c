@@ -30,11 +30,12 @@ struct webfeed {
 
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    json_t *active;   /* alert_id -> the alert's object (FIRING ones) */
-    json_t *pub_seq;  /* region -> the last pub_seq taken in */
-    uint64_t gen;     /* snapshots taken (readers of an older one get the new one) */
-    uint64_t next;    /* sequence number of the next message */
-    char *ring[RING]; /* message n at ring[n % RING], as an SSE "alert" event */
+    json_t *active;          /* alert_id -> the alert's object (FIRING ones) */
+    json_t *pub_seq;         /* region -> the last pub_seq taken in */
+    uint64_t gen;            /* snapshots taken (readers of an older one get the new one) */
+    uint64_t next;           /* sequence number of the next message */
+    char *ring[RING];        /* message n at ring[n % RING], as an SSE "alert" event */
+    char *ring_region[RING]; /* its region */
     bool connected;
     bool halted; /* readers get nothing more */
 
@@ -101,7 +102,9 @@ static void take_live(struct webfeed *f, const Floorwalker__Alert *a)
     pthread_mutex_lock(&f->lock);
     uint64_t n = f->next++;
     free(f->ring[n % RING]);
+    free(f->ring_region[n % RING]);
     f->ring[n % RING] = sse_event("alert", n + 1, o);
+    f->ring_region[n % RING] = strdup(a->region);
     if (a->state == FLOORWALKER__ALERT__STATE__FIRING)
         json_object_set(f->active, a->alert_id, o);
     else
@@ -223,8 +226,10 @@ void webfeed_stop(struct webfeed *f)
         f->stop = 1;
         pthread_join(f->thread, NULL);
     }
-    for (int i = 0; i < RING; i++)
+    for (int i = 0; i < RING; i++) {
         free(f->ring[i]);
+        free(f->ring_region[i]);
+    }
     json_decref(f->active);
     json_decref(f->pub_seq);
     feed_seqs_free(&f->seqs);
@@ -246,12 +251,21 @@ int webfeed_connected(struct webfeed *f)
 /* With the lock held: the snapshot event; the reader then follows it. */
 static char *snapshot_event(struct webfeed *f, struct webfeed_reader *r)
 {
-    json_t *alerts = json_array();
-    const char *id;
+    json_t *alerts = json_array(), *seq = json_object();
+    const char *k;
     json_t *v;
-    json_object_foreach(f->active, id, v) json_array_append(alerts, v);
-    json_t *o = json_pack("{s:o, s:O, s:b}", "alerts", alerts, "pub_seq", f->pub_seq, "connected",
-                          f->connected);
+    json_object_foreach(f->active, k, v)
+    {
+        if (!r->region_ok || r->region_ok(r->arg, json_string_value(json_object_get(v, "region"))))
+            json_array_append(alerts, v);
+    }
+    json_object_foreach(f->pub_seq, k, v)
+    {
+        if (!r->region_ok || r->region_ok(r->arg, k))
+            json_object_set(seq, k, v);
+    }
+    json_t *o =
+        json_pack("{s:o, s:o, s:b}", "alerts", alerts, "pub_seq", seq, "connected", f->connected);
     char *s = sse_event("snapshot", f->next, o);
     json_decref(o);
     r->have = f->next;
@@ -278,10 +292,13 @@ char *webfeed_next(struct webfeed *f, struct webfeed_reader *r, int wait_ms)
             break;
         }
         if (r->have < f->next) {
+            /* The messages since, those of the reader's regions. */
             size_t len = 0, cap = 0;
             for (; r->have < f->next && len < 65536; r->have++) {
                 const char *e = f->ring[r->have % RING];
-                size_t el = e ? strlen(e) : 0;
+                if (!e || (r->region_ok && !r->region_ok(r->arg, f->ring_region[r->have % RING])))
+                    continue;
+                size_t el = strlen(e);
                 if (len + el + 1 > cap) {
                     cap = (len + el + 1) * 2;
                     char *nb = realloc(out, cap);
@@ -293,7 +310,9 @@ char *webfeed_next(struct webfeed *f, struct webfeed_reader *r, int wait_ms)
                 len += el;
                 out[len] = 0;
             }
-            break;
+            if (out)
+                break;
+            continue;
         }
         if (pthread_cond_timedwait(&f->changed, &f->lock, &until) == ETIMEDOUT)
             break;

@@ -23,6 +23,9 @@ struct webfeed_reader {
     uint64_t have; /* messages up to this number were sent */
     uint64_t gen;  /* the feed's snapshot they follow */
     int started;
+    /* The regions this reader may see (NULL: all): a supervisor's. */
+    int (*region_ok)(const void *arg, const char *region);
+    const void *arg;
 };
 
 /* The next Server-Sent Events text for reader r, waiting up to wait_ms for something new: a

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 
 CHROMIUM = "/usr/bin/chromium"
@@ -64,14 +65,19 @@ def browser(width=1280, height=900):
 
 
 def wait_for(driver, fn, timeout=5.0, what=""):
-    """fn(driver) once it is truthy, polled every 50 ms for up to timeout seconds."""
+    """fn(driver) once it is truthy, polled every 50 ms for up to timeout seconds. An element
+    that is not there (yet) or was replaced counts as falsy, as in selenium's WebDriverWait."""
     deadline = time.monotonic() + timeout
     while True:
-        value = fn(driver)
-        if value:
-            return value
+        missing = None
+        try:
+            value = fn(driver)
+            if value:
+                return value
+        except (NoSuchElementException, StaleElementReferenceException) as e:
+            missing = e
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}") from missing
         time.sleep(0.05)
 
 

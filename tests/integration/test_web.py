@@ -21,17 +21,24 @@ import fwtest
 TODAY = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date().isoformat()
 SALE = ['lines=[{"sku":"A1","category":"fresh","qty_milli":2000,"unit_price_cents":1250}]',
         "total_cents=2500", 'tenders=[{"method":"CARD","amount_cents":2500}]']
+# Open all day, with the rules that depend on the time of day (understaffed after opening,
+# sales_behind_target) switched off: the alerts are the events' own, whenever the test runs.
 CONFIG = """
 [chain]
 currency = CNY
+[rules]
+min_staff = 0
+sales_behind_pct = 0
 [store:SH1]
 name = Nanjing Road
 region = east
 timezone = Asia/Shanghai
+hours = 00:00-24:00
 [store:BJ1]
 name = Wangfujing
 region = north
 timezone = Asia/Shanghai
+hours = 00:00-24:00
 """
 
 
@@ -39,13 +46,22 @@ class Web:
     """`floorwalker web` on a free loopback port, stopped by pid."""
 
     def __init__(self, d, *extra):
-        self.p = subprocess.Popen([fwtest.CLI, "web", "--listen", "127.0.0.1:0", "-e", d.alerts,
-                                   "-q", d.query, *extra], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+        # Its log goes to a file: a pipe nobody reads could fill and stop it.
+        self.log = os.path.join(os.path.dirname(d.conf), "web-%d.log" % id(self))
+        with open(self.log, "w") as err:
+            self.p = subprocess.Popen([fwtest.CLI, "web", "--listen", "127.0.0.1:0", "-e",
+                                       d.alerts, "-q", d.query, *extra],
+                                      stdout=subprocess.PIPE, stderr=err, text=True)
         self.url = self.p.stdout.readline().strip()
-        if not self.url.startswith("http://127.0.0.1:"):
+        if not re.match(r"https?://127\.0\.0\.1:\d+/$", self.url):
             self.p.kill()
-            raise AssertionError("floorwalker web: %s %s" % (self.url, self.p.stderr.read()))
+            self.p.wait()
+            raise AssertionError("floorwalker web: %s %s" % (self.url, self.read_log()))
+        self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
+
+    def read_log(self):
+        with open(self.log) as f:
+            return f.read()
         self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
 
     def stop(self):
@@ -55,10 +71,8 @@ class Web:
         except subprocess.TimeoutExpired:
             self.p.kill()
             raise AssertionError("floorwalker web did not stop within 15 s of SIGTERM")
-        err = self.p.stderr.read()
         self.p.stdout.close()
-        self.p.stderr.close()
-        return rc, err
+        return rc, self.read_log()
 
     def get(self, path, headers=None):
         """(status, JSON body)."""
@@ -69,9 +83,9 @@ class Web:
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read())
 
-    def post(self, path, body, token=None, host=None):
+    def post(self, path, body, token=None, host=None, headers=None):
         c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        h = {"Content-Type": "application/json"}
+        h = dict(headers or {}, **{"Content-Type": "application/json"})
         if token:
             h["X-CSRF-Token"] = token
         if host:
@@ -274,6 +288,186 @@ class Api(WebTest):
         c.close()
 
 
+def users_file(tmp, users):
+    """A users file for `floorwalker web --users`: {name: (role, regions, password)}."""
+    out = []
+    for name, (role, regions, password) in users.items():
+        p = fwtest.run_cli("web", "passwd", input=password + "\n")
+        assert p.returncode == 0, p.stderr
+        out.append("[user:%s]\nrole = %s\n%spassword_hash = %s\n" % (
+            name, role, "regions = %s\n" % regions if regions else "", p.stdout.strip()))
+    path = os.path.join(tmp, "users.conf")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+    os.chmod(path, 0o600)
+    return path
+
+
+USERS = {"sue": ("supervisor", "east", "sue's long password"),
+         "olga": ("ops", "", "olga's long password")}
+
+
+class Login(WebTest):
+    """With --users: everyone logs in; a supervisor sees the stores of its regions only."""
+
+    def login(self, w, user, password):
+        c = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
+        c.request("POST", "/api/login", body=json.dumps({"user": user, "password": password}),
+                  headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        body = json.loads(r.read())
+        cookie = r.getheader("Set-Cookie") or ""
+        c.close()
+        return r.status, body, cookie
+
+    def test_login_required_and_rate_limited(self):
+        d = self.daemon(CONFIG)
+        w = self.web(d, "--users", users_file(self.tmp, USERS))
+        status, body = w.get("/api/query/sales?store=SH1")
+        self.assertEqual(status, 401, body)
+        status, body = w.get("/api/session")
+        self.assertEqual((status, body["login"], body["user"]), (200, True, None))
+        # The page sends a visitor without a session to the login page.
+        c = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
+        c.request("GET", "/")
+        r = c.getresponse()
+        self.assertEqual((r.status, r.getheader("Location")), (303, "/login.html"))
+        c.close()
+        status, body, cookie = self.login(w, "olga", "olga's long password")
+        self.assertEqual((status, body["user"], body["role"]), (200, "olga", "ops"), body)
+        self.assertRegex(cookie, r"^fw_session=[0-9a-f]{64}; Path=/; HttpOnly; SameSite=Strict$")
+        sid = cookie.split(";")[0]
+        status, rows = w.get("/api/query/sales?scope=chain", headers={"Cookie": sid})
+        self.assertEqual(status, 200, rows)
+        # Logging out needs the session's CSRF token; then the cookie is worth nothing.
+        self.assertEqual(w.post("/api/logout", {}, headers={"Cookie": sid})[0], 403)
+        status, _ = w.post("/api/logout", {}, token=body["csrf"], headers={"Cookie": sid})
+        self.assertEqual(status, 200)
+        self.assertEqual(w.get("/api/query/sales?scope=chain", headers={"Cookie": sid})[0], 401)
+        # Five wrong passwords for a name: the sixth try is refused even with the right one.
+        for _ in range(5):
+            self.assertEqual(self.login(w, "sue", "guess")[0], 401)
+        status, body, _ = self.login(w, "sue", "sue's long password")
+        self.assertEqual(status, 429, body)
+        self.assertGreater(body["retry_after"], 0)
+        # Another user from the same address is refused too (five failures from it).
+        self.assertEqual(self.login(w, "olga", "olga's long password")[0], 429)
+        # Not JSON: refused before any password is checked.
+        c = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
+        c.request("POST", "/api/login", body="user=olga&password=x",
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(c.getresponse().status, 415)
+        c.close()
+
+    def test_supervisor_sees_its_regions_only(self):
+        d = self.daemon(CONFIG)
+        self.chain(d)  # a MAJOR complaint at BJ1 (north)
+        self.pub(d, "SH1", "complaint", "complaint_id=C5", "action=OPENED", "severity=MAJOR",
+                 "channel=COUNTER", "category=service")
+        self.pub(d, "BJ1", "complaint", "complaint_id=C6", "action=OPENED", "severity=MINOR",
+                 "channel=COUNTER", "category=pricing", "compensation_cents=50000")
+        w = self.web(d, "--users", users_file(self.tmp, USERS))
+        status, sess, cookie = self.login(w, "sue", "sue's long password")
+        self.assertEqual((status, sess["role"], sess["regions"]), (200, "supervisor", ["east"]))
+        h = {"Cookie": cookie.split(";")[0]}
+        status, rows = w.get("/api/query/stores", headers=h)
+        self.assertEqual(status, 200, rows)
+        self.assertEqual([r["store"] for r in rows], ["SH1"])
+        self.assertEqual(w.get("/api/query/sales?store=SH1", headers=h)[0], 200)
+        # Her region by default; another region's store, the chain, the quarantine: 403.
+        status, rows = w.get("/api/query/sales", headers=h)
+        self.assertEqual((status, rows[0]["scope"]), (200, "east"), rows)
+        for path, param in (("sales?store=BJ1", "store"), ("sales?region=north", "region"),
+                            ("sales?scope=chain", "scope"), ("top-skus?scope=chain", "scope"),
+                            ("quarantine", "KIND")):
+            status, body = w.get("/api/query/" + path, headers=h)
+            self.assertEqual((status, body.get("parameter")), (403, param), (path, body))
+        status, snap = w.get("/api/alerts", headers=h)
+        self.assertEqual({a["store_id"] for a in snap["alerts"]}, {"SH1"}, snap)
+        self.assertEqual(set(snap["pub_seq"]), {"east"})
+        status, rows = w.get("/api/query/alerts", headers=h)
+        self.assertEqual({r["region"] for r in rows}, {"east"}, rows)
+        status, rows = w.get("/api/query/stats", headers=h)
+        self.assertEqual(status, 200)
+        self.assertEqual({r["store"] for r in rows}, {"SH1"}, rows)
+        # A forged acknowledgement of the other region's alert: 403, and it stays.
+        aid = "compensation_over_limit/BJ1/C6"
+        status, body = w.post("/api/alerts/%s/ack" % urllib.parse.quote(aid, safe=""),
+                              {"reason": "not mine"}, token=sess["csrf"], headers=h)
+        self.assertEqual(status, 403, body)
+        self.assertIn(aid, self.snapshot(d))
+        # Her stream has her region's alerts only.
+        c = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
+        c.request("GET", "/api/alerts/stream", headers=h)
+        r = c.getresponse()
+        data = None
+        while data is None or not data["connected"]:
+            line = r.fp.readline().decode()
+            if line.startswith("data: "):
+                data = json.loads(line[6:])
+        self.assertEqual({a["store_id"] for a in data["alerts"]}, {"SH1"})
+        c.close()
+        # The ops user acknowledges it; the resolution names her.
+        status, ops, cookie = self.login(w, "olga", "olga's long password")
+        status, body = w.post("/api/alerts/%s/ack" % urllib.parse.quote(aid, safe=""),
+                              {"reason": "voucher ok"}, token=ops["csrf"],
+                              headers={"Cookie": cookie.split(";")[0]})
+        self.assertEqual(status, 200, body)
+        self.assertNotIn(aid, self.snapshot(d))
+        p = d.cli("query", "alerts", "--json", "-e", d.query)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+    def test_tls(self):
+        d = self.daemon(CONFIG)
+        cert, key = os.path.join(self.tmp, "web.crt"), os.path.join(self.tmp, "web.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], check=True, capture_output=True)
+        w = self.web(d, "--users", users_file(self.tmp, USERS), "--tls-cert", cert,
+                     "--tls-key", key)
+        self.assertTrue(w.url.startswith("https://127.0.0.1:"), w.url)
+        body = json.dumps({"user": "olga", "password": "olga's long password"})
+        p = subprocess.run(["curl", "-sS", "--cacert", cert, "-D", "-", "-H",
+                            "Content-Type: application/json", "--data", body,
+                            w.url + "api/login"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"(?i)set-cookie: fw_session=[0-9a-f]{64}; Path=/; HttpOnly; "
+                                   r"SameSite=Strict; Secure")
+        # Plain HTTP to the TLS port gets nothing served.
+        p = subprocess.run(["curl", "-sS", w.url.replace("https", "http") + "api/session"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertNotIn('"login"', p.stdout)
+        # Only one of the two files: refused.
+        p = d.cli("web", "--tls-cert", cert, "-q", d.query, "-e", d.alerts, timeout=20)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("both --tls-cert and --tls-key", p.stderr)
+
+    def test_users_file_errors_name_file_line_key(self):
+        d = self.daemon(CONFIG)
+        path = os.path.join(self.tmp, "bad.conf")
+        for text, want in (
+                ("[user:a]\nrole = boss\n", ":2: [user:a] role = \"boss\": expected supervisor or ops"),
+                ("[user:a]\nrole = ops\ncolour = red\n", ":3: [user:a] colour: unknown key"),
+                ("[user:a]\nrole = ops\npassword_hash = hunter2\n",
+                 ":3: [user:a] password_hash: not an Argon2id hash"),
+                ("[admins]\nx = 1\n", ":2: [admins]: unknown section"),
+                ("[user:a]\nrole = supervisor\npassword_hash = $argon2id$v=19$x\n",
+                 "[user:a] needs regions")):
+            with open(path, "w") as f:
+                f.write(text)
+            p = d.cli("web", "--users", path, "-q", d.query, "-e", d.alerts, timeout=20)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(want, p.stderr)
+        # Readable by others: it starts, with a warning.
+        users = users_file(self.tmp, USERS)
+        os.chmod(users, 0o644)
+        w = self.web(d, "--users", users)
+        rc, err = w.stop()
+        self.webs.remove(w)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("readable by other users", err)
+
+
 class Browser(WebTest):
     """The page in Debian's chromium, headless."""
 
@@ -349,6 +543,43 @@ class Browser(WebTest):
                         "the resolution on the page")
             self.assertIn("RESOLVED", row_text())
             self.assertEqual(fb.console_errors(b), [])
+        finally:
+            b.quit()
+
+    def test_login_page(self):
+        fb = self.fwbrowser
+        d = self.daemon(CONFIG)
+        self.chain(d)
+        w = self.web(d, "--users", users_file(self.tmp, USERS))
+        b = fb.browser(1280, 900)
+        try:
+            b.get(w.url)
+            fb.wait_for(b, lambda b: b.current_url.endswith("/login.html"), 5, "the login page")
+            b.find_element("id", "login-user").send_keys("sue")
+            b.find_element("id", "login-password").send_keys("not her password")
+            b.find_element("id", "login-submit").click()
+            fb.wait_for(b, lambda b: b.find_element("id", "login-error").is_displayed(), 5,
+                        "the refusal")
+            self.assertIn("wrong user name or password", b.find_element("id", "login-error").text)
+            b.find_element("id", "login-user").clear()
+            b.find_element("id", "login-user").send_keys("sue")
+            b.find_element("id", "login-password").send_keys("sue's long password")
+            b.find_element("id", "login-submit").click()
+            # Her board: the east store only, her name in the header, no "no login" banner.
+            fb.wait_for(b, lambda b: b.find_elements("css selector", '.tile[data-store="SH1"]'),
+                        10, "SH1's tile")
+            fb.wait_for(b, lambda b: b.find_elements("id", "user"), 5, "the user in the header")
+            self.assertEqual(b.find_element("id", "user").text, "sue (supervisor: east)")
+            self.assertEqual(len(b.find_elements("css selector", ".tile")), 1)
+            self.assertFalse(b.find_element("id", "banner").is_displayed())
+            fb.screenshot(b, os.path.join(self.shots, "console-supervisor-1280.png"))
+            b.find_element("id", "logout").click()
+            fb.wait_for(b, lambda b: b.current_url.endswith("/login.html"), 5, "logged out")
+            b.get(w.url)
+            fb.wait_for(b, lambda b: b.current_url.endswith("/login.html"), 5,
+                        "the login page again")
+            errors = [e for e in fb.console_errors(b) if "401" not in e["message"]]
+            self.assertEqual(errors, [])
         finally:
             b.quit()
 

@@ -24,7 +24,7 @@ function el(tag, attrs, ...kids) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (k === 'class') e.className = v;
-    else if (k.startsWith('data-')) e.setAttribute(k, v);
+    else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role') e.setAttribute(k, v);
     else if (k === 'text') e.textContent = v;
     else e[k] = v;
   }
@@ -39,8 +39,8 @@ async function api(path, options) {
   return body;
 }
 
-function showError(msg) {
-  const e = $('error');
+function showError(msg, id) {
+  const e = $(id || 'error');
   e.textContent = msg || '';
   e.hidden = !msg;
 }
@@ -78,6 +78,55 @@ function localTime(ms, storeId) {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute} ${off}`;
 }
 
+// A small rate (returns, shrink) as a percentage with two decimals: 0.04%, not 0%.
+function rate(x) {
+  const d = Math.abs(x) < 0.1 ? 2 : 1;
+  return `${(x * 100).toLocaleString('en-US', { maximumFractionDigits: d })}%`;
+}
+
+// "13,244.125": thousandths as units.
+function qty(milli) {
+  return (Number(milli) / 1000).toLocaleString('en-US', { maximumFractionDigits: 3 });
+}
+
+// "2 h 05 min" from minutes.
+function dur(min) {
+  const m = Math.round(Number(min));
+  if (Math.abs(m) < 60) return `${m} min`;
+  return `${Math.trunc(m / 60)} h ${String(Math.abs(m % 60)).padStart(2, '0')} min`;
+}
+
+// The store's business day (YYYY-MM-DD) and hour at ms, in its zone.
+function localDay(storeId, ms) {
+  const s = state.stores.get(storeId);
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', {
+    timeZone: (s && s.timezone) || 'UTC', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', hourCycle: 'h23',
+  }).formatToParts(new Date(ms === undefined ? Date.now() : ms)).map((x) => [x.type, x.value]));
+  return { day: `${p.year}-${p.month}-${p.day}`, hour: Number(p.hour) };
+}
+
+// YYYY-MM-DD plus n days (calendar arithmetic, no zone).
+function addDays(day, n) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+// A table for people. cols: [{label, num}] (num: figures, right-aligned); rows: [{cells,
+// attrs}], a cell being text or a node. empty: what to say when there are no rows. At phone
+// width, a table of more than five columns shows each row as "label value" lines (pages.css).
+function dataTable(cols, rows, empty) {
+  if (!rows.length) return el('p', { class: 'hint', text: empty });
+  const head = el('tr', {}, ...cols.map((c) => el('th', { scope: 'col',
+    class: c.num ? 'num' : '', text: c.label })));
+  const body = rows.map((r) => el('tr', r.attrs || {}, ...r.cells.map((v, i) => el('td', {
+    class: cols[i].num ? 'num' : '', 'data-label': cols[i].label }, v))));
+  const cls = cols.length > 5 ? 'grid stack' : 'grid';
+  return el('div', { class: 'scroll' }, el('table', { class: cls },
+    el('thead', {}, head), el('tbody', {}, ...body)));
+}
+
 function ago(ms) {
   const s = Math.max(0, (Date.now() - ms) / 1000);
   if (s < 90) return 'just now';
@@ -92,6 +141,13 @@ function storeLabel(id) {
 }
 
 // ---- the daemon's figures -------------------------------------------------------------------
+
+// GET /api/query/KIND with the parameters that are set.
+function queryRows(kind, params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== '') p.set(k, v);
+  return api(`/api/query/${kind}?${p}`);
+}
 
 async function loadStores() {
   const rows = await api('/api/query/stores');
@@ -148,7 +204,7 @@ function tile(id) {
   }
   if (!any) badges.append(el('span', { class: 'badge none', text: 'no alerts' }));
   return el('article', { class: `tile${silent ? ' silent' : ''}`, 'data-store': id },
-    el('h2', { text: s.store_name || id }),
+    el('h2', {}, el('a', { href: `#/store/${encodeURIComponent(id)}`, text: s.store_name || id })),
     el('div', { class: 'sub', text: `${id} · ${s.region} · ${s.timezone}` }),
     el('div', { class: 'net', 'data-minor': String(net), text: money(net, id) }),
     el('div', { class: 'sub target', text: att === null ? 'no target today'
@@ -303,17 +359,47 @@ async function refreshStore(id) {
 
 // ---- pages ----------------------------------------------------------------------------------
 
+// The pages beyond the board and the alerts (store.js, ops.js) add themselves with addPage:
+// {match(path) -> args or null, show(args, params), hide(), nav: id of their nav link}. One that
+// arrives after the first route() (the scripts load side by side) is shown at once if the
+// address is its own.
+const PAGES = [];
+function addPage(page) {
+  PAGES.push(page);
+  if (state.routed) route();
+}
+
 function route() {
   const [path, query] = (location.hash.slice(1) || '/').split('?');
   // /alerts/ID (a link from Alertmanager, floorwalker notify --console-url): that alert.
   const linked = location.pathname.startsWith('/alerts/') && !location.hash
     ? decodeURIComponent(location.pathname.slice(8)) : null;
   state.focus = linked;
-  const alerts = path === '/alerts' || linked !== null;
-  $('board').hidden = alerts;
+  state.routed = true;
+  let page = null;
+  let args = null;
+  for (const p of PAGES) {
+    args = linked === null ? p.match(path) : null;
+    if (args) {
+      page = p;
+      break;
+    }
+  }
+  const alerts = !page && (path === '/alerts' || linked !== null);
+  $('board').hidden = alerts || page !== null;
   $('alerts').hidden = !alerts;
-  $('nav-board').toggleAttribute('aria-current', !alerts);
+  $('nav-board').toggleAttribute('aria-current', !alerts && !page);
   $('nav-alerts').toggleAttribute('aria-current', alerts);
+  for (const p of PAGES) {
+    if (p !== page) p.hide();
+    const nav = p.nav && $(p.nav);
+    if (nav) nav.toggleAttribute('aria-current', page !== null && page.nav === p.nav);
+  }
+  if (page) {
+    page.show(args, new URLSearchParams(query || ''));
+    return;
+  }
+  document.title = 'Floorwalker';
   if (alerts) {
     const p = new URLSearchParams(query || '');
     render();
