@@ -505,6 +505,11 @@ class Browser(WebTest):
             self.assertFalse(b.find_element("id", "banner").get_attribute("hidden"))
             fb.wait_for(b, lambda b: "1 critical" in tile("BJ1")["text"], 5,
                         "BJ1's major complaint")
+            # The floor: BJ1's open complaint; nobody clocked in anywhere.
+            fb.wait_for(b, lambda b: "1 open complaint" in tile("BJ1")["text"], 12,
+                        "BJ1's open complaint")
+            self.assertIn("0 on duty", tile("BJ1")["text"])
+            self.assertIn("0 open complaints", tile("SH1")["text"])
             # A sale published through the CLI changes the tile without a reload, within 2 s.
             self.pub(d, "SH1", "sale", "receipt_id=R9", "cashier_id=K1", "kind=SALE", *SALE)
             t0 = time.time()

@@ -12,6 +12,7 @@ const state = {
   stores: new Map(),     // id -> {store_name, region, timezone, currency, currency_digits}
   sales: new Map(),      // id -> today's sales row
   heard: new Map(),      // id -> last event ms (stats terminals)
+  floor: new Map(),      // id -> {onDuty, onBreak, open, overdue}
   active: new Map(),     // alert_id -> FIRING alert
   recent: [],            // alerts as last seen (FIRING and RESOLVED), newest last
   pubSeq: new Map(),     // region -> last pub_seq
@@ -161,6 +162,23 @@ async function loadSales() {
   }));
 }
 
+// Who is on duty now and the open complaints, per store (asked every 10 s).
+async function loadFloor() {
+  await Promise.all([...state.stores.keys()].map(async (id) => {
+    const [att, compl] = await Promise.all([
+      queryRows('attendance', { store: id, from: 'today' }),
+      queryRows('complaints', { store: id, from: 'today' })]);
+    const on = att.filter((r) => r.table === 'on_shift');
+    const open = compl.filter((r) => r.table === 'open');
+    state.floor.set(id, {
+      onDuty: on.filter((r) => !r.on_break).length,
+      onBreak: on.filter((r) => r.on_break).length,
+      open: open.length,
+      overdue: open.filter((r) => r.sla_state === 'overdue').length,
+    });
+  }));
+}
+
 async function loadHeard() {
   const rows = await api('/api/query/stats');
   for (const r of rows) {
@@ -209,13 +227,29 @@ function tile(id) {
     el('div', { class: 'net', 'data-minor': String(net), text: money(net, id) }),
     el('div', { class: 'sub target', text: att === null ? 'no target today'
       : `${pct(att)} of today's target ${money(target, id)}` }),
-    bar, badges,
+    bar, badges, floorLines(id),
     el('div', { class: 'heard', text: heard ? `last heard ${ago(heard)}`
       : 'not heard from since the daemon started' }));
 }
 
 // Only the tiles whose content changed are replaced: keyboard focus and screen readers stay
 // where they are while the figures refresh.
+// Staff on duty (against the rota when understaffed fires: its threshold is what the rota or
+// min_staff wants) and the open complaints, with those past their SLA.
+function floorLines(id) {
+  const f = state.floor.get(id);
+  if (!f) return null;
+  const under = [...state.active.values()].find(
+    (a) => a.store_id === id && a.rule === 'understaffed');
+  const staff = `${f.onDuty} on duty${f.onBreak ? `, ${f.onBreak} on break` : ''}`
+    + (under ? ` · ${under.threshold} wanted now` : '');
+  return el('div', { class: 'floor' },
+    el('div', { class: `staff${under ? ' short' : ''}`, text: staff }),
+    el('div', { class: `complaints${f.overdue ? ' short' : ''}`,
+      text: `${f.open} open complaint${f.open === 1 ? '' : 's'}`
+        + (f.overdue ? `, ${f.overdue} overdue` : '') }));
+}
+
 function renderBoard() {
   const box = $('tiles');
   const ids = [...state.stores.keys()].sort();
@@ -414,10 +448,10 @@ function render() {
   if (!$('alerts').hidden) renderAlerts();
 }
 
-async function refresh() {
+async function refresh(floor) {
   try {
     if (!state.stores.size) await loadStores();
-    await Promise.all([loadSales(), loadHeard()]);
+    await Promise.all([loadSales(), loadHeard(), floor ? loadFloor() : null]);
     showError('');
   } catch (e) {
     showError(`The daemon's figures are not available: ${e.message}`);
@@ -436,13 +470,13 @@ async function main() {
   });
   window.addEventListener('hashchange', route);
   follow();
-  await refresh();
+  await refresh(true);
   route();
   let n = 0;
   setInterval(() => {
     n += 1;
     if (n % 30 === 0) loadStores().catch(() => {});
-    refresh();
+    refresh(n % 10 === 0);
   }, 1000);
 }
 
