@@ -90,6 +90,10 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
     goto out;
 noanswer:;
     int why = cli_auth_outcome(mon);
+    if (cli_curve_on() && why != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH &&
+        why != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && !(stop && *stop) &&
+        cli_plain_probe(ctx, ep, 1000))
+        why = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
     /* A plain daemon never fails a keyless handshake: any failure means it wants a key. */
     if (why && why != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH && !cli_curve_on())
         fprintf(stderr,

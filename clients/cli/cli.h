@@ -49,6 +49,8 @@ void *cli_auth_watch(void *ctx, void *sock);
  * a key we did not give, or takes none), or 0. */
 int cli_auth_outcome(void *mon);
 void cli_auth_unwatch(void *sock, void *mon);
+/* Whether ep completes a keyless (NULL-mechanism) handshake within ms. */
+bool cli_plain_probe(void *ctx, const char *ep, int ms);
 struct fw_options;
 void cli_fw_options(struct fw_options *o);
 /* With a supervisor's --key: the regions in its metadata ("east,north"), else NULL. */

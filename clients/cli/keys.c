@@ -204,6 +204,51 @@ int cli_auth_outcome(void *mon)
     }
 }
 
+/* Whether ep completes a NULL-mechanism handshake within ms: the daemon there runs in plain mode.
+ * Asked only after a CURVE client got no answer, because which side sees the mechanism mismatch
+ * is a race: the daemon may close before its whole greeting is out, and the client then sees
+ * only HANDSHAKE_FAILED_NO_DETAIL on every attempt. */
+bool cli_plain_probe(void *ctx, const char *ep, int ms)
+{
+    bool plain = false;
+    int zero = 0;
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (!s)
+        return false;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    void *mon =
+        cli_monitor(ctx, s,
+                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    if (mon && zmq_connect(s, ep) == 0) {
+        uint64_t deadline = fw_mono_ns() + (uint64_t)ms * 1000000u;
+        for (;;) {
+            uint64_t now = fw_mono_ns();
+            if (now >= deadline)
+                break;
+            zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+            int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
+            if (n < 0 && zmq_errno() == EINTR)
+                continue;
+            if (n <= 0)
+                break;
+            uint8_t ev[6];
+            int got = zmq_recv(mon, ev, sizeof ev, ZMQ_DONTWAIT);
+            zmq_msg_t addr;
+            zmq_msg_init(&addr);
+            zmq_msg_recv(&addr, mon, ZMQ_DONTWAIT);
+            zmq_msg_close(&addr);
+            if (got >= 2 && (ev[0] | ev[1] << 8) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+                plain = true;
+                break;
+            }
+        }
+    }
+    cli_auth_unwatch(s, mon);
+    zmq_close(s);
+    return plain;
+}
+
 void cli_auth_unwatch(void *sock, void *mon)
 {
     if (!mon)
