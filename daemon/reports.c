@@ -8,6 +8,7 @@
 #include "arena.h"
 #include "htab.h"
 #include "log.h"
+#include "sales_due.h"
 #include "tz.h"
 
 #define MAX_RANGE_DAYS 400
@@ -310,7 +311,7 @@ static double ratio(int64_t a, int64_t b)
 
 /* ---- sales ---------------------------------------------------------------------------------- */
 
-enum { SB_TARGET = SH_N };
+enum { SB_TARGET = SH_N, SB_DUE };
 
 static void q_sales(struct ctx *c)
 {
@@ -327,6 +328,9 @@ static void q_sales(struct ctx *c)
     for (size_t i = 0; i < c->n; i++) {
         const struct scoped *sc = &c->v[i];
         bool hourly = !strcmp(g, "hour");
+        struct tz_local now;
+        tz_local(sc->s->tz, c->now_ms, &now);
+        struct sales_profile prof = {.day = -1};
         for (int32_t d = sc->d1; d <= sc->d2; d++) {
             /* Hours for hour rows (kept hourly_retention_days), the day cell otherwise. */
             for (int h = 0; h < (hourly ? 24 : 1); h++) {
@@ -353,27 +357,35 @@ static void q_sales(struct ctx *c)
                 if (!x)
                     goto oom;
                 x->v[SB_TARGET] += t;
+                /* What of it is due by now: all of a past day, none of a day to come. */
+                if (d == now.day && prof.day != d)
+                    sales_profile_read(c->r, c->txn, sc->s->id, d, &prof);
+                x->v[SB_DUE] += d < now.day   ? t
+                                : d > now.day ? 0
+                                              : sales_due(&prof, t, 100, sc->s->open_min,
+                                                          sc->s->close_min, now.hour, now.minute);
             }
         }
     }
     buckets_sort(&b);
-    struct rtable t = res_table(
-        c->res, "sales", 21, "period", "scope", "transactions", "items_milli", "gross", "discounts",
-        "returns", "returns_cents", "voids", "voids_cents", "net", "cash", "card", "mobile",
-        "voucher", "other", "avg_ticket", "items_per_txn", "return_rate", "target", "attainment");
+    struct rtable t =
+        res_table(c->res, "sales", 22, "period", "scope", "transactions", "items_milli", "gross",
+                  "discounts", "returns", "returns_cents", "voids", "voids_cents", "net", "cash",
+                  "card", "mobile", "voucher", "other", "avg_ticket", "items_per_txn",
+                  "return_rate", "target", "attainment", "target_due");
     for (size_t i = 0; i < b.n; i++) {
         const struct bucket *x = b.v[i];
         if (!x->tag[0])
             continue; /* a target alone is not a sales row */
         const int64_t *v = x->v;
-        res_row(c->res, &t, "ssiiiiiiiiiiiiiioooOo", x->label, c->scope_name, v[SH_TXNS],
+        res_row(c->res, &t, "ssiiiiiiiiiiiiiioooOoO", x->label, c->scope_name, v[SH_TXNS],
                 v[SH_ITEMS], v[SH_GROSS], v[SH_DISC], v[SH_RET_N], v[SH_RET_C], v[SH_VOID_N],
                 v[SH_VOID_C], v[SH_NET], v[SH_TENDER0], v[SH_TENDER0 + 1], v[SH_TENDER0 + 2],
                 v[SH_TENDER0 + 3], v[SH_TENDER0 + 4], v[SH_TXNS] != 0, ratio(v[SH_NET], v[SH_TXNS]),
                 v[SH_TXNS] != 0,
                 v[SH_TXNS] ? (double)v[SH_ITEMS] / 1000.0 / (double)v[SH_TXNS] : 0.0,
                 v[SH_GROSS] != 0, ratio(v[SH_RET_C], v[SH_GROSS]), v[SB_TARGET] != 0, v[SB_TARGET],
-                v[SB_TARGET] != 0, ratio(v[SH_NET], v[SB_TARGET]));
+                v[SB_TARGET] != 0, ratio(v[SH_NET], v[SB_TARGET]), v[SB_TARGET] != 0, v[SB_DUE]);
     }
     buckets_free(&b);
     return;
@@ -950,6 +962,18 @@ static void visit_worker(void *arg, const uint8_t *suf, size_t n, const int64_t 
             v[WK_HAS_SHIFT] != 0, v[WK_SHIFT_END]);
 }
 
+struct rota_count {
+    int64_t now, n;
+};
+
+static void visit_rota_now(void *arg, const uint8_t *suf, size_t n, const int64_t *v, size_t nv,
+                           const char *tag)
+{
+    struct rota_count *rc = arg;
+    if (tag && tag[0] && rollup_shift_running(v, rc->now))
+        rc->n++;
+}
+
 static void q_attendance(struct ctx *c)
 {
     struct buckets emp;
@@ -1015,6 +1039,24 @@ static void q_attendance(struct ctx *c)
         size_t kl = rollup_key(k, CELL_WORKER, l.store, "");
         if (rollup_scan(c->r, c->txn, k, kl, visit_worker, &l) != FW_OK)
             c->res->oom = true;
+    }
+    /* Live: the shifts on the rota now (those of yesterday too, across midnight) against who
+     * is on duty now (clocked in, not on break), understaffed's two figures. */
+    struct rtable tr = res_table(c->res, "rota_now", 3, "store", "on_rota", "on_duty");
+    for (size_t i = 0; i < c->n; i++) {
+        const char *id = c->v[i].s->id;
+        struct tz_local now;
+        tz_local(c->v[i].s->tz, c->now_ms, &now);
+        struct rota_count rc = {c->now_ms, 0};
+        for (int32_t d = now.day - 1; d <= now.day; d++) {
+            size_t kl = rollup_key(k, CELL_DAY_SHIFT, id, "d", d);
+            if (rollup_scan(c->r, c->txn, k, kl, visit_rota_now, &rc) != FW_OK)
+                c->res->oom = true;
+        }
+        int64_t duty = 0;
+        size_t kl = rollup_key(k, CELL_ON_DUTY_NOW, id, "");
+        rollup_get(c->r, c->txn, k, kl, &duty, 1, NULL, 0);
+        res_row(c->res, &tr, "sii", id, rc.n, duty);
     }
     buckets_sort(&emp);
     for (size_t j = 0; j < emp.n; j++) {

@@ -290,6 +290,7 @@ static struct store_info *store_add(struct rollup *r, const char *id)
     snprintf(s->id, sizeof s->id, "%s", id);
     snprintf(s->region, sizeof s->region, "%s", cs ? cs->region : "default");
     s->tz = zone(r, cs ? cs->timezone : "UTC");
+    config_hours(r->cfg, id, &s->open_min, &s->close_min);
     if (!s->tz || htab_put(r->stores, id, s) != 0) {
         free(s);
         return NULL;
@@ -311,6 +312,7 @@ static void refresh_store(const char *key, void *val, void *arg)
     snprintf(s->region, sizeof s->region, "%s", cs ? cs->region : "default");
     if (z)
         s->tz = z;
+    config_hours(r->cfg, s->id, &s->open_min, &s->close_min);
 }
 
 void rollup_config_changed(struct rollup *r)

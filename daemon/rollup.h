@@ -93,6 +93,12 @@ enum { CX_OPENED_MS, CX_RESPONDED_MS, CX_OPEN, CX_SEVERITY, CX_CHANNEL, CX_N };
 enum { DR_OPEN, DR_EXPECTED, DR_N };
 enum { SS_DAY, SS_START, SS_END, SS_LIVE, SS_N };
 enum { FS_START, FS_END, FS_LIVE, FS_CLOCK_IN, FS_N };
+/* A CELL_DAY_SHIFT record on the rota at now (live, started, not ended): understaffed's
+ * measure and the attendance query's rota_now. */
+static inline bool rollup_shift_running(const int64_t *v, int64_t now)
+{
+    return v[FS_LIVE] && v[FS_START] <= now && now < v[FS_END];
+}
 enum { AT_SCHED_MS, AT_WORKED_MS, AT_LATE, AT_EARLY, AT_N };
 enum {
     WK_IN_MS,
@@ -176,6 +182,7 @@ struct store_info {
     char id[FW_ID_MAX + 1];
     char region[FW_ID_MAX + 1];
     const struct tz *tz;
+    int open_min, close_min; /* opening hours, minutes after local midnight (config_hours) */
 };
 
 /* After a configuration reload: stores take their new region and zone (figures already

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "reports.h"
 #include "rules_event.h"
+#include "sales_due.h"
 #include "tz.h"
 
 struct seen_store {
@@ -19,11 +20,7 @@ struct seen_store {
     bool silent_alert;   /* store_silent may be active (raised, or stored before a restart) */
     bool open;           /* within its opening hours at the last rule pass */
     int64_t rota_ms;     /* daemon time of the last SHIFT event (understaffed's grace); 0: none */
-    /* sales_behind_target's hourly profile (net by local hour over the last 4 same weekdays, or
-     * the last 7 days), read from the rollup once per local day. */
-    int32_t profile_day;   /* the day it was read for; -1: not yet */
-    bool profile_weekdays; /* from same weekdays (else from the last 7 days) */
-    int64_t profile[24], profile_total;
+    struct sales_profile profile; /* sales_behind_target's, read once per local day */
 };
 
 struct seen_terminal {
@@ -62,7 +59,7 @@ static struct seen_store *seen_store(struct rules *ru, const char *id)
     s->last_ms = ru->started_ms;
     s->last_hour = -1;
     s->report_hour = -1;
-    s->profile_day = -1;
+    s->profile.day = -1;
     s->silent_alert = true;
     return s;
 }
@@ -261,7 +258,7 @@ static void visit_no_show(void *arg, const uint8_t *suf, size_t n, const int64_t
     }
     if (c->scan_day == c->today)
         c->rota_today = true;
-    if (v[FS_START] <= c->now && c->now < v[FS_END])
+    if (rollup_shift_running(v, c->now))
         c->scheduled++;
     if (v[FS_CLOCK_IN]) {
         alerts_clear(c->ru->a, RULE_NO_SHOW, c->s->id, tag, "clocked in");
@@ -319,38 +316,6 @@ static void shrink_closed_day(struct rules *ru, const struct store_info *s, MDB_
                      MSG_RATE(bp), MSG_MONEY(ru->cfg, net, s->id), MSG_MONEY(ru->cfg, min, s->id));
 }
 
-/* The store's hourly sales profile: net sales by local hour over its last 4 same weekdays (the
- * rollup's hourly sales cells), read once per local day. A new store has none of those for
- * its first weeks, but the shape of a day (a slow morning, a busy evening) shows from its first
- * days: until it has a same weekday, its last 7 days are used. Hours of negative net count 0. */
-static void read_profile(struct rules *ru, struct seen_store *ss, const struct store_info *s,
-                         MDB_txn *txn, int32_t today)
-{
-    if (ss->profile_day == today)
-        return;
-    ss->profile_day = today;
-    static const int weekdays[] = {7, 14, 21, 28}, days[] = {1, 2, 3, 4, 5, 6, 7};
-    const int *back[] = {weekdays, days};
-    int nback[] = {4, 7};
-    for (int p = 0; p < 2; p++) {
-        ss->profile_total = 0;
-        memset(ss->profile, 0, sizeof ss->profile);
-        ss->profile_weekdays = p == 0;
-        uint8_t k[160];
-        int64_t sh[SH_N];
-        for (int i = 0; i < nback[p]; i++)
-            for (int h = 0; h < 24; h++) {
-                size_t kl = rollup_key(k, CELL_SALES_HOUR, s->id, "dh", today - back[p][i], h);
-                if (rollup_get(ru->r, txn, k, kl, sh, SH_N, NULL, 0) && sh[SH_NET] > 0) {
-                    ss->profile[h] += sh[SH_NET];
-                    ss->profile_total += sh[SH_NET];
-                }
-            }
-        if (ss->profile_total > 0)
-            return;
-    }
-}
-
 static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *txn, int64_t now)
 {
     struct tz_local l;
@@ -359,8 +324,7 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
     alerts_end_days(ru->a, s->id, l.day);
     uint8_t k[160];
     size_t kl;
-    int open_min, close_min, m = l.hour * 60 + l.minute;
-    config_hours(ru->cfg, s->id, &open_min, &close_min);
+    int open_min = s->open_min, close_min = s->close_min, m = l.hour * 60 + l.minute;
     bool open = m >= open_min && m < close_min;
 
     kl = rollup_key(k, CELL_COMPLAINT, s->id, "");
@@ -431,22 +395,12 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
     char subj[16];
     tz_format_day(l.day, subj);
     if (open && target > 0 && close_min > open_min) {
-        int64_t pct = TH(s->id, TH_SALES_BEHIND_PCT), due;
-        if (ss)
-            read_profile(ru, ss, s, txn, l.day);
-        bool profiled = ss && ss->profile_total > 0;
-        if (profiled) {
-            /* The share of a day's sales that the profile puts before now (this hour pro rata
-             * by minute). In double: target * pct * profile sums can pass 2^63. */
-            int64_t before = 0;
-            for (int h = 0; h < l.hour; h++)
-                before += ss->profile[h];
-            double share = ((double)before * 60 + (double)ss->profile[l.hour] * l.minute) /
-                           ((double)ss->profile_total * 60);
-            due = (int64_t)((double)target * share * (double)pct / 100.0);
-        } else {
-            due = target * (m - open_min) / (close_min - open_min) * pct / 100;
-        }
+        int64_t pct = TH(s->id, TH_SALES_BEHIND_PCT);
+        if (ss && ss->profile.day != l.day)
+            sales_profile_read(ru->r, txn, s->id, l.day, &ss->profile);
+        bool profiled = ss && ss->profile.total > 0;
+        int64_t due =
+            sales_due(ss ? &ss->profile : NULL, target, pct, open_min, close_min, l.hour, l.minute);
         /* A shortfall of less than sales_behind_min_gap_pct of the day's target is not worth a
          * supervisor's look: early in the day what is due is small and an hour's sales at a
          * few tills are noisy, so a store a few sales short of a line it ends far above would
@@ -462,7 +416,7 @@ static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *tx
                          MSG_MONEY(ru->cfg, dt[DT_NET], s->id), MSG_MONEY(ru->cfg, due, s->id), pct,
                          MSG_MONEY(ru->cfg, target, s->id),
                          !profiled ? "pro rata over the opening hours (no sales history yet)"
-                         : ss->profile_weekdays
+                         : ss->profile.weekdays
                              ? "by the store's hourly profile of the last 4 same weekdays"
                              : "by the store's hourly profile of its last 7 days");
         else if (dt[DT_NET] >= due)

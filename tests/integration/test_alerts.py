@@ -322,6 +322,26 @@ def snapshot(d, **q):
     return rows, seqs, r
 
 
+def query_table(test, d, kind, name, **q):
+    """The rows of table name of a query of kind (e.g. "SALES", "ATTENDANCE")."""
+    pb = fwtest.pb2()
+    r = d.query_raw(pb.Query(kind=getattr(pb.Query, kind), **q))
+    test.assertEqual(r.status, pb.QueryResult.OK, r.error)
+    return table(r, name)
+
+
+def target_due(test, d, store, day):
+    """(target, target_due) of store's sales row of day, what the console's board shows."""
+    (row,) = query_table(test, d, "SALES", "sales", store_id=store, from_day=str(day))
+    return row.get("target"), row.get("target_due")
+
+
+def rota_now(test, d, store):
+    """(on_rota, on_duty) of store now, the attendance query's rota_now table."""
+    (row,) = query_table(test, d, "ATTENDANCE", "rota_now", store_id=store)
+    return row["on_rota"], row["on_duty"]
+
+
 def set_clock(test, d, ms):
     pb = fwtest.pb2()
     r = d.query_raw(pb.Query(kind=pb.Query.TEST_CLOCK, clock_ms=ms))
@@ -968,17 +988,22 @@ class AttendanceRules(AlertTest):
                              "14:17: one shift on the rota now: the minimum is 1 (firing: an "
                              "update, grace or not)")
         self.assertIn("rota", msg.alert.message)
+        # The console's "on duty against the rota now": the attendance query's rota_now.
+        self.assertEqual(rota_now(self, d, S), (1, 0), "14:17")
         till.send(at(t("14:17"), att_b("E1", "CLOCK_IN")))
         set_clock(self, d, t("14:18"))
         (msg,) = self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m,
                              "E1 on duty: the rota's 1")
         self.assertEqual(msg.alert.resolution, "back at the minimum")
+        self.assertEqual(rota_now(self, d, S), (1, 1), "14:18")
         set_clock(self, d, t("17:05"))
         self.expect(feed, [fire("understaffed", S, "", "WARNING", 1, 2)], m,
-                    "17:05: three shifts running, capped by min_staff 2; 1 on duty")
+                    "17:05: two shifts running (UA ended at 17:00); 1 on duty")
+        self.assertEqual(rota_now(self, d, S), (2, 1), "17:05: UB and UC")
         till.send(at(t("17:05"), att_b("E2", "CLOCK_IN")))
         set_clock(self, d, t("17:06"))
         self.expect(feed, [resolved("understaffed", S, "", "WARNING")], m, "2 on duty")
+        self.assertEqual(rota_now(self, d, S), (2, 2), "17:06")
         # A change of the rota at 17:10 (a fourth shift), and E2 leaves: within the grace.
         till.send(at(t("17:10"), shift_b("UD", "E4", t("18:00"), t("22:00"))),
                   at(t("17:10"), att_b("E2", "CLOCK_OUT")))
@@ -1215,8 +1240,11 @@ class TargetRules(AlertTest):
         t2.send(target_b(D, 1000000), at(t("10:00"), sale_b(400000)))
         set_clock(self, d, t("07:30"))
         self.expect_none(feed, m, "before opening")
+        # The sales query's target_due (the board's "due by now") is the same spread at 100%.
+        self.assertEqual(target_due(self, d, B1, D), (1000000, 0), "before opening")
         set_clock(self, d, t("12:30"))  # due 1000000 * 270/600 * 80% = 360000
         self.expect_none(feed, m, "12:30: due 360000")
+        self.assertEqual(target_due(self, d, B1, D), (1000000, 450000), "12:30")
         set_clock(self, d, t("13:00"))  # due 400000
         e1 = fire("sales_behind_target", B1, str(D), "WARNING", 399999, 400000, day=D)
         (msg,) = self.expect(feed, [e1], m, "13:00: due 400000; SB1 399999, SB2 exactly 400000")
@@ -1233,9 +1261,15 @@ class TargetRules(AlertTest):
         self.expect(feed, [resolved("sales_behind_target", B1, str(D), "WARNING"),
                            e2._replace(threshold=560000)], m,
                     "15:00: SB1 at 600000 >= 560000 due (SB2 still behind, updated)")
+        self.assertEqual(target_due(self, d, B1, D), (1000000, 700000), "15:00")
+        set_clock(self, d, t("18:00"))
+        self.assertEqual(target_due(self, d, B1, D), (1000000, 1000000), "closing time")
         set_clock(self, d, t("00:30", D + datetime.timedelta(days=1)))
         self.expect(feed, [resolved("sales_behind_target", B2, str(D), "WARNING")], m,
                     "the day is over")
+        self.assertEqual(target_due(self, d, B1, D), (1000000, 1000000), "a past day: all")
+        set_clock(self, d, t("12:00", D - datetime.timedelta(days=1)))
+        self.assertEqual(target_due(self, d, B1, D), (1000000, 0), "a day to come: none")
         self.assert_pub_seq(feed)
 
 
@@ -1316,11 +1350,15 @@ class TargetRules(AlertTest):
                   1000000 * 300 // 720 * 80 // 100, day=D)
         (msg,) = self.expect(feed, [ef], m, "13:00: SP2 (flat) behind; SP1 ahead of its profile")
         self.assertIn("pro rata", msg.alert.message)
+        # The board's due by now follows the same profile: 10% for SP1, 300/720 for SP2.
+        self.assertEqual(target_due(self, d, P, D), (1000000, 100000), "SP1 at 13:00")
+        self.assertEqual(target_due(self, d, F, D), (1000000, 1000000 * 300 // 720), "SP2")
         set_clock(self, d, t("18:00"))
         self.expect(feed, [ef._replace(threshold=1000000 * 600 // 720 * 80 // 100)], m,
                     "18:00: SP1's profile still puts 10% before 18:00 (SP2 updated)")
         set_clock(self, d, t("19:00"))
         ep = fire("sales_behind_target", P, str(D), "WARNING", 100000, 800000, day=D)
+        self.assertEqual(target_due(self, d, P, D), (1000000, 1000000), "SP1 at 19:00")
         got = self.expect(feed, [ep, ef._replace(threshold=1000000 * 660 // 720 * 80 // 100)], m,
                           "19:00: SP1's evening is due (all of the day's share: 800000)")
         msg = [g for g in got if g.alert.store_id == P][0]

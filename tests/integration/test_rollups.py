@@ -724,7 +724,7 @@ MODEL = Model(EVENTS)
 
 COLUMNS = {
     "sales": ["period", "scope"] + SALES_FIGURES + ["avg_ticket", "items_per_txn", "return_rate",
-                                                     "target", "attainment"],
+                                                     "target", "attainment", "target_due"],
     "skus": ["rank", "sku", "category", "qty_milli", "net", "promo_qty_milli", "promo_net"],
     "categories": ["category", "qty_milli", "net"],
     "cashiers": ["store", "cashier", "transactions", "net", "items_milli", "returns", "voids",
@@ -746,6 +746,7 @@ COLUMNS = {
     "employees": ["store", "employee", "scheduled_min", "worked_min", "late", "early_leave",
                   "no_show"],
     "on_duty": ["period", "store", "on_duty_min"],
+    "rota_now": ["store", "on_rota", "on_duty"],
 }
 
 # How rows are identified; the rows of ordered tables must also come in the model's order.
@@ -756,7 +757,7 @@ KEYS = {
     "by_dimension": ("dimension", "value"), "open": ("store", "complaint_id"),
     "drawers": ("store", "drawer"), "on_shift": ("store", "employee"),
     "on_hand": ("store", "sku"), "moves": ("kind",), "summary": (), "attendance": ("store",),
-    "employees": ("store", "employee"), "on_duty": ("period", "store"),
+    "employees": ("store", "employee"), "on_duty": ("period", "store"), "rota_now": ("store",),
 }
 # Rows of these tables whose figures are all zero/none carry no information: the daemon may
 # list them or not.
@@ -841,6 +842,8 @@ def expect_sales(m, c):
         r["return_rate"] = f["returns_cents"] / f["gross"] if f["gross"] else None
         r["target"] = targets[p] if targets[p] > 0 else NO_TARGET
         r["attainment"] = f["net"] / targets[p] if targets[p] > 0 else None
+        # Due by now: every target of the event set is of a past day, so all of it.
+        r["target_due"] = targets[p] if targets[p] > 0 else NO_TARGET
         rows.append(r)
     return {"sales": rows}
 
@@ -1006,7 +1009,12 @@ def expect_attendance(m, c):
                           "on_break": 0, "shift_end_ms": None}
                          for s in m.attendance["live"] if s["store"] in c.stores],
             "on_duty": [{"period": period_label("hour", d, h), "store": st, "on_duty_min": n}
-                        for (st, d, h), n in on_duty.items() if c.in_range(st, d)]}
+                        for (st, d, h), n in on_duty.items() if c.in_range(st, d)],
+            # Every store in scope, now: no shift of the rota runs now (they are all in the
+            # past); on duty, who is clocked in and not on a break.
+            "rota_now": [{"store": st, "on_rota": 0,
+                          "on_duty": sum(1 for s in m.attendance["live"] if s["store"] == st)}
+                         for st in c.stores]}
 
 
 EXPECT = {"SALES": expect_sales, "TOP_SKUS": expect_top_skus,

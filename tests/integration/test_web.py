@@ -498,18 +498,51 @@ class Browser(WebTest):
 
             fb.wait_for(b, lambda b: tile("SH1") and tile("SH1")["minor"] == "7500", 10,
                         "SH1's net of 75.00")
+            # Net against the target due by now, the daemon's (SH1 has no sales history, so
+            # pro rata over its hours, 00:00-24:00: 10,000.00 x the minutes of the day gone by
+            # now / 1440), read before and after the tile (a minute may turn meanwhile).
+            def due():
+                (row,) = self.cli_rows(d, "sales", "--store", "SH1")
+                return row["target_due"]
+
+            def by_hand():
+                now = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai"))
+                return 1000000 * (now.hour * 60 + now.minute) // 1440
+
+            dues = {by_hand(), due()}
             t = tile("SH1")
+            dues |= {due(), by_hand()}
+            self.assertLessEqual(len(dues), 2, "the daemon's due by now is pro rata: %s" % dues)
             self.assertEqual(t["name"], "Nanjing Road")
             self.assertEqual(t["net"], "75.00 CNY")
-            self.assertIn("0.8% of today's target 10,000.00 CNY", t["target"])
+            self.assertIn(" · day's target 10,000.00 CNY", t["target"])
+            if "nothing due yet" not in t["target"]:
+                m = re.match(r"([\d.,]+)% of the ([\d,]+\.\d\d) CNY due by now", t["target"])
+                self.assertTrue(m, t["target"])
+                shown = int(m[2].replace(",", "").replace(".", ""))
+                self.assertIn(shown, dues, t["target"])
+                self.assertAlmostEqual(float(m[1].replace(",", "")), 7500 * 100 / shown,
+                                       delta=0.05)
+            else:
+                self.assertIn(0, dues)
             self.assertFalse(b.find_element("id", "banner").get_attribute("hidden"))
             fb.wait_for(b, lambda b: "1 critical" in tile("BJ1")["text"], 5,
                         "BJ1's major complaint")
             # The floor: BJ1's open complaint; nobody clocked in anywhere.
             fb.wait_for(b, lambda b: "1 open complaint" in tile("BJ1")["text"], 12,
                         "BJ1's open complaint")
-            self.assertIn("0 on duty", tile("BJ1")["text"])
+            self.assertIn("0 on duty · no shift on the rota now", tile("BJ1")["text"])
             self.assertIn("0 open complaints", tile("SH1")["text"])
+            # Staff against the rota now: a shift at BJ1 that started a minute ago, nobody
+            # clocked in; at SH1 someone clocked in with no shift.
+            now = int(time.time() * 1000)
+            self.pub(d, "BJ1", "shift", "shift_id=S1", "employee_id=E1",
+                     "start_ms=%d" % (now - 60000), "end_ms=%d" % (now + 7200000))
+            self.pub(d, "SH1", "attendance", "employee_id=E2", "kind=CLOCK_IN")
+            fb.wait_for(b, lambda b: "0 on duty of 1 on the rota now" in tile("BJ1")["text"],
+                        12, "BJ1's rota")
+            fb.wait_for(b, lambda b: "1 on duty · no shift on the rota now" in
+                        tile("SH1")["text"], 12, "SH1's clock-in")
             # A sale published through the CLI changes the tile without a reload, within 2 s.
             self.pub(d, "SH1", "sale", "receipt_id=R9", "cashier_id=K1", "kind=SALE", *SALE)
             t0 = time.time()

@@ -12,7 +12,7 @@ const state = {
   stores: new Map(),     // id -> {store_name, region, timezone, currency, currency_digits}
   sales: new Map(),      // id -> today's sales row
   heard: new Map(),      // id -> last event ms (stats terminals)
-  floor: new Map(),      // id -> {onDuty, onBreak, open, overdue}
+  floor: new Map(),      // id -> {onDuty, onBreak, onRota, open, overdue}
   active: new Map(),     // alert_id -> FIRING alert
   recent: [],            // alerts as last seen (FIRING and RESOLVED), newest last
   pubSeq: new Map(),     // region -> last pub_seq
@@ -169,10 +169,14 @@ async function loadFloor() {
       queryRows('attendance', { store: id, from: 'today' }),
       queryRows('complaints', { store: id, from: 'today' })]);
     const on = att.filter((r) => r.table === 'on_shift');
+    const rota = att.find((r) => r.table === 'rota_now');
     const open = compl.filter((r) => r.table === 'open');
     state.floor.set(id, {
-      onDuty: on.filter((r) => !r.on_break).length,
+      // On duty as understaffed counts it (clocked in, not on a break), against the shifts
+      // of the rota running now.
+      onDuty: rota ? rota.on_duty : on.filter((r) => !r.on_break).length,
       onBreak: on.filter((r) => r.on_break).length,
+      onRota: rota ? rota.on_rota : 0,
       open: open.length,
       overdue: open.filter((r) => r.sla_state === 'overdue').length,
     });
@@ -205,12 +209,9 @@ function tile(id) {
     (a) => a.store_id === id && a.rule === 'store_silent');
   const silent = silentAlert || (heard && Date.now() - heard > SILENT_MS);
   const net = sale ? sale.net : 0;
-  const target = sale ? sale.target : 0;
-  const att = target > 0 ? net / target : null;
-  const bar = el('div', { class: `bar${att !== null && att >= 1 ? ' done' : ''}` },
-    el('span', { style: `width:${Math.min(100, Math.round((att || 0) * 100))}%` }));
-  bar.setAttribute('role', 'img');
-  bar.setAttribute('aria-label', att === null ? 'no target' : `${pct(att)} of target`);
+  const target = sale && sale.target > 0 ? sale.target : 0;
+  const due = target ? sale.target_due || 0 : 0; // the daemon's: by the store's hourly profile
+  const bar = targetBar(net, target, due);
   const badges = el('div', { class: 'badges' });
   let any = false;
   for (const sev of ['CRITICAL', 'WARNING', 'INFO']) {
@@ -225,24 +226,42 @@ function tile(id) {
     el('h2', {}, el('a', { href: `#/store/${encodeURIComponent(id)}`, text: s.store_name || id })),
     el('div', { class: 'sub', text: `${id} · ${s.region} · ${s.timezone}` }),
     el('div', { class: 'net', 'data-minor': String(net), text: money(net, id) }),
-    el('div', { class: 'sub target', text: att === null ? 'no target today'
-      : `${pct(att)} of today's target ${money(target, id)}` }),
+    el('div', { class: 'sub target', text: !target ? 'no target today'
+      : (due > 0 ? `${pct(net / due)} of the ${money(due, id)} due by now`
+        : 'nothing due yet') + ` · day's target ${money(target, id)}` }),
     bar, badges, floorLines(id),
     el('div', { class: 'heard', text: heard ? `last heard ${ago(heard)}`
       : 'not heard from since the daemon started' }));
 }
 
+// Net sales against the day's target, with a mark at the part due by now; green once the day's
+// target is made, amber while behind what is due.
+function targetBar(net, target, due) {
+  const part = (x) => Math.max(0, Math.min(100, Math.round((x / target) * 1000) / 10));
+  const cls = !target ? '' : net >= target ? ' done' : net < due ? ' behind' : '';
+  const bar = el('div', { class: `bar${cls}` },
+    el('span', { class: 'fill', style: `width:${target ? part(net) : 0}%` }));
+  if (target) bar.append(el('span', { class: 'due', style: `left:${part(due)}%` }));
+  bar.setAttribute('role', 'img');
+  bar.setAttribute('aria-label', !target ? 'no target'
+    : `${pct(net / target)} of the day's target; ${pct(due / target)} of it due by now`);
+  return bar;
+}
+
 // Only the tiles whose content changed are replaced: keyboard focus and screen readers stay
 // where they are while the figures refresh.
-// Staff on duty (against the rota when understaffed fires: its threshold is what the rota or
-// min_staff wants) and the open complaints, with those past their SLA.
+// Staff on duty against the shifts on the rota now (and, while understaffed fires, what it
+// wants: the rota capped by min_staff, or min_staff) and the open complaints, with those past
+// their SLA.
 function floorLines(id) {
   const f = state.floor.get(id);
   if (!f) return null;
   const under = [...state.active.values()].find(
     (a) => a.store_id === id && a.rule === 'understaffed');
-  const staff = `${f.onDuty} on duty${f.onBreak ? `, ${f.onBreak} on break` : ''}`
-    + (under ? ` · ${under.threshold} wanted now` : '');
+  const staff = `${f.onDuty} on duty`
+    + (f.onRota ? ` of ${f.onRota} on the rota now` : ' · no shift on the rota now')
+    + (f.onBreak ? `, ${f.onBreak} on break` : '')
+    + (under ? ` · ${under.threshold} wanted` : '');
   return el('div', { class: 'floor' },
     el('div', { class: `staff${under ? ' short' : ''}`, text: staff }),
     el('div', { class: `complaints${f.overdue ? ' short' : ''}`,
