@@ -611,6 +611,7 @@ struct complaint_agg {
     struct buckets *by;
     struct rtable open;
     const char *store;
+    int64_t sla_ms; /* the store's complaint_sla_hours, as complaint_overdue judges */
     int oom;
 };
 
@@ -670,7 +671,7 @@ static void visit_open(void *arg, const uint8_t *suf, size_t n, const int64_t *v
     char id[FW_ID_MAX + 1];
     suffix_id(suf, n, id, sizeof id);
     int64_t age = a->c->now_ms - v[CX_OPENED_MS];
-    const char *state = !v[CX_RESPONDED_MS] && age > COMPLAINT_SLA_MS ? "overdue" : "ok";
+    const char *state = !v[CX_RESPONDED_MS] && age > a->sla_ms ? "overdue" : "ok";
     int64_t sev = v[CX_SEVERITY], ch = v[CX_CHANNEL];
     res_row(a->c->res, &a->open, "ssidsssis", a->store, id, v[CX_OPENED_MS],
             (double)age / 3600000.0, sev >= 0 && sev <= 3 ? sev_names[sev] : "",
@@ -729,6 +730,7 @@ static void q_complaints(struct ctx *c)
     uint8_t k[160];
     for (size_t i = 0; i < c->n; i++) {
         a.store = c->v[i].s->id;
+        a.sla_ms = c->v[i].s->complaint_sla_ms;
         size_t kl = rollup_key(k, CELL_COMPLAINT, a.store, "");
         if (rollup_scan(c->r, c->txn, k, kl, visit_open, &a) != FW_OK)
             c->res->oom = true;
@@ -908,6 +910,7 @@ struct att_agg {
     struct ctx *c;
     struct buckets *emp;
     const char *store;
+    int64_t no_show_ms; /* the store's no_show_minutes, as no_show judges */
     int64_t net;
     int oom;
 };
@@ -941,7 +944,7 @@ static void visit_day_shift(void *arg, const uint8_t *suf, size_t n, const int64
                             const char *tag)
 {
     struct att_agg *a = arg;
-    if (!v[FS_LIVE] || v[FS_CLOCK_IN] || v[FS_START] + NO_SHOW_AFTER_MS >= a->c->now_ms)
+    if (!v[FS_LIVE] || v[FS_CLOCK_IN] || v[FS_START] + a->no_show_ms >= a->c->now_ms)
         return;
     struct bucket *x = emp_bucket(a, suf, n);
     if (x)
@@ -991,6 +994,7 @@ static void q_attendance(struct ctx *c)
     for (size_t i = 0; i < c->n && !a.oom; i++) {
         const struct scoped *sc = &c->v[i];
         a.store = sc->s->id;
+        a.no_show_ms = sc->s->no_show_ms;
         size_t first = emp.n;
         int64_t net = 0;
         for (int32_t d = sc->d1; d <= sc->d2; d++) {

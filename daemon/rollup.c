@@ -276,6 +276,21 @@ static const struct tz *zone(struct rollup *r, const char *name)
     return z;
 }
 
+/* What a store takes from the configuration (or the defaults, in zero-config): its region, zone,
+ * hours and the thresholds of its live lists. false: the zone is unknown (s->tz unchanged). */
+static bool store_configure(struct rollup *r, struct store_info *s)
+{
+    const struct config_store *cs = config_find_store(r->cfg, s->id);
+    const struct tz *z = zone(r, cs ? cs->timezone : "UTC");
+    snprintf(s->region, sizeof s->region, "%s", cs ? cs->region : "default");
+    config_hours(r->cfg, s->id, &s->open_min, &s->close_min);
+    s->complaint_sla_ms = config_threshold(r->cfg, s->id, TH_COMPLAINT_SLA_HOURS) * 3600000LL;
+    s->no_show_ms = config_threshold(r->cfg, s->id, TH_NO_SHOW_MINUTES) * 60000LL;
+    if (z)
+        s->tz = z;
+    return z != NULL;
+}
+
 static struct store_info *store_add(struct rollup *r, const char *id)
 {
     struct store_info *s = htab_get(r->stores, id);
@@ -288,10 +303,7 @@ static struct store_info *store_add(struct rollup *r, const char *id)
     if (!s)
         return NULL;
     snprintf(s->id, sizeof s->id, "%s", id);
-    snprintf(s->region, sizeof s->region, "%s", cs ? cs->region : "default");
-    s->tz = zone(r, cs ? cs->timezone : "UTC");
-    config_hours(r->cfg, id, &s->open_min, &s->close_min);
-    if (!s->tz || htab_put(r->stores, id, s) != 0) {
+    if (!store_configure(r, s) || htab_put(r->stores, id, s) != 0) {
         free(s);
         return NULL;
     }
@@ -306,13 +318,7 @@ struct refresh {
 static void refresh_store(const char *key, void *val, void *arg)
 {
     struct rollup *r = ((struct refresh *)arg)->r;
-    struct store_info *s = val;
-    const struct config_store *cs = config_find_store(r->cfg, s->id);
-    const struct tz *z = zone(r, cs ? cs->timezone : "UTC");
-    snprintf(s->region, sizeof s->region, "%s", cs ? cs->region : "default");
-    if (z)
-        s->tz = z;
-    config_hours(r->cfg, s->id, &s->open_min, &s->close_min);
+    store_configure(r, val);
 }
 
 void rollup_config_changed(struct rollup *r)

@@ -111,9 +111,11 @@ enum {
     WK_N
 };
 
+/* The rollup's own fixed definitions (docs/ROLLUPS.md): figures stored as events are applied
+ * must not change with a config reload. The live lists use the stores' thresholds instead
+ * (store_info). */
 #define COMPLAINT_SLA_MS (48 * 3600 * 1000LL)
 #define LATE_AFTER_MS (5 * 60 * 1000LL)
-#define NO_SHOW_AFTER_MS (30 * 60 * 1000LL)
 #define EARLY_LEAVE_MS (10 * 60 * 1000LL)
 
 fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store *st) FW_WUR;
@@ -183,6 +185,9 @@ struct store_info {
     char region[FW_ID_MAX + 1];
     const struct tz *tz;
     int open_min, close_min; /* opening hours, minutes after local midnight (config_hours) */
+    /* The live lists' judgements, as the rules make them: complaint_sla_hours (a complaint's
+     * sla_state) and no_show_minutes (attendance's no_show), in ms. */
+    int64_t complaint_sla_ms, no_show_ms;
 };
 
 /* After a configuration reload: stores take their new region and zone (figures already

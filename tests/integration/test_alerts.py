@@ -649,6 +649,41 @@ class ComplaintRules(AlertTest):
         self.expect_none(feed, m, "answered complaints stay resolved")
         self.assert_pub_seq(feed)
 
+    def test_live_lists_judge_like_the_rules(self):
+        """The query's live judgements use the store's thresholds, as the rules do: a complaint's
+        sla_state turns overdue with complaint_overdue (complaint_sla_hours), and the attendance
+        counts a no-show with the no_show alert (no_show_minutes)."""
+        S = "P9"
+        d, feed = self.start(store_cfg(S, "care9", hours="00:00-24:00", complaint_sla_hours=2,
+                                       no_show_minutes=10, store_silent_minutes=10080),
+                             clock=True)
+        till = Till(self, d, S)
+        t0 = now_ms() - MIN
+        till.send(at(t0, complaint_b("C1", "OPENED")),
+                  at(t0, shift_b("W1", "E1", t0 + 105 * MIN, t0 + 5 * HOUR)))
+
+        def sla_state():
+            (row,) = query_table(self, d, "COMPLAINTS", "open", store_id=S)
+            return row["sla_state"]
+
+        def no_shows():
+            rows = query_table(self, d, "ATTENDANCE", "employees", store_id=S,
+                               from_day=str(TODAY - datetime.timedelta(days=1)),
+                               to_day=str(TODAY + datetime.timedelta(days=1)))
+            return sum(r["no_show"] for r in rows)
+
+        # (The defaults, 48 h and 30 min, would judge both "ok" still at the second clock.)
+        set_clock(self, d, t0 + 114 * MIN)
+        self.expect_none(feed, only(["complaint_overdue", "no_show"], S),
+                         "within both limits (the shift started 9 min ago)")
+        self.assertEqual((sla_state(), no_shows()), ("ok", 0))
+        set_clock(self, d, t0 + 2 * HOUR + MIN)
+        self.expect(feed, [fire("complaint_overdue", S, "C1", "WARNING", 2 * 3600 + 60, 7200),
+                           fire("no_show", S, "W1", "WARNING", 16 * 60, 600)],
+                    only(["complaint_overdue", "no_show"], S), "past both limits")
+        self.assertEqual((sla_state(), no_shows()), ("overdue", 1))
+        self.assert_pub_seq(feed)
+
     def test_complaint_surge(self):
         S, S13, SL = "P4", "P5", "P6"
         d, feed = self.start(store_cfg(S, "care4", hours="00:00-24:00"),
