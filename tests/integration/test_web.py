@@ -611,6 +611,17 @@ class Browser(WebTest):
             self.assertEqual(len(b.find_elements("css selector", ".tile")), 1)
             self.assertFalse(b.find_element("id", "banner").is_displayed())
             fb.screenshot(b, os.path.join(self.shots, "console-supervisor-1280.png"))
+            # Her ops page compares her stores only: no other region's store, not even as one
+            # "not compared".
+            b.get(w.url + "#/ops")
+            fb.wait_for(b, lambda b: b.find_elements("css selector", '#ops-table tr[data-store]'),
+                        10, "the comparison")
+            rows = [r.get_attribute("data-store")
+                    for r in b.find_elements("css selector", "#ops-table tr[data-store]")]
+            self.assertEqual(rows, ["SH1"])
+            self.assertFalse(b.find_element("id", "ops-error").is_displayed(),
+                             b.find_element("id", "ops-error").text)
+            self.assertNotIn("BJ1", b.find_element("tag name", "main").text)
             b.find_element("id", "logout").click()
             fb.wait_for(b, lambda b: b.current_url.endswith("/login.html"), 5, "logged out")
             b.get(w.url)

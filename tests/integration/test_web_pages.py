@@ -269,6 +269,16 @@ class Pages(fwtest.DaemonTest):
             cum.append(acc)
         self.assertEqual(target, [round(day_row["target"] * c / acc) for c in cum])
         self.assertEqual(target[24], 1000000)
+        # The legend's lines are buttons the keyboard reaches: Enter hides one, again shows it.
+        labels = b.find_elements("css selector", '#store-chart .u-legend [role="button"]')
+        self.assertEqual([e.text for e in labels],
+                         ["Net", "Same weekday last week", "Target curve"])
+        self.assertEqual(labels[0].get_attribute("tabindex"), "0")
+        for shown in ("false", "true"):
+            labels[0].send_keys("\n")
+            self.assertEqual(self.js(b, "return storePage.chart.series[1].show"),
+                             shown == "true")
+            self.assertEqual(labels[0].get_attribute("aria-pressed"), shown)
         # The hourly table says the same in people's units.
         hours = self.rows(b, "#store-hours tr[data-hour]", "data-hour")
         self.assertEqual(hours["9"][1], money(want[9]))

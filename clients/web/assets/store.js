@@ -251,8 +251,34 @@ function storeChart(hours, last, target, lastHour) {
       { label: 'Target curve', stroke: '#1a7f37', width: 1.5, dash: [2, 3], value: fmt },
     ],
   };
+  opts.hooks = { setSeries: [(u) => legendPressed(u)] };
   box.replaceChildren();
   storePage.chart = new uPlot(opts, data, box);
+  legendKeys(storePage.chart);
+}
+
+// uPlot's legend shows or hides a line on a click of its label; these make the labels
+// buttons a keyboard reaches (Tab, then Enter or Space) and a screen reader names as such.
+function legendKeys(u) {
+  u.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+    if (i === 0) return; // the x value ("At"), not a line
+    const label = row.querySelector('th') || row;
+    label.setAttribute('tabindex', '0');
+    label.setAttribute('role', 'button');
+    label.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter' && e.key !== ' ') return;
+      e.preventDefault();
+      u.setSeries(i, { show: !u.series[i].show });
+    });
+  });
+  legendPressed(u);
+}
+
+function legendPressed(u) {
+  u.root.querySelectorAll('.u-legend .u-series').forEach((row, i) => {
+    const label = row.querySelector('th') || row;
+    if (i > 0) label.setAttribute('aria-pressed', String(Boolean(u.series[i].show)));
+  });
 }
 
 function chartWidth(box) {
