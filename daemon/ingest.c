@@ -700,6 +700,7 @@ static void send_acks(struct ingest *in)
 static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
     struct ingest *in = w->data;
+    uint64_t t0 = fw_mono_ns();
     in->sr->last_pass_msgs = collect(in);
     if (!in->sr->last_pass_msgs)
         return;
@@ -715,10 +716,12 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     }
     if (err == FW_OK) {
         if (in->rollup) {
+            uint64_t ta = fw_mono_ns();
             rollup_apply(in->rollup, in->applied, in->applied_pos, in->napplied);
             for (size_t i = 0; in->rules && i < in->napplied; i++)
                 rules_seen(in->rules, in->applied[i]);
             alerts_flush(in->alerts);
+            stats_hist_add(&in->sr->apply, fw_mono_ns() - ta);
             if ((int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells &&
                 rollup_checkpoint(in->rollup) != FW_OK)
                 log_warn("rollup checkpoint failed; the timer retries");
@@ -734,6 +737,7 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     in->nmsgs = 0;
     arena_reset(&in->arena);
     bound_caches(in);
+    stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
 }
 
 fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)

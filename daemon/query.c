@@ -65,10 +65,10 @@ static long rss_kb(void)
 }
 
 /* A stats histogram as a table of its non-empty buckets; the last bucket has no bound (null). */
-static void hist_table(struct result *res, const char *name, const char *bound,
+static void hist_table(struct result *res, const char *name, const char *bound, const char *count,
                        const uint64_t hist[STATS_HIST])
 {
-    struct rtable t = res_table(res, name, 2, bound, "commits");
+    struct rtable t = res_table(res, name, 2, bound, count);
     for (unsigned i = 0; i < STATS_HIST - 1; i++)
         if (hist[i])
             res_row(res, &t, "ii", (int64_t)stats_hist_bound(i), (int64_t)hist[i]);
@@ -96,6 +96,21 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "sd", "commit_ms_avg", avg_ms);
     res_row(res, &t, "sd", "commit_ms_total", (double)sr->commit_ns_total / 1e6);
     res_row(res, &t, "sd", "commit_ms_max", (double)sr->commit_ns_max / 1e6);
+    /* The loop measuring itself (the *_latency tables hold the distributions). */
+    const struct {
+        const char *name;
+        const struct stats_hist *h;
+    } loop_hists[] = {{"pass", &sr->pass}, {"apply", &sr->apply}, {"query", &sr->query}};
+    for (size_t i = 0; i < sizeof loop_hists / sizeof *loop_hists; i++) {
+        char k[32];
+        const struct stats_hist *h = loop_hists[i].h;
+        snprintf(k, sizeof k, "%s_count", loop_hists[i].name);
+        res_row(res, &t, "si", k, (int64_t)h->n);
+        snprintf(k, sizeof k, "%s_ms_total", loop_hists[i].name);
+        res_row(res, &t, "sd", k, (double)h->ns_total / 1e6);
+        snprintf(k, sizeof k, "%s_ms_max", loop_hists[i].name);
+        res_row(res, &t, "sd", k, (double)h->ns_max / 1e6);
+    }
     res_row(res, &t, "sd", "commit_events_avg", per_commit);
     res_row(res, &t, "si", "commit_events_max", (int64_t)sr->commit_events_max);
     res_row(res, &t, "si", "commit_events_total", (int64_t)sr->commit_events_total);
@@ -141,6 +156,7 @@ static void q_stats(struct query *q, struct result *res)
         res_row(res, &t, "si", "checkpoint_cells_max", (int64_t)rs.max_cells);
         res_row(res, &t, "sd", "checkpoint_ms_last", (double)rs.last_ns / 1e6);
         res_row(res, &t, "sd", "checkpoint_ms_max", (double)rs.max_ns / 1e6);
+        res_row(res, &t, "sd", "checkpoint_ms_total", (double)rs.checkpoint.ns_total / 1e6);
         res_row(res, &t, "si", "replayed_at_start", (int64_t)rs.replayed);
         res_row(res, &t, "sd", "replay_ms", (double)rs.replay_ns / 1e6);
         res_row(res, &t, "si", "pruned_events", (int64_t)rs.pruned_events);
@@ -157,8 +173,16 @@ static void q_stats(struct query *q, struct result *res)
         if (sp->rejects_by_code[i])
             res_row(res, &t, "si", reject_name(i), (int64_t)sp->rejects_by_code[i]);
 
-    hist_table(res, "commit_latency", "below_us", sr->commit_hist);
-    hist_table(res, "commit_sizes", "up_to_events", sr->commit_size_hist);
+    hist_table(res, "commit_latency", "below_us", "commits", sr->commit_hist);
+    hist_table(res, "commit_sizes", "up_to_events", "commits", sr->commit_size_hist);
+    hist_table(res, "pass_latency", "below_us", "count", sr->pass.b);
+    hist_table(res, "apply_latency", "below_us", "count", sr->apply.b);
+    hist_table(res, "query_latency", "below_us", "count", sr->query.b);
+    if (q->rollup) {
+        struct rollup_stats rs;
+        rollup_get_stats(q->rollup, &rs);
+        hist_table(res, "checkpoint_latency", "below_us", "count", rs.checkpoint.b);
+    }
 
     /* Terminals seen, with the seq acked in each epoch. */
     t = res_table(res, "terminals", 5, "terminal", "store", "epoch", "acked_seq", "updated_ms");
@@ -429,6 +453,7 @@ static void handle_one(struct query *q)
     }
     if (n == 0)
         return;
+    uint64_t t0 = fw_mono_ns();
     q->sr->queries++;
     struct result res = {.a = &q->arena, .r = FLOORWALKER__QUERY_RESULT__INIT};
     int nf = n < 4 ? n : 4;
@@ -471,6 +496,7 @@ static void handle_one(struct query *q)
     for (int i = 0; i < nf; i++)
         zmq_msg_close(&frames[i]);
     arena_reset(&q->arena);
+    stats_hist_add(&q->sr->query, fw_mono_ns() - t0);
 }
 
 static void on_query(struct ev_loop *loop, struct zsock_watcher *w, int revents)

@@ -1082,6 +1082,7 @@ fw_err rollup_checkpoint(struct rollup *r)
     st->checkpoints++;
     st->last_cells = r->ndirty;
     st->last_ns = ns;
+    stats_hist_add(&st->checkpoint, ns);
     if (r->ndirty > st->max_cells)
         st->max_cells = r->ndirty;
     if (ns > st->max_ns)

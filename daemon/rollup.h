@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "stats.h"
 #include "floorwalker.pb-c.h"
 #include "store.h"
 
@@ -155,6 +156,7 @@ struct rollup_stats {
     uint64_t checkpoints;
     uint64_t last_cells, max_cells; /* cells written by a checkpoint */
     uint64_t last_ns, max_ns;       /* checkpoint duration */
+    struct stats_hist checkpoint;   /* ... all of them */
     uint64_t cached_cells;
     uint64_t replayed, replay_ns; /* at start */
     uint64_t pruned_events, pruned_cells;

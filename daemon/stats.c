@@ -21,6 +21,15 @@ static unsigned hist_bucket(uint64_t x, uint64_t unit)
     return b;
 }
 
+void stats_hist_add(struct stats_hist *h, uint64_t ns)
+{
+    h->n++;
+    h->ns_total += ns;
+    if (ns > h->ns_max)
+        h->ns_max = ns;
+    h->b[hist_bucket(ns, 1000)]++;
+}
+
 void stats_commit_time(struct stats_runtime *r, uint64_t ns, uint64_t events)
 {
     r->commits++;

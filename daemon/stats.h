@@ -17,6 +17,13 @@
  */
 #define STATS_HIST 20
 
+/* A duration histogram in the same buckets (microseconds), with its count, sum and maximum. */
+struct stats_hist {
+    uint64_t n, ns_total, ns_max;
+    uint64_t b[STATS_HIST];
+};
+void stats_hist_add(struct stats_hist *h, uint64_t ns);
+
 struct stats_persist {
     uint64_t version;
     uint64_t events_total; /* stored in the event log */
@@ -46,6 +53,9 @@ struct stats_runtime {
     uint64_t commit_size_hist[STATS_HIST]; /* by events stored */
     uint64_t commit_events_max;            /* most events taken in one commit */
     uint64_t commit_events_total;          /* events taken by the commits of this process */
+    /* The loop measuring itself: a whole ingest pass (receive, decode, validate, commit, apply,
+     * acks), the rollup apply + rules + alert flush part of it, and each query answered. */
+    struct stats_hist pass, apply, query;
     uint64_t queries;
     uint64_t last_pass_msgs;  /* messages drained by the last ingest pass (a full pass means a
                                  backlog is queued in the socket) */

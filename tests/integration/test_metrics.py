@@ -151,6 +151,26 @@ class Metrics(fwtest.DaemonTest):
                 self.assertGreaterEqual(v("floorwalker_commit_duration_seconds_bucket", le=le),
                                         r["commits"])
 
+        # The loop measuring itself: its passes, their apply part, the queries and checkpoints,
+        # each a histogram of the stats' *_latency table.
+        for h, table, count in (("ingest_pass_duration_seconds", "pass_latency", "pass_count"),
+                                ("rollup_apply_duration_seconds", "apply_latency", "apply_count"),
+                                ("query_duration_seconds", "query_latency", "query_count"),
+                                ("checkpoint_duration_seconds", "checkpoint_latency",
+                                 "checkpoints")):
+            self.assertEqual(types.get("floorwalker_" + h), "histogram", h)
+            n = v("floorwalker_%s_count" % h)
+            self.assertEqual(v("floorwalker_%s_bucket" % h, le="+Inf"), n, h)
+            if h == "query_duration_seconds":  # this stats query came after the scrape
+                self.assertTrue(1 <= n <= dm[count], (n, dm[count]))
+            else:
+                self.assertEqual(n, dm[count], h)
+                self.assertEqual(sum(r["count"] for r in st.get(table, [])), n, h)
+        self.assertGreater(dm["pass_count"], 0)  # the sends above
+        self.assertGreater(v("floorwalker_ingest_pass_duration_seconds_sum"), 0)
+        self.assertAlmostEqual(v("floorwalker_ingest_pass_duration_max_seconds"),
+                               dm["pass_ms_max"] / 1000, places=9)
+
         self.assertNotIn("has no Prometheus name", d.read_log())
         with self.assertRaises(urllib.error.HTTPError) as e:
             urllib.request.urlopen("http://127.0.0.1:%d/other" % port, timeout=5)
