@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine: installs what is missing, builds with
 # warnings as errors, runs every test under ASan+UBSan, fuzzes ingest for a minute (clang,
-# libFuzzer), then runs every test on the normal build, with a subset of the integration tests
-# again with the daemon under valgrind (scripts/valgrind.sh runs them all).
+# libFuzzer), runs the integration tests that drive the threaded clients and the daemon
+# concurrently under ThreadSanitizer, then runs every test on the normal build, with a subset
+# of the integration tests again with the daemon under valgrind (scripts/valgrind.sh runs them
+# all).
 # The last line is ctest's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +20,8 @@ cmake --build build -j"$jobs"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFW_FUZZ=ON \
   -DFW_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_ingest
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DFW_TSAN=ON -DFW_WERROR=ON >/dev/null
+cmake --build build-tsan -j"$jobs" --target floorwalkerd floorwalker-cli
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -41,6 +45,16 @@ if ! build-fuzz/tests/fuzz_ingest -max_total_time="$FW_FUZZ_SECONDS" -timeout=30
   exit 1
 fi
 grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' "$fuzz_tmp/fuzz.log"
+
+# ThreadSanitizer: ingest, queries, alert streams, reloads and the threaded clients (the
+# terminal library's sender, the sim's stores, the console's connection and feed threads, the
+# notify bridge) at once. tests/tsan.supp holds the libraries not built with TSan (libzmq's
+# own threads); TIME_SCALE gives the slower binaries' handshakes their time.
+echo "== tests under ThreadSanitizer (build-tsan) =="
+(cd build-tsan && FW_TIME_SCALE=3 \
+  TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 suppressions=$PWD/../tests/tsan.supp" \
+  ctest --output-on-failure -j2 --timeout 900 \
+  -R '^integration\.(interop|rejects|cli|crash|metrics|revoke|web|notify)$')
 
 echo "== tests (build), some with the daemon under valgrind =="
 cd build && ctest --output-on-failure -j2 --timeout 900 -LE valgrind-slow

@@ -253,8 +253,7 @@ void feed_take_snapshot(struct feed_seqs *s, const Floorwalker__QueryResult *r, 
     }
 }
 
-void feed_monitor_wait_stop(void *sub, void *mon, uint64_t deadline,
-                            const volatile sig_atomic_t *stop)
+void feed_monitor_wait_stop(void *sub, void *mon, uint64_t deadline, const fw_stop_flag *stop)
 {
     while (!(stop && *stop)) {
         uint64_t now = fw_mono_ns();
@@ -276,7 +275,7 @@ void feed_monitor_wait_stop(void *sub, void *mon, uint64_t deadline,
  * ------------------------------------------------------------------------------------------ */
 
 bool store_views_load(struct store_views *sv, const char *who, void *ctx, const char *query_ep,
-                      int timeout_s, const volatile sig_atomic_t *stop)
+                      int timeout_s, const fw_stop_flag *stop)
 {
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     Floorwalker__QueryResult *r = NULL;

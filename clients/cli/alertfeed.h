@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "floorwalker.pb-c.h"
+#include "fwcommon.h"
 
 struct tz;
 
@@ -57,8 +58,7 @@ void feed_take_snapshot(struct feed_seqs *s, const Floorwalker__QueryResult *r, 
 /* Waits until deadline (fw_mono_ns) for the monitored event on mon (cli_monitor of sub), so that
  * our subscription is on its way before we ask for the snapshot ("subscribe first" then really
  * holds), and stops watching (mon is closed). Returns early when *stop is set. */
-void feed_monitor_wait_stop(void *sub, void *mon, uint64_t deadline,
-                            const volatile sig_atomic_t *stop);
+void feed_monitor_wait_stop(void *sub, void *mon, uint64_t deadline, const fw_stop_flag *stop);
 
 /* A store as people know it: its name, region, and its zone for local times (NULL: UTC). */
 struct store_view {
@@ -74,7 +74,7 @@ struct store_views {
 /* Store names, regions and zones from a STORES query to query_ep. false when the daemon did not
  * answer or refused (a message is printed for no answer, prefixed by who); sv is then empty. */
 bool store_views_load(struct store_views *sv, const char *who, void *ctx, const char *query_ep,
-                      int timeout_s, const volatile sig_atomic_t *stop);
+                      int timeout_s, const fw_stop_flag *stop);
 const struct store_view *store_views_find(const struct store_views *sv, const char *id);
 void store_views_free(struct store_views *sv);
 

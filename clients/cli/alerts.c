@@ -61,7 +61,7 @@ struct follow {
     bool track_gaps; /* only when we see whole regions (no --store, no --rule) */
 };
 
-static volatile sig_atomic_t stop_flag;
+static fw_stop_flag stop_flag;
 
 static void on_signal(int sig)
 {

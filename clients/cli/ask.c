@@ -19,7 +19,7 @@ const char *cli_endpoint(const char *env, const char *def)
  * QueryResult (the caller frees *out). Prints why on failure, prefixed by who, except when *stop
  * became set (a signal); timeout_s is only for that message. stop may be NULL. */
 enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorwalker__Query *q,
-                        int timeout_s, uint64_t deadline, const volatile sig_atomic_t *stop,
+                        int timeout_s, uint64_t deadline, const fw_stop_flag *stop,
                         Floorwalker__QueryResult **out)
 {
     enum ask_status st = ASK_NOANSWER;

@@ -21,6 +21,7 @@ enum {
 #include <stdint.h>
 
 #include "floorwalker.pb-c.h"
+#include "fwcommon.h"
 
 /* The endpoint from the environment variable env if set and not empty, else def. */
 const char *cli_endpoint(const char *env, const char *def);
@@ -28,7 +29,7 @@ const char *cli_endpoint(const char *env, const char *def);
 enum ask_status { ASK_OK, ASK_NOANSWER, ASK_STOPPED, ASK_BADEP };
 /* One Query over REQ to ep, answered by 'deadline' (fw_mono_ns); see ask.c. */
 enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorwalker__Query *q,
-                        int timeout_s, uint64_t deadline, const volatile sig_atomic_t *stop,
+                        int timeout_s, uint64_t deadline, const fw_stop_flag *stop,
                         Floorwalker__QueryResult **out);
 
 /* CurveZMQ (keys.c): takes --key/--server-key out of argv (or $FLOORWALKER_KEY and

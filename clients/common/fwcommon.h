@@ -5,6 +5,7 @@
 #ifndef FW_COMMON_H
 #define FW_COMMON_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +13,10 @@
 #include "floorwalker_err.h"
 
 #define FW_WUR __attribute__((warn_unused_result))
+
+/* A stop flag that a signal handler or another thread sets and loops poll: a lock-free atomic
+ * is safe in both (C11 7.14.1.1), where fw_stop_flag is a data race across threads. */
+typedef atomic_int fw_stop_flag;
 
 /* One error enum for the whole project, fw_err (0 is FW_OK), and fw_strerror(): in the
  * terminal library's public floorwalker_err.h, so the library, the daemon and the CLI share it.

@@ -46,7 +46,7 @@ struct notify {
     uint64_t snap_retry_ns;
 };
 
-static volatile sig_atomic_t stop_flag;
+static fw_stop_flag stop_flag;
 
 static void on_signal(int sig)
 {

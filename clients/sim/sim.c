@@ -31,7 +31,7 @@ static const char *const kind_names[SIM_NKINDS] = {"sale",       "complaint", "s
                                                    "drawer",     "heartbeat"};
 static const char *const mode_names[] = {"fast", "paced", "compressed", "paced"};
 
-static volatile sig_atomic_t stop_flag;
+static fw_stop_flag stop_flag;
 
 static void on_signal(int sig)
 {

@@ -35,7 +35,7 @@ struct sim_store_run {
     const struct sim_clock *clock;
     int64_t first_ms; /* model time of its first action */
     struct simw *w;
-    const volatile sig_atomic_t *stop;
+    const fw_stop_flag *stop;
     /* results */
     uint64_t by_kind[SIM_NKINDS];
     uint64_t sent, rejected, spool_left, resends;

@@ -41,9 +41,9 @@
 struct web {
     const char *query_ep, *pub_ep;
     int timeout_s;
-    char host[64]; /* the listen address as given, and its port */
-    unsigned port;
-    char csrf[65]; /* without users: the token every POST must carry (X-CSRF-Token) */
+    char host[64];         /* the listen address as given, and its port */
+    _Atomic unsigned port; /* set once bound; connection threads read it (host_ok) */
+    char csrf[65];         /* without users: the token every POST must carry (X-CSRF-Token) */
     void *ctx;
     struct webfeed *feed;
     struct webauth *auth; /* NULL: no users file, loopback only, everyone is ops */
@@ -67,7 +67,7 @@ static bool is_ops(const struct who *who)
 }
 
 /* Set once SIGINT or SIGTERM came (the main thread waits for them; the others block them). */
-static volatile sig_atomic_t stop_flag;
+static fw_stop_flag stop_flag;
 
 static void usage(FILE *f)
 {

@@ -26,7 +26,7 @@ struct webfeed {
     const char *pub_ep, *query_ep;
     int timeout_s;
     pthread_t thread;
-    volatile sig_atomic_t stop;
+    fw_stop_flag stop;
 
     pthread_mutex_t lock;
     pthread_cond_t changed;

@@ -40,7 +40,7 @@ class CurveDaemon(fwtest.Daemon):
 def dealer(endpoint, server_pub=None, key=None):
     s = zmq.Context.instance().socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
-    s.setsockopt(zmq.RCVTIMEO, 1500)
+    s.setsockopt(zmq.RCVTIMEO, int(1500 * fwtest.TIME_SCALE))
     if server_pub:
         s.curve_serverkey = server_pub
         s.curve_publickey, s.curve_secretkey = key
