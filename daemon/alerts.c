@@ -384,6 +384,44 @@ static bool pub_send(struct alerts *a, const char *topic, const void *data, size
            zmq_send(a->pub, data, len, ZMQ_DONTWAIT) >= 0;
 }
 
+/* The alert changes of a flush, in one write transaction (store_write's fill): each alert's
+ * final state (FIRING stored, RESOLVED removed), its unpublished mark, its region's pub_seq. */
+static fw_err store_changes(struct store_txn *t, void *arg)
+{
+    struct alerts *a = arg;
+    MDB_dbi meta = store_db(a->st, STORE_META);
+    for (size_t i = 0; i < a->nchanges && !t->err; i++) {
+        const Floorwalker__Alert *m = &a->changes[i]->m;
+        size_t idlen = strlen(m->alert_id);
+        if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
+            size_t n = floorwalker__alert__get_packed_size(m);
+            uint8_t *buf = malloc(n ? n : 1);
+            if (!buf)
+                return FW_ENOMEM;
+            floorwalker__alert__pack(m, buf);
+            store_txn_put_raw(t, a->db, m->alert_id, idlen, buf, n, 0);
+            free(buf);
+        } else {
+            store_txn_del_raw(t, a->db, m->alert_id, idlen);
+        }
+        char uk[300];
+        size_t ul = strnlen(m->alert_id, sizeof uk - 2);
+        uk[0] = UNPUB_PREFIX;
+        memcpy(uk + 1, m->alert_id, ul);
+        if (!a->changes[i]->publish)
+            store_txn_put_raw(t, a->db, uk, ul + 1, "", 0, 0);
+        else
+            store_txn_del_raw(t, a->db, uk, ul + 1);
+        char sk[FW_ID_MAX + 2];
+        snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", m->region);
+        uint8_t sv[8];
+        be64_put(sv, m->pub_seq);
+        if (a->changes[i]->publish)
+            store_txn_put_raw(t, meta, sk, strlen(sk), sv, 8, 0);
+    }
+    return t->err;
+}
+
 int alerts_flush(struct alerts *a)
 {
     if (!a)
@@ -414,53 +452,7 @@ int alerts_flush(struct alerts *a)
                 live->m.pub_seq = *s; /* the snapshot shows the message it is current to */
         }
     }
-    fw_err err = FW_OK;
-    for (int attempt = 0; attempt < 8; attempt++) {
-        struct store_txn t;
-        store_txn_begin(a->st, &t, false);
-        for (size_t i = 0; i < a->nchanges && !t.err; i++) {
-            const Floorwalker__Alert *m = &a->changes[i]->m;
-            MDB_val k = {strlen(m->alert_id), m->alert_id};
-            int rc;
-            if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
-                size_t n = floorwalker__alert__get_packed_size(m);
-                uint8_t *buf = malloc(n ? n : 1);
-                if (!buf) {
-                    t.err = FW_ENOMEM;
-                    break;
-                }
-                floorwalker__alert__pack(m, buf);
-                MDB_val v = {n, buf};
-                rc = mdb_put(t.txn, a->db, &k, &v, 0);
-                free(buf);
-            } else {
-                rc = mdb_del(t.txn, a->db, &k, NULL);
-                if (rc == MDB_NOTFOUND)
-                    rc = 0;
-            }
-            char uk[300];
-            size_t ul = strnlen(m->alert_id, sizeof uk - 2);
-            uk[0] = UNPUB_PREFIX;
-            memcpy(uk + 1, m->alert_id, ul);
-            MDB_val ukv = {ul + 1, uk}, empty = {0, (void *)""};
-            if (rc == 0 && !a->changes[i]->publish)
-                rc = mdb_put(t.txn, a->db, &ukv, &empty, 0);
-            else if (rc == 0 && (rc = mdb_del(t.txn, a->db, &ukv, NULL)) == MDB_NOTFOUND)
-                rc = 0;
-            char sk[FW_ID_MAX + 2];
-            snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", m->region);
-            uint8_t sv[8];
-            be64_put(sv, m->pub_seq);
-            MDB_val mk = {strlen(sk), sk}, mv = {8, sv};
-            if (rc == 0 && a->changes[i]->publish)
-                rc = mdb_put(t.txn, a->st->meta, &mk, &mv, 0);
-            if (rc)
-                t.err = store_map_err(rc);
-        }
-        err = store_txn_commit(&t);
-        if (err != FW_EMAPFULL || store_grow(a->st) != FW_OK)
-            break;
-    }
+    fw_err err = store_write(a->st, store_changes, NULL, a, NULL);
     if (err != FW_OK) {
         /* Not stored: keep them for the next flush, and give the numbers back. */
         log_err("storing %zu alert change(s) failed: %s; retrying later", a->nchanges,
@@ -707,15 +699,15 @@ uint64_t alerts_published(const struct alerts *a)
 
 static fw_err load(struct alerts *a)
 {
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    int rc = mdb_txn_begin(a->st->env, NULL, MDB_RDONLY, &txn);
-    if (rc)
-        return store_map_err(rc);
+    struct store_txn t;
+    struct store_cursor cur;
+    store_txn_begin(a->st, &t, true);
+    if (t.err)
+        return t.err;
     MDB_val k, v;
-    if ((rc = mdb_cursor_open(txn, a->db, &cur)) == 0) {
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (store_cursor_open(&t, a->db, &cur)) {
+        for (bool ok = store_cursor_get(&cur, STORE_FIRST, &k, &v); ok;
+             ok = store_cursor_get(&cur, STORE_NEXT, &k, &v)) {
             if (k.mv_size && ((char *)k.mv_data)[0] == UNPUB_PREFIX)
                 continue; /* below */
             Floorwalker__Alert *m = floorwalker__alert__unpack(NULL, v.mv_size, v.mv_data);
@@ -732,8 +724,8 @@ static fw_err load(struct alerts *a)
                 count_active(a, r->m.rule, 1);
         }
         /* Updates stored but not published before the stop: publish them when due. */
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        for (bool ok = store_cursor_get(&cur, STORE_FIRST, &k, &v); ok;
+             ok = store_cursor_get(&cur, STORE_NEXT, &k, &v)) {
             if (!k.mv_size || ((char *)k.mv_data)[0] != UNPUB_PREFIX)
                 break;
             char id[300];
@@ -746,13 +738,11 @@ static fw_err load(struct alerts *a)
                 a->updates = true;
             }
         }
-        mdb_cursor_close(cur);
+        store_cursor_close(&cur);
         /* Each region's last pub_seq. */
-        if (mdb_cursor_open(txn, a->st->meta, &cur) == 0) {
-            k.mv_size = 1;
-            k.mv_data = (void *)SEQ_KEY_PREFIX;
-            for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-                 rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (store_cursor_open(&t, store_db(a->st, STORE_META), &cur)) {
+            for (bool ok = store_cursor_seek(&cur, SEQ_KEY_PREFIX, 1, &k, &v); ok;
+                 ok = store_cursor_get(&cur, STORE_NEXT, &k, &v)) {
                 if (k.mv_size < 2 || ((char *)k.mv_data)[0] != 'A' || v.mv_size != 8)
                     break;
                 char region[FW_ID_MAX + 1];
@@ -763,11 +753,12 @@ static fw_err load(struct alerts *a)
                 if (s)
                     *s = be64_get(v.mv_data);
             }
-            mdb_cursor_close(cur);
+            store_cursor_close(&cur);
         }
     }
-    mdb_txn_abort(txn);
-    return FW_OK;
+    fw_err err = t.err;
+    store_txn_abort(&t);
+    return err;
 }
 
 fw_err alerts_create(struct alerts **out, struct store *st, void *pub)
@@ -785,19 +776,8 @@ fw_err alerts_create(struct alerts **out, struct store *st, void *pub)
     fw_err err = FW_ENOMEM;
     if (!a->active || !a->seqs || !a->fired || !a->nactive)
         goto fail;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (rc == 0) {
-        rc = mdb_dbi_open(txn, "alerts", MDB_CREATE, &a->db);
-        if (rc == 0)
-            rc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
-    }
-    if (rc) {
-        err = store_map_err(rc);
+    if ((err = store_db_open(st, "alerts", &a->db)) != FW_OK)
         goto fail;
-    }
     if (pub && (err = load(a)) != FW_OK)
         goto fail;
     *out = a;

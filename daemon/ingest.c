@@ -72,6 +72,7 @@ struct ingest {
     size_t nslices, slices_cap;
     struct arena arena;
     uint64_t pass_quarantined; /* quarantine records added by this pass */
+    uint64_t pass_stored;      /* events appended by this pass */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
@@ -134,7 +135,7 @@ static struct mark *mark_get(struct ingest *in, struct store_txn *t, const char 
     key_id(&k, terminal);
     key_u64(&k, epoch);
     MDB_val v;
-    fw_err e = store_txn_get(t, in->st->marks, &k, &v);
+    fw_err e = store_txn_get(t, store_db(in->st, STORE_MARKS), &k, &v);
     if (e == FW_OK && v.mv_size >= 8)
         m->committed = m->pending = be64_get(v.mv_data);
     else if (e != FW_ENOTFOUND) {
@@ -171,7 +172,7 @@ static struct binding *binding_get(struct ingest *in, struct store_txn *t, const
     key_init(&k, KEY_TERMINAL);
     key_id(&k, terminal);
     MDB_val v;
-    fw_err e = store_txn_get(t, in->st->terminals, &k, &v);
+    fw_err e = store_txn_get(t, store_db(in->st, STORE_TERMINALS), &k, &v);
     if (e == FW_ENOTFOUND)
         return NULL;
     if (e != FW_OK || v.mv_size == 0 || v.mv_size > FW_ID_MAX)
@@ -319,8 +320,8 @@ static void quarantine(struct ingest *in, struct store_txn *t, const char *termi
     floorwalker__quarantine_record__pack(&q, buf);
     struct key k;
     key_init(&k, KEY_QUARANTINE);
-    key_u64(&k, in->st->next_quar_pos + in->pass_quarantined++);
-    store_txn_put(t, in->st->quarantine, &k, buf, n, MDB_APPEND);
+    key_u64(&k, store_next_quar_pos(in->st) + in->pass_quarantined++);
+    store_txn_put(t, store_db(in->st, STORE_QUARANTINE), &k, buf, n, MDB_APPEND);
     in->pending_sp.quarantined++;
     in->pending_sp.rejects_by_code[code]++;
 }
@@ -516,7 +517,8 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
                 struct key bk;
                 key_init(&bk, KEY_TERMINAL);
                 key_id(&bk, term);
-                store_txn_put(t, in->st->terminals, &bk, e->store_id, strlen(e->store_id), 0);
+                store_txn_put(t, store_db(in->st, STORE_TERMINALS), &bk, e->store_id,
+                              strlen(e->store_id), 0);
                 if (binding_add(in, term, e->store_id)) {
                     t->err = FW_ENOMEM;
                     return;
@@ -531,13 +533,13 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
             memcpy(val + 8, s->p, s->len);
             struct key k;
             key_init(&k, KEY_EVENT);
-            uint64_t pos = in->st->next_event_pos + *stored_total;
+            uint64_t pos = store_next_event_pos(in->st) + *stored_total;
             key_u64(&k, pos);
             if (applied_add(in, e, pos)) {
                 t->err = FW_ENOMEM;
                 return;
             }
-            store_txn_put(t, in->st->events, &k, val, 8 + s->len, MDB_APPEND);
+            store_txn_put(t, store_db(in->st, STORE_EVENTS), &k, val, 8 + s->len, MDB_APPEND);
             (*stored_total)++;
             in->pending_sp.events_total++;
             in->pending_sp.events_by_kind[stats_kind_index((int)e->body_case)]++;
@@ -636,9 +638,10 @@ static size_t collect(struct ingest *in)
     return in->nmsgs;
 }
 
-static fw_err run_pass(struct ingest *in)
+/* The pass's write transaction (store_write's fill): events, quarantine, marks, counters. */
+static fw_err pass_fill(struct store_txn *t, void *arg)
 {
-    struct store_txn t;
+    struct ingest *in = arg;
     const struct config *cfg = in->cfg;
     struct validate_limits lim = {
         .now_ms = (int64_t)(ev_now(in->loop) * 1000),
@@ -648,14 +651,13 @@ static fw_err run_pass(struct ingest *in)
         .max_amount_cents = cfg->max_amount_cents,
         .max_lines = (size_t)cfg->max_lines,
     };
-    uint64_t stored = 0;
+    in->pass_stored = 0;
     in->pending_sp = *in->sp;
     in->pass_quarantined = 0;
     in->napplied = 0;
-    store_txn_begin(in->st, &t, false);
-    for (size_t i = 0; i < in->nmsgs && !t.err; i++)
-        process_msg(in, &t, &in->msgs[i], &lim, &stored);
-    for (size_t i = 0; i < in->ndirty && !t.err; i++) {
+    for (size_t i = 0; i < in->nmsgs && !t->err; i++)
+        process_msg(in, t, &in->msgs[i], &lim, &in->pass_stored);
+    for (size_t i = 0; i < in->ndirty && !t->err; i++) {
         struct mark *mk = in->dirty_marks[i];
         struct key k;
         uint8_t v[16];
@@ -664,17 +666,28 @@ static fw_err run_pass(struct ingest *in)
         key_u64(&k, mk->epoch);
         be64_put(v, mk->pending);
         be64_put(v + 8, (uint64_t)lim.now_ms);
-        store_txn_put(&t, in->st->marks, &k, v, sizeof v, 0);
+        store_txn_put(t, store_db(in->st, STORE_MARKS), &k, v, sizeof v, 0);
     }
     struct key sk;
     key_init(&sk, KEY_STATS);
-    store_txn_put(&t, in->st->meta, &sk, &in->pending_sp, sizeof in->pending_sp, 0);
-    uint64_t t0 = fw_mono_ns();
-    fw_err err = store_txn_commit(&t);
+    store_txn_put(t, store_db(in->st, STORE_META), &sk, &in->pending_sp, sizeof in->pending_sp, 0);
+    return t->err;
+}
+
+/* The map was full: the pass runs again from its messages, nothing of the attempt kept. */
+static void pass_retry(void *arg)
+{
+    struct ingest *in = arg;
+    pass_settle(in, false);
+    arena_reset(&in->arena);
+}
+
+static fw_err run_pass(struct ingest *in)
+{
+    fw_err err = store_write(in->st, pass_fill, pass_retry, in, &in->sr->map_grows);
     if (err == FW_OK) {
-        stats_commit_time(in->sr, fw_mono_ns() - t0, stored);
-        in->st->next_event_pos += stored;
-        in->st->next_quar_pos += in->pass_quarantined;
+        stats_commit_time(in->sr, store_last_commit_ns(in->st), in->pass_stored);
+        store_appended(in->st, in->pass_stored, in->pass_quarantined);
         *in->sp = in->pending_sp;
     }
     pass_settle(in, err == FW_OK);
@@ -704,16 +717,7 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     in->sr->last_pass_msgs = collect(in);
     if (!in->sr->last_pass_msgs)
         return;
-    fw_err err;
-    for (;;) {
-        err = run_pass(in);
-        if (err != FW_EMAPFULL)
-            break;
-        in->sr->map_grows++;
-        arena_reset(&in->arena);
-        if (store_grow(in->st) != FW_OK)
-            break;
-    }
+    fw_err err = run_pass(in);
     if (err == FW_OK) {
         if (in->rollup) {
             uint64_t ta = fw_mono_ns();
@@ -749,7 +753,7 @@ fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
     sp->version = STATS_VERSION;
     store_txn_begin(st, &t, true);
     key_init(&k, KEY_STATS);
-    fw_err e = store_txn_get(&t, st->meta, &k, &v);
+    fw_err e = store_txn_get(&t, store_db(st, STORE_META), &k, &v);
     if (e == FW_OK && v.mv_size == sizeof *sp)
         memcpy(sp, v.mv_data, sizeof *sp);
     else if (e == FW_OK)

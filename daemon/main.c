@@ -394,8 +394,7 @@ int main(int argc, char **argv)
     }
     /* Positions are 1..events_total; the log may be empty after retention pruned it all, and
      * a position must never be handed out twice. */
-    if (sp.events_total + 1 > st->next_event_pos)
-        st->next_event_pos = sp.events_total + 1;
+    store_event_pos_at_least(st, sp.events_total + 1);
     /* CURVE fails open without a ZAP handler: bind it before any CURVE socket. */
     if (!rebuild && cfg.curve) {
         if (auth_create(&auth, loop, zctx, &cfg, &sr) != FW_OK)

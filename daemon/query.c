@@ -123,8 +123,8 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "acks_sent", (int64_t)sr->acks_sent);
     res_row(res, &t, "si", "acks_dropped", (int64_t)sr->acks_dropped);
     res_row(res, &t, "si", "map_grows", (int64_t)sr->map_grows);
-    res_row(res, &t, "si", "map_size_mb", (int64_t)(q->st->map_size >> 20));
-    res_row(res, &t, "si", "log_position", (int64_t)(q->st->next_event_pos - 1));
+    res_row(res, &t, "si", "map_size_mb", (int64_t)(store_map_bytes(q->st) >> 20));
+    res_row(res, &t, "si", "log_position", (int64_t)(store_next_event_pos(q->st) - 1));
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
     res_row(res, &t, "sd", "events_per_s", sr->events_per_s);
     res_row(res, &t, "si", "ingest_last_pass_msgs", (int64_t)sr->last_pass_msgs);
@@ -188,12 +188,12 @@ static void q_stats(struct query *q, struct result *res)
     t = res_table(res, "terminals", 5, "terminal", "store", "epoch", "acked_seq", "updated_ms");
     struct store_txn tx;
     store_txn_begin(q->st, &tx, true);
-    MDB_cursor *cur;
-    if (!tx.err && mdb_cursor_open(tx.txn, q->st->marks, &cur) == 0) {
+    struct store_cursor cur;
+    if (store_cursor_open(&tx, store_db(q->st, STORE_MARKS), &cur)) {
         MDB_val k, v;
-        int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
         size_t shown = 0;
-        for (; rc == 0 && shown < 100000; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), shown++) {
+        for (bool ok = store_cursor_get(&cur, STORE_FIRST, &k, &v); ok && shown < 100000;
+             ok = store_cursor_get(&cur, STORE_NEXT, &k, &v), shown++) {
             if (k.mv_size != 1 + FW_ID_MAX + 8 || v.mv_size < 16)
                 continue;
             char term[FW_ID_MAX + 1] = {0}, store[FW_ID_MAX + 1] = {0};
@@ -202,7 +202,8 @@ static void q_stats(struct query *q, struct result *res)
             MDB_val bv;
             key_init(&bk, KEY_TERMINAL);
             key_id(&bk, term);
-            if (store_txn_get(&tx, q->st->terminals, &bk, &bv) == FW_OK && bv.mv_size <= FW_ID_MAX)
+            if (store_txn_get(&tx, store_db(q->st, STORE_TERMINALS), &bk, &bv) == FW_OK &&
+                bv.mv_size <= FW_ID_MAX)
                 memcpy(store, bv.mv_data, bv.mv_size);
             const struct config_terminal *ct = config_find_terminal(q->cfg, term);
             if (ct)
@@ -211,7 +212,7 @@ static void q_stats(struct query *q, struct result *res)
                     (int64_t)be64_get((uint8_t *)k.mv_data + 1 + FW_ID_MAX),
                     (int64_t)be64_get(v.mv_data), (int64_t)be64_get((uint8_t *)v.mv_data + 8));
         }
-        mdb_cursor_close(cur);
+        store_cursor_close(&cur);
     }
     store_txn_abort(&tx);
     if (q->alerts)
@@ -228,16 +229,17 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
                                 "seq", "code", "reason", "bytes");
     struct store_txn tx;
     store_txn_begin(q->st, &tx, true);
-    MDB_cursor *cur;
-    if (tx.err || mdb_cursor_open(tx.txn, q->st->quarantine, &cur) != 0) {
+    struct store_cursor cur;
+    if (!store_cursor_open(&tx, store_db(q->st, STORE_QUARANTINE), &cur)) {
         store_txn_abort(&tx);
         res_error(res, "cannot read the quarantine table");
         return;
     }
     MDB_val k, v;
     /* Newest first. */
-    int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    for (uint32_t n = 0; rc == 0 && n < limit; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV), n++) {
+    uint32_t n = 0;
+    for (bool ok = store_cursor_get(&cur, STORE_LAST, &k, &v); ok && n < limit;
+         ok = store_cursor_get(&cur, STORE_PREV, &k, &v), n++) {
         Floorwalker__QuarantineRecord *r =
             floorwalker__quarantine_record__unpack(&q->arena.pb, v.mv_size, v.mv_data);
         if (!r)
@@ -250,7 +252,7 @@ static void q_quarantine(struct query *q, struct result *res, const Floorwalker_
                 (int64_t)r->seq, reject_name((unsigned)r->code),
                 fw_quote(reason, sizeof reason, r->reason, sizeof reason), (int64_t)r->raw.len);
     }
-    mdb_cursor_close(cur);
+    store_cursor_close(&cur);
     store_txn_abort(&tx);
 }
 

@@ -23,7 +23,7 @@ struct scoped {
 
 struct ctx {
     struct rollup *r;
-    MDB_txn *txn;
+    struct store_txn *txn;
     const Floorwalker__Query *q;
     struct result *res;
     int64_t now_ms;
@@ -1082,10 +1082,13 @@ void reports_run(struct rollup *r, struct store *st, const Floorwalker__Query *q
     struct ctx c = {.r = r, .q = q, .res = res, .now_ms = now_ms};
     if (resolve_scope(&c) != 0)
         return;
-    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &c.txn) != 0) {
+    struct store_txn t;
+    store_txn_begin(st, &t, true);
+    if (t.err) {
         res_error(res, "cannot read the database");
         return;
     }
+    c.txn = &t;
     switch (q->kind) {
     case FLOORWALKER__QUERY__KIND__SALES:
         q_sales(&c);
@@ -1115,7 +1118,7 @@ void reports_run(struct rollup *r, struct store *st, const Floorwalker__Query *q
         res_error(res, "not a rollup query");
         break;
     }
-    mdb_txn_abort(c.txn);
+    store_txn_abort(&t);
 }
 
 /* ---- rollup reports on the PUB socket ---------------------------------------------------------

@@ -55,7 +55,8 @@ struct rollup {
     struct store_info **sorted;
     size_t nsorted;
     bool stores_changed;
-    MDB_txn *rtxn; /* read txn for cache misses during apply */
+    struct store_txn rtxn; /* read txn for cache misses during apply (rtxn.txn: open) */
+    bool reading;
     struct rollup_stats stats;
     rollup_hook_fn hook; /* the event rules, after each applied event */
     void *hook_arg;
@@ -390,11 +391,13 @@ static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
     c->klen = (uint8_t)klen;
     c->nv = nv_of[key[0]];
     memcpy(c->key, key, klen);
-    if (!r->rtxn && mdb_txn_begin(r->st->env, NULL, MDB_RDONLY, &r->rtxn) != 0)
-        r->rtxn = NULL;
-    if (r->rtxn) {
-        MDB_val k = {klen, (void *)key}, v;
-        if (mdb_get(r->rtxn, r->db, &k, &v) == 0 &&
+    if (!r->reading) {
+        store_txn_begin(r->st, &r->rtxn, true);
+        r->reading = !r->rtxn.err;
+    }
+    if (r->reading) {
+        MDB_val v;
+        if (store_txn_get_raw(&r->rtxn, r->db, key, klen, &v) == FW_OK &&
             decode_value(&v, c->v, c->nv, c->tag, sizeof c->tag)) {
             c->in_lmdb = true;
             c->taglen = (uint8_t)strlen(c->tag);
@@ -1006,9 +1009,9 @@ static void apply_one(struct rollup *r, const Floorwalker__Event *e)
 
 static void end_reads(struct rollup *r)
 {
-    if (r->rtxn) {
-        mdb_txn_abort(r->rtxn);
-        r->rtxn = NULL;
+    if (r->reading) {
+        store_txn_abort(&r->rtxn);
+        r->reading = false;
     }
 }
 
@@ -1033,43 +1036,30 @@ static void free_newlist(void *p)
     free(l);
 }
 
+/* The dirty cells and the position they include, in one transaction (store_write's fill). */
+static fw_err checkpoint_fill(struct store_txn *t, void *arg)
+{
+    struct rollup *r = arg;
+    uint8_t buf[2 + CELL_MAXV * 8 + TAG_MAX];
+    for (struct cell *c = r->dirty; c && !t->err; c = c->next_dirty)
+        store_txn_put_raw(t, r->db, c->key, c->klen, buf, encode_value(c, buf), 0);
+    uint8_t pv[8];
+    be64_put(pv, r->pos);
+    store_txn_put_raw(t, store_db(r->st, STORE_META), KEY_POSITION, 1, pv, 8, 0);
+    return t->err;
+}
+
 fw_err rollup_checkpoint(struct rollup *r)
 {
-    struct store_txn t;
     if (!r->ndirty)
         return FW_OK;
     end_reads(r);
     uint64_t t0 = fw_mono_ns();
-    for (int attempt = 0; attempt < 8; attempt++) {
-        store_txn_begin(r->st, &t, false);
-        uint8_t buf[2 + CELL_MAXV * 8 + TAG_MAX];
-        for (struct cell *c = r->dirty; c && !t.err; c = c->next_dirty) {
-            size_t n = encode_value(c, buf);
-            MDB_val k = {c->klen, c->key}, v = {n, buf};
-            int rc = mdb_put(t.txn, r->db, &k, &v, 0);
-            if (rc)
-                t.err = store_map_err(rc);
-        }
-        uint8_t pv[8];
-        be64_put(pv, r->pos);
-        MDB_val k = {1, (void *)KEY_POSITION}, v = {8, pv};
-        if (!t.err) {
-            int rc = mdb_put(t.txn, r->st->meta, &k, &v, 0);
-            if (rc)
-                t.err = store_map_err(rc);
-        }
-        fw_err err = store_txn_commit(&t);
-        if (err == FW_EMAPFULL) {
-            if (store_grow(r->st) != FW_OK)
-                return err;
-            continue;
-        }
-        if (err != FW_OK) {
-            log_err("rollup checkpoint at log position %" PRIu64 " failed: %s", r->pos,
-                    fw_strerror(err));
-            return err;
-        }
-        break;
+    fw_err err = store_write(r->st, checkpoint_fill, NULL, r, NULL);
+    if (err != FW_OK) {
+        log_err("rollup checkpoint at log position %" PRIu64 " failed: %s", r->pos,
+                fw_strerror(err));
+        return err;
     }
     for (struct cell *c = r->dirty, *next; c; c = next) {
         next = c->next_dirty;
@@ -1121,27 +1111,23 @@ static fw_err replay_from_pos(struct rollup *r, uint64_t *replayed)
         goto out;
     }
     for (;;) {
-        MDB_txn *txn;
-        MDB_cursor *cur;
+        struct store_txn t;
+        struct store_cursor cur;
         size_t n = 0;
-        int rc = mdb_txn_begin(r->st->env, NULL, MDB_RDONLY, &txn);
-        if (rc) {
-            err = store_map_err(rc);
-            break;
-        }
-        if ((rc = mdb_cursor_open(txn, r->st->events, &cur))) {
-            mdb_txn_abort(txn);
-            err = store_map_err(rc);
+        store_txn_begin(r->st, &t, true);
+        if (!store_cursor_open(&t, store_db(r->st, STORE_EVENTS), &cur)) {
+            err = t.err;
+            store_txn_abort(&t);
             break;
         }
         struct key k;
         key_init(&k, KEY_EVENT);
         key_u64(&k, r->pos + 1);
-        MDB_val mk = {k.len, k.b}, mv;
-        rc = mdb_cursor_get(cur, &mk, &mv, MDB_SET_RANGE);
-        while (rc == 0 && n < REPLAY_CHUNK) {
+        MDB_val mk, mv;
+        bool ok = store_cursor_seek(&cur, k.b, k.len, &mk, &mv);
+        while (ok && n < REPLAY_CHUNK) {
             if (mk.mv_size != 9 || mv.mv_size < 8) {
-                rc = mdb_cursor_get(cur, &mk, &mv, MDB_NEXT);
+                ok = store_cursor_get(&cur, STORE_NEXT, &mk, &mv);
                 continue;
             }
             Floorwalker__Event *e =
@@ -1154,15 +1140,14 @@ static fw_err replay_from_pos(struct rollup *r, uint64_t *replayed)
                 log_err("event at log position %" PRIu64 " does not decode; skipped",
                         be64_get((uint8_t *)mk.mv_data + 1));
             }
-            rc = mdb_cursor_get(cur, &mk, &mv, MDB_NEXT);
+            ok = store_cursor_get(&cur, STORE_NEXT, &mk, &mv);
         }
-        mdb_cursor_close(cur);
+        store_cursor_close(&cur);
         /* The decoded events live in the arena, not in the txn's pages. */
-        mdb_txn_abort(txn);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            err = store_map_err(rc);
+        err = t.err;
+        store_txn_abort(&t);
+        if (err != FW_OK)
             break;
-        }
         rollup_apply(r, evs, pos, n);
         *replayed += n;
         arena_reset(&a);
@@ -1199,19 +1184,18 @@ void rollup_get_stats(const struct rollup *r, struct rollup_stats *out)
 
 uint64_t rollup_log_start(struct rollup *r)
 {
-    uint64_t start = r->st->next_event_pos; /* an empty log starts where the next event goes */
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    if (mdb_txn_begin(r->st->env, NULL, MDB_RDONLY, &txn) != 0)
-        return start;
-    if (mdb_cursor_open(txn, r->st->events, &cur) == 0) {
+    /* An empty log starts where the next event goes. */
+    uint64_t start = store_next_event_pos(r->st);
+    struct store_txn t;
+    struct store_cursor cur;
+    store_txn_begin(r->st, &t, true);
+    if (store_cursor_open(&t, store_db(r->st, STORE_EVENTS), &cur)) {
         MDB_val k, v;
-        int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rc == 0 && k.mv_size == 9)
+        if (store_cursor_get(&cur, STORE_FIRST, &k, &v) && k.mv_size == 9)
             start = be64_get((uint8_t *)k.mv_data + 1);
-        mdb_cursor_close(cur);
+        store_cursor_close(&cur);
     }
-    mdb_txn_abort(txn);
+    store_txn_abort(&t);
     return start;
 }
 
@@ -1229,39 +1213,38 @@ fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_be
     store_txn_begin(r->st, &t, false);
     if (t.err)
         return t.err;
-    MDB_val pk = {1, (void *)KEY_POSITION}, pv;
-    if (mdb_get(t.txn, r->st->meta, &pk, &pv) == 0 && pv.mv_size == 8)
+    MDB_val pv;
+    if (store_txn_get_raw(&t, store_db(r->st, STORE_META), KEY_POSITION, 1, &pv) == FW_OK &&
+        pv.mv_size == 8)
         checkpointed = be64_get(pv.mv_data);
-    MDB_cursor *cur;
-    int rc = 0;
-    if (raw_before_ms && (rc = mdb_cursor_open(t.txn, r->st->events, &cur)) == 0) {
+    struct store_cursor cur;
+    if (raw_before_ms && store_cursor_open(&t, store_db(r->st, STORE_EVENTS), &cur)) {
         MDB_val k, v;
-        while (done->events < max && (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST)) == 0) {
+        while (done->events < max && store_cursor_get(&cur, STORE_FIRST, &k, &v)) {
             if (k.mv_size != 9 || v.mv_size < 8 ||
                 be64_get((uint8_t *)k.mv_data + 1) > checkpointed ||
                 (int64_t)be64_get(v.mv_data) >= raw_before_ms)
                 break;
-            if ((rc = mdb_cursor_del(cur, 0)))
+            store_cursor_del(&cur);
+            if (t.err)
                 break;
             done->events++;
         }
-        mdb_cursor_close(cur);
-        if (rc == MDB_NOTFOUND)
-            rc = 0;
+        store_cursor_close(&cur);
     }
     /* Hourly cells (sales and on-duty time) of days before the cut, store by store. */
     size_t ns;
     const struct store_info *const *all = rollup_stores(r, &ns);
     static const uint8_t hourly[] = {CELL_SALES_HOUR, CELL_ON_DUTY};
-    for (size_t i = 0; rc == 0 && hour_before_day && i < ns && done->cells < max; i++) {
-        for (size_t h = 0; rc == 0 && h < sizeof hourly && done->cells < max; h++) {
+    for (size_t i = 0; !t.err && hour_before_day && i < ns && done->cells < max; i++) {
+        for (size_t h = 0; !t.err && h < sizeof hourly && done->cells < max; h++) {
             uint8_t key[CELL_KEYMAX];
             size_t plen = rollup_key(key, hourly[h], all[i]->id, "");
-            if ((rc = mdb_cursor_open(t.txn, r->db, &cur)))
+            if (!store_cursor_open(&t, r->db, &cur))
                 break;
-            MDB_val k = {plen, key}, v;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            while (rc == 0 && done->cells < max && k.mv_size >= plen + 4 &&
+            MDB_val k, v;
+            bool ok = store_cursor_seek(&cur, key, plen, &k, &v);
+            while (ok && done->cells < max && k.mv_size >= plen + 4 &&
                    !memcmp(k.mv_data, key, plen)) {
                 const uint8_t *d = (const uint8_t *)k.mv_data + plen;
                 int32_t day = (int32_t)(((uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 |
@@ -1269,18 +1252,15 @@ fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_be
                                         0x80000000u);
                 if (day >= hour_before_day)
                     break;
-                if ((rc = mdb_cursor_del(cur, 0)))
+                store_cursor_del(&cur);
+                if (t.err)
                     break;
                 done->cells++;
-                rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+                ok = store_cursor_get(&cur, STORE_CURRENT, &k, &v);
             }
-            mdb_cursor_close(cur);
-            if (rc == MDB_NOTFOUND || rc == EINVAL)
-                rc = 0;
+            store_cursor_close(&cur);
         }
     }
-    if (rc)
-        t.err = store_map_err(rc);
     fw_err err = store_txn_commit(&t);
     if (err == FW_OK && done->cells)
         map_clear(&r->cells); /* cached copies of deleted cells must not come back */
@@ -1289,6 +1269,15 @@ fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_be
         r->stats.pruned_cells += done->cells;
     }
     return err;
+}
+
+/* The rollups emptied, their position gone (store_write's fill). */
+static fw_err drop_fill(struct store_txn *t, void *arg)
+{
+    struct rollup *r = arg;
+    store_txn_drop(t, r->db);
+    store_txn_del_raw(t, store_db(r->st, STORE_META), KEY_POSITION, 1);
+    return t->err;
 }
 
 fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
@@ -1302,24 +1291,7 @@ fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
                 start - 1);
         return FW_ESTATE;
     }
-    for (int attempt = 0; attempt < 8; attempt++) {
-        struct store_txn t;
-        store_txn_begin(r->st, &t, false);
-        if (!t.err) {
-            int rc = mdb_drop(t.txn, r->db, 0);
-            MDB_val k = {1, (void *)KEY_POSITION};
-            if (rc == 0) {
-                rc = mdb_del(t.txn, r->st->meta, &k, NULL);
-                if (rc == MDB_NOTFOUND)
-                    rc = 0;
-            }
-            if (rc)
-                t.err = store_map_err(rc);
-        }
-        err = store_txn_commit(&t);
-        if (err != FW_EMAPFULL || store_grow(r->st) != FW_OK)
-            break;
-    }
+    err = store_write(r->st, drop_fill, NULL, r, NULL);
     if (err != FW_OK) {
         log_err("dropping the old rollups: %s", fw_strerror(err));
         return err;
@@ -1352,8 +1324,8 @@ bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *cou
     return true;
 }
 
-bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen, int64_t *counters,
-                size_t n, char *tag, size_t taglen)
+bool rollup_get(struct rollup *r, struct store_txn *txn, const uint8_t *key, size_t klen,
+                int64_t *counters, size_t n, char *tag, size_t taglen)
 {
     struct cell **slot =
         r->cells.cap ? map_slot(&r->cells, key, klen, hash_bytes(key, klen)) : NULL;
@@ -1368,8 +1340,8 @@ bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen,
         return true;
     }
     memset(counters, 0, n * sizeof *counters);
-    MDB_val k = {klen, (void *)key}, v;
-    if (txn && mdb_get(txn, r->db, &k, &v) == 0)
+    MDB_val v;
+    if (txn && store_txn_get_raw(txn, r->db, key, klen, &v) == FW_OK)
         return decode_value(&v, counters, n, tag, taglen);
     return false;
 }
@@ -1389,7 +1361,7 @@ static int cmp_item(const void *a, const void *b)
     return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
 }
 
-fw_err rollup_scan(struct rollup *r, MDB_txn *txn, const uint8_t *prefix, size_t plen,
+fw_err rollup_scan(struct rollup *r, struct store_txn *txn, const uint8_t *prefix, size_t plen,
                    rollup_visit_fn fn, void *arg)
 {
     struct scan_item *items = NULL;
@@ -1397,14 +1369,14 @@ fw_err rollup_scan(struct rollup *r, MDB_txn *txn, const uint8_t *prefix, size_t
     uint8_t *keys = NULL; /* copies of LMDB keys (the txn's pages stay valid, but be safe) */
     size_t kused = 0, kcap = 0;
     fw_err err = FW_OK;
-    MDB_cursor *cur = NULL;
+    struct store_cursor cur = {0};
     char hk[2 * CELL_KEYMAX + 1];
     struct newlist *nl = NULL;
 
-    if (txn && mdb_cursor_open(txn, r->db, &cur) == 0) {
-        MDB_val k = {plen, (void *)prefix}, v;
-        int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (txn && store_cursor_open(txn, r->db, &cur)) {
+        MDB_val k, v;
+        for (bool ok = store_cursor_seek(&cur, prefix, plen, &k, &v); ok;
+             ok = store_cursor_get(&cur, STORE_NEXT, &k, &v)) {
             if (k.mv_size < plen || memcmp(k.mv_data, prefix, plen))
                 break;
             if (n == cap) {
@@ -1466,8 +1438,7 @@ fw_err rollup_scan(struct rollup *r, MDB_txn *txn, const uint8_t *prefix, size_t
         fn(arg, items[i].key + plen, items[i].klen - plen, items[i].v, nv_of[items[i].key[0]],
            items[i].tag);
 out:
-    if (cur)
-        mdb_cursor_close(cur);
+    store_cursor_close(&cur);
     free(items);
     free(keys);
     return err;
@@ -1508,32 +1479,25 @@ fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store
     fw_err err = FW_ENOMEM;
     if (!r->newidx || !r->stores || !r->zones || map_grow(&r->cells) != 0)
         goto fail;
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "rollups", MDB_CREATE, &r->db);
-    if (rc == 0) {
-        MDB_val k = {1, (void *)KEY_POSITION}, v;
-        if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size == 8)
-            r->pos = be64_get(v.mv_data);
-        rc = mdb_txn_commit(txn);
-    } else {
-        mdb_txn_abort(txn);
-    }
-    if (rc) {
-        err = store_map_err(rc);
+    if ((err = store_db_open(st, "rollups", &r->db)) != FW_OK)
         goto fail;
-    }
+    struct store_txn t;
+    store_txn_begin(st, &t, true);
+    MDB_val v;
+    if (store_txn_get_raw(&t, store_db(st, STORE_META), KEY_POSITION, 1, &v) == FW_OK &&
+        v.mv_size == 8)
+        r->pos = be64_get(v.mv_data);
+    err = FW_ENOMEM;
     for (size_t i = 0; i < cfg->nstores; i++)
-        if (!store_add(r, cfg->stores[i].id))
+        if (!store_add(r, cfg->stores[i].id)) {
+            store_txn_abort(&t);
             goto fail;
-    if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) == 0) {
-        uint8_t p = CELL_STORE;
-        err = rollup_scan(r, txn, &p, 1, load_store, r);
-        mdb_txn_abort(txn);
-        if (err)
-            goto fail;
-    }
+        }
+    uint8_t p = CELL_STORE;
+    err = t.err ? t.err : rollup_scan(r, &t, &p, 1, load_store, r);
+    store_txn_abort(&t);
+    if (err)
+        goto fail;
     *out = r;
     return FW_OK;
 fail:

@@ -208,8 +208,8 @@ size_t rollup_key(uint8_t *out, uint8_t type, const char *store, const char *fmt
 
 /* Reads one cell (memory first, then LMDB through txn). Counters are zero and *tag "" when the
  * cell does not exist; returns whether it exists. counters must hold at least n. */
-bool rollup_get(struct rollup *r, MDB_txn *txn, const uint8_t *key, size_t klen, int64_t *counters,
-                size_t n, char *tag, size_t taglen);
+bool rollup_get(struct rollup *r, struct store_txn *txn, const uint8_t *key, size_t klen,
+                int64_t *counters, size_t n, char *tag, size_t taglen);
 
 /* During the hook: reads a cell as the apply left it (memory, else LMDB). Like rollup_get. */
 bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters, size_t n,
@@ -223,7 +223,7 @@ bool rollup_suffix_id(const uint8_t *suf, size_t n, char out[FW_ID_MAX + 1]);
  * The callback gets the key suffix after the prefix. */
 typedef void (*rollup_visit_fn)(void *arg, const uint8_t *suffix, size_t slen,
                                 const int64_t *counters, size_t n, const char *tag);
-fw_err rollup_scan(struct rollup *r, MDB_txn *txn, const uint8_t *prefix, size_t plen,
+fw_err rollup_scan(struct rollup *r, struct store_txn *txn, const uint8_t *prefix, size_t plen,
                    rollup_visit_fn fn, void *arg) FW_WUR;
 
 #endif

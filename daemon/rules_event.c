@@ -327,7 +327,8 @@ static void on_applied(void *arg, const struct rollup_applied *ap)
     }
 }
 
-void rules_event_tick(struct rules_event *re, const struct store_info *s, MDB_txn *txn, int64_t now)
+void rules_event_tick(struct rules_event *re, const struct store_info *s, struct store_txn *txn,
+                      int64_t now)
 {
     if (!re)
         return;

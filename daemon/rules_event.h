@@ -23,7 +23,7 @@ fw_err rules_event_create(struct rules_event **out, const struct config *cfg, st
 void rules_event_destroy(struct rules_event **re);
 
 /* The rule pass, for store s at now (txn: a read transaction for the cells). */
-void rules_event_tick(struct rules_event *re, const struct store_info *s, MDB_txn *txn,
+void rules_event_tick(struct rules_event *re, const struct store_info *s, struct store_txn *txn,
                       int64_t now);
 
 #endif

@@ -211,7 +211,7 @@ void rules_seen(struct rules *ru, const Floorwalker__Event *e)
 struct store_ctx {
     struct rules *ru;
     const struct store_info *s;
-    MDB_txn *txn;
+    struct store_txn *txn;
     int64_t now;
     int32_t today;
     int32_t scan_day;  /* the day of the shifts being visited */
@@ -286,7 +286,7 @@ static void visit_no_show(void *arg, const uint8_t *suf, size_t n, const int64_t
 
 /* shrink_high, judged once on a closed day (at the first rule pass of the next store-local
  * day) from that day's figures: in the morning the day's net sales are too small a base. */
-static void shrink_closed_day(struct rules *ru, const struct store_info *s, MDB_txn *txn,
+static void shrink_closed_day(struct rules *ru, const struct store_info *s, struct store_txn *txn,
                               int32_t day)
 {
     uint8_t k[160];
@@ -316,7 +316,8 @@ static void shrink_closed_day(struct rules *ru, const struct store_info *s, MDB_
                      MSG_RATE(bp), MSG_MONEY(ru->cfg, net, s->id), MSG_MONEY(ru->cfg, min, s->id));
 }
 
-static void tick_store(struct rules *ru, const struct store_info *s, MDB_txn *txn, int64_t now)
+static void tick_store(struct rules *ru, const struct store_info *s, struct store_txn *txn,
+                       int64_t now)
 {
     struct tz_local l;
     tz_local(s->tz, now, &l);
@@ -464,16 +465,17 @@ void rules_tick(struct rules *ru)
     if (!ru)
         return;
     int64_t now = alerts_now(ru->a);
-    MDB_txn *txn = NULL;
-    if (mdb_txn_begin(ru->st->env, NULL, MDB_RDONLY, &txn) != 0) {
+    struct store_txn t;
+    store_txn_begin(ru->st, &t, true);
+    if (t.err) {
         log_warn("rules: cannot read the database");
         return;
     }
     size_t n;
     const struct store_info *const *all = rollup_stores(ru->r, &n);
     for (size_t i = 0; i < n; i++)
-        tick_store(ru, all[i], txn, now);
-    mdb_txn_abort(txn);
+        tick_store(ru, all[i], &t, now);
+    store_txn_abort(&t);
     struct term_ctx tc = {ru, now};
     htab_foreach(ru->terminals, tick_terminal, &tc);
     alerts_flush(ru->a);
@@ -549,16 +551,17 @@ void rules_spotcheck(struct rules *ru, const Floorwalker__Query *q, struct resul
                   q->store_id);
         return;
     }
-    MDB_txn *txn;
-    if (mdb_txn_begin(ru->st->env, NULL, MDB_RDONLY, &txn) != 0) {
+    struct store_txn tx;
+    store_txn_begin(ru->st, &tx, true);
+    if (tx.err) {
         res_error(res, "cannot read the database");
         return;
     }
     struct spot s = {0};
     uint8_t k[160];
     size_t kl = rollup_key(k, CELL_WORKER, q->store_id, "");
-    fw_err err = rollup_scan(ru->r, txn, k, kl, visit_on_duty, &s);
-    mdb_txn_abort(txn);
+    fw_err err = rollup_scan(ru->r, &tx, k, kl, visit_on_duty, &s);
+    store_txn_abort(&tx);
     if (err != FW_OK) {
         res->oom = true;
         goto out;

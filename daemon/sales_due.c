@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-void sales_profile_read(struct rollup *r, MDB_txn *txn, const char *store, int32_t today,
+void sales_profile_read(struct rollup *r, struct store_txn *txn, const char *store, int32_t today,
                         struct sales_profile *p)
 {
     static const int weekdays[] = {7, 14, 21, 28}, days[] = {1, 2, 3, 4, 5, 6, 7};

@@ -22,7 +22,7 @@ struct sales_profile {
 
 /* Reads store's profile for local day today from the rollup's hourly sales cells (hours of
  * negative net count 0); p->total is 0 when the store has no sales history. */
-void sales_profile_read(struct rollup *r, MDB_txn *txn, const char *store, int32_t today,
+void sales_profile_read(struct rollup *r, struct store_txn *txn, const char *store, int32_t today,
                         struct sales_profile *p);
 
 /* pct percent of target due by local time hour:minute (opening hours [open_min, close_min) in

@@ -11,6 +11,17 @@
 
 #include "log.h"
 
+struct store {
+    MDB_env *env;
+    MDB_dbi dbs[STORE_META + 1];
+    size_t map_size, map_grow;
+    uint64_t next_event_pos; /* the key the next appended event gets */
+    uint64_t next_quar_pos;
+    char path[1024];
+    int lock_fd;             /* flock on path/floorwalkerd.lock: one daemon per data directory */
+    uint64_t last_commit_ns; /* of store_write's last commit */
+};
+
 void key_init(struct key *k, uint8_t type)
 {
     k->b[0] = type;
@@ -72,7 +83,8 @@ fw_err store_map_err(int rc)
     }
 }
 
-fw_err store_last_pos(struct store *st, MDB_dbi dbi, uint64_t *next)
+/* Reads the highest key of an append-only log db; the next position is that plus one. */
+static fw_err store_last_pos(struct store *st, MDB_dbi dbi, uint64_t *next)
 {
     MDB_txn *txn;
     MDB_cursor *cur;
@@ -168,18 +180,18 @@ fw_err store_open(struct store **out, const char *dir, size_t map_bytes, size_t 
     if (dead)
         log_info("cleared %d stale LMDB reader slot(s)", dead);
     if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) ||
-        (rc = mdb_dbi_open(txn, "events", MDB_CREATE, &st->events)) ||
-        (rc = mdb_dbi_open(txn, "quarantine", MDB_CREATE, &st->quarantine)) ||
-        (rc = mdb_dbi_open(txn, "marks", MDB_CREATE, &st->marks)) ||
-        (rc = mdb_dbi_open(txn, "terminals", MDB_CREATE, &st->terminals)) ||
-        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->meta)))
+        (rc = mdb_dbi_open(txn, "events", MDB_CREATE, &st->dbs[STORE_EVENTS])) ||
+        (rc = mdb_dbi_open(txn, "quarantine", MDB_CREATE, &st->dbs[STORE_QUARANTINE])) ||
+        (rc = mdb_dbi_open(txn, "marks", MDB_CREATE, &st->dbs[STORE_MARKS])) ||
+        (rc = mdb_dbi_open(txn, "terminals", MDB_CREATE, &st->dbs[STORE_TERMINALS])) ||
+        (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &st->dbs[STORE_META])))
         goto fail_mdb;
     rc = mdb_txn_commit(txn);
     txn = NULL;
     if (rc)
         goto fail_mdb;
-    if ((err = store_last_pos(st, st->events, &st->next_event_pos)) ||
-        (err = store_last_pos(st, st->quarantine, &st->next_quar_pos)))
+    if ((err = store_last_pos(st, st->dbs[STORE_EVENTS], &st->next_event_pos)) ||
+        (err = store_last_pos(st, st->dbs[STORE_QUARANTINE], &st->next_quar_pos)))
         goto fail;
     *out = st;
     return FW_OK;
@@ -209,6 +221,59 @@ void store_destroy(struct store **pst)
     *pst = NULL;
 }
 
+MDB_dbi store_db(const struct store *st, enum store_db which)
+{
+    return st->dbs[which];
+}
+
+fw_err store_db_open(struct store *st, const char *name, MDB_dbi *out)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc == 0) {
+        rc = mdb_dbi_open(txn, name, MDB_CREATE, out);
+        if (rc == 0)
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    }
+    if (rc)
+        log_err("LMDB database %s: %s", name, mdb_strerror(rc));
+    return store_map_err(rc);
+}
+
+uint64_t store_next_event_pos(const struct store *st)
+{
+    return st->next_event_pos;
+}
+
+uint64_t store_next_quar_pos(const struct store *st)
+{
+    return st->next_quar_pos;
+}
+
+void store_appended(struct store *st, uint64_t events, uint64_t quarantined)
+{
+    st->next_event_pos += events;
+    st->next_quar_pos += quarantined;
+}
+
+void store_event_pos_at_least(struct store *st, uint64_t pos)
+{
+    if (st->next_event_pos < pos)
+        st->next_event_pos = pos;
+}
+
+uint64_t store_last_commit_ns(const struct store *st)
+{
+    return st->last_commit_ns;
+}
+
+size_t store_map_bytes(const struct store *st)
+{
+    return st->map_size;
+}
+
 void store_txn_begin(struct store *st, struct store_txn *t, bool rdonly)
 {
     t->st = st;
@@ -233,17 +298,115 @@ void store_txn_put(struct store_txn *t, MDB_dbi dbi, const struct key *k, const 
         t->err = store_map_err(rc);
 }
 
-fw_err store_txn_get(struct store_txn *t, MDB_dbi dbi, const struct key *k, MDB_val *v)
+void store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen, const void *v,
+                       size_t vlen, unsigned flags)
+{
+    if (t->err)
+        return;
+    MDB_val mk = {klen, (void *)k}, mv = {vlen, (void *)v};
+    int rc = mdb_put(t->txn, dbi, &mk, &mv, flags);
+    if (rc)
+        t->err = store_map_err(rc);
+}
+
+fw_err store_txn_get_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen, MDB_val *v)
 {
     if (t->err)
         return t->err;
-    MDB_val mk = {k->len, (void *)k->b};
+    MDB_val mk = {klen, (void *)k};
     int rc = mdb_get(t->txn, dbi, &mk, v);
     if (rc == MDB_NOTFOUND)
         return FW_ENOTFOUND;
     if (rc)
         t->err = store_map_err(rc);
     return t->err;
+}
+
+fw_err store_txn_get(struct store_txn *t, MDB_dbi dbi, const struct key *k, MDB_val *v)
+{
+    return store_txn_get_raw(t, dbi, k->b, k->len, v);
+}
+
+void store_txn_del_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen)
+{
+    if (t->err)
+        return;
+    MDB_val mk = {klen, (void *)k};
+    int rc = mdb_del(t->txn, dbi, &mk, NULL);
+    if (rc && rc != MDB_NOTFOUND)
+        t->err = store_map_err(rc);
+}
+
+void store_txn_drop(struct store_txn *t, MDB_dbi dbi)
+{
+    if (t->err)
+        return;
+    int rc = mdb_drop(t->txn, dbi, 0);
+    if (rc)
+        t->err = store_map_err(rc);
+}
+
+bool store_cursor_open(struct store_txn *t, MDB_dbi dbi, struct store_cursor *cur)
+{
+    cur->t = t;
+    cur->c = NULL;
+    if (t->err)
+        return false;
+    int rc = mdb_cursor_open(t->txn, dbi, &cur->c);
+    if (rc) {
+        cur->c = NULL;
+        t->err = store_map_err(rc);
+    }
+    return cur->c != NULL;
+}
+
+/* A cursor move's outcome: true with a record; false at the end (not an error: MDB_NOTFOUND,
+ * or EINVAL from GET_CURRENT after the last record was deleted), or on an error, made sticky. */
+static bool cursor_result(struct store_cursor *cur, int rc)
+{
+    if (rc == 0)
+        return true;
+    if (rc != MDB_NOTFOUND && rc != EINVAL && !cur->t->err)
+        cur->t->err = store_map_err(rc);
+    return false;
+}
+
+bool store_cursor_get(struct store_cursor *cur, enum store_move how, MDB_val *k, MDB_val *v)
+{
+    static const MDB_cursor_op ops[] = {[STORE_FIRST] = MDB_FIRST,
+                                        [STORE_LAST] = MDB_LAST,
+                                        [STORE_NEXT] = MDB_NEXT,
+                                        [STORE_PREV] = MDB_PREV,
+                                        [STORE_CURRENT] = MDB_GET_CURRENT};
+    if (!cur->c || cur->t->err)
+        return false;
+    return cursor_result(cur, mdb_cursor_get(cur->c, k, v, ops[how]));
+}
+
+bool store_cursor_seek(struct store_cursor *cur, const void *key, size_t klen, MDB_val *k,
+                       MDB_val *v)
+{
+    if (!cur->c || cur->t->err)
+        return false;
+    k->mv_size = klen;
+    k->mv_data = (void *)key;
+    return cursor_result(cur, mdb_cursor_get(cur->c, k, v, MDB_SET_RANGE));
+}
+
+void store_cursor_del(struct store_cursor *cur)
+{
+    if (!cur->c || cur->t->err)
+        return;
+    int rc = mdb_cursor_del(cur->c, 0);
+    if (rc)
+        cur->t->err = store_map_err(rc);
+}
+
+void store_cursor_close(struct store_cursor *cur)
+{
+    if (cur->c)
+        mdb_cursor_close(cur->c);
+    cur->c = NULL;
 }
 
 fw_err store_txn_commit(struct store_txn *t)
@@ -268,7 +431,8 @@ void store_txn_abort(struct store_txn *t)
     t->txn = NULL;
 }
 
-fw_err store_grow(struct store *st)
+/* Grows the map by map_grow. Only with no transaction open anywhere in the process. */
+static fw_err store_grow(struct store *st)
 {
     size_t next = st->map_size + st->map_grow;
     int rc = mdb_env_set_mapsize(st->env, next);
@@ -281,4 +445,33 @@ fw_err store_grow(struct store *st)
     st->map_size = info.me_mapsize;
     log_info("LMDB map grown to %zu MiB", st->map_size >> 20);
     return FW_OK;
+}
+
+fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg), void *arg,
+                   uint64_t *grows)
+{
+    for (;;) {
+        struct store_txn t;
+        store_txn_begin(st, &t, false);
+        fw_err err = t.err;
+        if (!err)
+            err = fill(&t, arg);
+        if (!err) {
+            uint64_t t0 = fw_mono_ns();
+            err = store_txn_commit(&t);
+            st->last_commit_ns = fw_mono_ns() - t0;
+        } else {
+            if (t.err == FW_EMAPFULL)
+                err = FW_EMAPFULL;
+            store_txn_abort(&t);
+        }
+        if (err != FW_EMAPFULL)
+            return err;
+        if (grows)
+            (*grows)++;
+        if ((err = store_grow(st)) != FW_OK)
+            return err;
+        if (retry)
+            retry(arg);
+    }
 }

@@ -1,7 +1,9 @@
 /*
  * LMDB storage: the environment, its named databases, the key builder, and a transaction
  * wrapper whose error is sticky (after a failure every operation does nothing and commit
- * aborts), so a multi-step write is checked once, at commit.
+ * aborts), so a multi-step write is checked once, at commit. The only module that calls mdb_*:
+ * the others see LMDB's value and handle types (MDB_val, MDB_dbi) and nothing else, and
+ * struct store is opaque. One place, store_write, owns the map-full abort-grow-retry loop.
  *
  * Databases (all keys fixed-width, big-endian, leading type byte, so range scans are prefix
  * scans):
@@ -35,40 +37,81 @@ void key_id(struct key *k, const char *id);
 uint64_t be64_get(const void *p);
 void be64_put(void *p, uint64_t v);
 
-struct store {
-    MDB_env *env;
-    MDB_dbi events, quarantine, marks, terminals, meta;
-    size_t map_size, map_grow;
-    uint64_t next_event_pos; /* the key the next appended event gets */
-    uint64_t next_quar_pos;
-    char path[1024];
-    int lock_fd; /* flock on path/floorwalkerd.lock: one daemon per data directory */
-};
+struct store;
 
-struct store_txn {
-    struct store *st;
-    MDB_txn *txn;
-    fw_err err;
-};
+/* The daemon's own databases (others open theirs with store_db_open). */
+enum store_db { STORE_EVENTS, STORE_QUARANTINE, STORE_MARKS, STORE_TERMINALS, STORE_META };
 
 fw_err store_open(struct store **out, const char *dir, size_t map_bytes, size_t grow_bytes) FW_WUR;
 void store_destroy(struct store **st);
 /* Maps an MDB_* or errno code to the project's error (the one place that does). */
 fw_err store_map_err(int rc);
 
+MDB_dbi store_db(const struct store *st, enum store_db which);
+/* Opens (creating it if need be) the named database of a module (rollups, alerts). */
+fw_err store_db_open(struct store *st, const char *name, MDB_dbi *out) FW_WUR;
+/* The positions the next appended event and quarantine record get. */
+uint64_t store_next_event_pos(const struct store *st);
+uint64_t store_next_quar_pos(const struct store *st);
+/* After a commit that appended events and quarantine records at those positions. */
+void store_appended(struct store *st, uint64_t events, uint64_t quarantined);
+/* Never hands out a position at or below pos - 1 (the counters say more events were stored
+ * than the log holds: pruned by retention). */
+void store_event_pos_at_least(struct store *st, uint64_t pos);
+size_t store_map_bytes(const struct store *st);
+/* How long the commit of store_write's last transaction took. */
+uint64_t store_last_commit_ns(const struct store *st);
+
+/* A transaction. Its fields are store.c's; others only read err. */
+struct store_txn {
+    struct store *st;
+    MDB_txn *txn;
+    fw_err err;
+};
+
 void store_txn_begin(struct store *st, struct store_txn *t, bool rdonly);
 void store_txn_put(struct store_txn *t, MDB_dbi dbi, const struct key *k, const void *v,
                    size_t vlen, unsigned flags);
+void store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen, const void *v,
+                       size_t vlen, unsigned flags);
 /* FW_ENOTFOUND is returned but is not sticky; any other failure is. */
 fw_err store_txn_get(struct store_txn *t, MDB_dbi dbi, const struct key *k, MDB_val *v) FW_WUR;
+fw_err store_txn_get_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
+                         MDB_val *v) FW_WUR;
+/* Deletes the key; one that is not there is not an error. */
+void store_txn_del_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen);
+/* Empties the database. */
+void store_txn_drop(struct store_txn *t, MDB_dbi dbi);
 /* Commits, or aborts if an earlier operation failed; returns the first error. */
 fw_err store_txn_commit(struct store_txn *t) FW_WUR;
 void store_txn_abort(struct store_txn *t);
 
-/* Grows the map by map_grow. Only with no transaction open anywhere in the process. */
-fw_err store_grow(struct store *st) FW_WUR;
+/* A cursor in a transaction. The moves return false at the end of the database and on an error
+ * (then sticky in the transaction). */
+struct store_cursor {
+    struct store_txn *t;
+    MDB_cursor *c;
+};
+enum store_move { STORE_FIRST, STORE_LAST, STORE_NEXT, STORE_PREV, STORE_CURRENT };
+bool store_cursor_open(struct store_txn *t, MDB_dbi dbi, struct store_cursor *cur);
+bool store_cursor_get(struct store_cursor *cur, enum store_move how, MDB_val *k, MDB_val *v);
+/* The first key at or after key (a prefix scan starts here). */
+bool store_cursor_seek(struct store_cursor *cur, const void *key, size_t klen, MDB_val *k,
+                       MDB_val *v);
+/* Deletes the current record; STORE_CURRENT then gives the next one. */
+void store_cursor_del(struct store_cursor *cur);
+void store_cursor_close(struct store_cursor *cur);
 
-/* Reads the highest key of an append-only log db; the next position is that plus one. */
-fw_err store_last_pos(struct store *st, MDB_dbi dbi, uint64_t *next) FW_WUR;
+/*
+ * A write transaction, whole: begins, calls fill to make its changes, commits. When the map is
+ * full the attempt is aborted, the map grown by map_grow, retry (if given) undoes what the
+ * attempt changed in memory, and fill runs again; *grows (if given) counts the growths. Any
+ * other failure is returned as is (fill's own error, or the commit's). The one place that
+ * grows the map: it needs no transaction open in the process, which holds between passes of
+ * the single loop thread that calls this.
+ */
+typedef fw_err (*store_fill_fn)(struct store_txn *t, void *arg);
+fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg), void *arg,
+                   uint64_t *grows) FW_WUR;
 
 #endif
