@@ -62,25 +62,7 @@ void key_id(struct key *k, const char *id)
 
 fw_err store_map_err(int rc)
 {
-    switch (rc) {
-    case MDB_SUCCESS:
-        return FW_OK;
-    case MDB_NOTFOUND:
-        return FW_ENOTFOUND;
-    case MDB_MAP_FULL:
-        return FW_EMAPFULL;
-    case MDB_CORRUPTED:
-    case MDB_PAGE_NOTFOUND:
-    case MDB_INVALID:
-    case MDB_VERSION_MISMATCH:
-        return FW_ECORRUPT;
-    case MDB_MAP_RESIZED:
-        return FW_EAGAIN;
-    default:
-        if (rc > 0)
-            return fw_err_from_errno(rc);
-        return FW_EIO;
-    }
+    return fw_err_from_mdb(rc);
 }
 
 /* Reads the highest key of an append-only log db; the next position is that plus one. */

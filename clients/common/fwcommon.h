@@ -20,8 +20,12 @@ typedef atomic_int fw_stop_flag;
 
 /* One error enum for the whole project, fw_err (0 is FW_OK), and fw_strerror(): in the
  * terminal library's public floorwalker_err.h, so the library, the daemon and the CLI share it.
- * Foreign codes are mapped in one place each (store.c for MDB_*, fw_err_from_errno for errno). */
+ * Foreign codes are mapped in one place each (fw_err_from_mdb for MDB_*, fw_err_from_errno for
+ * errno). */
 fw_err fw_err_from_errno(int e);
+/* LMDB's return codes (MDB_*, or an errno) as fw_err (fwmdb.c): the daemon's store and the
+ * terminal library's spool map them alike. */
+fw_err fw_err_from_mdb(int rc);
 
 /* Ids are [A-Za-z0-9_.-]{1,64}. */
 #define FW_ID_MAX 64

@@ -70,19 +70,10 @@ struct fw_client {
     size_t buf_cap;
 };
 
-/* The one place LMDB's codes become fw_err. */
+/* LMDB's codes as fw_err: the mapping the daemon uses too (fwcommon). */
 static fw_err map_mdb(int rc)
 {
-    switch (rc) {
-    case 0:
-        return FW_OK;
-    case MDB_MAP_FULL:
-        return FW_EMAPFULL;
-    case MDB_NOTFOUND:
-        return FW_ENOTFOUND;
-    default:
-        return rc > 0 ? fw_err_from_errno(rc) : FW_EIO;
-    }
+    return fw_err_from_mdb(rc);
 }
 
 static void u64_be(uint8_t *p, uint64_t v)
