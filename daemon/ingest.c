@@ -1,6 +1,7 @@
 #include "ingest.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,6 +74,13 @@ struct ingest {
     struct arena arena;
     uint64_t pass_quarantined; /* quarantine records added by this pass */
     uint64_t pass_stored;      /* events appended by this pass */
+    /* The pass's writes, committed by the store's writer thread while the loop serves queries
+     * and subscribers; ingest waits (its watcher stopped) until the job comes back. */
+    struct store_wset wset;
+    struct store_job job;
+    bool inflight;
+    uint64_t pass_loop_ns; /* the loop's part of the pass in flight, so far */
+    ev_io done_w;          /* the writer's eventfd */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
@@ -674,24 +682,20 @@ static fw_err pass_fill(struct store_txn *t, void *arg)
     return t->err;
 }
 
-/* The map was full: the pass runs again from its messages, nothing of the attempt kept. */
-static void pass_retry(void *arg)
+/* The pass's writes as a write set (on the loop): decoded, validated, recorded. */
+static fw_err pass_record(struct ingest *in)
 {
-    struct ingest *in = arg;
-    pass_settle(in, false);
-    arena_reset(&in->arena);
+    struct store_txn t;
+    store_txn_begin_recording(in->st, &t, &in->wset);
+    fw_err err = t.err ? t.err : pass_fill(&t, in);
+    fw_err end = store_txn_commit(&t); /* ends the recording's read transaction */
+    return err ? err : end;
 }
 
-static fw_err run_pass(struct ingest *in)
+/* The writer's side of a pass: its write set in one transaction (the store job's fill). */
+static fw_err wset_fill(struct store_txn *t, void *arg)
 {
-    fw_err err = store_write(in->st, pass_fill, pass_retry, in, &in->sr->map_grows);
-    if (err == FW_OK) {
-        stats_commit_time(in->sr, store_last_commit_ns(in->st), in->pass_stored);
-        store_appended(in->st, in->pass_stored, in->pass_quarantined);
-        *in->sp = in->pending_sp;
-    }
-    pass_settle(in, err == FW_OK);
-    return err;
+    return store_wset_apply(t, arg);
 }
 
 static void send_acks(struct ingest *in)
@@ -710,14 +714,16 @@ static void send_acks(struct ingest *in)
     }
 }
 
-static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+/* After the pass's commit (or its failure): the marks and counters settle, the rollups and
+ * rules take the committed events, the terminals get their acks. */
+static void pass_done(struct ingest *in, fw_err err, uint64_t commit_ns)
 {
-    struct ingest *in = w->data;
-    uint64_t t0 = fw_mono_ns();
-    in->sr->last_pass_msgs = collect(in);
-    if (!in->sr->last_pass_msgs)
-        return;
-    fw_err err = run_pass(in);
+    if (err == FW_OK) {
+        stats_commit_time(in->sr, commit_ns, in->pass_stored);
+        store_appended(in->st, in->pass_stored, in->pass_quarantined);
+        *in->sp = in->pending_sp;
+    }
+    pass_settle(in, err == FW_OK);
     if (err == FW_OK) {
         if (in->rollup) {
             uint64_t ta = fw_mono_ns();
@@ -741,7 +747,44 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     in->nmsgs = 0;
     arena_reset(&in->arena);
     bound_caches(in);
-    stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
+}
+
+static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+{
+    struct ingest *in = w->data;
+    if (in->inflight)
+        return;
+    uint64_t t0 = fw_mono_ns();
+    in->sr->last_pass_msgs = collect(in);
+    if (!in->sr->last_pass_msgs)
+        return;
+    fw_err err = pass_record(in);
+    if (err != FW_OK) {
+        pass_done(in, err, 0);
+        stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
+        return;
+    }
+    /* Ingest rests until the writer hands the pass back (pipelining passes needs marks and
+     * positions per pass in flight: the next step). */
+    in->job = (struct store_job){.fill = wset_fill, .arg = &in->wset};
+    in->inflight = true;
+    zsock_stop(loop, &in->w);
+    in->pass_loop_ns = fw_mono_ns() - t0;
+    store_writer_submit(in->st, &in->job);
+}
+
+static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
+{
+    struct ingest *in = io->data;
+    struct store_job *job = store_writer_done(in->st);
+    if (!job || !in->inflight)
+        return;
+    uint64_t t0 = fw_mono_ns();
+    in->inflight = false;
+    in->sr->map_grows += job->grows;
+    pass_done(in, job->err, job->commit_ns);
+    stats_hist_add(&in->sr->pass, in->pass_loop_ns + (fw_mono_ns() - t0));
+    zsock_start(loop, &in->w);
 }
 
 fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
@@ -795,6 +838,13 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     }
     if (zsock_init(&in->w, in->router, ZMQ_POLLIN, on_ingest, in) != 0)
         goto fail_zmq;
+    if ((err = store_writer_start(st)) != FW_OK) {
+        log_err("cannot start the writer thread: %s", fw_strerror(err));
+        goto fail;
+    }
+    ev_io_init(&in->done_w, on_committed, store_writer_fd(st), EV_READ);
+    in->done_w.data = in;
+    ev_io_start(loop, &in->done_w);
     zsock_start(loop, &in->w);
     *out = in;
     return FW_OK;
@@ -822,6 +872,17 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     struct ingest *in = *pin;
     if (!in)
         return;
+    if (ev_is_active(&in->done_w))
+        ev_io_stop(loop, &in->done_w);
+    if (in->inflight) {
+        /* The pass in flight commits (or not); its terminals resend for their acks. */
+        store_writer_stop(in->st);
+        in->inflight = false;
+        pass_settle(in, false);
+        for (size_t i = 0; i < in->nmsgs; i++)
+            msg_release(&in->msgs[i]);
+        in->nmsgs = 0;
+    }
     if (in->router) {
         zsock_stop(loop, &in->w);
         zmq_close(in->router);
@@ -836,6 +897,7 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     free(in->applied);
     free(in->applied_pos);
     arena_destroy(&in->arena);
+    store_wset_free(&in->wset);
     free(in);
     *pin = NULL;
 }

@@ -1,20 +1,47 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 
+/* Map lock read holds of this thread: a thread that holds one must not wait for the write
+ * lock (it would wait for itself). */
+static _Thread_local int map_holds;
+
+/* A write set's record header (store_txn_begin_recording); key and value bytes follow. */
+enum { WREC_PUT, WREC_DEL, WREC_DROP };
+struct wrec {
+    uint8_t op;
+    uint32_t dbi, flags, klen, vlen;
+};
+
 struct store {
     MDB_env *env;
     MDB_dbi dbs[STORE_META + 1];
-    size_t map_size, map_grow;
+    _Atomic size_t map_size; /* grown by the writer thread, read by the loop's stats */
+    size_t map_grow;
+    /* Held shared by every transaction of the process, exclusive while the map grows (LMDB:
+     * mdb_env_set_mapsize only with no transaction open in the process). */
+    pthread_rwlock_t map_lock;
+    /* The writer thread (store_writer_*): one job at a time. */
+    struct {
+        pthread_t thread;
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        struct store_job *todo, *done;
+        int efd; /* eventfd: a job is done */
+        bool running, stop;
+    } w;
     uint64_t next_event_pos; /* the key the next appended event gets */
     uint64_t next_quar_pos;
     char path[1024];
@@ -135,6 +162,8 @@ fw_err store_open(struct store **out, const char *dir, size_t map_bytes, size_t 
     if (!st)
         return FW_ENOMEM;
     st->lock_fd = -1;
+    st->w.efd = -1;
+    pthread_rwlock_init(&st->map_lock, NULL);
     snprintf(st->path, sizeof st->path, "%s", dir);
     st->map_grow = grow_bytes;
     if (fw_mkdir_p(dir, 0750) != 0) {
@@ -187,6 +216,7 @@ fail:
         mdb_env_close(st->env);
     if (st->lock_fd >= 0)
         close(st->lock_fd);
+    pthread_rwlock_destroy(&st->map_lock);
     free(st);
     return err;
 }
@@ -196,9 +226,11 @@ void store_destroy(struct store **pst)
     struct store *st = *pst;
     if (!st)
         return;
+    store_writer_stop(st);
     mdb_env_close(st->env);
     if (st->lock_fd >= 0)
         close(st->lock_fd);
+    pthread_rwlock_destroy(&st->map_lock);
     free(st);
     *pst = NULL;
 }
@@ -246,11 +278,6 @@ void store_event_pos_at_least(struct store *st, uint64_t pos)
         st->next_event_pos = pos;
 }
 
-uint64_t store_last_commit_ns(const struct store *st)
-{
-    return st->last_commit_ns;
-}
-
 size_t store_map_bytes(const struct store *st)
 {
     return st->map_size;
@@ -260,6 +287,9 @@ void store_txn_begin(struct store *st, struct store_txn *t, bool rdonly)
 {
     t->st = st;
     t->txn = NULL;
+    t->wset = NULL;
+    pthread_rwlock_rdlock(&st->map_lock);
+    map_holds++;
     int rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &t->txn);
     if (rc == MDB_MAP_RESIZED) {
         /* Another process grew the map (mdb_copy, say): adopt it and retry once. */
@@ -267,17 +297,80 @@ void store_txn_begin(struct store *st, struct store_txn *t, bool rdonly)
         rc = mdb_txn_begin(st->env, NULL, rdonly ? MDB_RDONLY : 0, &t->txn);
     }
     t->err = store_map_err(rc);
+    if (rc) {
+        t->txn = NULL;
+        map_holds--;
+        pthread_rwlock_unlock(&st->map_lock);
+    }
+}
+
+void store_txn_begin_recording(struct store *st, struct store_txn *t, struct store_wset *w)
+{
+    store_txn_begin(st, t, true);
+    w->len = w->n = 0;
+    t->wset = w;
+}
+
+/* Appends one record to a write set: op, dbi, flags, key and value lengths, the bytes. */
+static void wset_add(struct store_txn *t, uint8_t op, MDB_dbi dbi, unsigned flags, const void *k,
+                     size_t klen, const void *v, size_t vlen)
+{
+    struct store_wset *w = t->wset;
+    struct wrec h = {op, (uint32_t)dbi, flags, (uint32_t)klen, (uint32_t)vlen};
+    size_t need = w->len + sizeof h + klen + vlen;
+    if (need > w->cap) {
+        size_t ncap = w->cap ? w->cap : 1 << 16;
+        while (ncap < need)
+            ncap *= 2;
+        uint8_t *nb = realloc(w->buf, ncap);
+        if (!nb) {
+            t->err = FW_ENOMEM;
+            return;
+        }
+        w->buf = nb;
+        w->cap = ncap;
+    }
+    memcpy(w->buf + w->len, &h, sizeof h);
+    if (klen)
+        memcpy(w->buf + w->len + sizeof h, k, klen);
+    if (vlen)
+        memcpy(w->buf + w->len + sizeof h + klen, v, vlen);
+    w->len = need;
+    w->n++;
+}
+
+void store_wset_free(struct store_wset *w)
+{
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+
+fw_err store_wset_apply(struct store_txn *t, const struct store_wset *w)
+{
+    for (size_t off = 0; off < w->len && !t->err;) {
+        struct wrec h;
+        memcpy(&h, w->buf + off, sizeof h);
+        const uint8_t *k = w->buf + off + sizeof h, *v = k + h.klen;
+        switch (h.op) {
+        case WREC_PUT:
+            store_txn_put_raw(t, h.dbi, k, h.klen, v, h.vlen, h.flags);
+            break;
+        case WREC_DEL:
+            store_txn_del_raw(t, h.dbi, k, h.klen);
+            break;
+        default:
+            store_txn_drop(t, h.dbi);
+            break;
+        }
+        off += sizeof h + h.klen + h.vlen;
+    }
+    return t->err;
 }
 
 void store_txn_put(struct store_txn *t, MDB_dbi dbi, const struct key *k, const void *v,
                    size_t vlen, unsigned flags)
 {
-    if (t->err)
-        return;
-    MDB_val mk = {k->len, (void *)k->b}, mv = {vlen, (void *)v};
-    int rc = mdb_put(t->txn, dbi, &mk, &mv, flags);
-    if (rc)
-        t->err = store_map_err(rc);
+    store_txn_put_raw(t, dbi, k->b, k->len, v, vlen, flags);
 }
 
 void store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen, const void *v,
@@ -285,6 +378,10 @@ void store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t k
 {
     if (t->err)
         return;
+    if (t->wset) {
+        wset_add(t, WREC_PUT, dbi, flags, k, klen, v, vlen);
+        return;
+    }
     MDB_val mk = {klen, (void *)k}, mv = {vlen, (void *)v};
     int rc = mdb_put(t->txn, dbi, &mk, &mv, flags);
     if (rc)
@@ -313,6 +410,10 @@ void store_txn_del_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t k
 {
     if (t->err)
         return;
+    if (t->wset) {
+        wset_add(t, WREC_DEL, dbi, 0, k, klen, NULL, 0);
+        return;
+    }
     MDB_val mk = {klen, (void *)k};
     int rc = mdb_del(t->txn, dbi, &mk, NULL);
     if (rc && rc != MDB_NOTFOUND)
@@ -323,6 +424,10 @@ void store_txn_drop(struct store_txn *t, MDB_dbi dbi)
 {
     if (t->err)
         return;
+    if (t->wset) {
+        wset_add(t, WREC_DROP, dbi, 0, NULL, 0, NULL, 0);
+        return;
+    }
     int rc = mdb_drop(t->txn, dbi, 0);
     if (rc)
         t->err = store_map_err(rc);
@@ -395,21 +500,26 @@ fw_err store_txn_commit(struct store_txn *t)
 {
     if (!t->txn)
         return t->err ? t->err : FW_ESTATE;
-    if (t->err) {
-        mdb_txn_abort(t->txn);
-        t->txn = NULL;
-        return t->err;
+    if (t->err || t->wset) { /* a recording commits nothing: its write set is the result */
+        fw_err err = t->err;
+        store_txn_abort(t);
+        return err;
     }
     int rc = mdb_txn_commit(t->txn);
     t->txn = NULL;
+    map_holds--;
+    pthread_rwlock_unlock(&t->st->map_lock);
     t->err = store_map_err(rc);
     return t->err;
 }
 
 void store_txn_abort(struct store_txn *t)
 {
-    if (t->txn)
+    if (t->txn) {
         mdb_txn_abort(t->txn);
+        map_holds--;
+        pthread_rwlock_unlock(&t->st->map_lock);
+    }
     t->txn = NULL;
 }
 
@@ -429,8 +539,9 @@ static fw_err store_grow(struct store *st)
     return FW_OK;
 }
 
-fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg), void *arg,
-                   uint64_t *grows)
+/* store_write's loop; *commit_ns: how long the successful commit took. */
+static fw_err write_txn(struct store *st, store_fill_fn fill, void (*retry)(void *arg), void *arg,
+                        uint64_t *grows, uint64_t *commit_ns)
 {
     for (;;) {
         struct store_txn t;
@@ -441,7 +552,7 @@ fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg
         if (!err) {
             uint64_t t0 = fw_mono_ns();
             err = store_txn_commit(&t);
-            st->last_commit_ns = fw_mono_ns() - t0;
+            *commit_ns = fw_mono_ns() - t0;
         } else {
             if (t.err == FW_EMAPFULL)
                 err = FW_EMAPFULL;
@@ -451,9 +562,116 @@ fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg
             return err;
         if (grows)
             (*grows)++;
-        if ((err = store_grow(st)) != FW_OK)
+        /* Every other thread's transaction ends first (they are short: queries, rule passes). */
+        if (map_holds) {
+            log_err("the LMDB map is full, and cannot grow while this thread reads it");
+            return FW_EMAPFULL;
+        }
+        pthread_rwlock_wrlock(&st->map_lock);
+        err = store_grow(st);
+        pthread_rwlock_unlock(&st->map_lock);
+        if (err != FW_OK)
             return err;
         if (retry)
             retry(arg);
     }
+}
+
+fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg), void *arg,
+                   uint64_t *grows)
+{
+    uint64_t ns = 0;
+    return write_txn(st, fill, retry, arg, grows, &ns);
+}
+
+/* ---- the writer thread ---------------------------------------------------------------------- */
+
+static void *writer_main(void *arg)
+{
+    struct store *st = arg;
+    pthread_mutex_lock(&st->w.mu);
+    for (;;) {
+        while (!st->w.todo && !st->w.stop)
+            pthread_cond_wait(&st->w.cv, &st->w.mu);
+        struct store_job *job = st->w.todo;
+        if (!job)
+            break; /* stopping, nothing left to do */
+        pthread_mutex_unlock(&st->w.mu);
+        job->grows = 0;
+        job->commit_ns = 0;
+        job->err = write_txn(st, job->fill, NULL, job->arg, &job->grows, &job->commit_ns);
+        pthread_mutex_lock(&st->w.mu);
+        st->w.todo = NULL;
+        st->w.done = job;
+        uint64_t one = 1;
+        if (write(st->w.efd, &one, sizeof one) != sizeof one)
+            log_warn("writer: cannot signal the loop: %s", strerror(errno));
+    }
+    pthread_mutex_unlock(&st->w.mu);
+    return NULL;
+}
+
+fw_err store_writer_start(struct store *st)
+{
+    if (st->w.running)
+        return FW_OK;
+    st->w.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (st->w.efd < 0)
+        return fw_err_from_errno(errno);
+    pthread_mutex_init(&st->w.mu, NULL);
+    pthread_cond_init(&st->w.cv, NULL);
+    st->w.stop = false;
+    st->w.todo = st->w.done = NULL;
+    int rc = pthread_create(&st->w.thread, NULL, writer_main, st);
+    if (rc) {
+        close(st->w.efd);
+        st->w.efd = -1;
+        pthread_cond_destroy(&st->w.cv);
+        pthread_mutex_destroy(&st->w.mu);
+        return fw_err_from_errno(rc);
+    }
+    pthread_setname_np(st->w.thread, "fw-writer"); /* ps -L, gdb, the fault tests */
+    st->w.running = true;
+    return FW_OK;
+}
+
+int store_writer_fd(const struct store *st)
+{
+    return st->w.efd;
+}
+
+void store_writer_submit(struct store *st, struct store_job *job)
+{
+    pthread_mutex_lock(&st->w.mu);
+    st->w.todo = job;
+    pthread_cond_signal(&st->w.cv);
+    pthread_mutex_unlock(&st->w.mu);
+}
+
+struct store_job *store_writer_done(struct store *st)
+{
+    uint64_t n;
+    if (read(st->w.efd, &n, sizeof n) < 0 && errno != EAGAIN)
+        log_warn("writer: reading its eventfd: %s", strerror(errno));
+    pthread_mutex_lock(&st->w.mu);
+    struct store_job *job = st->w.done;
+    st->w.done = NULL;
+    pthread_mutex_unlock(&st->w.mu);
+    return job;
+}
+
+void store_writer_stop(struct store *st)
+{
+    if (!st->w.running)
+        return;
+    pthread_mutex_lock(&st->w.mu);
+    st->w.stop = true;
+    pthread_cond_signal(&st->w.cv);
+    pthread_mutex_unlock(&st->w.mu);
+    pthread_join(st->w.thread, NULL); /* a job in progress finishes first */
+    pthread_cond_destroy(&st->w.cv);
+    pthread_mutex_destroy(&st->w.mu);
+    close(st->w.efd);
+    st->w.efd = -1;
+    st->w.running = false;
 }

@@ -59,17 +59,28 @@ void store_appended(struct store *st, uint64_t events, uint64_t quarantined);
  * than the log holds: pruned by retention). */
 void store_event_pos_at_least(struct store *st, uint64_t pos);
 size_t store_map_bytes(const struct store *st);
-/* How long the commit of store_write's last transaction took. */
-uint64_t store_last_commit_ns(const struct store *st);
+
+/* A write set: the changes a recording transaction made, to be applied elsewhere. */
+struct store_wset {
+    uint8_t *buf;
+    size_t len, cap, n;
+};
+void store_wset_free(struct store_wset *w);
 
 /* A transaction. Its fields are store.c's; others only read err. */
 struct store_txn {
     struct store *st;
     MDB_txn *txn;
+    struct store_wset *wset; /* recording: writes go here, reads to the read txn */
     fw_err err;
 };
 
 void store_txn_begin(struct store *st, struct store_txn *t, bool rdonly);
+/* A recording transaction: reads see the committed database (not the recording's own writes),
+ * puts, deletes and drops are appended to w (emptied first). Commit or abort ends it; the
+ * write set is then applied by store_wset_apply in a real write transaction, on any thread. */
+void store_txn_begin_recording(struct store *st, struct store_txn *t, struct store_wset *w);
+fw_err store_wset_apply(struct store_txn *t, const struct store_wset *w);
 void store_txn_put(struct store_txn *t, MDB_dbi dbi, const struct key *k, const void *v,
                    size_t vlen, unsigned flags);
 void store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen, const void *v,
@@ -113,5 +124,27 @@ void store_cursor_close(struct store_cursor *cur);
 typedef fw_err (*store_fill_fn)(struct store_txn *t, void *arg);
 fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg), void *arg,
                    uint64_t *grows) FW_WUR;
+
+/*
+ * The writer thread: store_write's work for one job at a time, off the caller's thread, so the
+ * loop answers queries and alert subscribers while a group commit and its fsync run. The job's
+ * fill runs on the writer: it may read only what arg owns (a write set), never the loop's
+ * state. store_writer_fd becomes readable when the job is done; store_writer_done then hands
+ * it back with err, the commit's duration and the map's growths. Every transaction of the
+ * process holds the store's map lock shared, so the writer can grow the map.
+ */
+struct store_job {
+    store_fill_fn fill;
+    void *arg;
+    fw_err err;
+    uint64_t commit_ns, grows;
+};
+fw_err store_writer_start(struct store *st) FW_WUR;
+int store_writer_fd(const struct store *st);
+/* Only when no job is in progress (the previous one was handed back). */
+void store_writer_submit(struct store *st, struct store_job *job);
+struct store_job *store_writer_done(struct store *st);
+/* Waits for the job in progress, then stops the thread. */
+void store_writer_stop(struct store *st);
 
 #endif

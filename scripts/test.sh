@@ -54,7 +54,7 @@ echo "== tests under ThreadSanitizer (build-tsan) =="
 (cd build-tsan && FW_TIME_SCALE=3 \
   TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 suppressions=$PWD/../tests/tsan.supp" \
   ctest --output-on-failure -j2 --timeout 900 \
-  -R '^integration\.(interop|rejects|cli|crash|metrics|revoke|web|notify)$')
+  -R '^integration\.(interop|rejects|cli|crash|storage|retention|metrics|revoke|web|notify)$')
 
 echo "== tests (build), some with the daemon under valgrind =="
 cd build && ctest --output-on-failure -j2 --timeout 900 -LE valgrind-slow

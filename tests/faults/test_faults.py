@@ -129,6 +129,63 @@ class DaemonKills(FaultTest):
         self.assertEqual(self.verify(d, spool, faults, "daemon SIGKILL"), n)
 
 
+# x86_64 system calls of an LMDB commit: pwrite64, writev, pwritev, msync, fsync, fdatasync
+# (which a thread is in, from /proc/PID/task/TID/syscall). Not write: the eventfds and
+# ZeroMQ's mailboxes use it too.
+COMMIT_SYSCALLS = {18, 20, 296, 26, 74, 75}
+
+
+def thread_in_commit(pid, name):
+    """Whether pid's thread called name is inside a commit's write or sync."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                if f.read().strip() != name:
+                    continue
+            with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                nr = f.read().split()[0]
+        except (OSError, IndexError):
+            return False
+        return nr.isdigit() and int(nr) in COMMIT_SYSCALLS
+    return False
+
+
+class WriterKills(FaultTest):
+    def test_sigkill_mid_commit_and_mid_checkpoint(self):
+        """SIGKILL while the writer thread is inside a group commit's writes or fsync, and
+        while the loop thread is inside a rollup checkpoint's (or an alert flush's): every
+        acked event once, the rollups equal the log's recount after each restart's replay."""
+        if not os.path.exists("/proc/self/task/%d/syscall" % os.getpid()):
+            self.skipTest("no /proc/PID/task/TID/syscall here")
+        d = self.daemon(FAST)
+        spool = os.path.join(self.tmp, "spool")
+        n = 60000 * SCALE
+        sim = self.sim(d, spool, n, rate=25000)
+        faults, aimed = 0, collections.Counter()
+        while sim.poll() is None and faults < 8 * SCALE:
+            time.sleep(RND.uniform(0.05, 0.3))
+            # Alternately the writer (a pass's commit) and the loop ("floorwalkerd": a
+            # checkpoint or an alert flush, the loop's own write transactions).
+            target = "fw-writer" if faults % 2 == 0 else "floorwalkerd"
+            deadline = time.time() + 5
+            while time.time() < deadline and not thread_in_commit(d.proc.pid, target):
+                time.sleep(0.0005)
+            if thread_in_commit(d.proc.pid, target):
+                aimed[target] += 1
+            d.kill()
+            faults += 1
+            time.sleep(RND.uniform(0.0, 0.2))
+            d.start()
+        out, err = sim.communicate(timeout=600)
+        self.assertEqual(sim.returncode, 0, err)
+        print("\nkills inside a commit's write or sync: %s of %d" % (dict(aimed), faults),
+              file=sys.stderr)
+        self.assertGreaterEqual(faults, 4, "the load ended too soon for the kills")
+        # Aimed kills are best effort (a commit's syscalls are a few % of the time); most land.
+        self.assertGreaterEqual(sum(aimed.values()), 1, "no kill landed inside a commit")
+        self.assertEqual(self.verify(d, spool, faults, "daemon SIGKILL mid-commit"), n)
+
+
 class TerminalKills(FaultTest):
     def test_sigkill_terminals(self):
         d = self.daemon(FAST)
