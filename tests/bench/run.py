@@ -8,6 +8,12 @@ Measures, on this machine and in one run:
     (`floorwalker sim` against a ROUTER that only acks), Floorwalker's durable acked ingest
     (`floorwalker sim` against the real daemon, every rollup and rule on), and the same stream
     applied to PostgreSQL 15 as batched upserts (fwb_pg), for 1, 8 and 64 terminals;
+  * Floorwalker's durable acked ingest driven by a light C client (fwb_light: the stream's
+    batches, 8 in flight per terminal, no spool) for 1, 8 and 64 terminals, and the
+    decode-and-append floor for the 8-terminal stream (fwb_floor: protobuf-c decode of every
+    event and an LMDB append, fsync per group, nothing else);
+  * store-day sales query latency while fwb_light drives 8 terminals flat out, with the
+    daemon's own longest query and loop pass meanwhile;
   * ack latency at half of Floorwalker's best rate (fwb_latency) with event-to-alert latency
     measured meanwhile (alert_latency.py);
   * restart time after SIGKILL with the recovery data set in the log, then query latency
@@ -39,13 +45,15 @@ PY = "/usr/bin/python3"
 PG_BIN = os.environ.get("FWB_PG_BIN", "/usr/lib/postgresql/15/bin")
 
 # Events per throughput run (a multiple of 64,000: every terminal sends whole 1,000-event
-# batches), events in the recovery data set, seconds of paced load for the latency figures.
+# batches), events in the recovery data set, seconds of paced load for the latency figures,
+# seconds of full-speed ingest (at the light client's best rate) under the query probe.
 SIZES = {
-    "tiny": dict(events=64000, recovery=200000, lat_s=3, queries=200, alerts=60, ceiling_s=0.3),
+    "tiny": dict(events=64000, recovery=200000, lat_s=3, queries=200, alerts=60, ceiling_s=0.3,
+                 qload_s=2),
     "small": dict(events=1024000, recovery=2000000, lat_s=10, queries=1000, alerts=300,
-                  ceiling_s=1.0),
+                  ceiling_s=1.0, qload_s=5),
     "full": dict(events=2048000, recovery=10000000, lat_s=20, queries=2000, alerts=500,
-                 ceiling_s=2.0),
+                 ceiling_s=2.0, qload_s=10),
 }
 # terminals -> (stores, terminals per store) for `floorwalker sim`
 LAYOUT = {1: (1, 1), 8: (2, 4), 64: (16, 4)}
@@ -64,6 +72,8 @@ GOAL_ACK_P99_MS = 10
 GOAL_ALERT_P99_MS = 15
 GOAL_LOOP_PASS_MS = 20  # issue 14: the longest loop pass under full load
 GOAL_QUERY_P99_MS = 1
+GOAL_FLOOR_SHARE = 0.5  # issue 14: Floorwalker (light client, 8 terminals) / decode-and-append floor
+GOAL_QUERY_LOAD_P99_MS = 5  # issue 14: store-day sales p99 while ingest runs at full speed
 GOAL_RECOVERY_S = 5
 GOAL_RECOVERY_EVENTS = 10000000
 
@@ -77,12 +87,22 @@ def die(msg):
     sys.exit(1)
 
 
+_PORTS_GIVEN = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A free TCP port on 127.0.0.1 that this run has not handed out before: once the probe
+    socket is closed the kernel may offer the same port again, and a daemon's three endpoints
+    (or two daemons' in a row) must not collide."""
+    for _ in range(1000):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
+    die("no free TCP port on 127.0.0.1 that this run has not used already")
 
 
 def tcp_ep():
@@ -163,7 +183,7 @@ def find_binaries(a):
     # run.sh was started: the tools run from other working directories.
     daemon, cli, fwb = (os.path.abspath(x) for x in (daemon, cli, fwb))
     tools = {"daemon": daemon, "cli": cli}
-    for t in ("fwb_ceiling", "fwb_latency", "fwb_record", "fwb_pg"):
+    for t in ("fwb_ceiling", "fwb_latency", "fwb_record", "fwb_light", "fwb_floor", "fwb_pg"):
         tools[t] = os.path.join(fwb, t)
     for name, path in tools.items():
         if not os.access(path, os.X_OK):
@@ -427,6 +447,38 @@ def floorwalker_rate(tools, work, terminals, events, spool_fsync=False, tag="", 
             "events_per_batch": st["events_total"] / max(1, st.get("batches") or 1)}
 
 
+def light_rate(tools, work, terminals, stream):
+    """fwb_light (the stream's batches, 8 in flight per terminal, each Ack checked) against a
+    fresh daemon: the default configuration, a data directory that has not seen the stream (its
+    epochs and seqs would be duplicates there)."""
+    d = Daemon(tools, work, "light-%d" % terminals)
+    os.sync()  # earlier phases' writeback would land in this run's fsyncs
+    d.start()
+    cpu0 = d.cpu_s()
+    r = run_json([tools["fwb_light"], "-e", d.ingest, stream], timeout=3600)[0]
+    cpu = d.cpu_s() - cpu0
+    st = d.stats()
+    d.stop()
+    d.remove_data()
+    if r["stored"] != r["events"] or r["rejected"] or r["batch_errors"]:
+        die("fwb_light did not get every event stored: %s" % r)
+    r.update(daemon_cpu_us_per_event=cpu / r["events"] * 1e6, daemon_cpu_busy=cpu / r["seconds"],
+             commit_events_avg=st.get("commit_events_avg"), commit_ms_max=st.get("commit_ms_max"),
+             pass_ms_max=st.get("pass_ms_max"))
+    return r
+
+
+def floor_rate(tools, work, stream):
+    """fwb_floor: the stream decoded (protobuf-c) and appended to LMDB in the daemon's groups,
+    fsync per group, nothing else; on a fresh directory."""
+    dirname = os.path.join(work, "floor")
+    shutil.rmtree(dirname, ignore_errors=True)
+    os.sync()
+    r = run_json([tools["fwb_floor"], "-d", dirname, stream], timeout=3600)[0]
+    shutil.rmtree(dirname, ignore_errors=True)
+    return r
+
+
 # ---- PostgreSQL ---------------------------------------------------------------------------------
 
 
@@ -530,17 +582,94 @@ def throughput(tools, work, pg, size, res):
         fw = floorwalker_rate(tools, work, t, n, perf_out=perf_out)
         row["floorwalker"] = fw["events_per_s"]
         row["floorwalker_detail"] = fw
+        log("%d terminal(s): Floorwalker, light client" % t)
+        lt = light_rate(tools, work, t, stream)
+        row["light"] = lt["events_per_s"]
+        row["light_detail"] = lt
+        if t == 8:
+            log("8 terminals: the decode-and-append floor")
+            res["floor"] = floor_rate(tools, work, stream)
         log("%d terminal(s): PostgreSQL" % t)
         p = pg_rate(tools, pg, t, stream)
         row["postgres"] = p["events_per_s"]
         row["postgres_detail"] = p
         os.unlink(stream)
-        log("%d terminal(s): ceiling %.0f, harness %.0f, Floorwalker %.0f, PostgreSQL %.0f events/s"
-            % (t, row["ceiling"], row["harness"], row["floorwalker"], row["postgres"]))
+        log("%d terminal(s): ceiling %.0f, harness %.0f, Floorwalker %.0f (light client %.0f), "
+            "PostgreSQL %.0f events/s" % (t, row["ceiling"], row["harness"], row["floorwalker"],
+                                          row["light"], row["postgres"]))
     # The library's full durability for comparison: the spool fsynced on every chunk.
     log("8 terminals: Floorwalker with the terminals' spool fsync on")
     fw = floorwalker_rate(tools, work, 8, n, spool_fsync=True, tag="-fsync")
     res["floorwalker_8_spool_fsync"] = fw["events_per_s"]
+
+
+def query_under_load(tools, work, size, res):
+    """Store-day sales queries back to back from one REQ while fwb_light drives 8 terminals flat
+    out against a fresh daemon (a stream long enough for about qload_s seconds at the light
+    client's best rate, a noisy 8-terminal figure could make it too short); then the daemon's
+    own longest query and loop pass (STATS)."""
+    import zmq
+    sys.path.insert(0, HERE)
+    import fwbench
+    pb = pb2()
+    rate = max(r["light"] for r in res["throughput"].values())
+    per = 8 * BATCH
+    n = max(size["events"], int(rate * size["qload_s"]) // per * per)
+    stream = os.path.join(work, "stream-qload.bin")
+    log("queries under full ingest: %d events from 8 terminals (light client)" % n)
+    make_stream(tools, work, 8, n, stream)
+    os.sync()
+    d = Daemon(tools, work, "fw-qload")
+    d.start()
+    light = PROCS.start([tools["fwb_light"], "-g", "-e", d.ingest, stream],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if light.stdout.readline().strip() != "go":  # the clock started: the load is on
+        die("fwb_light did not start: %s" % light.communicate(timeout=60)[1])
+    s = zmq.Context.instance().socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(d.query)
+    data = pb.Query(kind=pb.Query.SALES, store_id="S001", from_day="today").SerializeToString()
+    lat, rows, after, known = [], 0, 0, False
+    t0 = time.monotonic()
+    while light.poll() is None:
+        a = time.perf_counter()
+        s.send(data)
+        if not s.poll(30000):
+            die("the daemon did not answer a store-day sales query within 30 s under load")
+        r = pb.QueryResult()
+        r.ParseFromString(s.recv())
+        ms = (time.perf_counter() - a) * 1000
+        if r.status != pb.QueryResult.OK:
+            if not known and "unknown store" in r.error:
+                continue  # zero-config: S001 exists once its first events are committed
+            die("store-day sales query under load: %s" % r.error)
+        known = True
+        rows = sum(len(tb.rows) for tb in r.tables)
+        if light.poll() is None:  # answered while the load still ran
+            lat.append(ms)
+        else:
+            after += 1
+        if time.monotonic() - t0 > 3600:
+            die("the ingest under the query probe took longer than an hour")
+    s.close()
+    out, err = light.communicate(timeout=60)
+    PROCS.live.remove(light)
+    if light.returncode != 0:
+        die("fwb_light (under the query probe) exited %d: %s%s" % (light.returncode, out, err))
+    lt = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+    st = d.stats()
+    d.stop()
+    d.remove_data()
+    os.unlink(stream)
+    if not lat:
+        die("no store-day sales query was answered while the ingest ran")
+    q = fwbench.summary(lat)
+    q.update(rows=rows, answered_after_load=after, light=lt, query_ms_max=st.get("query_ms_max"),
+             pass_ms_max=st.get("pass_ms_max"), commit_ms_max=st.get("commit_ms_max"),
+             commit_events_avg=st.get("commit_events_avg"), load_s=lt["seconds"])
+    res["query_under_load"] = q
+    log("queries under full ingest: p50 %.3f ms, p99 %.3f ms (n=%d) while ingest ran at %.0f "
+        "events/s" % (q["p50_ms"], q["p99_ms"], q["n"], lt["events_per_s"]))
 
 
 def latency(tools, work, size, res):
@@ -653,6 +782,19 @@ def report(res, size_name, size):
         ratio = r["floorwalker"] / r["postgres"]
         rows.append(("Floorwalker / PostgreSQL, %s" % term, "%.1fx" % ratio,
                      ">= %dx" % GOAL_PG_RATIO, status(ratio >= GOAL_PG_RATIO)))
+    for t in ("1", "8", "64"):
+        term = "%s terminal%s" % (t, "" if t == "1" else "s")
+        light = tp[t]["light"]
+        goal = t == "8"
+        rows.append(("Floorwalker durable acked ingest, light client, %s (events/s)" % term,
+                     fmt_int(light), ">= " + fmt_int(GOAL_RATE) if goal else "",
+                     status(light >= GOAL_RATE) if goal else ""))
+    fl = res["floor"]
+    rows.append(("decode-and-append floor (protobuf-c + LMDB append, fsync per group) (events/s)",
+                 fmt_int(fl["events_per_s"]), "", ""))
+    share = tp["8"]["light"] / fl["events_per_s"]
+    rows.append(("Floorwalker / floor, light client 8 terminals", "%.1f%%" % (100 * share),
+                 ">= %d%%" % (100 * GOAL_FLOOR_SHARE), status(share >= GOAL_FLOOR_SHARE)))
     ack = res["ack_latency"]
     load = "at %s events/s (50%% of %s), %d terminals" % (
         fmt_int(ack["target_rate"]), fmt_int(2 * ack["target_rate"]), ack["terminals"])
@@ -671,6 +813,18 @@ def report(res, size_name, size):
                      status(res["latency_pass_ms_max"] <= GOAL_LOOP_PASS_MS)))
         rows.append(("longest query answered under that load, the daemon's query_ms_max (ms)",
                      "%.1f" % res["latency_query_ms_max"], "", ""))
+    ql = res["query_under_load"]
+    rows.append(("store-day sales query p50 while ingest runs at full speed (light client, 8 "
+                 "terminals) (ms)", "%.3f" % ql["p50_ms"], "", ""))
+    rows.append(("store-day sales query p99 while ingest runs at full speed (light client, 8 "
+                 "terminals) (ms)", "%.3f" % ql["p99_ms"], "<= %d" % GOAL_QUERY_LOAD_P99_MS,
+                 status(ql["p99_ms"] <= GOAL_QUERY_LOAD_P99_MS)))
+    if ql.get("query_ms_max") is not None:  # the daemon's own measures (stats)
+        rows.append(("longest query answered during that full-speed ingest, the daemon's "
+                     "query_ms_max (ms)", "%.1f" % ql["query_ms_max"], "", ""))
+    if ql.get("pass_ms_max") is not None:
+        rows.append(("longest ingest loop pass during that full-speed ingest, the daemon's "
+                     "pass_ms_max (ms)", "%.1f" % ql["pass_ms_max"], "", ""))
     n = res["events_stored"]
     scaled = "" if n >= GOAL_RECOVERY_EVENTS else " [scaled down: %s events, not 10M]" % fmt_int(n)
     q = res["queries"]
@@ -765,6 +919,39 @@ def report(res, size_name, size):
                  % (PG_CONNS, BATCH, ", ".join("%s=%s" % kv for kv in PG_SETTINGS.items()
                                                if kv[0] not in ("synchronous_commit", "fsync")),
                     fmt_int(pgd["events"]), fmt_int(pgd["db_bytes"] / 1e6)))
+    l8 = tp["8"]["light_detail"]
+    lines.append("- Light client: fwb_light (C) sends the --write file's batches to floorwalkerd "
+                 "(default configuration, a fresh data directory per run: the file's epochs and "
+                 "seqs would be duplicates in a used one) as fast as they are acked, one DEALER "
+                 "per terminal with %d batches in flight (the library's window) and no spool; "
+                 "every Ack is decoded, a batch counts when an Ack covers its last seq, and a "
+                 "run with a rejected event, a batch error or an event not newly stored fails; "
+                 "events/s from the first send to the last Ack. At 8 terminals the daemon "
+                 "committed %s events per group on average and used %.1f us of CPU per event."
+                 % (l8["window"], fmt_int(l8["commit_events_avg"] or 0),
+                    l8["daemon_cpu_us_per_event"]))
+    lines.append("- Decode-and-append floor: fwb_floor on the 8-terminal file, in one process "
+                 "with no network: batches grouped as the daemon's loop takes them (until a "
+                 "group holds %s events or %s batches, the defaults of commit_max_events and "
+                 "commit_max_msgs: %d groups of %s events here), one LMDB write transaction per "
+                 "group committed with the default environment flags (fsync per group, %.1f ms "
+                 "on average); in it every batch split by fw_batch_split, every event decoded "
+                 "by protobuf-c (floorwalker__event__unpack) and its bytes appended behind an "
+                 "8-byte time under an 8-byte key (MDB_APPEND). No validation, dedup, rollups, "
+                 "rules or acks. \"Floorwalker / floor\" is the light client's 8-terminal rate "
+                 "over it." % (fmt_int(fl["max_events"]), fmt_int(fl["max_batches"]),
+                               fl["groups"], fmt_int(fl["events_per_group"]),
+                               fl["commit_ms_avg"]))
+    lines.append("- Queries at full ingest speed: one Python REQ (query_latency.py's way, its "
+                 "own overhead included) asks the store-day sales query (store S001, today) "
+                 "back to back while fwb_light drives %s events from 8 terminals flat out "
+                 "against a fresh daemon (%.1f s; ingest reached %s events/s with the queries, "
+                 "%s without); n=%d queries answered while the load ran (rows in the last "
+                 "answer: %d). query_ms_max and pass_ms_max: the daemon's STATS after that run "
+                 "(its longest commit meanwhile %.1f ms)."
+                 % (fmt_int(ql["light"]["events"]), ql["load_s"],
+                    fmt_int(ql["light"]["events_per_s"]), fmt_int(tp["8"]["light"]), ql["n"],
+                    ql["rows"], ql["commit_ms_max"] or 0))
     lines.append("- Ack latency: fwb_latency sends the stream of %d terminals (%s events) paced "
                  "open-loop at %s events/s, batch by batch in turn, and times each batch from "
                  "its slot to the Ack covering it (%d batches, the first 0.5 s left out as "
@@ -801,11 +988,11 @@ def chart(res, out):
     tp = res["throughput"]
     dat = os.path.join(out, "throughput.dat")
     with open(dat, "w") as f:
-        f.write("# terminals ceiling harness floorwalker postgres\n")
+        f.write("# terminals ceiling harness floorwalker postgres floorwalker_light_client\n")
         for t in ("1", "8", "64"):
             r = tp[t]
-            f.write("%s %.0f %.0f %.0f %.0f\n" % (t, r["ceiling"], r["harness"], r["floorwalker"],
-                                                 r["postgres"]))
+            f.write("%s %.0f %.0f %.0f %.0f %.0f\n" % (t, r["ceiling"], r["harness"],
+                                                       r["floorwalker"], r["postgres"], r["light"]))
     lat = sorted(float(x) for x in open(os.path.join(out, "ack_latency_ms.txt")) if x.strip())
     # Percentile spectrum, HdrHistogram style: x = 1 / (1 - p) on a log axis, so the tail shows.
     spec = os.path.join(out, "ack_latency_percentiles.dat")
@@ -834,6 +1021,7 @@ set label 1 'goal 1M/s' at 1.1,%(goal)d*1.15 tc rgb '#888888'
 plot '%(dat)s' u 1:2 w lp lw 2 pt 7 t 'ZeroMQ ceiling (same batches)', \\
      '' u 1:3 w lp lw 2 pt 5 dt 2 t 'sim against a null ROUTER', \\
      '' u 1:4 w lp lw 3 pt 9 t 'Floorwalker', \\
+     '' u 1:6 w lp lw 2 pt 13 dt 4 t 'Floorwalker, light client', \\
      '' u 1:5 w lp lw 2 pt 11 t 'PostgreSQL 15 upserts', \\
      %(goal)d w l lc rgb '#888888' dt 3 notitle
 unset label 1
@@ -914,6 +1102,7 @@ def main():
         pg.start()
         throughput(tools, work, pg, size, res)
         pg.stop()
+        query_under_load(tools, work, size, res)
         latency(tools, work, size, res)
         recovery(tools, work, size, res)
         res["seconds"] = time.monotonic() - t0
