@@ -956,8 +956,8 @@ def report(res, size_name, size):
                  "open-loop at %s events/s, batch by batch in turn, and times each batch from "
                  "its slot to the Ack covering it (%d batches, the first 0.5 s left out as "
                  "warm-up); achieved %s events/s; the daemon's longest group commit meanwhile "
-                 "took %.1f ms and its longest rollup checkpoint %.1f ms (both on the loop "
-                 "thread). Event-to-alert: alert_latency.py (Python, a MAJOR complaint per batch "
+                 "took %.1f ms (on the writer thread) and its longest rollup checkpoint %.1f ms "
+                 "(on the loop thread). Event-to-alert: alert_latency.py (Python, a MAJOR complaint per batch "
                  "to its FIRING on the PUB, n=%d) while that load runs."
                  % (ack["terminals"], fmt_int(ack["events"]), fmt_int(ack["target_rate"]),
                     ack["measured_batches"], fmt_int(ack["achieved_events_per_s"]),
