@@ -286,6 +286,22 @@ class AlertTruth(fwtest.DaemonTest):
         # A rule pass at the real time the sim set the clock back to, then quiet.
         d.query_raw(fwtest.pb2().Query(kind=fwtest.pb2().Query.TEST_CLOCK,
                                        clock_ms=fwtest.now_ms()))
+        # Whether the sim's days reach return_rate_high depends on the hour the run starts at
+        # (the simulated span ends at the real time): one store-day that surely does, by hand,
+        # so the rate unit is always checked. 20 sales of 1.00, then one of 50,000.00 returned.
+        sale = lambda rid, cents, kind="SALE", orig="": json.dumps(  # noqa: E731
+            {"store_id": "S001", "terminal_id": "S001-T02", "sale": {
+                "receipt_id": rid, "cashier_id": "S001-E0001", "kind": kind,
+                "original_receipt_id": orig, "total_cents": cents,
+                "lines": [{"sku": "SKU-00001", "qty_milli": 1000, "unit_price_cents": cents}],
+                "tenders": [{"method": "CARD", "amount_cents": cents}]}})
+        lines = [sale("TRUTH-%d" % i, 100) for i in range(20)]
+        lines += [sale("TRUTH-BIG", 5000000), sale("TRUTH-RET", 5000000, "RETURN", "TRUTH-BIG")]
+        q = subprocess.run([fwtest.CLI, "publish", "-e", d.ingest, "--spool",
+                            os.path.join(self.tmp, "spool-byhand"), "-f", "-"],
+                           input="\n".join(lines) + "\n", capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(q.returncode, 0, q.stderr)
         sub.quiet(1.0, 30)
         snap = self.snapshot(d)
         sub.quiet(1.0, 10)
