@@ -255,17 +255,8 @@ void feed_take_snapshot(struct feed_seqs *s, const Floorwalker__QueryResult *r, 
 
 void feed_monitor_wait_stop(void *sub, void *mon, uint64_t deadline, const fw_stop_flag *stop)
 {
-    while (!(stop && *stop)) {
-        uint64_t now = fw_mono_ns();
-        if (now >= deadline)
-            break;
-        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
-        if (n < 0 && zmq_errno() == EINTR)
-            continue;
-        if (n != 0)
-            break; /* the only event we asked for (or an error: do not wait longer) */
-    }
+    /* The only event asked for (or an error, or the deadline: do not wait longer). */
+    cli_monitor_next(mon, deadline, stop);
     zmq_socket_monitor(sub, NULL, 0);
     zmq_close(mon);
 }

@@ -42,6 +42,9 @@ int cli_secure(void *sock, const char *who);
 /* Starts a monitor of sock for events (before zmq_connect, so none is missed); returns the PAIR
  * socket that receives them, or NULL. Stop it with cli_auth_unwatch. */
 void *cli_monitor(void *ctx, void *sock, int events);
+/* Waits until deadline (fw_mono_ns) for the next event on mon and reads it: its ZMQ_EVENT_*, or
+ * 0 when none came, on an error, or once *stop is set (stop may be NULL). */
+int cli_monitor_next(void *mon, uint64_t deadline, const fw_stop_flag *stop);
 /* Watches sock's handshake for the daemon refusing our key, or wanting one (start before
  * zmq_connect); cli_auth_outcome then tells what it saw. NULL-safe. */
 void *cli_auth_watch(void *ctx, void *sock);

@@ -181,6 +181,39 @@ void *cli_auth_watch(void *ctx, void *sock)
                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
 }
 
+/* The event of the next message on mon (its two frames read), if one is queued: -1 none, 0 one
+ * that does not parse. */
+static int monitor_read(void *mon)
+{
+    uint8_t ev[6];
+    int n = zmq_recv(mon, ev, sizeof ev, ZMQ_DONTWAIT);
+    if (n < 0)
+        return -1;
+    zmq_msg_t addr; /* the second frame: the endpoint */
+    zmq_msg_init(&addr);
+    zmq_msg_recv(&addr, mon, ZMQ_DONTWAIT);
+    zmq_msg_close(&addr);
+    return n >= 2 ? ev[0] | ev[1] << 8 : 0; /* little-endian (zmq_socket_monitor(3)) */
+}
+
+int cli_monitor_next(void *mon, uint64_t deadline, const fw_stop_flag *stop)
+{
+    while (!(stop && *stop)) {
+        uint64_t now = fw_mono_ns();
+        if (now >= deadline)
+            break;
+        zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+        int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
+        if (n < 0 && zmq_errno() == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        int e = monitor_read(mon);
+        return e > 0 ? e : 0;
+    }
+    return 0;
+}
+
 /* The most telling handshake failure seen so far: AUTH or PROTOCOL over NO_DETAIL; 0: none. */
 int cli_auth_outcome(void *mon)
 {
@@ -188,15 +221,9 @@ int cli_auth_outcome(void *mon)
     if (!mon)
         return 0;
     for (;;) {
-        uint8_t ev[6];
-        int n = zmq_recv(mon, ev, sizeof ev, ZMQ_DONTWAIT);
-        if (n < 0)
+        int e = monitor_read(mon);
+        if (e < 0)
             return best;
-        zmq_msg_t addr; /* the second frame: the endpoint */
-        zmq_msg_init(&addr);
-        zmq_msg_recv(&addr, mon, ZMQ_DONTWAIT);
-        zmq_msg_close(&addr);
-        int e = n >= 2 ? ev[0] | ev[1] << 8 : 0; /* little-endian (zmq_socket_monitor(3)) */
         if (e && e != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
             return e;
         if (e)
@@ -222,27 +249,12 @@ bool cli_plain_probe(void *ctx, const char *ep, int ms)
                         ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
     if (mon && zmq_connect(s, ep) == 0) {
         uint64_t deadline = fw_mono_ns() + (uint64_t)ms * 1000000u;
-        for (;;) {
-            uint64_t now = fw_mono_ns();
-            if (now >= deadline)
-                break;
-            zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
-            int n = zmq_poll(&it, 1, (long)((deadline - now + 999999) / 1000000));
-            if (n < 0 && zmq_errno() == EINTR)
-                continue;
-            if (n <= 0)
-                break;
-            uint8_t ev[6];
-            int got = zmq_recv(mon, ev, sizeof ev, ZMQ_DONTWAIT);
-            zmq_msg_t addr;
-            zmq_msg_init(&addr);
-            zmq_msg_recv(&addr, mon, ZMQ_DONTWAIT);
-            zmq_msg_close(&addr);
-            if (got >= 2 && (ev[0] | ev[1] << 8) == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        int e;
+        while ((e = cli_monitor_next(mon, deadline, NULL)) != 0)
+            if (e == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
                 plain = true;
                 break;
             }
-        }
     }
     cli_auth_unwatch(s, mon);
     zmq_close(s);
