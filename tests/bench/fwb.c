@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zmq.h>
 
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
@@ -157,4 +158,16 @@ void fwb_stream_close(struct fwb_stream *s)
     free(s->terms);
     free(s->b);
     memset(s, 0, sizeof *s);
+}
+
+void *fwb_dealer(void *ctx, const char *ep)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    if (!s)
+        fwb_die("socket: %s", zmq_strerror(zmq_errno()));
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (zmq_connect(s, ep) < 0)
+        fwb_die("connect %s: %s", ep, zmq_strerror(zmq_errno()));
+    return s;
 }

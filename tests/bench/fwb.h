@@ -44,6 +44,8 @@ __attribute__((noreturn, format(printf, 1, 2))) void fwb_die(const char *fmt, ..
 /* Sorts v and returns the nearest-rank percentile p (0 < p <= 100). */
 double fwb_pct_sorted(const double *v, size_t n, double p);
 void fwb_sort(double *v, size_t n);
+/* A terminal's DEALER on ctx connected to ep, LINGER 0; exits with a message on failure. */
+void *fwb_dealer(void *ctx, const char *ep);
 
 extern const char *fwb_prog;
 

@@ -59,11 +59,7 @@ int main(int argc, char **argv)
     zmq_pollitem_t *items = calloc(s.nterms, sizeof *items);
     for (unsigned k = 0; k < s.nterms; k++) {
         t[k].q = malloc(s.nb * sizeof(size_t));
-        t[k].sock = zmq_socket(ctx, ZMQ_DEALER);
-        int linger = 0;
-        zmq_setsockopt(t[k].sock, ZMQ_LINGER, &linger, sizeof linger);
-        if (zmq_connect(t[k].sock, ep) < 0)
-            fwb_die("connect %s: %s", ep, zmq_strerror(zmq_errno()));
+        t[k].sock = fwb_dealer(ctx, ep);
         items[k].socket = t[k].sock;
         items[k].events = ZMQ_POLLIN;
     }
