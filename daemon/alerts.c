@@ -42,6 +42,16 @@ struct alerts {
     } pcache[64];
     struct alert_rec **changes; /* copies, in order, to store and publish at the next flush */
     size_t nchanges, changes_cap;
+    /* The flush in flight (alerts_flush_begin .. _end): its changes, numbered and recorded,
+     * wait for their commit before they are published; before[] undoes the numbering. */
+    struct {
+        bool on;
+        struct alert_rec **recs;
+        uint64_t *before;
+        size_t n, cap, recs_cap; /* cap: of before */
+    } fl;
+    void (*flusher)(void *arg); /* asks for a flush job (the ingest's writer); NULL: at once */
+    void *flusher_arg;
     int64_t clock_offset;
     int64_t update_min_ms; /* [alerts] update_min_seconds */
     bool updates;          /* some firing alert may be unstored or unpublished */
@@ -384,14 +394,14 @@ static bool pub_send(struct alerts *a, const char *topic, const void *data, size
            zmq_send(a->pub, data, len, ZMQ_DONTWAIT) >= 0;
 }
 
-/* The alert changes of a flush, in one write transaction (store_write's fill): each alert's
- * final state (FIRING stored, RESOLVED removed), its unpublished mark, its region's pub_seq. */
-static fw_err store_changes(struct store_txn *t, void *arg)
+/* The alert changes of a flush (recorded into its write set): each alert's final state
+ * (FIRING stored, RESOLVED removed), its unpublished mark, its region's pub_seq. */
+static fw_err store_changes(struct alerts *a, struct store_txn *t)
 {
-    struct alerts *a = arg;
     MDB_dbi meta = store_db(a->st, STORE_META);
-    for (size_t i = 0; i < a->nchanges && !t->err; i++) {
-        const Floorwalker__Alert *m = &a->changes[i]->m;
+    for (size_t i = 0; i < a->fl.n && !t->err; i++) {
+        const struct alert_rec *c = a->fl.recs[i];
+        const Floorwalker__Alert *m = &c->m;
         size_t idlen = strlen(m->alert_id);
         if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
             size_t n = floorwalker__alert__get_packed_size(m);
@@ -408,7 +418,7 @@ static fw_err store_changes(struct store_txn *t, void *arg)
         size_t ul = strnlen(m->alert_id, sizeof uk - 2);
         uk[0] = UNPUB_PREFIX;
         memcpy(uk + 1, m->alert_id, ul);
-        if (!a->changes[i]->publish)
+        if (!c->publish)
             store_txn_put_raw(t, a->db, uk, ul + 1, "", 0, 0);
         else
             store_txn_del_raw(t, a->db, uk, ul + 1);
@@ -416,61 +426,110 @@ static fw_err store_changes(struct store_txn *t, void *arg)
         snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", m->region);
         uint8_t sv[8];
         be64_put(sv, m->pub_seq);
-        if (a->changes[i]->publish)
+        if (c->publish)
             store_txn_put_raw(t, meta, sk, strlen(sk), sv, 8, 0);
     }
     return t->err;
 }
 
-int alerts_flush(struct alerts *a)
+fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
 {
-    if (!a)
-        return 0;
+    *started = false;
+    if (!a || a->fl.on)
+        return FW_OK;
     if (a->updates) {
         a->updates = false;
         htab_foreach(a->active, take_update, a);
     }
     if (!a->nchanges)
-        return 0;
-    int sent = 0;
+        return FW_OK;
     if (!a->pub) { /* rebuild mode */
         for (size_t i = 0; i < a->nchanges; i++)
             rec_free(a->changes[i]);
         a->nchanges = 0;
-        return 0;
+        return FW_OK;
     }
-    /* Number the messages per region, then store the final state of each alert. */
-    uint64_t *before = calloc(a->nchanges, sizeof *before);
-    for (size_t i = 0; i < a->nchanges; i++) {
-        uint64_t *s = a->changes[i]->publish ? seq_of(a, a->changes[i]->m.region) : NULL;
+    if (a->nchanges > a->fl.cap) {
+        uint64_t *b = realloc(a->fl.before, a->nchanges * sizeof *b);
+        if (!b)
+            return FW_ENOMEM;
+        a->fl.before = b;
+        a->fl.cap = a->nchanges;
+    }
+    /* The changes move to the flush; new ones gather for the next. */
+    struct alert_rec **recs = a->fl.recs;
+    a->fl.recs = a->changes;
+    a->fl.n = a->nchanges;
+    a->changes = recs;
+    a->nchanges = 0;
+    size_t cap = a->changes_cap;
+    a->changes_cap = a->fl.recs_cap;
+    a->fl.recs_cap = cap;
+    /* Number the messages per region, then record the final state of each alert. */
+    for (size_t i = 0; i < a->fl.n; i++) {
+        struct alert_rec *c = a->fl.recs[i];
+        uint64_t *s = c->publish ? seq_of(a, c->m.region) : NULL;
+        a->fl.before[i] = s ? *s : 0;
         if (s) {
-            if (before)
-                before[i] = *s;
-            a->changes[i]->m.pub_seq = ++*s;
-            struct alert_rec *live = htab_get(a->active, a->changes[i]->m.alert_id);
-            if (live && live->m.state == a->changes[i]->m.state)
+            c->m.pub_seq = ++*s;
+            struct alert_rec *live = htab_get(a->active, c->m.alert_id);
+            if (live && live->m.state == c->m.state)
                 live->m.pub_seq = *s; /* the snapshot shows the message it is current to */
         }
     }
-    fw_err err = store_write(a->st, store_changes, NULL, a, NULL);
+    a->fl.on = true;
+    struct store_txn t;
+    store_txn_begin_recording(a->st, &t, w);
+    fw_err err = t.err ? t.err : store_changes(a, &t);
+    fw_err end = store_txn_commit(&t); /* ends the recording's read transaction */
+    if (!err)
+        err = end;
     if (err != FW_OK) {
-        /* Not stored: keep them for the next flush, and give the numbers back. */
-        log_err("storing %zu alert change(s) failed: %s; retrying later", a->nchanges,
-                fw_strerror(err));
-        if (before)
-            for (size_t i = a->nchanges; i-- > 0;) {
-                uint64_t *s = a->changes[i]->publish ? seq_of(a, a->changes[i]->m.region) : NULL;
-                if (s)
-                    *s = before[i];
-            }
-        free(before);
-        return 0;
+        alerts_flush_end(a, err);
+        return err;
     }
-    free(before);
-    for (size_t i = 0; i < a->nchanges; i++) {
-        const Floorwalker__Alert *m = &a->changes[i]->m;
-        if (!a->changes[i]->publish) {
-            rec_free(a->changes[i]);
+    *started = true;
+    return FW_OK;
+}
+
+void alerts_flush_end(struct alerts *a, fw_err err)
+{
+    if (!a || !a->fl.on)
+        return;
+    a->fl.on = false;
+    if (err != FW_OK) {
+        /* Not stored: give the numbers back, and keep the changes, first, for the next flush. */
+        log_err("storing %zu alert change(s) failed: %s; retrying later", a->fl.n,
+                fw_strerror(err));
+        for (size_t i = a->fl.n; i-- > 0;) {
+            uint64_t *s = a->fl.recs[i]->publish ? seq_of(a, a->fl.recs[i]->m.region) : NULL;
+            if (s)
+                *s = a->fl.before[i];
+        }
+        size_t need = a->nchanges + a->fl.n;
+        if (need > a->changes_cap) {
+            struct alert_rec **n = realloc(a->changes, need * sizeof *n);
+            if (!n) {
+                log_err("out of memory: %zu alert change(s) lost", a->fl.n);
+                for (size_t i = 0; i < a->fl.n; i++)
+                    rec_free(a->fl.recs[i]);
+                a->fl.n = 0;
+                return;
+            }
+            a->changes = n;
+            a->changes_cap = need;
+        }
+        memmove(a->changes + a->fl.n, a->changes, a->nchanges * sizeof *a->changes);
+        memcpy(a->changes, a->fl.recs, a->fl.n * sizeof *a->changes);
+        a->nchanges = need;
+        a->fl.n = 0;
+        return;
+    }
+    int sent = 0;
+    for (size_t i = 0; i < a->fl.n; i++) {
+        const Floorwalker__Alert *m = &a->fl.recs[i]->m;
+        if (!a->fl.recs[i]->publish) {
+            rec_free(a->fl.recs[i]);
             continue;
         }
         char topic[300];
@@ -494,11 +553,39 @@ int alerts_flush(struct alerts *a)
         }
         log_debug("alert %s %s", m->alert_id,
                   m->state == FLOORWALKER__ALERT__STATE__FIRING ? "FIRING" : "RESOLVED");
-        rec_free(a->changes[i]);
+        rec_free(a->fl.recs[i]);
     }
-    a->nchanges = 0;
+    a->fl.n = 0;
     a->published += (uint64_t)sent;
-    return sent;
+}
+
+void alerts_set_flusher(struct alerts *a, void (*fn)(void *arg), void *arg)
+{
+    if (!a)
+        return;
+    a->flusher = fn;
+    a->flusher_arg = arg;
+}
+
+/* Applies a write set in one transaction (store_write's fill). */
+static fw_err wset_fill(struct store_txn *t, void *arg)
+{
+    return store_wset_apply(t, arg);
+}
+
+void alerts_flush(struct alerts *a)
+{
+    if (!a)
+        return;
+    if (a->flusher) {
+        a->flusher(a->flusher_arg);
+        return;
+    }
+    struct store_wset w = {0};
+    bool started;
+    if (alerts_flush_begin(a, &w, &started) == FW_OK && started)
+        alerts_flush_end(a, store_write(a->st, wset_fill, NULL, &w, NULL));
+    store_wset_free(&w);
 }
 
 void alerts_set_sender(struct alerts *a,
@@ -795,6 +882,10 @@ void alerts_destroy(struct alerts **pa)
     for (size_t i = 0; i < a->nchanges; i++)
         rec_free(a->changes[i]);
     free(a->changes);
+    for (size_t i = 0; i < a->fl.n; i++)
+        rec_free(a->fl.recs[i]);
+    free(a->fl.recs);
+    free(a->fl.before);
     htab_destroy(&a->active, rec_free_v);
     htab_destroy(&a->seqs, free);
     htab_destroy(&a->fired, free);

@@ -3,8 +3,8 @@
  * alerts_raise while their condition holds and alerts_clear when it does not. Only changes are
  * kept: the first raise creates a FIRING alert, a clear of an active alert resolves it. Changes
  * gather during a loop pass and alerts_flush stores them (with each region's pub_seq) in one
- * LMDB transaction, then publishes them on the PUB socket: an alert is durable before anyone
- * sees it, so a restart neither re-fires nor forgets it.
+ * LMDB transaction (the writer thread's, with the next pass), then publishes them on the PUB
+ * socket: an alert is durable before anyone sees it, so a restart neither re-fires nor forgets it.
  */
 #ifndef FW_ALERTS_H
 #define FW_ALERTS_H
@@ -48,8 +48,20 @@ bool alerts_active(struct alerts *a, enum rule_id rule, const char *store, const
  * with no resolution of their own, like late_clock_in). */
 void alerts_end_days(struct alerts *a, const char *store, int32_t today);
 
-/* Stores and publishes what changed; returns the number of messages published. */
-int alerts_flush(struct alerts *a);
+/* Stores and publishes what changed: through the flusher when one is set (the ingest's
+ * writer thread, see alerts_set_flusher), else at once on the caller's thread. */
+void alerts_flush(struct alerts *a);
+/* The flusher: asks for a write job that carries a flush (begin, the writer, end). NULL
+ * flushes on the caller's thread again. */
+void alerts_set_flusher(struct alerts *a, void (*fn)(void *arg), void *arg);
+/*
+ * A flush in two steps: begin numbers the changes per region and records them into w (a write
+ * set; *started says whether there was anything); once w is committed, or failed, end
+ * publishes them, or keeps them for the next flush. One flush at a time: changes made
+ * meanwhile wait for the next.
+ */
+fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started) FW_WUR;
+void alerts_flush_end(struct alerts *a, fw_err err);
 
 /* Publishes one two-frame message on the PUB socket (the rollup reports). */
 void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len);

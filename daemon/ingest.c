@@ -74,11 +74,20 @@ struct ingest {
     struct arena arena;
     uint64_t pass_quarantined; /* quarantine records added by this pass */
     uint64_t pass_stored;      /* events appended by this pass */
-    /* The pass's writes, committed by the store's writer thread while the loop serves queries
-     * and subscribers; ingest waits (its watcher stopped) until the job comes back. */
-    struct store_wset wset;
+    /* The writer thread's job: a pass's writes and/or a rollup checkpoint's snapshot, in one
+     * transaction, committed while the loop serves queries and subscribers. Ingest waits (its
+     * watcher stopped) until the job comes back. */
+    struct store_wset wset;    /* the pass's */
+    struct store_wset cp_wset; /* the checkpoint's */
+    struct store_wset al_wset; /* the alert changes' */
     struct store_job job;
-    bool inflight;
+    bool inflight;         /* a job is with the writer */
+    bool job_pass;         /* ... it holds a pass */
+    bool job_cp;           /* ... it holds a checkpoint */
+    bool job_alerts;       /* ... it holds alert changes */
+    bool want_cp;          /* a checkpoint is due: it goes with the next job */
+    bool want_alerts;      /* alert changes wait: they go with the next job */
+    bool settling;         /* on_committed runs: the next job starts at its end */
     uint64_t pass_loop_ns; /* the loop's part of the pass in flight, so far */
     ev_io done_w;          /* the writer's eventfd */
     struct rollup *rollup;
@@ -692,10 +701,17 @@ static fw_err pass_record(struct ingest *in)
     return err ? err : end;
 }
 
-/* The writer's side of a pass: its write set in one transaction (the store job's fill). */
-static fw_err wset_fill(struct store_txn *t, void *arg)
+/* The writer's side of a job: the pass's and the checkpoint's write sets in one transaction
+ * (the store job's fill; on the writer thread, it reads only what the loop left for it). */
+static fw_err job_fill(struct store_txn *t, void *arg)
 {
-    return store_wset_apply(t, arg);
+    struct ingest *in = arg;
+    fw_err err = in->job_pass ? store_wset_apply(t, &in->wset) : FW_OK;
+    if (err == FW_OK && in->job_cp)
+        err = store_wset_apply(t, &in->cp_wset);
+    if (err == FW_OK && in->job_alerts)
+        err = store_wset_apply(t, &in->al_wset);
+    return err;
 }
 
 static void send_acks(struct ingest *in)
@@ -732,9 +748,8 @@ static void pass_done(struct ingest *in, fw_err err, uint64_t commit_ns)
                 rules_seen(in->rules, in->applied[i]);
             alerts_flush(in->alerts);
             stats_hist_add(&in->sr->apply, fw_mono_ns() - ta);
-            if ((int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells &&
-                rollup_checkpoint(in->rollup) != FW_OK)
-                log_warn("rollup checkpoint failed; the timer retries");
+            if ((int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells)
+                in->want_cp = true;
         }
         send_acks(in);
     } else {
@@ -749,28 +764,68 @@ static void pass_done(struct ingest *in, fw_err err, uint64_t commit_ns)
     bound_caches(in);
 }
 
-static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+/* Starts the next job when the writer is free: the messages waiting (decoded, validated,
+ * recorded on the loop), the alert changes waiting and, when one is due, a rollup
+ * checkpoint's snapshot, all in one transaction. Ingest rests until the writer hands the job
+ * back (pipelining passes needs marks and positions per pass in flight: the next step). */
+static void next_job(struct ingest *in)
 {
-    struct ingest *in = w->data;
-    if (in->inflight)
+    if (in->inflight || in->settling)
         return;
     uint64_t t0 = fw_mono_ns();
+    in->job_pass = in->job_cp = in->job_alerts = false;
     in->sr->last_pass_msgs = collect(in);
-    if (!in->sr->last_pass_msgs)
-        return;
-    fw_err err = pass_record(in);
-    if (err != FW_OK) {
-        pass_done(in, err, 0);
-        stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
-        return;
+    if (in->sr->last_pass_msgs) {
+        fw_err err = pass_record(in);
+        if (err == FW_OK) {
+            in->job_pass = true;
+        } else {
+            pass_done(in, err, 0);
+            stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
+        }
     }
-    /* Ingest rests until the writer hands the pass back (pipelining passes needs marks and
-     * positions per pass in flight: the next step). */
-    in->job = (struct store_job){.fill = wset_fill, .arg = &in->wset};
+    if (in->want_cp && in->rollup) {
+        bool started = false;
+        if (rollup_checkpoint_begin(in->rollup, &in->cp_wset, &started) != FW_OK)
+            log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
+        in->want_cp = false;
+        in->job_cp = started;
+    }
+    if (in->want_alerts) {
+        bool started = false;
+        if (alerts_flush_begin(in->alerts, &in->al_wset, &started) != FW_OK)
+            log_warn("recording alert changes failed; the next flush retries");
+        in->want_alerts = false;
+        in->job_alerts = started;
+    }
+    if (!in->job_pass && !in->job_cp && !in->job_alerts)
+        return;
+    /* Named for what it carries: a checkpoint is the long part. */
+    in->job =
+        (struct store_job){.fill = job_fill, .arg = in, .name = in->job_cp ? "fw-writer-cp" : NULL};
     in->inflight = true;
-    zsock_stop(loop, &in->w);
+    zsock_stop(in->loop, &in->w);
     in->pass_loop_ns = fw_mono_ns() - t0;
     store_writer_submit(in->st, &in->job);
+}
+
+static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
+{
+    next_job(w->data);
+}
+
+void ingest_checkpoint(struct ingest *in)
+{
+    in->want_cp = true;
+    next_job(in);
+}
+
+/* The alerts' flusher: their changes go with the next job. */
+static void flush_alerts(void *arg)
+{
+    struct ingest *in = arg;
+    in->want_alerts = true;
+    next_job(in);
 }
 
 static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
@@ -781,10 +836,20 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
         return;
     uint64_t t0 = fw_mono_ns();
     in->inflight = false;
+    in->settling = true;
     in->sr->map_grows += job->grows;
-    pass_done(in, job->err, job->commit_ns);
-    stats_hist_add(&in->sr->pass, in->pass_loop_ns + (fw_mono_ns() - t0));
+    if (in->job_cp)
+        rollup_checkpoint_end(in->rollup, job->err);
+    if (in->job_alerts)
+        alerts_flush_end(in->alerts, job->err);
+    if (in->job_pass) {
+        pass_done(in, job->err, job->commit_ns);
+        stats_hist_add(&in->sr->pass, in->pass_loop_ns + (fw_mono_ns() - t0));
+    }
+    in->settling = false;
     zsock_start(loop, &in->w);
+    if (in->want_cp || in->want_alerts)
+        next_job(in);
 }
 
 fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
@@ -860,6 +925,7 @@ void ingest_set_rules(struct ingest *in, struct rules *ru, struct alerts *a)
 {
     in->rules = ru;
     in->alerts = a;
+    alerts_set_flusher(a, flush_alerts, in);
 }
 
 const char *ingest_endpoint(const struct ingest *in)
@@ -874,11 +940,17 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         return;
     if (ev_is_active(&in->done_w))
         ev_io_stop(loop, &in->done_w);
+    alerts_set_flusher(in->alerts, NULL, NULL); /* from now on, at once */
     if (in->inflight) {
-        /* The pass in flight commits (or not); its terminals resend for their acks. */
+        /* The job in flight commits (or not); its terminals resend for their acks. */
         store_writer_stop(in->st);
         in->inflight = false;
-        pass_settle(in, false);
+        if (in->job_cp)
+            rollup_checkpoint_end(in->rollup, in->job.err);
+        if (in->job_alerts)
+            alerts_flush_end(in->alerts, in->job.err);
+        if (in->job_pass)
+            pass_settle(in, false);
         for (size_t i = 0; i < in->nmsgs; i++)
             msg_release(&in->msgs[i]);
         in->nmsgs = 0;
@@ -898,6 +970,8 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     free(in->applied_pos);
     arena_destroy(&in->arena);
     store_wset_free(&in->wset);
+    store_wset_free(&in->cp_wset);
+    store_wset_free(&in->al_wset);
     free(in);
     *pin = NULL;
 }

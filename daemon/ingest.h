@@ -31,6 +31,9 @@ struct alerts;
  * stored and published. Either may be NULL. */
 void ingest_set_rules(struct ingest *in, struct rules *ru, struct alerts *a);
 
+/* A rollup checkpoint is due: its snapshot goes to the writer thread with the next pass, or
+ * alone now when the writer is free. */
+void ingest_checkpoint(struct ingest *in);
 /* The endpoint actually bound (tcp://...:* resolved to its port). */
 const char *ingest_endpoint(const struct ingest *in);
 /* Loads the persistent counters from the store. */

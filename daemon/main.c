@@ -69,11 +69,10 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+/* The snapshot is taken on the loop; the writer thread writes it (see ingest_checkpoint). */
 static void on_checkpoint(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    struct rollup *r = w->data;
-    if (rollup_checkpoint(r) != FW_OK)
-        log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
+    ingest_checkpoint(w->data);
 }
 
 static void on_rules(struct ev_loop *loop, ev_timer *w, int revents)
@@ -181,6 +180,8 @@ static void on_retention(struct ev_loop *loop, ev_timer *w, int revents)
     int64_t raw = cfg->raw_retention_days ? now - cfg->raw_retention_days * 86400000LL : 0;
     int32_t day =
         cfg->hourly_retention_days ? (int32_t)(now / 86400000LL - cfg->hourly_retention_days) : 0;
+    if (rollup_checkpoint_busy(rc->rollup))
+        return; /* it checkpoints first: the next interval, once the one in flight is written */
     struct retention_step done;
     if (rollup_retention(rc->rollup, raw, day, 20000, &done) != FW_OK)
         log_warn("retention step failed; the next one retries");
@@ -476,7 +477,7 @@ int main(int argc, char **argv)
     ev_timer checkpoint;
     ev_timer_init(&checkpoint, on_checkpoint, (double)cfg.checkpoint_ms / 1000.0,
                   (double)cfg.checkpoint_ms / 1000.0);
-    checkpoint.data = rollup;
+    checkpoint.data = in;
     ev_timer_start(loop, &checkpoint);
     ev_unref(loop);
     ev_signal sigterm, sigint, sighup;
@@ -518,6 +519,7 @@ out:
     pubmon_stop(&pubmon);
     query_destroy(&q, loop);
     ingest_destroy(&in, loop);
+    alerts_flush(alerts); /* what waited for the next job: stored and published at once */
     if (rollup && rollup_checkpoint(rollup) != FW_OK)
         rc = rc ? rc : 3;
     rollup_destroy(&rollup);

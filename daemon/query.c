@@ -157,6 +157,9 @@ static void q_stats(struct query *q, struct result *res)
         res_row(res, &t, "sd", "checkpoint_ms_last", (double)rs.last_ns / 1e6);
         res_row(res, &t, "sd", "checkpoint_ms_max", (double)rs.max_ns / 1e6);
         res_row(res, &t, "sd", "checkpoint_ms_total", (double)rs.checkpoint.ns_total / 1e6);
+        res_row(res, &t, "sd", "checkpoint_snapshot_ms_max", (double)rs.snapshot.ns_max / 1e6);
+        res_row(res, &t, "sd", "checkpoint_snapshot_ms_total", (double)rs.snapshot.ns_total / 1e6);
+        res_row(res, &t, "si", "checkpoint_snapshots", (int64_t)rs.snapshot.n);
         res_row(res, &t, "si", "replayed_at_start", (int64_t)rs.replayed);
         res_row(res, &t, "sd", "replay_ms", (double)rs.replay_ns / 1e6);
         res_row(res, &t, "si", "pruned_events", (int64_t)rs.pruned_events);
@@ -182,6 +185,7 @@ static void q_stats(struct query *q, struct result *res)
         struct rollup_stats rs;
         rollup_get_stats(q->rollup, &rs);
         hist_table(res, "checkpoint_latency", "below_us", "count", rs.checkpoint.b);
+        hist_table(res, "checkpoint_snapshot_latency", "below_us", "count", rs.snapshot.b);
     }
 
     /* Terminals seen, with the seq acked in each epoch. */

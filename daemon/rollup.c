@@ -25,6 +25,7 @@ struct cell {
     int64_t v[CELL_MAXV];
     uint8_t klen, nv, taglen;
     bool dirty, in_lmdb;
+    bool cp_new; /* new in the checkpoint in flight: in LMDB only once it commits */
     char tag[TAG_MAX + 1];
     uint8_t key[];
 };
@@ -57,6 +58,16 @@ struct rollup {
     bool stores_changed;
     struct store_txn rtxn; /* read txn for cache misses during apply (rtxn.txn: open) */
     bool reading;
+    /* The checkpoint in flight (rollup_checkpoint_begin .. _end): its cells, clean in memory,
+     * are on their way to LMDB. Until it commits, scans merge its new cells (idx) and no cached
+     * cell is evicted, since LMDB still has older values. */
+    struct {
+        bool on;
+        struct cell **cells;
+        size_t n, cap;
+        struct htab *idx; /* hex(prefix) -> struct newlist: the snapshot's new cells */
+        uint64_t pos, t0;
+    } cp;
     struct rollup_stats stats;
     rollup_hook_fn hook; /* the event rules, after each applied event */
     void *hook_arg;
@@ -174,6 +185,27 @@ static void map_clear(struct cellmap *m)
         m->slots[i] = NULL;
     }
     m->count = 0;
+}
+
+/* Frees the clean cells (LMDB has them), keeps the dirty ones. */
+static int map_evict_clean(struct cellmap *m)
+{
+    struct cell **ns = calloc(m->cap, sizeof *ns);
+    if (!ns)
+        return -1;
+    struct cellmap n = {ns, m->cap, 0};
+    for (size_t i = 0; i < m->cap; i++) {
+        struct cell *c = m->slots[i];
+        if (c && c->dirty) {
+            *map_slot(&n, c->key, c->klen, c->hash) = c;
+            n.count++;
+        } else {
+            free(c);
+        }
+    }
+    free(m->slots);
+    *m = n;
+    return 0;
 }
 
 /* ---- keys and values ------------------------------------------------------------------------ */
@@ -408,6 +440,30 @@ static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
     return c;
 }
 
+/* Indexes a cell that LMDB does not have by its scan prefix, so scans find it. */
+static void newidx_add(struct htab *idx, struct cell *c)
+{
+    char hk[2 * CELL_KEYMAX + 1];
+    hexkey(c->key, prefix_len(c->key, c->klen), hk);
+    struct newlist *l = htab_get(idx, hk);
+    if (!l) {
+        l = calloc(1, sizeof *l);
+        if (!l || htab_put(idx, hk, l) != 0) {
+            free(l);
+            return;
+        }
+    }
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        struct cell **v = realloc(l->v, ncap * sizeof *v);
+        if (!v)
+            return;
+        l->v = v;
+        l->cap = ncap;
+    }
+    l->v[l->n++] = c;
+}
+
 static void cell_dirty(struct rollup *r, struct cell *c)
 {
     if (c->dirty)
@@ -416,27 +472,8 @@ static void cell_dirty(struct rollup *r, struct cell *c)
     c->next_dirty = r->dirty;
     r->dirty = c;
     r->ndirty++;
-    if (!c->in_lmdb) {
-        char hk[2 * CELL_KEYMAX + 1];
-        hexkey(c->key, prefix_len(c->key, c->klen), hk);
-        struct newlist *l = htab_get(r->newidx, hk);
-        if (!l) {
-            l = calloc(1, sizeof *l);
-            if (!l || htab_put(r->newidx, hk, l) != 0) {
-                free(l);
-                return;
-            }
-        }
-        if (l->n == l->cap) {
-            size_t ncap = l->cap ? l->cap * 2 : 8;
-            struct cell **v = realloc(l->v, ncap * sizeof *v);
-            if (!v)
-                return;
-            l->v = v;
-            l->cap = ncap;
-        }
-        l->v[l->n++] = c;
-    }
+    if (!c->in_lmdb)
+        newidx_add(r->newidx, c);
 }
 
 /* Adds deltas to the first n counters of a cell (use ADD: it counts and converts them). */
@@ -1036,54 +1073,129 @@ static void free_newlist(void *p)
     free(l);
 }
 
-/* The dirty cells and the position they include, in one transaction (store_write's fill). */
-static fw_err checkpoint_fill(struct store_txn *t, void *arg)
+fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *started)
 {
-    struct rollup *r = arg;
+    *started = false;
+    if (r->cp.on || !r->ndirty)
+        return FW_OK;
+    uint64_t t0 = fw_mono_ns();
+    end_reads(r);
+    if (r->ndirty > r->cp.cap) {
+        struct cell **v = realloc(r->cp.cells, r->ndirty * sizeof *v);
+        if (!v)
+            return FW_ENOMEM;
+        r->cp.cells = v;
+        r->cp.cap = r->ndirty;
+    }
+    struct htab *fresh = htab_new();
+    if (!fresh)
+        return FW_ENOMEM;
+    struct store_txn t;
+    store_txn_begin_recording(r->st, &t, w);
     uint8_t buf[2 + CELL_MAXV * 8 + TAG_MAX];
-    for (struct cell *c = r->dirty; c && !t->err; c = c->next_dirty)
-        store_txn_put_raw(t, r->db, c->key, c->klen, buf, encode_value(c, buf), 0);
+    size_t n = 0;
+    for (struct cell *c = r->dirty; c && !t.err; c = c->next_dirty) {
+        store_txn_put_raw(&t, r->db, c->key, c->klen, buf, encode_value(c, buf), 0);
+        r->cp.cells[n++] = c;
+    }
     uint8_t pv[8];
     be64_put(pv, r->pos);
-    store_txn_put_raw(t, store_db(r->st, STORE_META), KEY_POSITION, 1, pv, 8, 0);
-    return t->err;
+    store_txn_put_raw(&t, store_db(r->st, STORE_META), KEY_POSITION, 1, pv, 8, 0);
+    fw_err err = t.err;
+    fw_err end = store_txn_commit(&t); /* ends the recording's read transaction */
+    if (!err)
+        err = end;
+    if (err != FW_OK) {
+        htab_destroy(&fresh, free_newlist);
+        log_err("rollup checkpoint at log position %" PRIu64 ": %s", r->pos, fw_strerror(err));
+        return err;
+    }
+    /* From here its cells count as written: a change makes them dirty for the next one, and
+     * scans find the new ones in cp.idx until LMDB has them. */
+    for (size_t i = 0; i < n; i++) {
+        struct cell *c = r->cp.cells[i];
+        c->cp_new = !c->in_lmdb;
+        c->in_lmdb = true;
+        c->dirty = false;
+        c->next_dirty = NULL;
+    }
+    r->cp.on = true;
+    r->cp.n = n;
+    r->cp.idx = r->newidx;
+    r->cp.pos = r->pos;
+    r->cp.t0 = t0;
+    r->newidx = fresh;
+    r->dirty = NULL;
+    r->ndirty = 0;
+    stats_hist_add(&r->stats.snapshot, fw_mono_ns() - t0);
+    *started = true;
+    return FW_OK;
+}
+
+void rollup_checkpoint_end(struct rollup *r, fw_err err)
+{
+    if (!r->cp.on)
+        return;
+    r->cp.on = false;
+    if (err != FW_OK) {
+        /* Nothing of it reached LMDB: its cells are dirty again, its new cells new again. */
+        log_err("rollup checkpoint at log position %" PRIu64 " failed: %s; the next one retries",
+                r->cp.pos, fw_strerror(err));
+        for (size_t i = 0; i < r->cp.n; i++) {
+            struct cell *c = r->cp.cells[i];
+            bool was_dirty = c->dirty;
+            if (c->cp_new)
+                c->in_lmdb = false;
+            if (!was_dirty)
+                cell_dirty(r, c);
+            else if (c->cp_new)
+                newidx_add(r->newidx, c); /* dirtied in flight: not indexed then */
+            c->cp_new = false;
+        }
+        htab_destroy(&r->cp.idx, free_newlist);
+        return;
+    }
+    for (size_t i = 0; i < r->cp.n; i++)
+        r->cp.cells[i]->cp_new = false;
+    htab_destroy(&r->cp.idx, free_newlist);
+    struct rollup_stats *st = &r->stats;
+    uint64_t ns = fw_mono_ns() - r->cp.t0;
+    st->checkpoints++;
+    st->last_cells = r->cp.n;
+    st->last_ns = ns;
+    stats_hist_add(&st->checkpoint, ns);
+    if (r->cp.n > st->max_cells)
+        st->max_cells = r->cp.n;
+    if (ns > st->max_ns)
+        st->max_ns = ns;
+    if (r->cells.count > CACHE_MAX_CELLS && map_evict_clean(&r->cells) != 0)
+        log_warn("rollup cache: out of memory while evicting; it stays as large");
+}
+
+bool rollup_checkpoint_busy(const struct rollup *r)
+{
+    return r->cp.on;
+}
+
+/* Applies a write set in one transaction (store_write's fill). */
+static fw_err wset_fill(struct store_txn *t, void *arg)
+{
+    return store_wset_apply(t, arg);
 }
 
 fw_err rollup_checkpoint(struct rollup *r)
 {
-    if (!r->ndirty)
-        return FW_OK;
-    end_reads(r);
-    uint64_t t0 = fw_mono_ns();
-    fw_err err = store_write(r->st, checkpoint_fill, NULL, r, NULL);
-    if (err != FW_OK) {
-        log_err("rollup checkpoint at log position %" PRIu64 " failed: %s", r->pos,
-                fw_strerror(err));
-        return err;
+    if (r->cp.on)
+        return FW_ESTATE; /* the one in flight ends first (rollup_checkpoint_end) */
+    struct store_wset w = {0};
+    bool started;
+    fw_err err = rollup_checkpoint_begin(r, &w, &started);
+    if (err == FW_OK && started) {
+        err = store_write(r->st, wset_fill, NULL, &w, NULL);
+        rollup_checkpoint_end(r, err);
     }
-    for (struct cell *c = r->dirty, *next; c; c = next) {
-        next = c->next_dirty;
-        c->dirty = false;
-        c->in_lmdb = true;
-        c->next_dirty = NULL;
-    }
-    struct rollup_stats *st = &r->stats;
-    uint64_t ns = fw_mono_ns() - t0;
-    st->checkpoints++;
-    st->last_cells = r->ndirty;
-    st->last_ns = ns;
-    stats_hist_add(&st->checkpoint, ns);
-    if (r->ndirty > st->max_cells)
-        st->max_cells = r->ndirty;
-    if (ns > st->max_ns)
-        st->max_ns = ns;
-    r->dirty = NULL;
-    r->ndirty = 0;
-    htab_destroy(&r->newidx, free_newlist);
-    r->newidx = htab_new();
-    if (r->cells.count > CACHE_MAX_CELLS)
-        map_clear(&r->cells); /* all clean now: LMDB has them */
-    return r->newidx ? FW_OK : FW_ENOMEM;
+    store_wset_free(&w);
+    return err;
 }
 
 size_t rollup_dirty(const struct rollup *r)
@@ -1415,8 +1527,18 @@ fw_err rollup_scan(struct rollup *r, struct store_txn *txn, const uint8_t *prefi
     for (size_t i = 0; i < n; i++)
         items[i].key = keys + (uintptr_t)items[i].key;
     hexkey(prefix, plen, hk);
-    nl = r->newidx ? htab_get(r->newidx, hk) : NULL;
-    if (nl && nl->n) {
+    /* Cells LMDB does not have yet: new since the last checkpoint, and new in the one in
+     * flight. A scan whose transaction began after that one committed finds its cells in LMDB
+     * too: duplicates (same value, from memory) are dropped after the sort. */
+    struct newlist *lists[2] = {
+        r->newidx ? htab_get(r->newidx, hk) : NULL,
+        r->cp.on && r->cp.idx ? htab_get(r->cp.idx, hk) : NULL,
+    };
+    bool merged = false;
+    for (size_t li = 0; li < 2; li++) {
+        nl = lists[li];
+        if (!nl || !nl->n)
+            continue;
         struct scan_item *ni = realloc(items, (n + nl->n) * sizeof *ni);
         if (!ni) {
             err = FW_ENOMEM;
@@ -1432,7 +1554,15 @@ fw_err rollup_scan(struct rollup *r, struct store_txn *txn, const uint8_t *prefi
             memcpy(it->v, c->v, c->nv * sizeof *c->v);
             memcpy(it->tag, c->tag, c->taglen + 1u);
         }
+        merged = true;
+    }
+    if (merged) {
         qsort(items, n, sizeof *items, cmp_item);
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+            if (!u || cmp_item(&items[u - 1], &items[i]))
+                items[u++] = items[i];
+        n = u;
     }
     for (size_t i = 0; i < n; i++)
         fn(arg, items[i].key + plen, items[i].klen - plen, items[i].v, nv_of[items[i].key[0]],
@@ -1520,6 +1650,8 @@ void rollup_destroy(struct rollup **pr)
     map_clear(&r->cells);
     free(r->cells.slots);
     htab_destroy(&r->newidx, free_newlist);
+    htab_destroy(&r->cp.idx, free_newlist);
+    free(r->cp.cells);
     htab_destroy(&r->stores, free);
     htab_destroy(&r->zones, free_zone);
     free(r->sorted);

@@ -148,7 +148,19 @@ uint64_t rollup_position(const struct rollup *r);
 void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const uint64_t *pos,
                   size_t n);
 
-/* Writes the dirty cells and the position in one transaction. No-op when nothing changed. */
+/*
+ * A checkpoint off the loop, in two steps. begin snapshots the dirty cells and the position
+ * into w (a write set, cheap: values are encoded, nothing is written) and marks them clean;
+ * *started says whether there was anything to write. The caller has w applied in a write
+ * transaction (the writer thread, with a pass of events or alone) and then calls end with the
+ * outcome: on failure the cells are dirty again. Until end, rollups read as before (scans merge
+ * the snapshot's new cells), no cached cell is evicted and no other checkpoint begins.
+ */
+fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *started) FW_WUR;
+void rollup_checkpoint_end(struct rollup *r, fw_err err);
+bool rollup_checkpoint_busy(const struct rollup *r);
+/* Both steps at once, on the caller's thread (at start, at stop, before retention). FW_ESTATE
+ * while one is in flight. No-op when nothing changed. */
 fw_err rollup_checkpoint(struct rollup *r) FW_WUR;
 size_t rollup_dirty(const struct rollup *r);
 
@@ -156,7 +168,8 @@ struct rollup_stats {
     uint64_t checkpoints;
     uint64_t last_cells, max_cells; /* cells written by a checkpoint */
     uint64_t last_ns, max_ns;       /* checkpoint duration */
-    struct stats_hist checkpoint;   /* ... all of them */
+    struct stats_hist checkpoint;   /* ... all of them, from snapshot to durable */
+    struct stats_hist snapshot;     /* their part on the loop: taking the snapshot */
     uint64_t cached_cells;
     uint64_t replayed, replay_ns; /* at start */
     uint64_t pruned_events, pruned_cells;

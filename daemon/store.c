@@ -586,9 +586,12 @@ fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg
 
 /* ---- the writer thread ---------------------------------------------------------------------- */
 
+#define WRITER_NAME "fw-writer"
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
+    const char *name = WRITER_NAME;
     pthread_mutex_lock(&st->w.mu);
     for (;;) {
         while (!st->w.todo && !st->w.stop)
@@ -597,6 +600,12 @@ static void *writer_main(void *arg)
         if (!job)
             break; /* stopping, nothing left to do */
         pthread_mutex_unlock(&st->w.mu);
+        /* The thread's name says what it writes (top -H, /proc/PID/task/TID/comm). */
+        const char *want = job->name ? job->name : WRITER_NAME;
+        if (strcmp(want, name) != 0) {
+            pthread_setname_np(pthread_self(), want);
+            name = want;
+        }
         job->grows = 0;
         job->commit_ns = 0;
         job->err = write_txn(st, job->fill, NULL, job->arg, &job->grows, &job->commit_ns);
@@ -630,7 +639,7 @@ fw_err store_writer_start(struct store *st)
         pthread_mutex_destroy(&st->w.mu);
         return fw_err_from_errno(rc);
     }
-    pthread_setname_np(st->w.thread, "fw-writer"); /* ps -L, gdb, the fault tests */
+    pthread_setname_np(st->w.thread, WRITER_NAME); /* ps -L, gdb, the fault tests */
     st->w.running = true;
     return FW_OK;
 }

@@ -136,6 +136,7 @@ fw_err store_write(struct store *st, store_fill_fn fill, void (*retry)(void *arg
 struct store_job {
     store_fill_fn fill;
     void *arg;
+    const char *name; /* the writer thread's name while it runs (15 chars); NULL: fw-writer */
     fw_err err;
     uint64_t commit_ns, grows;
 };

@@ -153,8 +153,9 @@ def thread_in_commit(pid, name):
 class WriterKills(FaultTest):
     def test_sigkill_mid_commit_and_mid_checkpoint(self):
         """SIGKILL while the writer thread is inside a group commit's writes or fsync, and
-        while the loop thread is inside a rollup checkpoint's (or an alert flush's): every
-        acked event once, the rollups equal the log's recount after each restart's replay."""
+        while it is inside one that carries a rollup checkpoint (it is then named
+        fw-writer-cp): every acked event once, the rollups equal the log's recount after each
+        restart's replay."""
         if not os.path.exists("/proc/self/task/%d/syscall" % os.getpid()):
             self.skipTest("no /proc/PID/task/TID/syscall here")
         d = self.daemon(FAST)
@@ -164,9 +165,9 @@ class WriterKills(FaultTest):
         faults, aimed = 0, collections.Counter()
         while sim.poll() is None and faults < 8 * SCALE:
             time.sleep(RND.uniform(0.05, 0.3))
-            # Alternately the writer (a pass's commit) and the loop ("floorwalkerd": a
-            # checkpoint or an alert flush, the loop's own write transactions).
-            target = "fw-writer" if faults % 2 == 0 else "floorwalkerd"
+            # Alternately a commit of passes (and alert changes) and one that carries a
+            # rollup checkpoint's snapshot: every write transaction is the writer thread's.
+            target = "fw-writer" if faults % 2 == 0 else "fw-writer-cp"
             deadline = time.time() + 5
             while time.time() < deadline and not thread_in_commit(d.proc.pid, target):
                 time.sleep(0.0005)
