@@ -50,6 +50,7 @@ static const struct key_spec keys[] = {
     INT("ingest", "max_events_per_batch", max_events_per_batch, 1, 1000000),
     INT("ingest", "commit_max_events", commit_max_events, 1, 10000000),
     INT("ingest", "commit_max_msgs", commit_max_msgs, 1, 1000000),
+    INT("ingest", "pass_budget_ms", pass_budget_ms, 1, 10000),
     INT("ingest", "max_future_ms", max_future_ms, 0, 365LL * 86400000),
     INT("ingest", "retention_days", retention_days, 1, 36500),
     INT("limits", "max_qty_milli", max_qty_milli, 1, 1000000000000LL),
@@ -73,6 +74,7 @@ static const struct key_spec keys[] = {
     INT("storage", "map_grow_mb", map_grow_mb, 1, 1 << 24),
     INT("storage", "raw_retention_days", raw_retention_days, 0, 36500),
     INT("storage", "hourly_retention_days", hourly_retention_days, 0, 36500),
+    INT("storage", "export_hold_max_days", export_hold_max_days, 0, 36500),
     STR("security", "mode", security_mode),
     STR("security", "server_key", server_key_file),
     STR("security", "key_dir", key_dir),
@@ -121,6 +123,8 @@ void config_defaults(struct config *cfg)
     cfg->max_events_per_batch = 10000;
     cfg->commit_max_events = 50000;
     cfg->commit_max_msgs = 2048;
+    cfg->pass_budget_ms = 10;
+    cfg->export_hold_max_days = 7;
     cfg->max_future_ms = 10 * 60 * 1000;
     cfg->retention_days = 400;
     cfg->max_qty_milli = 100000000;       /* 100,000 units in one line or move */

@@ -110,6 +110,7 @@ struct config {
     int64_t max_events_per_batch;
     int64_t commit_max_events;
     int64_t commit_max_msgs;
+    int64_t pass_budget_ms; /* the loop's share of a pass, in time: sizes the next pass */
     int64_t max_future_ms;
     int64_t retention_days;
     /* [limits] */
@@ -140,6 +141,7 @@ struct config {
     int64_t map_size_mb;
     int64_t map_grow_mb;
     int64_t raw_retention_days;    /* 0: raw events are kept for good */
+    int64_t export_hold_max_days;  /* how much longer raw events wait for a slow exporter */
     int64_t hourly_retention_days; /* 0: hourly rollups are kept for good */
     /* [security] */
     char security_mode[16]; /* "plain" or "curve" */

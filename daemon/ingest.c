@@ -49,6 +49,19 @@ struct inmsg {
     size_t ack_len;
 };
 
+/* A module whose changes go with the next writer job (see ingest_add_flusher). */
+struct flusher {
+    struct ingest *in;
+    ingest_flush_begin_fn *begin;
+    ingest_flush_end_fn *end;
+    void *arg;
+    struct store_wset wset;
+    bool want;   /* changes wait: they go with the next job */
+    bool in_job; /* the job in flight carries them */
+};
+
+#define INGEST_FLUSHERS 4
+
 struct ingest {
     struct ev_loop *loop;
     void *router;
@@ -77,19 +90,23 @@ struct ingest {
     /* The writer thread's job: a pass's writes and/or a rollup checkpoint's snapshot, in one
      * transaction, committed while the loop serves queries and subscribers. Ingest waits (its
      * watcher stopped) until the job comes back. */
-    struct store_wset wset;    /* the pass's */
-    struct store_wset cp_wset; /* the checkpoint's */
-    struct store_wset al_wset; /* the alert changes' */
+    struct store_wset wset;                   /* the pass's */
+    struct store_wset cp_wset;                /* the checkpoint's */
+    struct flusher flushers[INGEST_FLUSHERS]; /* alerts, exporters: their changes */
+    size_t nflushers;
     struct store_job job;
     bool inflight;         /* a job is with the writer */
     bool job_pass;         /* ... it holds a pass */
     bool job_cp;           /* ... it holds a checkpoint */
-    bool job_alerts;       /* ... it holds alert changes */
     bool want_cp;          /* a checkpoint is due: it goes with the next job */
-    bool want_alerts;      /* alert changes wait: they go with the next job */
     bool settling;         /* on_committed runs: the next job starts at its end */
     uint64_t pass_loop_ns; /* the loop's part of the pass in flight, so far */
-    ev_io done_w;          /* the writer's eventfd */
+    /* The pass's size in time: the loop's cost per event (receive, decode, validate, record,
+     * then apply and ack), a moving average, sizes each pass to [ingest] pass_budget_ms. */
+    int64_t pass_events; /* events collected by the pass in flight */
+    uint64_t record_ns;  /* ... and the loop's time receiving and recording them */
+    double ns_per_event;
+    ev_io done_w; /* the writer's eventfd */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
@@ -600,10 +617,10 @@ static void msg_release(struct inmsg *m)
  */
 static size_t collect(struct ingest *in)
 {
-    int64_t events = 0;
+    int64_t events = 0, cap = (int64_t)in->sr->pass_event_cap;
     in->nmsgs = 0;
     in->nslices = 0;
-    while (in->nmsgs < in->msgs_cap && events < in->cfg->commit_max_events) {
+    while (in->nmsgs < in->msgs_cap && events < cap) {
         struct inmsg *m = &in->msgs[in->nmsgs];
         memset(m, 0, sizeof *m);
         zmq_msg_init(&m->id);
@@ -635,6 +652,7 @@ static size_t collect(struct ingest *in)
         }
         in->nmsgs++;
     }
+    in->pass_events = events;
     /* Now the slices, pointing into messages that stay where they are. */
     for (size_t i = 0; i < in->nmsgs; i++) {
         struct inmsg *m = &in->msgs[i];
@@ -709,8 +727,9 @@ static fw_err job_fill(struct store_txn *t, void *arg)
     fw_err err = in->job_pass ? store_wset_apply(t, &in->wset) : FW_OK;
     if (err == FW_OK && in->job_cp)
         err = store_wset_apply(t, &in->cp_wset);
-    if (err == FW_OK && in->job_alerts)
-        err = store_wset_apply(t, &in->al_wset);
+    for (size_t i = 0; err == FW_OK && i < in->nflushers; i++)
+        if (in->flushers[i].in_job)
+            err = store_wset_apply(t, &in->flushers[i].wset);
     return err;
 }
 
@@ -773,10 +792,12 @@ static void next_job(struct ingest *in)
     if (in->inflight || in->settling)
         return;
     uint64_t t0 = fw_mono_ns();
-    in->job_pass = in->job_cp = in->job_alerts = false;
+    in->job_pass = in->job_cp = false;
+    bool flushing = false;
     in->sr->last_pass_msgs = collect(in);
     if (in->sr->last_pass_msgs) {
         fw_err err = pass_record(in);
+        in->record_ns = fw_mono_ns() - t0;
         if (err == FW_OK) {
             in->job_pass = true;
         } else {
@@ -791,14 +812,16 @@ static void next_job(struct ingest *in)
         in->want_cp = false;
         in->job_cp = started;
     }
-    if (in->want_alerts) {
+    for (size_t i = 0; i < in->nflushers; i++) {
+        struct flusher *f = &in->flushers[i];
         bool started = false;
-        if (alerts_flush_begin(in->alerts, &in->al_wset, &started) != FW_OK)
-            log_warn("recording alert changes failed; the next flush retries");
-        in->want_alerts = false;
-        in->job_alerts = started;
+        if (f->want && f->begin(f->arg, &f->wset, &started) != FW_OK)
+            log_warn("recording changes to write failed; the next flush retries");
+        f->want = false;
+        f->in_job = started;
+        flushing |= started;
     }
-    if (!in->job_pass && !in->job_cp && !in->job_alerts)
+    if (!in->job_pass && !in->job_cp && !flushing)
         return;
     /* Named for what it carries: a checkpoint is the long part. */
     in->job =
@@ -820,12 +843,75 @@ void ingest_checkpoint(struct ingest *in)
     next_job(in);
 }
 
-/* The alerts' flusher: their changes go with the next job. */
-static void flush_alerts(void *arg)
+/* A module's changes wait: they go with the next job. */
+static void want_flush(void *arg)
 {
-    struct ingest *in = arg;
-    in->want_alerts = true;
-    next_job(in);
+    struct flusher *f = arg;
+    f->want = true;
+    next_job(f->in);
+}
+
+static bool flush_wanted(const struct ingest *in)
+{
+    for (size_t i = 0; i < in->nflushers; i++)
+        if (in->flushers[i].want)
+            return true;
+    return false;
+}
+
+/* The job's flushes are over: each module learns whether its changes were written. */
+static void flushes_end(struct ingest *in, fw_err err)
+{
+    for (size_t i = 0; i < in->nflushers; i++) {
+        struct flusher *f = &in->flushers[i];
+        if (f->in_job)
+            f->end(f->arg, err);
+        f->in_job = false;
+    }
+}
+
+ingest_flush_fn *ingest_add_flusher(struct ingest *in, ingest_flush_begin_fn *begin,
+                                    ingest_flush_end_fn *end, void *arg, void **flush_arg)
+{
+    if (in->nflushers == INGEST_FLUSHERS)
+        return NULL;
+    struct flusher *f = &in->flushers[in->nflushers++];
+    *f = (struct flusher){.in = in, .begin = begin, .end = end, .arg = arg};
+    *flush_arg = f;
+    return want_flush;
+}
+
+static fw_err alerts_begin(void *arg, struct store_wset *w, bool *started)
+{
+    return alerts_flush_begin(arg, w, started);
+}
+
+static void alerts_end(void *arg, fw_err err)
+{
+    alerts_flush_end(arg, err);
+}
+
+/*
+ * Sizes the next pass so the loop's share of it (receiving and recording, then applying and
+ * acking, two loop callbacks with queries and subscribers served between them) stays within
+ * [ingest] pass_budget_ms: a query waits behind at most one such slice. Passes too small to
+ * measure the cost per event (fixed costs dominate) leave the estimate alone.
+ */
+#define PASS_MIN_EVENTS 256
+#define PASS_NS_PER_EVENT_START 4000.0
+
+static void pass_resize(struct ingest *in, uint64_t loop_ns)
+{
+    if (in->pass_events >= PASS_MIN_EVENTS) {
+        double sample = (double)loop_ns / (double)in->pass_events;
+        in->ns_per_event = in->ns_per_event * 0.7 + sample * 0.3;
+    }
+    double cap = (double)in->cfg->pass_budget_ms * 1e6 / in->ns_per_event;
+    if (cap < PASS_MIN_EVENTS)
+        cap = PASS_MIN_EVENTS;
+    if (cap > (double)in->cfg->commit_max_events)
+        cap = (double)in->cfg->commit_max_events;
+    in->sr->pass_event_cap = (uint64_t)cap;
 }
 
 static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
@@ -840,15 +926,16 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
     in->sr->map_grows += job->grows;
     if (in->job_cp)
         rollup_checkpoint_end(in->rollup, job->err);
-    if (in->job_alerts)
-        alerts_flush_end(in->alerts, job->err);
+    flushes_end(in, job->err);
     if (in->job_pass) {
         pass_done(in, job->err, job->commit_ns);
-        stats_hist_add(&in->sr->pass, in->pass_loop_ns + (fw_mono_ns() - t0));
+        uint64_t done_ns = fw_mono_ns() - t0;
+        stats_hist_add(&in->sr->pass, in->pass_loop_ns + done_ns);
+        pass_resize(in, in->record_ns + done_ns);
     }
     in->settling = false;
     zsock_start(loop, &in->w);
-    if (in->want_cp || in->want_alerts)
+    if (in->want_cp || flush_wanted(in))
         next_job(in);
 }
 
@@ -885,6 +972,9 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->sp = sp;
     in->sr = sr;
     in->rollup = rollup;
+    in->ns_per_event = PASS_NS_PER_EVENT_START;
+    in->pass_events = 0;
+    pass_resize(in, 0);
     arena_init(&in->arena, 0);
     in->marks = htab_new();
     in->bindings = htab_new();
@@ -925,7 +1015,10 @@ void ingest_set_rules(struct ingest *in, struct rules *ru, struct alerts *a)
 {
     in->rules = ru;
     in->alerts = a;
-    alerts_set_flusher(a, flush_alerts, in);
+    void *farg = NULL;
+    ingest_flush_fn *fn = a ? ingest_add_flusher(in, alerts_begin, alerts_end, a, &farg) : NULL;
+    if (a)
+        alerts_set_flusher(a, fn, farg);
 }
 
 const char *ingest_endpoint(const struct ingest *in)
@@ -940,15 +1033,15 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         return;
     if (ev_is_active(&in->done_w))
         ev_io_stop(loop, &in->done_w);
-    alerts_set_flusher(in->alerts, NULL, NULL); /* from now on, at once */
+    if (in->alerts)
+        alerts_set_flusher(in->alerts, NULL, NULL); /* from now on, at once */
     if (in->inflight) {
         /* The job in flight commits (or not); its terminals resend for their acks. */
         store_writer_stop(in->st);
         in->inflight = false;
         if (in->job_cp)
             rollup_checkpoint_end(in->rollup, in->job.err);
-        if (in->job_alerts)
-            alerts_flush_end(in->alerts, in->job.err);
+        flushes_end(in, in->job.err);
         if (in->job_pass)
             pass_settle(in, false);
         for (size_t i = 0; i < in->nmsgs; i++)
@@ -971,7 +1064,8 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     arena_destroy(&in->arena);
     store_wset_free(&in->wset);
     store_wset_free(&in->cp_wset);
-    store_wset_free(&in->al_wset);
+    for (size_t i = 0; i < in->nflushers; i++)
+        store_wset_free(&in->flushers[i].wset);
     free(in);
     *pin = NULL;
 }

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "query.h"
 #include "alerts.h"
+#include "export.h"
 #include "auth.h"
 #include "rollup.h"
 #include "rules_timer.h"
@@ -168,6 +169,8 @@ struct retention_ctx {
     const struct config *cfg;
     struct rollup *rollup;
     struct alerts *alerts;
+    struct exports *exports;
+    bool held_logged; /* "retention waits for exporter" said, until it no longer waits */
 };
 
 static void on_retention(struct ev_loop *loop, ev_timer *w, int revents)
@@ -177,17 +180,38 @@ static void on_retention(struct ev_loop *loop, ev_timer *w, int revents)
     if (!cfg->raw_retention_days && !cfg->hourly_retention_days)
         return;
     int64_t now = alerts_now(rc->alerts);
-    int64_t raw = cfg->raw_retention_days ? now - cfg->raw_retention_days * 86400000LL : 0;
-    int32_t day =
-        cfg->hourly_retention_days ? (int32_t)(now / 86400000LL - cfg->hourly_retention_days) : 0;
+    /* Raw events wait for the slowest registered exporter, for export_hold_max_days more. */
+    const char *slowest = NULL;
+    struct retention_cut cut = {
+        .raw_before_ms = cfg->raw_retention_days ? now - cfg->raw_retention_days * 86400000LL : 0,
+        .hour_before_day = cfg->hourly_retention_days
+                               ? (int32_t)(now / 86400000LL - cfg->hourly_retention_days)
+                               : 0,
+        .keep_after_pos = exports_hold(rc->exports, &slowest),
+    };
+    cut.force_before_ms = cut.raw_before_ms - cfg->export_hold_max_days * 86400000LL;
     if (rollup_checkpoint_busy(rc->rollup))
         return; /* it checkpoints first: the next interval, once the one in flight is written */
     struct retention_step done;
-    if (rollup_retention(rc->rollup, raw, day, 20000, &done) != FW_OK)
+    if (rollup_retention(rc->rollup, &cut, 20000, &done) != FW_OK) {
         log_warn("retention step failed; the next one retries");
-    else if (done.events || done.cells)
+        return;
+    }
+    if (done.events || done.cells)
         log_debug("retention: pruned %" PRIu64 " events, %" PRIu64 " hourly cells", done.events,
                   done.cells);
+    if (done.forced)
+        log_err("retention pruned %" PRIu64 " events that exporter %s has not exported (it is at "
+                "position %" PRIu64 ", over [storage] export_hold_max_days = %" PRId64
+                " days behind): they are gone from the log and will be missing downstream; "
+                "restart or repair the exporter, or raise export_hold_max_days",
+                done.forced, slowest ? slowest : "?", cut.keep_after_pos,
+                cfg->export_hold_max_days);
+    else if (done.held && !rc->held_logged)
+        log_warn("retention waits for exporter %s (at position %" PRIu64
+                 "): older events stay until it exports them, for up to %" PRId64 " more days",
+                 slowest ? slowest : "?", cut.keep_after_pos, cfg->export_hold_max_days);
+    rc->held_logged = done.held;
 }
 
 /* Every second: events/s over the last 10 seconds. */
@@ -374,6 +398,7 @@ int main(int argc, char **argv)
     struct query *q = NULL;
     struct rollup *rollup = NULL;
     struct alerts *alerts = NULL;
+    struct exports *exports = NULL;
     struct rules *rules = NULL;
     struct auth *auth = NULL;
     void *pub = NULL;
@@ -427,6 +452,10 @@ int main(int argc, char **argv)
         rc = 0;
         goto out;
     }
+    if (exports_create(&exports, st) != FW_OK) {
+        log_err("cannot read the exporters' positions in %s", cfg.data_dir);
+        goto out;
+    }
     if (alerts_create(&alerts, st, pub) != FW_OK ||
         rules_create(&rules, &cfg, st, rollup, alerts) != FW_OK) {
         log_err("cannot open the alerts in %s", cfg.data_dir);
@@ -449,6 +478,11 @@ int main(int argc, char **argv)
     if (query_create(&q, loop, zctx, &cfg, st, &sp, &sr, rollup) != FW_OK)
         goto out;
     ingest_set_rules(in, rules, alerts);
+    void *farg = NULL;
+    ingest_flush_fn *flush =
+        ingest_add_flusher(in, exports_flush_begin, exports_flush_end, exports, &farg);
+    exports_set_flusher(exports, flush, farg);
+    query_set_exports(q, exports);
     query_set_alerts(q, alerts, rules, test_clock);
     if (cfg.metrics_listen[0] && query_enable_metrics(q, cfg.metrics_listen) != FW_OK)
         goto out;
@@ -462,7 +496,7 @@ int main(int argc, char **argv)
     ev_timer_again(loop, &rate_timer);
     ev_unref(loop);
     pubmon_attach(&pubmon, pub);
-    struct retention_ctx retention = {&cfg, rollup, alerts};
+    struct retention_ctx retention = {&cfg, rollup, alerts, exports, false};
     ev_timer retention_timer;
     ev_timer_init(&retention_timer, on_retention, (double)cfg.checkpoint_ms / 1000.0,
                   (double)cfg.checkpoint_ms / 1000.0);
@@ -525,6 +559,7 @@ out:
     rollup_destroy(&rollup);
     rules_destroy(&rules);
     alerts_destroy(&alerts);
+    exports_destroy(&exports);
     if (pub && !auth)
         zmq_close(pub);
     auth_destroy(&auth, loop); /* closes the XPUB it watched */

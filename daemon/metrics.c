@@ -615,6 +615,12 @@ static const struct family families[] = {
          "Messages drained by the last ingest pass (a full pass means a backlog in the socket).",
      .table = "daemon",
      .figures = {"ingest_last_pass_msgs"}},
+    {.name = "ingest_pass_event_cap",
+     .type = GAUGE,
+     .help = "Events the next ingest pass may take: [ingest] pass_budget_ms over the loop's "
+             "measured time per event.",
+     .table = "daemon",
+     .figures = {"ingest_pass_event_cap"}},
     {.name = "queries_total",
      .type = COUNTER,
      .help = "Queries answered.",

@@ -88,6 +88,7 @@ static const struct {
     {NULL, "spool_depth", U(COUNT)},
     {NULL, "reported_depth", U(COUNT)},
     {NULL, "currency_digits", U(COUNT)},
+    {NULL, "lag_events", U(COUNT)},
     /* quantities */
     {NULL, "items_milli", U(QTY_MILLI)},
     {NULL, "qty_milli", U(QTY_MILLI)},
@@ -133,6 +134,7 @@ static const struct {
     {NULL, "first_response_p90_min", U(DURATION_MIN)},
     {NULL, "on_duty_min", U(DURATION_MIN)},
     {NULL, "age_h", U(DURATION_H)},
+    {NULL, "lag_ms", U(DURATION_MS)},
     /* instants */
     {NULL, "received_ms", U(TIME_MS)},
     {NULL, "updated_ms", U(TIME_MS)},

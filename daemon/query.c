@@ -13,6 +13,7 @@
 #include "log.h"
 #include "alerts.h"
 #include "auth.h"
+#include "export.h"
 #include "metrics.h"
 #include "qresult.h"
 #include "rules_timer.h"
@@ -36,6 +37,7 @@ struct query {
     struct rollup *rollup;
     struct alerts *alerts;
     struct rules *rules;
+    struct exports *exports;
     bool test_clock;
     struct metrics *metrics;
     ev_timer metrics_timer;
@@ -128,6 +130,7 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
     res_row(res, &t, "sd", "events_per_s", sr->events_per_s);
     res_row(res, &t, "si", "ingest_last_pass_msgs", (int64_t)sr->last_pass_msgs);
+    res_row(res, &t, "si", "ingest_pass_event_cap", (int64_t)sr->pass_event_cap);
     res_row(res, &t, "si", "subscribers", (int64_t)sr->subscribers);
     res_row(res, &t, "si", "curve", (int64_t)q->cfg->curve);
     res_row(res, &t, "si", "auth_allowed", (int64_t)sr->auth_allowed);
@@ -187,6 +190,9 @@ static void q_stats(struct query *q, struct result *res)
         hist_table(res, "checkpoint_latency", "below_us", "count", rs.checkpoint.b);
         hist_table(res, "checkpoint_snapshot_latency", "below_us", "count", rs.snapshot.b);
     }
+    if (q->exports)
+        exports_table(q->exports, res, store_next_event_pos(q->st) - 1,
+                      (int64_t)(ev_now(q->loop) * 1000));
 
     /* Terminals seen, with the seq acked in each epoch. */
     t = res_table(res, "terminals", 5, "terminal", "store", "epoch", "acked_seq", "updated_ms");
@@ -415,6 +421,17 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
             rules_spotcheck(q->rules, qq, res);
         }
         break;
+    case FLOORWALKER__QUERY__KIND__LOG_READ:
+        exports_log_read(q->st, &q->arena, qq, q->cfg->max_result_bytes,
+                         q->rollup ? rollup_log_start(q->rollup) : 1, res);
+        break;
+    case FLOORWALKER__QUERY__KIND__EXPORT_POSITION:
+        if (!q->exports)
+            res_error(res, "exports are not served by this daemon");
+        else
+            exports_report(q->exports, qq->exporter, qq->after_position,
+                           store_next_event_pos(q->st) - 1, (int64_t)(ev_now(q->loop) * 1000), res);
+        break;
     case FLOORWALKER__QUERY__KIND__TEST_CLOCK:
         if (!q->test_clock || !q->alerts) {
             res_error(res, "TEST_CLOCK needs floorwalkerd --test-clock");
@@ -551,6 +568,11 @@ void query_set_alerts(struct query *q, struct alerts *a, struct rules *ru, bool 
     q->alerts = a;
     q->rules = ru;
     q->test_clock = test_clock;
+}
+
+void query_set_exports(struct query *q, struct exports *x)
+{
+    q->exports = x;
 }
 
 static void on_metrics(struct ev_loop *loop, ev_timer *w, int revents)

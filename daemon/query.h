@@ -28,6 +28,10 @@ struct rules;
  * (floorwalkerd --test-clock). */
 void query_set_alerts(struct query *q, struct alerts *a, struct rules *ru, bool test_clock);
 
+struct exports;
+/* Serves LOG_READ's log_start, EXPORT_POSITION and the stats table "exporters". */
+void query_set_exports(struct query *q, struct exports *x);
+
 /* Serves the stats in the Prometheus format on http://listen/metrics, refreshed every second
  * from the loop. */
 fw_err query_enable_metrics(struct query *q, const char *listen) FW_WUR;

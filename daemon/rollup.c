@@ -1311,10 +1311,13 @@ uint64_t rollup_log_start(struct rollup *r)
     return start;
 }
 
-fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_before_day,
-                        size_t max, struct retention_step *done)
+fw_err rollup_retention(struct rollup *r, const struct retention_cut *cut, size_t max,
+                        struct retention_step *done)
 {
-    done->events = done->cells = 0;
+    int64_t raw_before_ms = cut->raw_before_ms;
+    int32_t hour_before_day = cut->hour_before_day;
+    done->events = done->cells = done->forced = 0;
+    done->held = false;
     /* Checkpoint first: then no cell is dirty, and the cache can be dropped below. */
     fw_err cerr = rollup_checkpoint(r);
     if (cerr != FW_OK)
@@ -1333,10 +1336,19 @@ fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_be
     if (raw_before_ms && store_cursor_open(&t, store_db(r->st, STORE_EVENTS), &cur)) {
         MDB_val k, v;
         while (done->events < max && store_cursor_get(&cur, STORE_FIRST, &k, &v)) {
-            if (k.mv_size != 9 || v.mv_size < 8 ||
-                be64_get((uint8_t *)k.mv_data + 1) > checkpointed ||
-                (int64_t)be64_get(v.mv_data) >= raw_before_ms)
+            if (k.mv_size != 9 || v.mv_size < 8)
                 break;
+            uint64_t pos = be64_get((uint8_t *)k.mv_data + 1);
+            int64_t at = (int64_t)be64_get(v.mv_data);
+            if (pos > checkpointed || at >= raw_before_ms)
+                break;
+            if (pos > cut->keep_after_pos) {
+                if (at >= cut->force_before_ms) {
+                    done->held = true; /* an exporter has not exported it yet */
+                    break;
+                }
+                done->forced++;
+            }
             store_cursor_del(&cur);
             if (t.err)
                 break;

@@ -182,11 +182,21 @@ fw_err rollup_replay(struct rollup *r, uint64_t *replayed) FW_WUR;
  * max raw events from the front of the log that arrived before raw_before_ms and are included
  * in the last checkpoint, and up to max hourly cells of days before hour_before_day. 0 turns
  * either off. Returns what it deleted. */
+struct retention_cut {
+    int64_t raw_before_ms;
+    int32_t hour_before_day;
+    /* Events after keep_after_pos wait for an exporter, unless received before
+     * force_before_ms. */
+    uint64_t keep_after_pos;
+    int64_t force_before_ms;
+};
 struct retention_step {
     uint64_t events, cells;
+    uint64_t forced; /* events pruned that an exporter had not exported (past the hold) */
+    bool held;       /* pruning stopped at an event an exporter still waits for */
 };
-fw_err rollup_retention(struct rollup *r, int64_t raw_before_ms, int32_t hour_before_day,
-                        size_t max, struct retention_step *done) FW_WUR;
+fw_err rollup_retention(struct rollup *r, const struct retention_cut *cut, size_t max,
+                        struct retention_step *done) FW_WUR;
 /* Log positions before this were pruned (1 if none). */
 uint64_t rollup_log_start(struct rollup *r);
 

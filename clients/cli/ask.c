@@ -15,6 +15,20 @@ const char *cli_endpoint(const char *env, const char *def)
     return ep && *ep ? ep : def;
 }
 
+bool cli_parse_long(const char *who, const char *what, const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi) {
+        fprintf(stderr, "%s: %s \"%s\": give a whole number from %ld to %ld\n", who, what, v, lo,
+                hi);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 /* Sends q to ep over a REQ socket of ctx and waits until deadline (fw_mono_ns) for the
  * QueryResult (the caller frees *out). Prints why on failure, prefixed by who, except when *stop
  * became set (a signal); timeout_s is only for that message. stop may be NULL. */
@@ -22,6 +36,10 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
                         int timeout_s, uint64_t deadline, const fw_stop_flag *stop,
                         Floorwalker__QueryResult **out)
 {
+    /* who NULL: nothing said about no answer (a client retrying through an outage). */
+    const char *who_noanswer = who;
+    if (!who)
+        who = "floorwalker";
     enum ask_status st = ASK_NOANSWER;
     void *s = zmq_socket(ctx, ZMQ_REQ), *mon = NULL;
     int ms = timeout_s * 1000, zero = 0;
@@ -88,7 +106,9 @@ enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorw
     }
     fprintf(stderr, "%s: the answer from %s is not a QueryResult\n", who, ep);
     goto out;
-noanswer:;
+noanswer:
+    if (!who_noanswer)
+        goto out;
     int why = cli_auth_outcome(mon);
     if (cli_curve_on() && why != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH &&
         why != ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && !(stop && *stop) &&

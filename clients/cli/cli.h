@@ -25,9 +25,12 @@ enum {
 
 /* The endpoint from the environment variable env if set and not empty, else def. */
 const char *cli_endpoint(const char *env, const char *def);
+/* A whole number from lo to hi in *out, or false after a message naming who and what. */
+bool cli_parse_long(const char *who, const char *what, const char *v, long lo, long hi, long *out);
 
 enum ask_status { ASK_OK, ASK_NOANSWER, ASK_STOPPED, ASK_BADEP };
-/* One Query over REQ to ep, answered by 'deadline' (fw_mono_ns); see ask.c. */
+/* One Query over REQ to ep, answered by 'deadline' (fw_mono_ns); see ask.c. who prefixes the
+ * messages; NULL says nothing when no answer came (a client retrying through an outage). */
 enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorwalker__Query *q,
                         int timeout_s, uint64_t deadline, const fw_stop_flag *stop,
                         Floorwalker__QueryResult **out);
@@ -75,5 +78,6 @@ int cmd_backup(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_notify(int argc, char **argv); /* clients/notify/ */
 int cmd_web(int argc, char **argv);    /* clients/web/ */
+int cmd_export(int argc, char **argv); /* clients/export/ */
 
 #endif

@@ -23,6 +23,7 @@ static void usage(FILE *f)
         "  notify    forward the daemon's alerts to Prometheus Alertmanager\n"
         "  web       the console for supervisors and ops: a web page of the stores and\n"
         "            their live alerts (docs/WEB.md)\n"
+        "  export    export kafka: the committed event log into a Kafka topic, exactly once\n"
         "\n"
         "Run `floorwalker COMMAND --help` for the options of each.\n"
         "\n"
@@ -74,6 +75,8 @@ int main(int argc, char **argv)
         return cmd_notify(argc - 1, argv + 1);
     if (!strcmp(cmd, "web"))
         return cmd_web(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "stats"))
         return cmd_stats(argc - 1, argv + 1);
     fprintf(stderr, "floorwalker: unknown command \"%s\"\n\n", cmd);

@@ -93,15 +93,7 @@ static void usage(FILE *f)
 
 static bool parse_int(const char *what, const char *v, long lo, long hi, long *out)
 {
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi) {
-        fprintf(stderr, WHO ": %s \"%s\": give a whole number from %ld to %ld\n", what, v, lo, hi);
-        return false;
-    }
-    *out = n;
-    return true;
+    return cli_parse_long(WHO, what, v, lo, hi, out);
 }
 
 static bool parse_regions(struct notify_opts *o, const char *what, const char *list)
