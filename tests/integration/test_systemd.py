@@ -140,7 +140,8 @@ class Unit(fwtest.DaemonTest):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(problems, [], p.stderr)
         # The clients' units: the CLI in place of the installed one.
-        for name in ("floorwalker-notify.service", "floorwalker-web.service"):
+        for name in ("floorwalker-notify.service", "floorwalker-web.service",
+                     "floorwalker-export.service"):
             with open(os.path.join(ROOT, "systemd", name)) as f:
                 unit = f.read().replace("/usr/local/bin/floorwalker", os.path.abspath(fwtest.CLI))
             dst = os.path.join(self.tmp, name)
