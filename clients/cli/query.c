@@ -15,7 +15,10 @@
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
 #include "fwunits.h"
+#include "merge.h"
 #include "qjson.h"
+
+#define MAX_DAEMONS 64
 
 enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
 
@@ -604,6 +607,9 @@ static void usage(FILE *f, bool stats)
             "      --units U      with --csv: raw (default; exact integers: cents, thousandths,\n"
             "                     Unix ms) or human (as the table below)\n"
             "  -w, --timeout SEC  wait this long for the answer (default 5)\n"
+            "      --daemon EP    repeated: ask every daemon (stores sharded across them) and\n"
+            "                     merge: sums added, ratios recomputed from their parts,\n"
+            "                     top/bottom SKUs ranked again; what is approximate is said\n"
             "\n"
             "The table is for people: money in the store's currency (code in the header),\n"
             "quantities in units, ratios in %%, durations, times in the store's zone, names:\n"
@@ -625,20 +631,71 @@ static void usage(FILE *f, bool stats)
             DEFAULT_QUERY);
 }
 
+/* The query asked of every daemon (stores sharded across them), the answers merged. */
+static int run_sharded(Floorwalker__Query *q, const char *const *eps, size_t n, int timeout,
+                       enum out_format fmt, bool human_csv)
+{
+    Floorwalker__QueryResult *rs[MAX_DAEMONS] = {0};
+    Floorwalker__Query each = *q;
+    /* A ranked list is merged exactly from every daemon's whole list. */
+    if (q->kind == FLOORWALKER__QUERY__KIND__TOP_SKUS ||
+        q->kind == FLOORWALKER__QUERY__KIND__BOTTOM_SKUS)
+        each.limit = MERGE_SKU_ROWS;
+    int rc = EXIT_OK;
+    for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
+        if (!(rs[i] = ask(eps[i], &each, timeout))) {
+            rc = EXIT_NODAEMON;
+        } else if (rs[i]->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            fprintf(stderr, "floorwalker: %s: %s\n", eps[i], rs[i]->error);
+            rc = EXIT_INPUT;
+        }
+    }
+    if (rc == EXIT_OK) {
+        struct merged *m = NULL;
+        char notes[2048];
+        const Floorwalker__QueryResult *r = merge_results(&m, rs, n, q, notes, sizeof notes);
+        if (!r) {
+            fprintf(stderr, "floorwalker: cannot merge the answers: %s\n",
+                    notes[0] ? notes : "out of memory");
+            rc = EXIT_INPUT;
+        } else {
+            print_result(r, fmt, human_csv);
+            if (notes[0])
+                fprintf(stderr, "floorwalker: note: %s\n", notes);
+        }
+        merge_free(&m);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rs[i])
+            floorwalker__query_result__free_unpacked(rs[i], NULL);
+    return rc;
+}
+
 static int run(int argc, char **argv, bool stats)
 {
     static const struct option opts[] = {
-        {"endpoint", required_argument, NULL, 'e'}, {"store", required_argument, NULL, 's'},
-        {"region", required_argument, NULL, 'r'},   {"from", required_argument, NULL, 'F'},
-        {"to", required_argument, NULL, 'T'},       {"limit", required_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'j'},           {"csv", no_argument, NULL, 'c'},
-        {"units", required_argument, NULL, 'U'},    {"timeout", required_argument, NULL, 'w'},
-        {"scope", required_argument, NULL, 'S'},    {"granularity", required_argument, NULL, 'g'},
-        {"employee", required_argument, NULL, 'E'}, {"sku", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"endpoint", required_argument, NULL, 'e'},
+        {"store", required_argument, NULL, 's'},
+        {"region", required_argument, NULL, 'r'},
+        {"from", required_argument, NULL, 'F'},
+        {"to", required_argument, NULL, 'T'},
+        {"limit", required_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'j'},
+        {"csv", no_argument, NULL, 'c'},
+        {"units", required_argument, NULL, 'U'},
+        {"timeout", required_argument, NULL, 'w'},
+        {"scope", required_argument, NULL, 'S'},
+        {"granularity", required_argument, NULL, 'g'},
+        {"employee", required_argument, NULL, 'E'},
+        {"sku", required_argument, NULL, 'K'},
+        {"daemon", required_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     const char *ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY);
+    const char *eps[MAX_DAEMONS];
+    size_t neps = 0;
     enum out_format fmt = OUT_TABLE;
     bool human_csv = false;
     int timeout = 5, c;
@@ -647,6 +704,13 @@ static int run(int argc, char **argv, bool stats)
         switch (c) {
         case 'e':
             ep = optarg;
+            break;
+        case 'D':
+            if (neps == MAX_DAEMONS) {
+                fprintf(stderr, "floorwalker: at most %d --daemon\n", MAX_DAEMONS);
+                return EXIT_USAGE;
+            }
+            eps[neps++] = optarg;
             break;
         case 'S':
             q.scope = optarg;
@@ -721,6 +785,14 @@ static int run(int argc, char **argv, bool stats)
             return EXIT_USAGE;
         }
     }
+    if (neps > 1 && stats) {
+        fprintf(stderr, "floorwalker stats: one daemon at a time (give -e EP)\n");
+        return EXIT_USAGE;
+    }
+    if (neps > 1)
+        return run_sharded(&q, eps, neps, timeout, fmt, human_csv);
+    if (neps == 1)
+        ep = eps[0];
     Floorwalker__QueryResult *r = ask(ep, &q, timeout);
     if (!r)
         return EXIT_NODAEMON;
