@@ -483,6 +483,7 @@ int main(int argc, char **argv)
         ingest_add_flusher(in, exports_flush_begin, exports_flush_end, exports, &farg);
     exports_set_flusher(exports, flush, farg);
     query_set_exports(q, exports);
+    query_set_alerts_endpoint(q, pub_ep);
     query_set_alerts(q, alerts, rules, test_clock);
     if (cfg.metrics_listen[0] && query_enable_metrics(q, cfg.metrics_listen) != FW_OK)
         goto out;

@@ -38,6 +38,7 @@ struct query {
     struct alerts *alerts;
     struct rules *rules;
     struct exports *exports;
+    char alerts_endpoint[CONFIG_EP_MAX];
     bool test_clock;
     struct metrics *metrics;
     ev_timer metrics_timer;
@@ -399,6 +400,7 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
     switch (qq->kind) {
     case FLOORWALKER__QUERY__KIND__STORES:
         q_stores(q, res);
+        res->r.alerts_endpoint = q->alerts_endpoint;
         break;
     case FLOORWALKER__QUERY__KIND__STATS:
         q_stats(q, res);
@@ -573,6 +575,11 @@ void query_set_alerts(struct query *q, struct alerts *a, struct rules *ru, bool 
 void query_set_exports(struct query *q, struct exports *x)
 {
     q->exports = x;
+}
+
+void query_set_alerts_endpoint(struct query *q, const char *ep)
+{
+    snprintf(q->alerts_endpoint, sizeof q->alerts_endpoint, "%s", ep);
 }
 
 static void on_metrics(struct ev_loop *loop, ev_timer *w, int revents)

@@ -32,6 +32,9 @@ struct exports;
 /* Serves LOG_READ's log_start, EXPORT_POSITION and the stats table "exporters". */
 void query_set_exports(struct query *q, struct exports *x);
 
+/* The alerts endpoint as bound, told in STORES answers (clients of several daemons). */
+void query_set_alerts_endpoint(struct query *q, const char *ep);
+
 /* Serves the stats in the Prometheus format on http://listen/metrics, refreshed every second
  * from the loop. */
 fw_err query_enable_metrics(struct query *q, const char *listen) FW_WUR;

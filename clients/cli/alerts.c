@@ -40,9 +40,21 @@
 #define SUB_READY_MAX_MS 1000
 
 #define ALERTS_MAX_REGIONS 16
+#define ALERTS_MAX_DAEMONS 64
+
+/* A daemon followed: its endpoints, its SUB, its regions' pub_seq, its stores. */
+struct source {
+    const char *query_ep;
+    char pub_ep[256];
+    void *sub;
+    struct feed_seqs seqs;
+    struct store_views stores; /* from a STORES query at start (human lines only) */
+};
 
 struct alerts_opts {
     const char *pub_ep, *query_ep;
+    const char *daemons[ALERTS_MAX_DAEMONS]; /* --daemon QUERY_EP, repeated */
+    int ndaemons;
     const char *region, *store, *rule; /* NULL: any; region: the only one of regions[] */
     char regions[ALERTS_MAX_REGIONS][FW_ID_MAX + 1]; /* --region A,B or a supervisor key's */
     int nregions;                                    /* 0: any */
@@ -55,8 +67,8 @@ struct alerts_opts {
 
 struct follow {
     const struct alerts_opts *o;
-    struct store_views stores; /* from a STORES query at start (human lines only) */
-    struct feed_seqs seqs;
+    struct source src[ALERTS_MAX_DAEMONS];
+    int nsrc;
     long printed;
     bool track_gaps; /* only when we see whole regions (no --store, no --rule) */
 };
@@ -104,6 +116,9 @@ static void usage(FILE *f)
             "  -e, --endpoint EP   alerts PUB endpoint (default %s, or $FLOORWALKER_ALERTS)\n"
             "  -q, --query EP      query endpoint for the snapshot and ack (default %s,\n"
             "                      or $FLOORWALKER_QUERY)\n"
+            "      --daemon EP     repeated: follow every daemon (stores sharded across them),\n"
+            "                      each named by its query endpoint (its alerts endpoint is\n"
+            "                      asked of it); a gap is then reported per daemon\n"
             "      --region R[,R]  only the alerts of these regions (an unknown one is an\n"
             "                      error); with a supervisor's --key, all of the key's regions\n"
             "      --store S       only the alerts of store S\n"
@@ -193,7 +208,9 @@ static void print_alert(const struct follow *f, const Floorwalker__Alert *a, boo
         json_decref(o);
     } else {
         /* The store's local time and name: what its manager reads. */
-        const struct store_view *sv = store_views_find(&f->stores, a->store_id);
+        const struct store_view *sv = NULL;
+        for (int i = 0; i < f->nsrc && !sv; i++)
+            sv = store_views_find(&f->src[i].stores, a->store_id);
         char ts[FW_FMT_MAX], b1[16], b2[16];
         fw_fmt_local(ts, sizeof ts, a->updated_ms, sv ? sv->tz : NULL);
         printf("%s%s %s %s ", snapshot ? "[snapshot] " : "", ts,
@@ -252,17 +269,19 @@ static bool count_reached(const struct follow *f)
 
 /* A live alert: drop it if the snapshot covers it, check its region's pub_seq for a gap, then
  * filter and print. Returns true if a line was printed. */
-static bool handle_live(struct follow *f, const Floorwalker__Alert *a)
+static bool handle_live(struct follow *f, struct source *src, const Floorwalker__Alert *a)
 {
     if (!region_wanted(f->o, a->region))
         return false;
     uint64_t missed = 0;
-    switch (feed_seqs_live(&f->seqs, a, f->track_gaps, &missed)) {
+    switch (feed_seqs_live(&src->seqs, a, f->track_gaps, &missed)) {
     case FEED_COVERED:
         return false;
     case FEED_GAP:
-        fprintf(stderr, "gap: region %s pub_seq %" PRIu64 " -> %" PRIu64 " (%" PRIu64 " missed)\n",
-                a->region, a->pub_seq - missed - 1, a->pub_seq, missed);
+        fprintf(stderr,
+                "gap: region %s pub_seq %" PRIu64 " -> %" PRIu64 " (%" PRIu64 " missed)%s%s\n",
+                a->region, a->pub_seq - missed - 1, a->pub_seq, missed, f->nsrc > 1 ? " from " : "",
+                f->nsrc > 1 ? src->query_ep : "");
         break;
     case FEED_NEXT:
         break;
@@ -275,12 +294,12 @@ static bool handle_live(struct follow *f, const Floorwalker__Alert *a)
 }
 
 /* Reads one message from sub (which zmq_poll said is readable); true if a line was printed. */
-static bool recv_live(struct follow *f, void *sub)
+static bool recv_live(struct follow *f, struct source *src)
 {
-    Floorwalker__Alert *a = feed_recv(sub, "floorwalker alerts");
+    Floorwalker__Alert *a = feed_recv(src->sub, "floorwalker alerts");
     if (!a)
         return false;
-    bool printed = handle_live(f, a);
+    bool printed = handle_live(f, src, a);
     floorwalker__alert__free_unpacked(a, NULL);
     return printed;
 }
@@ -298,29 +317,20 @@ static bool snapshot_alert(void *arg, const Floorwalker__Alert *a)
     return true;
 }
 
-static int follow_run(const struct alerts_opts *o)
+/* The SUB of one daemon, subscribed as narrowly as the filters allow (before it connects):
+ * region, then store, then rule, each only if the ones before it are given. The rule is the
+ * last topic part, so no "/" after it; the client-side filter removes rules that merely start
+ * with it. A monitor (*mon) watches for its handshake when a snapshot follows. */
+static int source_open(struct source *src, const struct alerts_opts *o, void *ctx, void **mon)
 {
-    struct follow f = {.o = o, .track_gaps = !o->store && !o->rule};
-    Floorwalker__QueryResult *r = NULL;
-    void *ctx = zmq_ctx_new(), *sub = NULL, *mon = NULL;
-    int rc = EXIT_OK, zero = 0;
+    int zero = 0;
     char topic[8 + 3 * (FW_ID_MAX + 1)];
-
-    if (!ctx) {
-        fprintf(stderr, "floorwalker alerts: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+    src->sub = zmq_socket(ctx, ZMQ_SUB);
+    if (!src->sub) {
+        fprintf(stderr, "floorwalker alerts: zmq_socket: %s\n", zmq_strerror(zmq_errno()));
         return EXIT_NODAEMON;
     }
-    signals_install();
-    sub = zmq_socket(ctx, ZMQ_SUB);
-    if (!sub) {
-        fprintf(stderr, "floorwalker alerts: zmq_socket: %s\n", zmq_strerror(zmq_errno()));
-        rc = EXIT_NODAEMON;
-        goto out;
-    }
-    zmq_setsockopt(sub, ZMQ_LINGER, &zero, sizeof zero);
-    /* As narrow as the filters allow: region, then store, then rule, each only if the ones
-     * before it are given. The rule is the last topic part, so no "/" after it; the client-side
-     * filter removes rules that merely start with it. */
+    zmq_setsockopt(src->sub, ZMQ_LINGER, &zero, sizeof zero);
     snprintf(topic, sizeof topic, "alert/");
     if (o->region) {
         size_t n = strlen(topic);
@@ -337,73 +347,151 @@ static int follow_run(const struct alerts_opts *o)
     if (o->nregions > 1) {
         for (int i = 0; i < o->nregions; i++) {
             snprintf(topic, sizeof topic, "alert/%s/", o->regions[i]);
-            zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+            zmq_setsockopt(src->sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
         }
     } else {
-        zmq_setsockopt(sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
+        zmq_setsockopt(src->sub, ZMQ_SUBSCRIBE, topic, strlen(topic));
     }
-    if (cli_secure(sub, "floorwalker alerts") != 0) {
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    if (o->snapshot)
-        mon =
-            cli_monitor(ctx, sub, SUB_READY_EVENT); /* before connect: the event cannot be missed */
-    if (zmq_connect(sub, o->pub_ep) != 0) {
-        fprintf(stderr, "floorwalker alerts: cannot connect to %s: %s\n", o->pub_ep,
+    if (cli_secure(src->sub, "floorwalker alerts") != 0)
+        return EXIT_USAGE;
+    if (o->snapshot) /* before connect: the event cannot be missed */
+        *mon = cli_monitor(ctx, src->sub, SUB_READY_EVENT);
+    if (zmq_connect(src->sub, src->pub_ep) != 0) {
+        fprintf(stderr, "floorwalker alerts: cannot connect to %s: %s\n", src->pub_ep,
                 zmq_strerror(zmq_errno()));
-        rc = EXIT_USAGE;
-        goto out;
+        return EXIT_USAGE;
     }
+    return EXIT_OK;
+}
+
+/* The snapshot of one daemon: one query per region (the daemon takes one region a query). */
+static int source_snapshot(struct follow *f, struct source *src, void *ctx, uint64_t deadline)
+{
+    const struct alerts_opts *o = f->o;
+    for (int ri = 0; ri < (o->nregions ? o->nregions : 1); ri++) {
+        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+        Floorwalker__QueryResult *r = NULL;
+        q.kind = FLOORWALKER__QUERY__KIND__ALERTS;
+        q.region = o->nregions ? (char *)o->regions[ri] : "";
+        q.store_id = o->store ? (char *)o->store : "";
+        q.rule = o->rule ? (char *)o->rule : "";
+        switch (cli_ask("floorwalker alerts", ctx, src->query_ep, &q, o->timeout_s, deadline,
+                        &stop_flag, &r)) {
+        case ASK_OK:
+            break;
+        case ASK_STOPPED:
+            return EXIT_OK;
+        case ASK_BADEP:
+            return EXIT_USAGE;
+        case ASK_NOANSWER:
+            return EXIT_NODAEMON;
+        }
+        if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            fprintf(stderr, "floorwalker alerts: the snapshot query was refused%s%s: %s\n",
+                    f->nsrc > 1 ? " by " : "", f->nsrc > 1 ? src->query_ep : "", r->error);
+            floorwalker__query_result__free_unpacked(r, NULL);
+            return EXIT_INPUT;
+        }
+        feed_take_snapshot(&src->seqs, r, o->nregions ? o->regions[ri] : NULL, snapshot_alert, f);
+        floorwalker__query_result__free_unpacked(r, NULL);
+    }
+    return EXIT_OK;
+}
+
+/*
+ * A daemon named by its query endpoint: its alerts endpoint is what its STORES answer says
+ * (a wildcard host there, "*", 0.0.0.0 or [::], is the host we reach its query socket at).
+ */
+static int source_discover(struct source *src, void *ctx, int timeout_s)
+{
+    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    Floorwalker__QueryResult *r = NULL;
+    q.kind = FLOORWALKER__QUERY__KIND__STORES;
+    uint64_t deadline = fw_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    switch (cli_ask("floorwalker alerts", ctx, src->query_ep, &q, timeout_s, deadline, &stop_flag,
+                    &r)) {
+    case ASK_OK:
+        break;
+    case ASK_BADEP:
+        return EXIT_USAGE;
+    default:
+        return EXIT_NODAEMON;
+    }
+    int rc = EXIT_OK;
+    const char *ep = r->alerts_endpoint;
+    if (!ep || !ep[0]) {
+        fprintf(stderr,
+                "floorwalker alerts: floorwalkerd at %s does not tell its alerts endpoint (an "
+                "older version): use -e and -q for it\n",
+                src->query_ep);
+        rc = EXIT_USAGE;
+    } else if (!strncmp(ep, "tcp://", 6) &&
+               (!strncmp(ep + 6, "*:", 2) || !strncmp(ep + 6, "0.0.0.0:", 8) ||
+                !strncmp(ep + 6, "[::]:", 5)) &&
+               !strncmp(src->query_ep, "tcp://", 6)) {
+        const char *qhost = src->query_ep + 6, *qport = strrchr(qhost, ':');
+        const char *port = strrchr(ep + 6, ':');
+        snprintf(src->pub_ep, sizeof src->pub_ep, "tcp://%.*s%s",
+                 (int)(qport ? qport - qhost : (long)strlen(qhost)), qhost, port);
+    } else {
+        snprintf(src->pub_ep, sizeof src->pub_ep, "%s", ep);
+    }
+    floorwalker__query_result__free_unpacked(r, NULL);
+    return rc;
+}
+
+static int follow_run(const struct alerts_opts *o)
+{
+    struct follow f = {.o = o, .track_gaps = !o->store && !o->rule};
+    void *ctx = zmq_ctx_new(), *mons[ALERTS_MAX_DAEMONS] = {0};
+    int rc = EXIT_OK;
+    zmq_pollitem_t items[ALERTS_MAX_DAEMONS];
+
+    if (!ctx) {
+        fprintf(stderr, "floorwalker alerts: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+        return EXIT_NODAEMON;
+    }
+    signals_install();
+    if (o->ndaemons) {
+        for (int i = 0; i < o->ndaemons && rc == EXIT_OK; i++) {
+            f.src[f.nsrc].query_ep = o->daemons[i];
+            rc = source_discover(&f.src[f.nsrc++], ctx, o->timeout_s);
+        }
+    } else {
+        f.src[0].query_ep = o->query_ep;
+        snprintf(f.src[0].pub_ep, sizeof f.src[0].pub_ep, "%s", o->pub_ep);
+        f.nsrc = 1;
+    }
+    for (int i = 0; i < f.nsrc && rc == EXIT_OK; i++)
+        rc = source_open(&f.src[i], o, ctx, &mons[i]);
+    if (rc != EXIT_OK)
+        goto out;
 
     if (!o->json)
-        store_views_load(&f.stores, "floorwalker alerts", ctx, o->query_ep, o->timeout_s,
-                         &stop_flag);
+        for (int i = 0; i < f.nsrc; i++)
+            store_views_load(&f.src[i].stores, "floorwalker alerts", ctx, f.src[i].query_ep,
+                             o->timeout_s, &stop_flag);
     if (o->snapshot) {
         uint64_t deadline = fw_mono_ns() + (uint64_t)o->timeout_s * 1000000000u;
-        if (mon) {
-            uint64_t max_ns = (uint64_t)o->timeout_s * 500000000u;
-            if (max_ns > (uint64_t)SUB_READY_MAX_MS * 1000000u)
-                max_ns = (uint64_t)SUB_READY_MAX_MS * 1000000u;
-            feed_monitor_wait_stop(sub, mon, fw_mono_ns() + max_ns, &stop_flag);
-            mon = NULL;
+        uint64_t max_ns = (uint64_t)o->timeout_s * 500000000u;
+        if (max_ns > (uint64_t)SUB_READY_MAX_MS * 1000000u)
+            max_ns = (uint64_t)SUB_READY_MAX_MS * 1000000u;
+        uint64_t ready_by = fw_mono_ns() + max_ns;
+        for (int i = 0; i < f.nsrc; i++) {
+            if (mons[i])
+                feed_monitor_wait_stop(f.src[i].sub, mons[i], ready_by, &stop_flag);
+            mons[i] = NULL;
         }
-        if (stop_flag)
+        for (int i = 0; i < f.nsrc && rc == EXIT_OK && !stop_flag; i++)
+            rc = source_snapshot(&f, &f.src[i], ctx, deadline);
+        if (rc != EXIT_OK || stop_flag)
             goto out;
-        /* One snapshot per region (the daemon takes one region per query). */
-        for (int ri = 0; ri < (o->nregions ? o->nregions : 1); ri++) {
-            Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
-            q.kind = FLOORWALKER__QUERY__KIND__ALERTS;
-            q.region = o->nregions ? (char *)o->regions[ri] : "";
-            q.store_id = o->store ? (char *)o->store : "";
-            q.rule = o->rule ? (char *)o->rule : "";
-            switch (cli_ask("floorwalker alerts", ctx, o->query_ep, &q, o->timeout_s, deadline,
-                            &stop_flag, &r)) {
-            case ASK_OK:
-                break;
-            case ASK_STOPPED:
-                goto out;
-            case ASK_BADEP:
-                rc = EXIT_USAGE;
-                goto out;
-            case ASK_NOANSWER:
-                rc = EXIT_NODAEMON;
-                goto out;
-            }
-            if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
-                fprintf(stderr, "floorwalker alerts: the snapshot query was refused: %s\n",
-                        r->error);
-                rc = EXIT_INPUT;
-                goto out;
-            }
-            feed_take_snapshot(&f.seqs, r, o->nregions ? o->regions[ri] : NULL, snapshot_alert, &f);
-            floorwalker__query_result__free_unpacked(r, NULL);
-            r = NULL;
-        }
     }
 
     uint64_t idle_ns = o->idle_s > 0 ? (uint64_t)(o->idle_s * 1e9) : 0;
     uint64_t last_line = fw_mono_ns();
+    for (int i = 0; i < f.nsrc; i++)
+        items[i] = (zmq_pollitem_t){f.src[i].sub, 0, ZMQ_POLLIN, 0};
     while (!stop_flag && !count_reached(&f)) {
         long wait_ms = -1;
         if (idle_ns) {
@@ -412,8 +500,7 @@ static int follow_run(const struct alerts_opts *o)
                 break;
             wait_ms = (long)((idle_ns - (now - last_line) + 999999) / 1000000);
         }
-        zmq_pollitem_t it = {sub, 0, ZMQ_POLLIN, 0};
-        int n = zmq_poll(&it, 1, wait_ms);
+        int n = zmq_poll(items, f.nsrc, wait_ms);
         if (n < 0) {
             if (zmq_errno() == EINTR)
                 continue;
@@ -421,22 +508,23 @@ static int follow_run(const struct alerts_opts *o)
             rc = EXIT_NODAEMON;
             break;
         }
-        if (n > 0 && recv_live(&f, sub))
-            last_line = fw_mono_ns();
+        for (int i = 0; n > 0 && i < f.nsrc && !count_reached(&f); i++)
+            if ((items[i].revents & ZMQ_POLLIN) && recv_live(&f, &f.src[i]))
+                last_line = fw_mono_ns();
     }
 
 out:
-    if (r)
-        floorwalker__query_result__free_unpacked(r, NULL);
-    if (mon) {
-        zmq_socket_monitor(sub, NULL, 0);
-        zmq_close(mon);
+    for (int i = 0; i < f.nsrc; i++) {
+        if (mons[i]) {
+            zmq_socket_monitor(f.src[i].sub, NULL, 0);
+            zmq_close(mons[i]);
+        }
+        if (f.src[i].sub)
+            zmq_close(f.src[i].sub);
+        feed_seqs_free(&f.src[i].seqs);
+        store_views_free(&f.src[i].stores);
     }
-    if (sub)
-        zmq_close(sub);
     zmq_ctx_term(ctx);
-    feed_seqs_free(&f.seqs);
-    store_views_free(&f.stores);
     return rc;
 }
 
@@ -573,40 +661,47 @@ static bool parse_regions(struct alerts_opts *o, const char *what, const char *l
     return true;
 }
 
-/* Each region asked for must have a store the daemon knows (its region-scoped sales report
- * says "no store in region" otherwise): an unknown region is named, not followed in silence. */
+/* Each region asked for must have a store a daemon knows (its region-scoped sales report says
+ * "no store in region" otherwise): an unknown region is named, not followed in silence. With
+ * several daemons, one of them knowing it is enough. */
 static int regions_known(const struct alerts_opts *o)
 {
     int rc = EXIT_OK;
     void *ctx = o->nregions ? zmq_ctx_new() : NULL;
+    const char *const *eps = o->ndaemons ? o->daemons : &o->query_ep;
+    int neps = o->ndaemons ? o->ndaemons : 1;
     for (int i = 0; i < o->nregions && rc == EXIT_OK; i++) {
-        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
-        Floorwalker__QueryResult *r = NULL;
-        q.kind = FLOORWALKER__QUERY__KIND__SALES;
-        q.scope = "region";
-        q.region = (char *)o->regions[i];
-        q.from_day = q.to_day = "today";
-        uint64_t deadline = fw_mono_ns() + (uint64_t)o->timeout_s * 1000000000u;
-        switch (
-            cli_ask("floorwalker alerts", ctx, o->query_ep, &q, o->timeout_s, deadline, NULL, &r)) {
-        case ASK_OK:
-            break;
-        case ASK_BADEP:
-            rc = EXIT_USAGE;
-            continue;
-        default:
-            rc = EXIT_NODAEMON;
-            continue;
+        bool known = false;
+        for (int d = 0; d < neps && rc == EXIT_OK && !known; d++) {
+            Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+            Floorwalker__QueryResult *r = NULL;
+            q.kind = FLOORWALKER__QUERY__KIND__SALES;
+            q.scope = "region";
+            q.region = (char *)o->regions[i];
+            q.from_day = q.to_day = "today";
+            uint64_t deadline = fw_mono_ns() + (uint64_t)o->timeout_s * 1000000000u;
+            switch (
+                cli_ask("floorwalker alerts", ctx, eps[d], &q, o->timeout_s, deadline, NULL, &r)) {
+            case ASK_OK:
+                break;
+            case ASK_BADEP:
+                rc = EXIT_USAGE;
+                continue;
+            default:
+                rc = EXIT_NODAEMON;
+                continue;
+            }
+            known = r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK ||
+                    !strstr(r->error, "no store in region");
+            floorwalker__query_result__free_unpacked(r, NULL);
         }
-        if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK &&
-            strstr(r->error, "no store in region")) {
+        if (rc == EXIT_OK && !known) {
             fprintf(stderr,
-                    "floorwalker alerts: region \"%s\" is unknown: floorwalkerd at %s has no store "
-                    "in it\n",
-                    o->regions[i], o->query_ep);
+                    "floorwalker alerts: region \"%s\" is unknown: floorwalkerd at %s%s has no "
+                    "store in it\n",
+                    o->regions[i], eps[0], neps > 1 ? " (and every other --daemon)" : "");
             rc = EXIT_INPUT;
         }
-        floorwalker__query_result__free_unpacked(r, NULL);
     }
     if (ctx)
         zmq_ctx_term(ctx);
@@ -616,17 +711,12 @@ static int regions_known(const struct alerts_opts *o)
 int cmd_alerts(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"endpoint", required_argument, NULL, 'e'},
-        {"query", required_argument, NULL, 'q'},
-        {"region", required_argument, NULL, 'r'},
-        {"store", required_argument, NULL, 's'},
-        {"rule", required_argument, NULL, 'R'},
-        {"severity", required_argument, NULL, 'S'},
-        {"json", no_argument, NULL, 'j'},
-        {"no-snapshot", no_argument, NULL, 'N'},
-        {"timeout", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"endpoint", required_argument, NULL, 'e'}, {"query", required_argument, NULL, 'q'},
+        {"region", required_argument, NULL, 'r'},   {"store", required_argument, NULL, 's'},
+        {"rule", required_argument, NULL, 'R'},     {"severity", required_argument, NULL, 'S'},
+        {"json", no_argument, NULL, 'j'},           {"no-snapshot", no_argument, NULL, 'N'},
+        {"timeout", required_argument, NULL, 'w'},  {"daemon", required_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     if (argc >= 2 && !strcmp(argv[1], "ack"))
         return ack_run(argc - 1, argv + 1);
@@ -645,6 +735,13 @@ int cmd_alerts(int argc, char **argv)
             break;
         case 'q':
             o.query_ep = optarg;
+            break;
+        case 'D':
+            if (o.ndaemons == ALERTS_MAX_DAEMONS) {
+                fprintf(stderr, "floorwalker alerts: at most %d --daemon\n", ALERTS_MAX_DAEMONS);
+                return EXIT_USAGE;
+            }
+            o.daemons[o.ndaemons++] = optarg;
             break;
         case 'r':
             if (!parse_regions(&o, "--region", optarg))

@@ -136,6 +136,42 @@ class Shards(fwtest.DaemonTest):
         self.assertEqual(p.returncode, 3, p.stderr)
         self.assertEqual(p.stdout, "")
 
+    def test_alerts_from_every_daemon(self):
+        """`floorwalker alerts --daemon A --daemon B`: the snapshot of both, then the live
+        alerts of both, each daemon's alerts endpoint asked of it."""
+        daemons = [self.daemon(), self.daemon()]
+        eps = []
+        for d in daemons:
+            eps += ["--daemon", d.query]
+
+        def complaint(d, store, cid):
+            t = fwtest.Terminal(d.ingest)
+            ack = t.send([fwtest.event(store, store + "-T1", 7, 1, complaint={
+                "complaint_id": cid, "action": "OPENED", "severity": "MAJOR",
+                "channel": "COUNTER"})])
+            self.assertEqual(ack.stored, 1)
+            t.close()
+
+        complaint(daemons[0], "A1", "CA")
+        complaint(daemons[1], "B1", "CB")
+        follow = subprocess.Popen([fwtest.CLI, "alerts", "--json", "-C", "4", "-W", "20"] + eps,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The snapshot first (two lines), then one live alert from each daemon.
+        line = follow.stdout.readline()
+        self.assertTrue(json.loads(line)["snapshot"], line)
+        line2 = json.loads(follow.stdout.readline())
+        self.assertTrue(line2["snapshot"])
+        complaint(daemons[0], "A2", "CA2")
+        complaint(daemons[1], "B2", "CB2")
+        out, err = follow.communicate(timeout=30)
+        rest = [json.loads(x) for x in out.splitlines()]
+        subjects = sorted([json.loads(line)["subject"], line2["subject"]])
+        self.assertEqual(subjects, ["CA", "CB"], err)
+        self.assertEqual(sorted(a["subject"] for a in rest), ["CA2", "CB2"], err)
+        self.assertTrue(all(not a["snapshot"] for a in rest))
+        self.assertEqual(follow.returncode, 0, err)
+        self.assertNotIn("gap", err)
+
 
 if __name__ == "__main__":
     fwtest.main()
