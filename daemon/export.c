@@ -159,7 +159,7 @@ void exports_report(struct exports *x, const char *name, uint64_t pos, uint64_t 
     e->dirty = true;
     if (x->flush)
         x->flush(x->flush_arg);
-    struct rtable t = res_table(res, "exporters", 2, "name", "pos");
+    struct rtable t = res_table(res, "exporters", 2, "exporter", "pos");
     res_row(res, &t, "si", e->name, (int64_t)e->pos);
 }
 
@@ -192,7 +192,7 @@ void exports_table(const struct exports *x, struct result *res, uint64_t log_end
     if (!x->n)
         return;
     struct rtable t =
-        res_table(res, "exporters", 5, "name", "pos", "lag_events", "lag_ms", "updated_ms");
+        res_table(res, "exporters", 5, "exporter", "pos", "lag_events", "lag_ms", "updated_ms");
     struct store_txn tx;
     store_txn_begin(x->st, &tx, true);
     for (size_t i = 0; i < x->n; i++) {

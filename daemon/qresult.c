@@ -51,6 +51,7 @@ static const struct {
     {NULL, "complaint_id", U(TEXT)},
     {NULL, "reason", U(TEXT)},
     {NULL, "name", U(TEXT)},
+    {NULL, "exporter", U(TEXT)},
     {NULL, "sla_state", U(TEXT)},
     {NULL, "timezone", U(TEXT)},
     {NULL, "currency", U(TEXT)},

@@ -125,7 +125,7 @@ class Export(fwtest.DaemonTest):
 
     def exported(self, d):
         rows = d.stats().get("exporters", [])
-        return {r["name"]: r for r in rows}
+        return {r["exporter"]: r for r in rows}
 
     def wait_exported(self, d, n, timeout=90):
         deadline = time.time() + timeout * fwtest.TIME_SCALE
@@ -282,7 +282,7 @@ class LogRead(fwtest.DaemonTest):
         # Positions: registered, shown with the lag, refused past the end or without a name.
         r = d.query_raw(pb.Query(kind=pb.Query.EXPORT_POSITION, exporter="hq", after_position=20))
         self.assertEqual(r.status, pb.QueryResult.OK, r.error)
-        x = {row["name"]: row for row in d.stats()["exporters"]}
+        x = {row["exporter"]: row for row in d.stats()["exporters"]}
         self.assertEqual((x["hq"]["pos"], x["hq"]["lag_events"]), (20, 30))
         r = d.query_raw(pb.Query(kind=pb.Query.EXPORT_POSITION, exporter="hq", after_position=99))
         self.assertEqual(r.status, pb.QueryResult.ERROR)
@@ -292,7 +292,7 @@ class LogRead(fwtest.DaemonTest):
         # Kept across a restart.
         d.stop()
         d.start()
-        x = {row["name"]: row for row in d.stats()["exporters"]}
+        x = {row["exporter"]: row for row in d.stats()["exporters"]}
         self.assertEqual(x["hq"]["pos"], 20)
 
     def test_retention_waits_for_the_exporter(self):

@@ -63,6 +63,10 @@ class Metrics(fwtest.DaemonTest):
         t.close()
         p = d.cli("query", "sales", "--scope", "chain", "-e", d.query)
         self.assertEqual(p.returncode, 0, p.stderr)
+        # An exporter (floorwalker export) at position 1 of the 4 stored: 3 behind.
+        pb = fwtest.pb2()
+        r = d.query_raw(pb.Query(kind=pb.Query.EXPORT_POSITION, exporter="hq", after_position=1))
+        self.assertEqual(r.status, pb.QueryResult.OK, r.error)
 
         deadline = time.time() + 5 * fwtest.TIME_SCALE
         while True:  # refreshed every second from the loop
@@ -118,6 +122,11 @@ class Metrics(fwtest.DaemonTest):
         self.assertTrue(1 <= v("floorwalker_queries_total") < dm["queries"])
         for kind, n in st["events_by_kind"].items():
             self.assertEqual(v("floorwalker_events_by_kind_total", kind=kind), n)
+        hq = {r["exporter"]: r for r in st["exporters"]}["hq"]
+        self.assertEqual(v("floorwalker_exporter_position", exporter="hq"), 1)
+        self.assertEqual(v("floorwalker_exporter_lag_events", exporter="hq"), hq["lag_events"])
+        self.assertEqual(hq["lag_events"], 3)
+        self.assertGreaterEqual(v("floorwalker_exporter_lag_seconds", exporter="hq"), 0)
         self.assertEqual(v("floorwalker_events_by_kind_total", kind="heartbeat"), 2)
         self.assertEqual(st["rejects_by_code"], {"SALE_TOTAL_MISMATCH": 1})
         self.assertEqual(v("floorwalker_rejects_total", code="SALE_TOTAL_MISMATCH"), 1)
