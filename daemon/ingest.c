@@ -95,18 +95,30 @@ struct ingest {
     struct flusher flushers[INGEST_FLUSHERS]; /* alerts, exporters: their changes */
     size_t nflushers;
     struct store_job job;
-    bool inflight;         /* a job is with the writer */
-    bool job_pass;         /* ... it holds a pass */
-    bool job_cp;           /* ... it holds a checkpoint */
-    bool want_cp;          /* a checkpoint is due: it goes with the next job */
-    bool settling;         /* on_committed runs: the next job starts at its end */
-    uint64_t pass_loop_ns; /* the loop's part of the pass in flight, so far */
-    /* The pass's size in time: the loop's cost per event (receive, decode, validate, record,
-     * then apply and ack), a moving average, sizes each pass to [ingest] pass_budget_ms. */
-    int64_t pass_events; /* events collected by the pass in flight */
-    uint64_t record_ns;  /* ... and the loop's time receiving and recording them */
-    double ns_per_event;
-    ev_io done_w; /* the writer's eventfd */
+    bool inflight; /* a job is with the writer */
+    bool job_pass; /* ... it holds a pass */
+    bool job_cp;   /* ... it holds a checkpoint */
+    bool want_cp;  /* a checkpoint is due: it goes with the next job */
+    bool settling; /* on_committed runs: the next job starts at its end */
+    /*
+     * A pass in slices: the loop receives and records a slice of messages at a time, no more
+     * than [ingest] pass_budget_ms of its work (sized by the measured cost per event, a moving
+     * average), and serves queries and subscribers between slices; the pass's recording
+     * transaction stays open across them until the socket is drained or the pass is full, and
+     * the whole pass is one write job. After the commit its events are applied to the rollups
+     * in slices the same way, and the acks go out once all are applied.
+     */
+    struct store_txn rec;      /* the pass's recording, while `recording` */
+    bool recording;            /* a pass is being received and recorded */
+    size_t rec_from;           /* its first message not yet recorded */
+    int64_t pass_events;       /* events it has taken so far */
+    double rec_ns_per_event;   /* the loop's cost per event: receive, decode, validate, record */
+    double apply_ns_per_event; /* ... and apply, rules, acks */
+    size_t apply_off;          /* the committed pass's events applied so far */
+    ev_idle apply_w;           /* applies the next slice while `applying` */
+    bool applying;
+    bool stopping; /* ingest_destroy runs: no new job */
+    ev_io done_w;  /* the writer's eventfd */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
@@ -609,23 +621,26 @@ static void msg_release(struct inmsg *m)
     zmq_msg_close(&m->body);
 }
 
-/* Receives up to the pass limits. Returns the number of messages collected. */
 /*
- * Receives up to the pass limits. The message array never moves while it holds messages (a
- * zmq_msg_t must not be moved, and a small message's bytes live inside it), and the events'
- * slices are taken only once every message is in place. Returns the messages collected.
+ * Receives one slice: up to `cap` events more (and within the pass's limits), appended to the
+ * pass's messages. The message array never moves while it holds messages (a zmq_msg_t must not
+ * be moved, and a small message's bytes live inside it), and the events' slices are taken only
+ * once the messages are in place. *drained: the socket had nothing more. Returns the messages
+ * added.
  */
-static size_t collect(struct ingest *in)
+static size_t collect(struct ingest *in, int64_t cap, bool *drained)
 {
-    int64_t events = 0, cap = (int64_t)in->sr->pass_event_cap;
-    in->nmsgs = 0;
-    in->nslices = 0;
-    while (in->nmsgs < in->msgs_cap && events < cap) {
+    int64_t events = 0;
+    size_t from = in->nmsgs;
+    *drained = false;
+    while (in->nmsgs < in->msgs_cap && events < cap &&
+           in->pass_events + events < in->cfg->commit_max_events) {
         struct inmsg *m = &in->msgs[in->nmsgs];
         memset(m, 0, sizeof *m);
         zmq_msg_init(&m->id);
         if (zmq_msg_recv(&m->id, in->router, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&m->id);
+            *drained = true;
             break;
         }
         zmq_msg_init(&m->body);
@@ -652,9 +667,17 @@ static size_t collect(struct ingest *in)
         }
         in->nmsgs++;
     }
-    in->pass_events = events;
+    if (!*drained) {
+        /* Stopped by a limit: drained all the same if nothing more is queued (the pass must
+         * not wait for a next message that may never come: its senders wait for acks). */
+        int ev = 0;
+        size_t len = sizeof ev;
+        if (zmq_getsockopt(in->router, ZMQ_EVENTS, &ev, &len) == 0 && !(ev & ZMQ_POLLIN))
+            *drained = true;
+    }
+    in->pass_events += events;
     /* Now the slices, pointing into messages that stay where they are. */
-    for (size_t i = 0; i < in->nmsgs; i++) {
+    for (size_t i = from; i < in->nmsgs; i++) {
         struct inmsg *m = &in->msgs[i];
         if (m->nev <= 0 || m->nev > in->cfg->max_events_per_batch)
             continue;
@@ -670,13 +693,26 @@ static size_t collect(struct ingest *in)
                        (size_t)m->nev);
         in->nslices += (size_t)m->nev;
     }
-    return in->nmsgs;
+    return in->nmsgs - from;
 }
 
-/* The pass's write transaction (store_write's fill): events, quarantine, marks, counters. */
-static fw_err pass_fill(struct store_txn *t, void *arg)
+/* A pass's recording begins: its writes go to the write set, its counters start from the
+ * stored ones. */
+static void pass_begin(struct ingest *in)
 {
-    struct ingest *in = arg;
+    store_txn_begin_recording(in->st, &in->rec, &in->wset);
+    in->recording = true;
+    in->rec_from = 0;
+    in->pass_stored = 0;
+    in->pending_sp = *in->sp;
+    in->pass_quarantined = 0;
+    in->napplied = 0;
+}
+
+/* Records the messages received since the last slice (on the loop): decoded, validated,
+ * written into the pass's write set. */
+static void pass_slice(struct ingest *in)
+{
     const struct config *cfg = in->cfg;
     struct validate_limits lim = {
         .now_ms = (int64_t)(ev_now(in->loop) * 1000),
@@ -686,12 +722,15 @@ static fw_err pass_fill(struct store_txn *t, void *arg)
         .max_amount_cents = cfg->max_amount_cents,
         .max_lines = (size_t)cfg->max_lines,
     };
-    in->pass_stored = 0;
-    in->pending_sp = *in->sp;
-    in->pass_quarantined = 0;
-    in->napplied = 0;
-    for (size_t i = 0; i < in->nmsgs && !t->err; i++)
-        process_msg(in, t, &in->msgs[i], &lim, &in->pass_stored);
+    for (; in->rec_from < in->nmsgs && !in->rec.err; in->rec_from++)
+        process_msg(in, &in->rec, &in->msgs[in->rec_from], &lim, &in->pass_stored);
+}
+
+/* The pass's recording ends: the sequence marks and the counters join its writes. */
+static fw_err pass_end(struct ingest *in)
+{
+    struct store_txn *t = &in->rec;
+    int64_t now_ms = (int64_t)(ev_now(in->loop) * 1000);
     for (size_t i = 0; i < in->ndirty && !t->err; i++) {
         struct mark *mk = in->dirty_marks[i];
         struct key k;
@@ -700,22 +739,15 @@ static fw_err pass_fill(struct store_txn *t, void *arg)
         key_id(&k, mk->terminal);
         key_u64(&k, mk->epoch);
         be64_put(v, mk->pending);
-        be64_put(v + 8, (uint64_t)lim.now_ms);
+        be64_put(v + 8, (uint64_t)now_ms);
         store_txn_put(t, store_db(in->st, STORE_MARKS), &k, v, sizeof v, 0);
     }
     struct key sk;
     key_init(&sk, KEY_STATS);
     store_txn_put(t, store_db(in->st, STORE_META), &sk, &in->pending_sp, sizeof in->pending_sp, 0);
-    return t->err;
-}
-
-/* The pass's writes as a write set (on the loop): decoded, validated, recorded. */
-static fw_err pass_record(struct ingest *in)
-{
-    struct store_txn t;
-    store_txn_begin_recording(in->st, &t, &in->wset);
-    fw_err err = t.err ? t.err : pass_fill(&t, in);
-    fw_err end = store_txn_commit(&t); /* ends the recording's read transaction */
+    fw_err err = t->err;
+    fw_err end = store_txn_commit(t); /* ends the recording's read transaction */
+    in->recording = false;
     return err ? err : end;
 }
 
@@ -749,60 +781,142 @@ static void send_acks(struct ingest *in)
     }
 }
 
-/* After the pass's commit (or its failure): the marks and counters settle, the rollups and
- * rules take the committed events, the terminals get their acks. */
-static void pass_done(struct ingest *in, fw_err err, uint64_t commit_ns)
+/* The pass is over: its messages go, and ingest takes the next (zsock watcher on again). */
+static void pass_release(struct ingest *in)
 {
-    if (err == FW_OK) {
-        stats_commit_time(in->sr, commit_ns, in->pass_stored);
-        store_appended(in->st, in->pass_stored, in->pass_quarantined);
-        *in->sp = in->pending_sp;
-    }
-    pass_settle(in, err == FW_OK);
-    if (err == FW_OK) {
-        if (in->rollup) {
-            uint64_t ta = fw_mono_ns();
-            rollup_apply(in->rollup, in->applied, in->applied_pos, in->napplied);
-            for (size_t i = 0; in->rules && i < in->napplied; i++)
-                rules_seen(in->rules, in->applied[i]);
-            alerts_flush(in->alerts);
-            stats_hist_add(&in->sr->apply, fw_mono_ns() - ta);
-            if ((int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells)
-                in->want_cp = true;
-        }
-        send_acks(in);
-    } else {
-        in->sr->commit_failures++;
-        log_err("commit of %zu message(s) failed: %s; nothing acked, terminals will resend",
-                in->nmsgs, fw_strerror(err));
-    }
     for (size_t i = 0; i < in->nmsgs; i++)
         msg_release(&in->msgs[i]);
     in->nmsgs = 0;
+    in->nslices = 0;
+    in->pass_events = 0;
     arena_reset(&in->arena);
     bound_caches(in);
 }
 
-/* Starts the next job when the writer is free: the messages waiting (decoded, validated,
- * recorded on the loop), the alert changes waiting and, when one is due, a rollup
- * checkpoint's snapshot, all in one transaction. Ingest rests until the writer hands the job
- * back (pipelining passes needs marks and positions per pass in flight: the next step). */
-static void next_job(struct ingest *in)
+/* A pass that could not be recorded or committed: nothing acked, the terminals resend. */
+static void pass_failed(struct ingest *in, fw_err err)
 {
-    if (in->inflight || in->settling)
+    pass_settle(in, false);
+    in->sr->commit_failures++;
+    log_err("commit of %zu message(s) failed: %s; nothing acked, terminals will resend", in->nmsgs,
+            fw_strerror(err));
+    pass_release(in);
+}
+
+/* Some module's changes wait for a job. */
+static bool flush_wanted(const struct ingest *in)
+{
+    for (size_t i = 0; i < in->nflushers; i++)
+        if (in->flushers[i].want)
+            return true;
+    return false;
+}
+
+/*
+ * Sizes the slices so the loop's share of each (receiving and recording; applying and
+ * acking) stays within [ingest] pass_budget_ms: a query waits behind at most one slice.
+ * Slices too small to measure the cost per event (fixed costs dominate) leave the estimate
+ * alone. Returns the events a slice may take.
+ */
+#define PASS_MIN_EVENTS 256
+#define PASS_NS_PER_EVENT_START 4000.0
+
+static int64_t slice_events(const struct ingest *in, double ns_per_event)
+{
+    double cap = (double)in->cfg->pass_budget_ms * 1e6 / ns_per_event;
+    if (cap < PASS_MIN_EVENTS)
+        cap = PASS_MIN_EVENTS;
+    if (cap > (double)in->cfg->commit_max_events)
+        cap = (double)in->cfg->commit_max_events;
+    return (int64_t)cap;
+}
+
+static void measure(double *ns_per_event, uint64_t ns, int64_t events)
+{
+    if (events >= PASS_MIN_EVENTS)
+        *ns_per_event = *ns_per_event * 0.7 + (double)ns / (double)events * 0.3;
+}
+
+static void next_job(struct ingest *in, bool from_socket);
+
+/* Applies the committed pass's next slice of events to the rollups and the rules; once all are
+ * applied, the alert changes are flushed, the acks go out, and ingest takes the next pass. */
+static void apply_slice(struct ingest *in, bool all)
+{
+    uint64_t t0 = fw_mono_ns();
+    size_t n = in->napplied - in->apply_off;
+    size_t cap = all ? n : (size_t)slice_events(in, in->apply_ns_per_event);
+    if (n > cap)
+        n = cap;
+    if (in->rollup && n) {
+        rollup_apply(in->rollup, in->applied + in->apply_off, in->applied_pos + in->apply_off, n);
+        for (size_t i = 0; in->rules && i < n; i++)
+            rules_seen(in->rules, in->applied[in->apply_off + i]);
+    }
+    in->apply_off += n;
+    bool done = in->apply_off == in->napplied;
+    if (done) {
+        alerts_flush(in->alerts);
+        if (in->rollup && (int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells)
+            in->want_cp = true;
+        send_acks(in);
+        pass_release(in);
+    }
+    uint64_t ns = fw_mono_ns() - t0;
+    stats_hist_add(&in->sr->apply, ns);
+    stats_hist_add(&in->sr->pass, ns);
+    measure(&in->apply_ns_per_event, ns, (int64_t)n);
+    if (!done)
         return;
+    if (in->applying)
+        ev_idle_stop(in->loop, &in->apply_w);
+    in->applying = false;
+    in->settling = false;
+    zsock_start(in->loop, &in->w);
+    if (in->want_cp || flush_wanted(in))
+        next_job(in, false);
+}
+
+static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    apply_slice(w->data, false);
+}
+
+/*
+ * Ingest's step on the loop. From the socket: receives and records one slice of the pass;
+ * while the socket holds more and the pass has room, the pass goes on at the next step (queries
+ * are served in between). Then, when the writer is free, one job: the pass's writes, the alert
+ * and exporter changes waiting and, when one is due, a rollup checkpoint's snapshot, all in one
+ * transaction. Ingest rests until the writer hands the job back.
+ */
+static void next_job(struct ingest *in, bool from_socket)
+{
+    if (in->inflight || in->settling || in->stopping || (in->recording && !from_socket))
+        return; /* what waits goes with the pass being recorded */
     uint64_t t0 = fw_mono_ns();
     in->job_pass = in->job_cp = false;
-    bool flushing = false;
-    in->sr->last_pass_msgs = collect(in);
-    if (in->sr->last_pass_msgs) {
-        fw_err err = pass_record(in);
-        in->record_ns = fw_mono_ns() - t0;
-        if (err == FW_OK) {
-            in->job_pass = true;
-        } else {
-            pass_done(in, err, 0);
-            stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
+    bool flushing = false, drained = true;
+    if (from_socket) {
+        int64_t before = in->pass_events;
+        in->sr->pass_event_cap = (uint64_t)slice_events(in, in->rec_ns_per_event);
+        size_t got = collect(in, (int64_t)in->sr->pass_event_cap, &drained);
+        if (got && !in->recording)
+            pass_begin(in);
+        if (in->recording)
+            pass_slice(in);
+        in->sr->last_pass_msgs = in->nmsgs;
+        uint64_t ns = fw_mono_ns() - t0;
+        stats_hist_add(&in->sr->pass, ns);
+        measure(&in->rec_ns_per_event, ns, in->pass_events - before);
+        bool room = in->pass_events < in->cfg->commit_max_events && in->nmsgs < in->msgs_cap;
+        if (in->recording && !in->rec.err && !drained && room)
+            return; /* the next slice at the next step */
+        if (in->recording) {
+            fw_err err = pass_end(in);
+            if (err == FW_OK)
+                in->job_pass = true;
+            else
+                pass_failed(in, err);
         }
     }
     if (in->want_cp && in->rollup) {
@@ -828,19 +942,18 @@ static void next_job(struct ingest *in)
         (struct store_job){.fill = job_fill, .arg = in, .name = in->job_cp ? "fw-writer-cp" : NULL};
     in->inflight = true;
     zsock_stop(in->loop, &in->w);
-    in->pass_loop_ns = fw_mono_ns() - t0;
     store_writer_submit(in->st, &in->job);
 }
 
 static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
-    next_job(w->data);
+    next_job(w->data, true);
 }
 
 void ingest_checkpoint(struct ingest *in)
 {
     in->want_cp = true;
-    next_job(in);
+    next_job(in, false);
 }
 
 /* A module's changes wait: they go with the next job. */
@@ -848,15 +961,7 @@ static void want_flush(void *arg)
 {
     struct flusher *f = arg;
     f->want = true;
-    next_job(f->in);
-}
-
-static bool flush_wanted(const struct ingest *in)
-{
-    for (size_t i = 0; i < in->nflushers; i++)
-        if (in->flushers[i].want)
-            return true;
-    return false;
+    next_job(f->in, false);
 }
 
 /* The job's flushes are over: each module learns whether its changes were written. */
@@ -891,52 +996,37 @@ static void alerts_end(void *arg, fw_err err)
     alerts_flush_end(arg, err);
 }
 
-/*
- * Sizes the next pass so the loop's share of it (receiving and recording, then applying and
- * acking, two loop callbacks with queries and subscribers served between them) stays within
- * [ingest] pass_budget_ms: a query waits behind at most one such slice. Passes too small to
- * measure the cost per event (fixed costs dominate) leave the estimate alone.
- */
-#define PASS_MIN_EVENTS 256
-#define PASS_NS_PER_EVENT_START 4000.0
-
-static void pass_resize(struct ingest *in, uint64_t loop_ns)
-{
-    if (in->pass_events >= PASS_MIN_EVENTS) {
-        double sample = (double)loop_ns / (double)in->pass_events;
-        in->ns_per_event = in->ns_per_event * 0.7 + sample * 0.3;
-    }
-    double cap = (double)in->cfg->pass_budget_ms * 1e6 / in->ns_per_event;
-    if (cap < PASS_MIN_EVENTS)
-        cap = PASS_MIN_EVENTS;
-    if (cap > (double)in->cfg->commit_max_events)
-        cap = (double)in->cfg->commit_max_events;
-    in->sr->pass_event_cap = (uint64_t)cap;
-}
-
 static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
 {
     struct ingest *in = io->data;
     struct store_job *job = store_writer_done(in->st);
     if (!job || !in->inflight)
         return;
-    uint64_t t0 = fw_mono_ns();
     in->inflight = false;
-    in->settling = true;
     in->sr->map_grows += job->grows;
     if (in->job_cp)
         rollup_checkpoint_end(in->rollup, job->err);
     flushes_end(in, job->err);
-    if (in->job_pass) {
-        pass_done(in, job->err, job->commit_ns);
-        uint64_t done_ns = fw_mono_ns() - t0;
-        stats_hist_add(&in->sr->pass, in->pass_loop_ns + done_ns);
-        pass_resize(in, in->record_ns + done_ns);
+    if (in->job_pass && job->err == FW_OK) {
+        /* Durable: the marks and counters settle now; the events are applied in slices. */
+        stats_commit_time(in->sr, job->commit_ns, in->pass_stored);
+        store_appended(in->st, in->pass_stored, in->pass_quarantined);
+        *in->sp = in->pending_sp;
+        pass_settle(in, true);
+        in->settling = true;
+        in->apply_off = 0;
+        apply_slice(in, false);
+        if (in->settling) {
+            in->applying = true;
+            ev_idle_start(loop, &in->apply_w);
+        }
+        return;
     }
-    in->settling = false;
+    if (in->job_pass)
+        pass_failed(in, job->err);
     zsock_start(loop, &in->w);
     if (in->want_cp || flush_wanted(in))
-        next_job(in);
+        next_job(in, false);
 }
 
 fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
@@ -972,9 +1062,10 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->sp = sp;
     in->sr = sr;
     in->rollup = rollup;
-    in->ns_per_event = PASS_NS_PER_EVENT_START;
-    in->pass_events = 0;
-    pass_resize(in, 0);
+    in->rec_ns_per_event = in->apply_ns_per_event = PASS_NS_PER_EVENT_START;
+    in->sr->pass_event_cap = (uint64_t)slice_events(in, in->rec_ns_per_event);
+    ev_idle_init(&in->apply_w, on_apply);
+    in->apply_w.data = in;
     arena_init(&in->arena, 0);
     in->marks = htab_new();
     in->bindings = htab_new();
@@ -1031,10 +1122,23 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     struct ingest *in = *pin;
     if (!in)
         return;
+    in->stopping = true;
     if (ev_is_active(&in->done_w))
         ev_io_stop(loop, &in->done_w);
     if (in->alerts)
         alerts_set_flusher(in->alerts, NULL, NULL); /* from now on, at once */
+    if (in->recording) {
+        /* A pass half received: nothing of it was written; its terminals resend. */
+        store_txn_abort(&in->rec);
+        in->recording = false;
+        pass_settle(in, false);
+        pass_release(in);
+    }
+    if (in->applying) {
+        /* A committed pass: the rest of it is applied (and acked) now. */
+        ev_idle_stop(loop, &in->apply_w);
+        apply_slice(in, true);
+    }
     if (in->inflight) {
         /* The job in flight commits (or not); its terminals resend for their acks. */
         store_writer_stop(in->st);
