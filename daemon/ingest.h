@@ -1,11 +1,13 @@
 /*
  * Ingest: the ROUTER that terminals send EventBatch frames to.
  *
- * Each loop pass drains a bounded number of messages, decodes and validates every event,
- * drops duplicates by (terminal_id, epoch, seq), refuses gaps, and writes the new events, the
- * quarantined rejects, the sequence marks and the counters in ONE LMDB transaction (group
- * commit). Acks go out only after that commit succeeds. MDB_MAP_FULL grows the map and
- * replays the pass; any other commit failure sends no ack (terminals resend).
+ * A pass drains the socket in slices of about [ingest] pass_budget_ms of loop work each
+ * (queries and subscribers are served between slices), decodes and validates every event,
+ * drops duplicates by (terminal_id, epoch, seq), refuses gaps, and records the new events, the
+ * quarantined rejects, the sequence marks and the counters; the writer thread commits them in
+ * ONE LMDB transaction (group commit). The committed events are applied to the rollups in
+ * slices too, and the acks go out once all are applied. MDB_MAP_FULL grows the map and replays
+ * the write set; any other commit failure sends no ack (terminals resend).
  */
 #ifndef FW_INGEST_H
 #define FW_INGEST_H

@@ -617,7 +617,7 @@ static const struct family families[] = {
      .figures = {"ingest_last_pass_msgs"}},
     {.name = "ingest_pass_event_cap",
      .type = GAUGE,
-     .help = "Events the next ingest pass may take: [ingest] pass_budget_ms over the loop's "
+     .help = "Events the next ingest slice may take: [ingest] pass_budget_ms over the loop's "
              "measured time per event.",
      .table = "daemon",
      .figures = {"ingest_pass_event_cap"}},

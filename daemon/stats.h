@@ -59,8 +59,8 @@ struct stats_runtime {
     uint64_t queries;
     uint64_t last_pass_msgs;  /* messages drained by the last ingest pass (a full pass means a
                                  backlog is queued in the socket) */
-    uint64_t pass_event_cap;  /* events the next pass may take: [ingest] pass_budget_ms over the
-                                 loop's measured time per event */
+    uint64_t pass_event_cap;  /* events the next ingest slice may take: [ingest] pass_budget_ms
+                                 over the loop's measured time per event */
     double events_per_s;      /* over the last 10 seconds */
     uint64_t subscribers;     /* PUB connections open now */
     uint64_t rate_events[10]; /* events_total sampled each second, for events_per_s */
