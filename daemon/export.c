@@ -216,7 +216,7 @@ void exports_log_read(struct store *st, struct arena *a, const Floorwalker__Quer
     uint64_t max_bytes = (uint64_t)max_result_bytes / 2;
     if (qq->max_bytes && qq->max_bytes < max_bytes)
         max_bytes = qq->max_bytes;
-    uint64_t end = store_next_event_pos(st) - 1;
+    uint64_t end = store_log_end(st);
     res->r.log_end = end;
     res->r.log_start = log_start;
     if (qq->after_position >= end)

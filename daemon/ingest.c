@@ -115,10 +115,9 @@ struct ingest {
     double rec_ns_per_event;   /* the loop's cost per event: receive, decode, validate, record */
     double apply_ns_per_event; /* ... and apply, rules, acks */
     size_t apply_off;          /* the committed pass's events applied so far */
-    ev_idle apply_w;           /* applies the next slice while `applying` */
-    bool applying;
-    bool stopping; /* ingest_destroy runs: no new job */
-    ev_io done_w;  /* the writer's eventfd */
+    ev_idle apply_w;           /* active while a committed pass is being applied */
+    bool stopping;             /* ingest_destroy runs: no new job */
+    ev_io done_w;              /* the writer's eventfd */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
@@ -868,9 +867,7 @@ static void apply_slice(struct ingest *in, bool all)
     measure(&in->apply_ns_per_event, ns, (int64_t)n);
     if (!done)
         return;
-    if (in->applying)
-        ev_idle_stop(in->loop, &in->apply_w);
-    in->applying = false;
+    ev_idle_stop(in->loop, &in->apply_w); /* a no-op when the pass was applied at once */
     in->settling = false;
     zsock_start(in->loop, &in->w);
     if (in->want_cp || flush_wanted(in))
@@ -1017,7 +1014,6 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
         in->apply_off = 0;
         apply_slice(in, false);
         if (in->settling) {
-            in->applying = true;
             ev_idle_start(loop, &in->apply_w);
         }
         return;
@@ -1134,7 +1130,7 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         pass_settle(in, false);
         pass_release(in);
     }
-    if (in->applying) {
+    if (ev_is_active(&in->apply_w)) {
         /* A committed pass: the rest of it is applied (and acked) now. */
         ev_idle_stop(loop, &in->apply_w);
         apply_slice(in, true);

@@ -127,7 +127,7 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "acks_dropped", (int64_t)sr->acks_dropped);
     res_row(res, &t, "si", "map_grows", (int64_t)sr->map_grows);
     res_row(res, &t, "si", "map_size_mb", (int64_t)(store_map_bytes(q->st) >> 20));
-    res_row(res, &t, "si", "log_position", (int64_t)(store_next_event_pos(q->st) - 1));
+    res_row(res, &t, "si", "log_position", (int64_t)store_log_end(q->st));
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
     res_row(res, &t, "sd", "events_per_s", sr->events_per_s);
     res_row(res, &t, "si", "ingest_last_pass_msgs", (int64_t)sr->last_pass_msgs);
@@ -192,8 +192,7 @@ static void q_stats(struct query *q, struct result *res)
         hist_table(res, "checkpoint_snapshot_latency", "below_us", "count", rs.snapshot.b);
     }
     if (q->exports)
-        exports_table(q->exports, res, store_next_event_pos(q->st) - 1,
-                      (int64_t)(ev_now(q->loop) * 1000));
+        exports_table(q->exports, res, store_log_end(q->st), (int64_t)(ev_now(q->loop) * 1000));
 
     /* Terminals seen, with the seq acked in each epoch. */
     t = res_table(res, "terminals", 5, "terminal", "store", "epoch", "acked_seq", "updated_ms");
@@ -431,8 +430,8 @@ static void dispatch(struct query *q, struct result *res, const uint8_t *data, s
         if (!q->exports)
             res_error(res, "exports are not served by this daemon");
         else
-            exports_report(q->exports, qq->exporter, qq->after_position,
-                           store_next_event_pos(q->st) - 1, (int64_t)(ev_now(q->loop) * 1000), res);
+            exports_report(q->exports, qq->exporter, qq->after_position, store_log_end(q->st),
+                           (int64_t)(ev_now(q->loop) * 1000), res);
         break;
     case FLOORWALKER__QUERY__KIND__TEST_CLOCK:
         if (!q->test_clock || !q->alerts) {

@@ -261,6 +261,11 @@ uint64_t store_next_event_pos(const struct store *st)
     return st->next_event_pos;
 }
 
+uint64_t store_log_end(const struct store *st)
+{
+    return st->next_event_pos - 1;
+}
+
 uint64_t store_next_quar_pos(const struct store *st)
 {
     return st->next_quar_pos;

@@ -52,6 +52,8 @@ MDB_dbi store_db(const struct store *st, enum store_db which);
 fw_err store_db_open(struct store *st, const char *name, MDB_dbi *out) FW_WUR;
 /* The positions the next appended event and quarantine record get. */
 uint64_t store_next_event_pos(const struct store *st);
+/* The last position committed to the event log (0: none yet). */
+uint64_t store_log_end(const struct store *st);
 uint64_t store_next_quar_pos(const struct store *st);
 /* After a commit that appended events and quarantine records at those positions. */
 void store_appended(struct store *st, uint64_t events, uint64_t quarantined);

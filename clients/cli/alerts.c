@@ -81,18 +81,6 @@ static void on_signal(int sig)
     stop_flag = 1;
 }
 
-/* SIGINT/SIGTERM only set a flag; without SA_RESTART they interrupt zmq_poll (EINTR) so the
- * loops notice it at once. */
-static void signals_install(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -451,7 +439,7 @@ static int follow_run(const struct alerts_opts *o)
         fprintf(stderr, "floorwalker alerts: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
         return EXIT_NODAEMON;
     }
-    signals_install();
+    cli_catch_stop(on_signal);
     if (o->ndaemons) {
         for (int i = 0; i < o->ndaemons && rc == EXIT_OK; i++) {
             f.src[f.nsrc].query_ep = o->daemons[i];

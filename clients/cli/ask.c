@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <zmq.h>
 
 #include "cli.h"
@@ -13,6 +14,16 @@ const char *cli_endpoint(const char *env, const char *def)
 {
     const char *ep = getenv(env);
     return ep && *ep ? ep : def;
+}
+
+void cli_catch_stop(void (*fn)(int sig))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fn;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 bool cli_parse_long(const char *who, const char *what, const char *v, long lo, long hi, long *out)

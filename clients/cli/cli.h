@@ -25,6 +25,9 @@ enum {
 
 /* The endpoint from the environment variable env if set and not empty, else def. */
 const char *cli_endpoint(const char *env, const char *def);
+/* SIGINT and SIGTERM call fn (which sets the caller's stop flag), without SA_RESTART: they
+ * interrupt a blocking zmq_poll (EINTR) so the caller's loop sees the flag at once. */
+void cli_catch_stop(void (*fn)(int sig));
 /* A whole number from lo to hi in *out, or false after a message naming who and what. */
 bool cli_parse_long(const char *who, const char *what, const char *v, long lo, long hi, long *out);
 

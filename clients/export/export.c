@@ -446,12 +446,7 @@ static int run(const struct xopts *o)
 {
     struct exporter x = {.o = o};
     int rc = EXIT_OK;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(on_signal);
     snprintf(x.txn_prefix, sizeof x.txn_prefix, "%s/%ld.%" PRId64, o->name, (long)getpid(),
              fw_now_ms());
     if (!(x.ctx = zmq_ctx_new()))

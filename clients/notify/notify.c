@@ -416,12 +416,7 @@ static int run(struct notify_opts *o)
     }
     struct notify n = {.o = o};
     int rc = EXIT_OK;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    cli_catch_stop(on_signal);
     if (amsend_new(&n.am, &ao) != 0)
         return EXIT_NODAEMON;
     if (!(n.ctx = zmq_ctx_new())) {

@@ -202,6 +202,16 @@ class Daemon:
             raise AssertionError("floorwalker stats failed: %s" % p.stderr)
         return json.loads(p.stdout)
 
+    def wait_stats(self, pred, timeout=10):
+        """`floorwalker stats --json` until pred(stats) holds or timeout (scaled) passes; the
+        last stats either way."""
+        deadline = time.time() + timeout * TIME_SCALE
+        st = self.stats()
+        while not pred(st) and time.time() < deadline:
+            time.sleep(0.2)
+            st = self.stats()
+        return st
+
     def cli(self, *args, input=None, timeout=120, env=None):
         return run_cli(*args, input=input, timeout=timeout, cwd=self.tmp, env=env)
 

@@ -306,28 +306,20 @@ class LogRead(fwtest.DaemonTest):
         self.assertEqual(t.send(evs).acked_seq, 100)
         d.query_raw(pb.Query(kind=pb.Query.EXPORT_POSITION, exporter="hq", after_position=40))
 
-        def wait(pred, timeout=10):
-            deadline = time.time() + timeout * fwtest.TIME_SCALE
-            st = d.stats()
-            while not pred(st) and time.time() < deadline:
-                time.sleep(0.2)
-                st = d.stats()
-            return st
-
         # Three days on: past raw_retention_days, but hq has exported only 40 of them.
         d.query_raw(pb.Query(kind=pb.Query.TEST_CLOCK, clock_ms=now + 3 * 86400000))
-        st = wait(lambda s: s["daemon"]["pruned_events"] >= 40)
+        st = d.wait_stats(lambda s: s["daemon"]["pruned_events"] >= 40)
         time.sleep(1)
         st = d.stats()
         self.assertEqual((st["daemon"]["pruned_events"], st["daemon"]["log_start"]), (40, 41))
         self.assertIn("retention waits for exporter hq", d.read_log())
         # hq moves on: retention follows.
         d.query_raw(pb.Query(kind=pb.Query.EXPORT_POSITION, exporter="hq", after_position=70))
-        st = wait(lambda s: s["daemon"]["pruned_events"] >= 70)
+        st = d.wait_stats(lambda s: s["daemon"]["pruned_events"] >= 70)
         self.assertEqual(st["daemon"]["log_start"], 71)
         # Past the hold (2 + 3 days): pruned anyway, loudly.
         d.query_raw(pb.Query(kind=pb.Query.TEST_CLOCK, clock_ms=now + 6 * 86400000))
-        st = wait(lambda s: s["daemon"]["pruned_events"] >= 100)
+        st = d.wait_stats(lambda s: s["daemon"]["pruned_events"] >= 100)
         self.assertEqual(st["daemon"]["pruned_events"], 100)
         log = d.read_log()
         self.assertRegex(log, r"retention pruned 30 events that exporter hq has not exported")

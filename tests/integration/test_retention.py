@@ -21,14 +21,6 @@ checkpoint_ms = 200
 
 
 class Retention(fwtest.DaemonTest):
-    def wait_stats(self, d, pred, timeout=10):
-        deadline = time.time() + timeout
-        st = d.stats()
-        while not pred(st) and time.time() < deadline:
-            time.sleep(0.2)
-            st = d.stats()
-        return st
-
     def test_prune(self):
         pb = fwtest.pb2()
         d = self.daemon(CONFIG, args=["--test-clock"])
@@ -41,11 +33,11 @@ class Retention(fwtest.DaemonTest):
                                       granularity="hour"))
         self.assertEqual(sum(r["transactions"] for r in fwtest.table(hourly, "sales")), 100)
         # Nothing is old yet.
-        st = self.wait_stats(d, lambda s: s["daemon"]["checkpoints"] > 0)
+        st = d.wait_stats(lambda s: s["daemon"]["checkpoints"] > 0)
         self.assertEqual(st["daemon"]["pruned_events"], 0)
         # Three days later: the raw events and the hourly cells go, the day stays.
         d.query_raw(pb.Query(kind=pb.Query.TEST_CLOCK, clock_ms=now + 3 * 86400000))
-        st = self.wait_stats(d, lambda s: s["daemon"]["pruned_events"] == 100 and
+        st = d.wait_stats(lambda s: s["daemon"]["pruned_events"] == 100 and
                              s["daemon"]["pruned_hourly_cells"] > 0)
         self.assertEqual(st["daemon"]["pruned_events"], 100)
         self.assertGreater(st["daemon"]["pruned_hourly_cells"], 0)
