@@ -691,7 +691,7 @@ void alerts_ack(struct alerts *a, const char *alert_id, const char *by, const ch
 {
     struct alert_rec *r = alert_id ? htab_get(a->active, alert_id) : NULL;
     if (!is_active(r)) {
-        res_error(res, "no active alert \"%.200s\"", alert_id ? alert_id : "");
+        res_not_found(res, "no active alert \"%.200s\"", alert_id ? alert_id : "");
         return;
     }
     enum rule_id rid = rule_by_name(r->m.rule);

@@ -389,15 +389,29 @@ void res_row(struct result *res, struct rtable *rt, const char *fmt, ...)
     t->rows[t->n_rows++] = row;
 }
 
-void res_error(struct result *res, const char *fmt, ...)
+static void res_status(struct result *res, Floorwalker__QueryResult__Status status, const char *fmt,
+                       va_list ap)
 {
     char buf[512];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    res->r.status = status;
+    res->r.error = arena_strdup(res->a, buf);
+}
+
+void res_error(struct result *res, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    res_status(res, FLOORWALKER__QUERY_RESULT__STATUS__ERROR, fmt, ap);
     va_end(ap);
-    res->r.status = FLOORWALKER__QUERY_RESULT__STATUS__ERROR;
-    res->r.error = arena_strdup(res->a, buf);
+}
+
+void res_not_found(struct result *res, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    res_status(res, FLOORWALKER__QUERY_RESULT__STATUS__NOT_FOUND, fmt, ap);
+    va_end(ap);
 }
 
 void res_store_info(struct result *res, const char *store)

@@ -57,6 +57,9 @@ struct rtable res_table(struct result *res, const char *name, int ncols, ...);
  * O = optional int64 (int present, int64_t). */
 void res_row(struct result *res, struct rtable *t, const char *fmt, ...);
 void res_error(struct result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As res_error, with status NOT_FOUND: the store, region or alert asked about is not this
+ * daemon's. */
+void res_not_found(struct result *res, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* After the tables are built: QueryResult.stores gets every store a STORE column names. */
 void res_finish(struct result *res);
 /* Adds one StoreInfo (id, name, region, zone, currency) for store, once. */

@@ -117,7 +117,7 @@ static int resolve_scope(struct ctx *c)
             return -1;
         }
         if (!rollup_store(c->r, q->store_id)) {
-            res_error(c->res, "unknown store \"%.64s\"", q->store_id);
+            res_not_found(c->res, "unknown store \"%.64s\"", q->store_id);
             return -1;
         }
         c->scope_name = q->store_id;
@@ -164,7 +164,7 @@ static int resolve_scope(struct ctx *c)
         c->v[c->n++] = (struct scoped){all[i], lo, hi2};
     }
     if (!c->n && !strcmp(scope, "region")) {
-        res_error(c->res, "no store in region \"%.64s\"", q->region);
+        res_not_found(c->res, "no store in region \"%.64s\"", q->region);
         return -1;
     }
     if (!c->n && !strcmp(scope, "chain")) {

@@ -546,9 +546,12 @@ static void visit_on_duty(void *arg, const uint8_t *suf, size_t n, const int64_t
 
 void rules_spotcheck(struct rules *ru, const Floorwalker__Query *q, struct result *res)
 {
-    if (!q->store_id[0] || !rollup_store(ru->r, q->store_id)) {
-        res_error(res, q->store_id[0] ? "unknown store \"%.64s\"" : "spotcheck needs a store%.0s",
-                  q->store_id);
+    if (!q->store_id[0]) {
+        res_error(res, "spotcheck needs a store");
+        return;
+    }
+    if (!rollup_store(ru->r, q->store_id)) {
+        res_not_found(res, "unknown store \"%.64s\"", q->store_id);
         return;
     }
     struct store_txn tx;

@@ -48,13 +48,13 @@ grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)' "$fu
 
 # ThreadSanitizer: ingest, queries, alert streams, reloads and the threaded clients (the
 # terminal library's sender, the sim's stores, the console's connection and feed threads, the
-# notify bridge) at once. tests/tsan.supp holds the libraries not built with TSan (libzmq's
+# notify bridge, the console over several daemons) at once. tests/tsan.supp holds the libraries not built with TSan (libzmq's
 # own threads); TIME_SCALE gives the slower binaries' handshakes their time.
 echo "== tests under ThreadSanitizer (build-tsan) =="
 (cd build-tsan && FW_TIME_SCALE=3 \
   TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 suppressions=$PWD/../tests/tsan.supp" \
   ctest --output-on-failure -j2 --timeout 900 \
-  -R '^integration\.(interop|rejects|cli|crash|storage|retention|metrics|revoke|web|notify)$')
+  -R '^integration\.(interop|rejects|cli|crash|storage|retention|metrics|revoke|web|notify|shards)$')
 
 echo "== tests (build), some with the daemon under valgrind =="
 cd build && ctest --output-on-failure -j2 --timeout 900 -LE valgrind-slow

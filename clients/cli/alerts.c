@@ -24,6 +24,7 @@
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
 #include "fwunits.h"
+#include "merge.h"
 #include "qjson.h"
 #include "tz.h"
 
@@ -40,7 +41,6 @@
 #define SUB_READY_MAX_MS 1000
 
 #define ALERTS_MAX_REGIONS 16
-#define ALERTS_MAX_DAEMONS 64
 
 /* A daemon followed: its endpoints, its SUB, its regions' pub_seq, its stores. */
 struct source {
@@ -53,7 +53,7 @@ struct source {
 
 struct alerts_opts {
     const char *pub_ep, *query_ep;
-    const char *daemons[ALERTS_MAX_DAEMONS]; /* --daemon QUERY_EP, repeated */
+    const char *daemons[CLI_MAX_DAEMONS]; /* --daemon QUERY_EP, repeated */
     int ndaemons;
     const char *region, *store, *rule; /* NULL: any; region: the only one of regions[] */
     char regions[ALERTS_MAX_REGIONS][FW_ID_MAX + 1]; /* --region A,B or a supervisor key's */
@@ -67,7 +67,7 @@ struct alerts_opts {
 
 struct follow {
     const struct alerts_opts *o;
-    struct source src[ALERTS_MAX_DAEMONS];
+    struct source src[CLI_MAX_DAEMONS];
     int nsrc;
     long printed;
     bool track_gaps; /* only when we see whole regions (no --store, no --rule) */
@@ -85,7 +85,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: floorwalker alerts [OPTIONS]\n"
-            "       floorwalker alerts ack ALERT_ID [-r REASON] [-q QUERY_EP] [-w SEC]\n"
+            "       floorwalker alerts ack ALERT_ID [-r REASON] [-q QUERY_EP | --daemon EP ...]\n"
+            "                              [-w SEC]\n"
             "\n"
             "Follow floorwalkerd's alerts (docs/ALERTS.md): first a snapshot of the active\n"
             "alerts (lines prefixed [snapshot]), then live messages, one line each:\n"
@@ -106,7 +107,8 @@ static void usage(FILE *f)
             "                      or $FLOORWALKER_QUERY)\n"
             "      --daemon EP     repeated: follow every daemon (stores sharded across them),\n"
             "                      each named by its query endpoint (its alerts endpoint is\n"
-            "                      asked of it); a gap is then reported per daemon\n"
+            "                      asked of it); a gap is then reported per daemon. ack:\n"
+            "                      asked of each in turn until one holds the alert\n"
             "      --region R[,R]  only the alerts of these regions (an unknown one is an\n"
             "                      error); with a supervisor's --key, all of the key's regions\n"
             "      --store S       only the alerts of store S\n"
@@ -386,18 +388,11 @@ static int source_snapshot(struct follow *f, struct source *src, void *ctx, uint
     return EXIT_OK;
 }
 
-/*
- * A daemon named by its query endpoint: its alerts endpoint is what its STORES answer says
- * (a wildcard host there, "*", 0.0.0.0 or [::], is the host we reach its query socket at).
- */
+/* A daemon named by its query endpoint: its alerts endpoint is what its STORES answer says. */
 static int source_discover(struct source *src, void *ctx, int timeout_s)
 {
-    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
-    Floorwalker__QueryResult *r = NULL;
-    q.kind = FLOORWALKER__QUERY__KIND__STORES;
-    uint64_t deadline = fw_mono_ns() + (uint64_t)timeout_s * 1000000000u;
-    switch (cli_ask("floorwalker alerts", ctx, src->query_ep, &q, timeout_s, deadline, &stop_flag,
-                    &r)) {
+    switch (cli_alerts_endpoint("floorwalker alerts", ctx, src->query_ep, timeout_s, &stop_flag,
+                                src->pub_ep, sizeof src->pub_ep)) {
     case ASK_OK:
         break;
     case ASK_BADEP:
@@ -405,35 +400,22 @@ static int source_discover(struct source *src, void *ctx, int timeout_s)
     default:
         return EXIT_NODAEMON;
     }
-    int rc = EXIT_OK;
-    const char *ep = r->alerts_endpoint;
-    if (!ep || !ep[0]) {
+    if (!src->pub_ep[0]) {
         fprintf(stderr,
                 "floorwalker alerts: floorwalkerd at %s does not tell its alerts endpoint (an "
                 "older version): use -e and -q for it\n",
                 src->query_ep);
-        rc = EXIT_USAGE;
-    } else if (!strncmp(ep, "tcp://", 6) &&
-               (!strncmp(ep + 6, "*:", 2) || !strncmp(ep + 6, "0.0.0.0:", 8) ||
-                !strncmp(ep + 6, "[::]:", 5)) &&
-               !strncmp(src->query_ep, "tcp://", 6)) {
-        const char *qhost = src->query_ep + 6, *qport = strrchr(qhost, ':');
-        const char *port = strrchr(ep + 6, ':');
-        snprintf(src->pub_ep, sizeof src->pub_ep, "tcp://%.*s%s",
-                 (int)(qport ? qport - qhost : (long)strlen(qhost)), qhost, port);
-    } else {
-        snprintf(src->pub_ep, sizeof src->pub_ep, "%s", ep);
+        return EXIT_USAGE;
     }
-    floorwalker__query_result__free_unpacked(r, NULL);
-    return rc;
+    return EXIT_OK;
 }
 
 static int follow_run(const struct alerts_opts *o)
 {
     struct follow f = {.o = o, .track_gaps = !o->store && !o->rule};
-    void *ctx = zmq_ctx_new(), *mons[ALERTS_MAX_DAEMONS] = {0};
+    void *ctx = zmq_ctx_new(), *mons[CLI_MAX_DAEMONS] = {0};
     int rc = EXIT_OK;
-    zmq_pollitem_t items[ALERTS_MAX_DAEMONS];
+    zmq_pollitem_t items[CLI_MAX_DAEMONS];
 
     if (!ctx) {
         fprintf(stderr, "floorwalker alerts: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
@@ -520,13 +502,13 @@ out:
 static int ack_run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"query", required_argument, NULL, 'q'},
-        {"reason", required_argument, NULL, 'r'},
-        {"timeout", required_argument, NULL, 'w'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"query", required_argument, NULL, 'q'},  {"daemon", required_argument, NULL, 'D'},
+        {"reason", required_argument, NULL, 'r'}, {"timeout", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY);
+    const char *eps[CLI_MAX_DAEMONS];
+    size_t neps = 0;
     const char *reason = "";
     int timeout = 5, c;
     optind = 1;
@@ -534,6 +516,13 @@ static int ack_run(int argc, char **argv)
         switch (c) {
         case 'q':
             ep = optarg;
+            break;
+        case 'D':
+            if (neps == CLI_MAX_DAEMONS) {
+                fprintf(stderr, "floorwalker alerts ack: at most %d --daemon\n", CLI_MAX_DAEMONS);
+                return EXIT_USAGE;
+            }
+            eps[neps++] = optarg;
             break;
         case 'r':
             if (strlen(optarg) > 160) {
@@ -563,22 +552,27 @@ static int ack_run(int argc, char **argv)
     q.kind = FLOORWALKER__QUERY__KIND__ACK_ALERT;
     q.alert_id = argv[optind];
     q.reason = (char *)reason;
-    Floorwalker__QueryResult *r = NULL;
     void *ctx = zmq_ctx_new();
     if (!ctx) {
         fprintf(stderr, "floorwalker alerts: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
         return EXIT_NODAEMON;
     }
+    /* With several daemons: to each in turn until one holds the alert. */
     int rc;
-    switch (cli_ask("floorwalker alerts", ctx, ep, &q, timeout,
-                    fw_mono_ns() + (uint64_t)timeout * 1000000000u, &stop_flag, &r)) {
+    struct sharded s;
+    const Floorwalker__QueryResult *r;
+    size_t which;
+    if (!neps)
+        eps[neps++] = ep;
+    switch (merge_ask_holder(&s, "floorwalker alerts", ctx, eps, neps, &q, timeout, &stop_flag, &r,
+                             &which)) {
     case ASK_OK:
         if (r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK) {
             printf("acknowledged %s\n", q.alert_id);
             rc = EXIT_OK;
         } else {
-            fprintf(stderr, "floorwalker alerts ack: %s\n",
-                    r->error[0] ? r->error : "refused (no reason given)");
+            fprintf(stderr, "floorwalker alerts ack: %s%s%s\n", neps > 1 ? eps[which] : "",
+                    neps > 1 ? ": " : "", r->error[0] ? r->error : "refused (no reason given)");
             rc = EXIT_INPUT;
         }
         break;
@@ -588,8 +582,7 @@ static int ack_run(int argc, char **argv)
     default: /* no answer (ack installs no signal handler, so never ASK_STOPPED) */
         rc = EXIT_NODAEMON;
     }
-    if (r)
-        floorwalker__query_result__free_unpacked(r, NULL);
+    merge_ask_free(&s);
     zmq_ctx_term(ctx);
     return rc;
 }
@@ -725,8 +718,8 @@ int cmd_alerts(int argc, char **argv)
             o.query_ep = optarg;
             break;
         case 'D':
-            if (o.ndaemons == ALERTS_MAX_DAEMONS) {
-                fprintf(stderr, "floorwalker alerts: at most %d --daemon\n", ALERTS_MAX_DAEMONS);
+            if (o.ndaemons == CLI_MAX_DAEMONS) {
+                fprintf(stderr, "floorwalker alerts: at most %d --daemon\n", CLI_MAX_DAEMONS);
                 return EXIT_USAGE;
             }
             o.daemons[o.ndaemons++] = optarg;

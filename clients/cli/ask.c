@@ -153,3 +153,29 @@ out:
     zmq_close(s);
     return st;
 }
+
+enum ask_status cli_alerts_endpoint(const char *who, void *ctx, const char *query_ep, int timeout_s,
+                                    const fw_stop_flag *stop, char *out, size_t len)
+{
+    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    Floorwalker__QueryResult *r = NULL;
+    q.kind = FLOORWALKER__QUERY__KIND__STORES;
+    uint64_t deadline = fw_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    enum ask_status st = cli_ask(who, ctx, query_ep, &q, timeout_s, deadline, stop, &r);
+    if (st != ASK_OK)
+        return st;
+    const char *ep = r->alerts_endpoint ? r->alerts_endpoint : "";
+    if (!strncmp(ep, "tcp://", 6) &&
+        (!strncmp(ep + 6, "*:", 2) || !strncmp(ep + 6, "0.0.0.0:", 8) ||
+         !strncmp(ep + 6, "[::]:", 5)) &&
+        !strncmp(query_ep, "tcp://", 6)) {
+        const char *qhost = query_ep + 6, *qport = strrchr(qhost, ':');
+        const char *port = strrchr(ep + 6, ':');
+        snprintf(out, len, "tcp://%.*s%s", (int)(qport ? qport - qhost : (long)strlen(qhost)),
+                 qhost, port);
+    } else {
+        snprintf(out, len, "%s", ep);
+    }
+    floorwalker__query_result__free_unpacked(r, NULL);
+    return ASK_OK;
+}

@@ -18,6 +18,7 @@ enum {
 #define DEFAULT_QUERY "tcp://127.0.0.1:7403"
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "floorwalker.pb-c.h"
@@ -31,12 +32,21 @@ void cli_catch_stop(void (*fn)(int sig));
 /* A whole number from lo to hi in *out, or false after a message naming who and what. */
 bool cli_parse_long(const char *who, const char *what, const char *v, long lo, long hi, long *out);
 
+/* --daemon EP, repeated: the most daemons one command follows (stores sharded across them). */
+#define CLI_MAX_DAEMONS 64
+
 enum ask_status { ASK_OK, ASK_NOANSWER, ASK_STOPPED, ASK_BADEP };
 /* One Query over REQ to ep, answered by 'deadline' (fw_mono_ns); see ask.c. who prefixes the
  * messages; NULL says nothing when no answer came (a client retrying through an outage). */
 enum ask_status cli_ask(const char *who, void *ctx, const char *ep, const Floorwalker__Query *q,
                         int timeout_s, uint64_t deadline, const fw_stop_flag *stop,
                         Floorwalker__QueryResult **out);
+
+/* The alerts endpoint of the daemon at query_ep, as its STORES answer states it, into out (a
+ * wildcard host there, "*", 0.0.0.0 or [::], becomes the host we reach query_ep at). ASK_OK with
+ * out "" when the daemon does not state it (an older version); else as cli_ask. */
+enum ask_status cli_alerts_endpoint(const char *who, void *ctx, const char *query_ep, int timeout_s,
+                                    const fw_stop_flag *stop, char *out, size_t len);
 
 /* CurveZMQ (keys.c): takes --key/--server-key out of argv (or $FLOORWALKER_KEY and
  * $FLOORWALKER_SERVER_KEY) and reads the files; 0 or an exit code after a message. */

@@ -528,3 +528,89 @@ const Floorwalker__QueryResult *merge_results(struct merged **pm,
     m->r.n_stores = ns;
     return &m->r;
 }
+
+enum ask_status merge_ask(struct sharded *s, const char *who, void *ctx, const char *const *eps,
+                          size_t n, const Floorwalker__Query *q, int timeout_s,
+                          const fw_stop_flag *stop, const Floorwalker__QueryResult **out,
+                          size_t *which)
+{
+    memset(s, 0, sizeof *s);
+    *out = NULL;
+    *which = 0;
+    Floorwalker__Query each = *q;
+    /* A ranked list is merged exactly from every daemon's whole list (one daemon's is as
+     * asked). */
+    if (n > 1 && (q->kind == FLOORWALKER__QUERY__KIND__TOP_SKUS ||
+                  q->kind == FLOORWALKER__QUERY__KIND__BOTTOM_SKUS))
+        each.limit = MERGE_SKU_ROWS;
+    uint64_t deadline = fw_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    Floorwalker__QueryResult *ok[CLI_MAX_DAEMONS];
+    size_t nok = 0;
+    long not_found = -1; /* the first daemon that does not hold the store or region asked */
+    for (size_t i = 0; i < n; i++) {
+        enum ask_status st = cli_ask(who, ctx, eps[i], &each, timeout_s, deadline, stop, &s->rs[i]);
+        s->n = i + 1;
+        if (st != ASK_OK) {
+            *which = i;
+            return st;
+        }
+        switch (s->rs[i]->status) {
+        case FLOORWALKER__QUERY_RESULT__STATUS__OK:
+            ok[nok++] = s->rs[i];
+            break;
+        case FLOORWALKER__QUERY_RESULT__STATUS__NOT_FOUND:
+            if (not_found < 0)
+                not_found = (long)i;
+            break;
+        default:
+            *which = i;
+            *out = s->rs[i];
+            return ASK_OK;
+        }
+    }
+    if (!nok) {
+        /* No daemon holds it: the first one's word for it. */
+        *which = (size_t)not_found;
+        *out = s->rs[not_found];
+    } else if (n == 1) {
+        *out = ok[0];
+    } else {
+        *out = merge_results(&s->m, ok, nok, q, s->notes, sizeof s->notes);
+    }
+    return ASK_OK;
+}
+
+enum ask_status merge_ask_holder(struct sharded *s, const char *who, void *ctx,
+                                 const char *const *eps, size_t n, const Floorwalker__Query *q,
+                                 int timeout_s, const fw_stop_flag *stop,
+                                 const Floorwalker__QueryResult **out, size_t *which)
+{
+    memset(s, 0, sizeof *s);
+    *out = NULL;
+    *which = 0;
+    uint64_t deadline = fw_mono_ns() + (uint64_t)timeout_s * 1000000000u;
+    for (size_t i = 0; i < n; i++) {
+        enum ask_status st = cli_ask(who, ctx, eps[i], q, timeout_s, deadline, stop, &s->rs[i]);
+        s->n = i + 1;
+        if (st != ASK_OK) {
+            *which = i;
+            return st;
+        }
+        if (s->rs[i]->status != FLOORWALKER__QUERY_RESULT__STATUS__NOT_FOUND) {
+            *which = i;
+            *out = s->rs[i];
+            return ASK_OK;
+        }
+    }
+    *out = s->rs[0];
+    return ASK_OK;
+}
+
+void merge_ask_free(struct sharded *s)
+{
+    merge_free(&s->m);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->rs[i])
+            floorwalker__query_result__free_unpacked(s->rs[i], NULL);
+    s->n = 0;
+}

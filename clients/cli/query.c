@@ -18,8 +18,6 @@
 #include "merge.h"
 #include "qjson.h"
 
-#define MAX_DAEMONS 64
-
 enum out_format { OUT_TABLE, OUT_JSON, OUT_CSV };
 
 /* Sends q to endpoint and waits up to timeout_s. NULL (with a message) if no answer. */
@@ -635,39 +633,29 @@ static void usage(FILE *f, bool stats)
 static int run_sharded(Floorwalker__Query *q, const char *const *eps, size_t n, int timeout,
                        enum out_format fmt, bool human_csv)
 {
-    Floorwalker__QueryResult *rs[MAX_DAEMONS] = {0};
-    Floorwalker__Query each = *q;
-    /* A ranked list is merged exactly from every daemon's whole list. */
-    if (q->kind == FLOORWALKER__QUERY__KIND__TOP_SKUS ||
-        q->kind == FLOORWALKER__QUERY__KIND__BOTTOM_SKUS)
-        each.limit = MERGE_SKU_ROWS;
+    void *ctx = zmq_ctx_new();
+    if (!ctx)
+        return EXIT_NODAEMON;
+    struct sharded s;
+    const Floorwalker__QueryResult *r;
+    size_t which;
     int rc = EXIT_OK;
-    for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
-        if (!(rs[i] = ask(eps[i], &each, timeout))) {
-            rc = EXIT_NODAEMON;
-        } else if (rs[i]->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
-            fprintf(stderr, "floorwalker: %s: %s\n", eps[i], rs[i]->error);
-            rc = EXIT_INPUT;
-        }
+    if (merge_ask(&s, "floorwalker", ctx, eps, n, q, timeout, NULL, &r, &which) != ASK_OK) {
+        rc = EXIT_NODAEMON;
+    } else if (r && r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+        fprintf(stderr, "floorwalker: %s: %s\n", eps[which], r->error);
+        rc = EXIT_INPUT;
+    } else if (!r) {
+        fprintf(stderr, "floorwalker: cannot merge the answers: %s\n",
+                s.notes[0] ? s.notes : "out of memory");
+        rc = EXIT_INPUT;
+    } else {
+        print_result(r, fmt, human_csv);
+        if (s.notes[0])
+            fprintf(stderr, "floorwalker: note: %s\n", s.notes);
     }
-    if (rc == EXIT_OK) {
-        struct merged *m = NULL;
-        char notes[2048];
-        const Floorwalker__QueryResult *r = merge_results(&m, rs, n, q, notes, sizeof notes);
-        if (!r) {
-            fprintf(stderr, "floorwalker: cannot merge the answers: %s\n",
-                    notes[0] ? notes : "out of memory");
-            rc = EXIT_INPUT;
-        } else {
-            print_result(r, fmt, human_csv);
-            if (notes[0])
-                fprintf(stderr, "floorwalker: note: %s\n", notes);
-        }
-        merge_free(&m);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (rs[i])
-            floorwalker__query_result__free_unpacked(rs[i], NULL);
+    merge_ask_free(&s);
+    zmq_ctx_term(ctx);
     return rc;
 }
 
@@ -694,7 +682,7 @@ static int run(int argc, char **argv, bool stats)
     };
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     const char *ep = cli_endpoint("FLOORWALKER_QUERY", DEFAULT_QUERY);
-    const char *eps[MAX_DAEMONS];
+    const char *eps[CLI_MAX_DAEMONS];
     size_t neps = 0;
     enum out_format fmt = OUT_TABLE;
     bool human_csv = false;
@@ -706,8 +694,8 @@ static int run(int argc, char **argv, bool stats)
             ep = optarg;
             break;
         case 'D':
-            if (neps == MAX_DAEMONS) {
-                fprintf(stderr, "floorwalker: at most %d --daemon\n", MAX_DAEMONS);
+            if (neps == CLI_MAX_DAEMONS) {
+                fprintf(stderr, "floorwalker: at most %d --daemon\n", CLI_MAX_DAEMONS);
                 return EXIT_USAGE;
             }
             eps[neps++] = optarg;

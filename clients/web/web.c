@@ -27,8 +27,9 @@
 #include "cli.h"
 #include "floorwalker.pb-c.h"
 #include "fwcommon.h"
-#include "qjson.h"
 #include "fwpass.h"
+#include "merge.h"
+#include "qjson.h"
 #include "webassets.h"
 #include "webauth.h"
 #include "webfeed.h"
@@ -40,6 +41,10 @@
 
 struct web {
     const char *query_ep, *pub_ep;
+    /* The daemons asked: the one at -q, or every --daemon (stores sharded across them). */
+    const char *daemons[CLI_MAX_DAEMONS];
+    size_t ndaemons;
+    bool discover; /* --daemon given: each daemon's alerts endpoint is asked of it */
     int timeout_s;
     char host[64];         /* the listen address as given, and its port */
     _Atomic unsigned port; /* set once bound; connection threads read it (host_ok) */
@@ -48,7 +53,7 @@ struct web {
     struct webfeed *feed;
     struct webauth *auth; /* NULL: no users file, loopback only, everyone is ops */
     bool tls;
-    /* Each store's region, for a supervisor's requests (from a STORES query, kept a while). */
+    /* Each store's region, for a supervisor's requests (from STORES queries, kept a while). */
     pthread_mutex_t stores_lock;
     json_t *store_region;
     uint64_t stores_ns;
@@ -73,6 +78,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "Usage: floorwalker web [--listen HOST:PORT] [-e ALERTS_EP] [-q QUERY_EP] [-w SEC]\n"
+            "       floorwalker web [--listen HOST:PORT] --daemon QUERY_EP --daemon QUERY_EP ...\n"
             "\n"
             "The console for regional supervisors and the ops team (docs/WEB.md): a web page\n"
             "with a board of the stores, their live alerts and the figures of every query, and\n"
@@ -89,6 +95,11 @@ static void usage(FILE *f)
             "      --tls-cert FILE, --tls-key FILE  serve HTTPS with this certificate (PEM)\n"
             "  -e, --endpoint EP   alerts PUB endpoint (default %s, or $FLOORWALKER_ALERTS)\n"
             "  -q, --query EP      query endpoint (default %s, or $FLOORWALKER_QUERY)\n"
+            "      --daemon EP     repeated: one console over every daemon (stores sharded\n"
+            "                      across them, docs/SCALE.md): figures merged as the CLI's\n"
+            "                      query --daemon does, alerts followed from each (its alerts\n"
+            "                      endpoint asked of it), an ack sent to the daemon holding\n"
+            "                      the alert\n"
             "  -w, --timeout SEC   wait this long for the daemon's answers (default 5)\n"
             "\n"
             "Open http://HOST:PORT/ in a browser. Stop with Ctrl-C or SIGTERM.\n"
@@ -99,12 +110,8 @@ static void usage(FILE *f)
 
 /* ---- responses ----------------------------------------------------------------------------- */
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
-                                 char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+static void add_headers(struct MHD_Response *r, const char *type)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-    if (!r)
-        return MHD_NO;
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -112,6 +119,15 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
     /* The page loads nothing from elsewhere, and no other site may frame it. */
     MHD_add_response_header(r, "Content-Security-Policy",
                             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
+                                 char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+    if (!r)
+        return MHD_NO;
+    add_headers(r, type);
     enum MHD_Result rc = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return rc;
@@ -126,6 +142,39 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json
         return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "application/json",
                          "{\"error\":\"out of memory\"}", 25, MHD_RESPMEM_PERSISTENT);
     return send_text(c, status, "application/json", s, strlen(s), MHD_RESPMEM_MUST_FREE);
+}
+
+/* Rows (steals them), with what is approximate in a merge of several daemons' answers in the
+ * X-Floorwalker-Note header (docs/WEB.md). */
+static enum MHD_Result send_rows(struct MHD_Connection *c, json_t *rows, const char *notes)
+{
+    char *s = json_dumps(rows, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(rows);
+    struct MHD_Response *r =
+        s ? MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!r) {
+        free(s);
+        return MHD_NO;
+    }
+    if (notes && notes[0]) {
+        /* One header line: the notes' lines joined by "; ". */
+        char line[4096];
+        size_t n = 0;
+        for (const char *p = notes; *p && n + 3 < sizeof line; p++) {
+            if (*p == '\n') {
+                line[n++] = ';';
+                line[n++] = ' ';
+            } else {
+                line[n++] = *p;
+            }
+        }
+        line[n] = 0;
+        MHD_add_response_header(r, "X-Floorwalker-Note", line);
+    }
+    add_headers(r, "application/json");
+    enum MHD_Result rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
 }
 
 __attribute__((format(printf, 4, 5))) static enum MHD_Result
@@ -144,42 +193,70 @@ send_error(struct MHD_Connection *c, unsigned status, const char *param, const c
 
 /* ---- the daemon ---------------------------------------------------------------------------- */
 
-/* Asks the daemon; on no answer sends 503 and returns NULL. */
-static Floorwalker__QueryResult *ask(struct web *w, struct MHD_Connection *c,
-                                     const Floorwalker__Query *q, enum MHD_Result *rc)
+static enum MHD_Result no_answer(struct web *w, struct MHD_Connection *c, const char *ep)
+{
+    return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                      "floorwalkerd did not answer at %s within %d s", ep, w->timeout_s);
+}
+
+/* Asks one daemon; on no answer sends 503 and returns NULL. */
+static Floorwalker__QueryResult *ask_one(struct web *w, struct MHD_Connection *c, const char *ep,
+                                         const Floorwalker__Query *q, enum MHD_Result *rc)
 {
     Floorwalker__QueryResult *r = NULL;
     uint64_t deadline = fw_mono_ns() + (uint64_t)w->timeout_s * 1000000000u;
-    if (cli_ask(WHO, w->ctx, w->query_ep, q, w->timeout_s, deadline, &stop_flag, &r) != ASK_OK) {
-        *rc =
-            send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
-                       "floorwalkerd did not answer at %s within %d s", w->query_ep, w->timeout_s);
+    if (cli_ask(WHO, w->ctx, ep, q, w->timeout_s, deadline, &stop_flag, &r) != ASK_OK) {
+        *rc = no_answer(w, c, ep);
         return NULL;
     }
     return r;
 }
 
+/* Asks every daemon and merges their answers (one daemon's as it is): NULL after sending 503
+ * (a daemon did not answer) or 502 (the answers do not merge). A daemon's refusal is
+ * returned (status not OK), *which naming it. Free s with merge_ask_free. */
+static const Floorwalker__QueryResult *ask_merged(struct web *w, struct MHD_Connection *c,
+                                                  const Floorwalker__Query *q, struct sharded *s,
+                                                  size_t *which, enum MHD_Result *rc)
+{
+    const Floorwalker__QueryResult *r = NULL;
+    if (merge_ask(s, WHO, w->ctx, w->daemons, w->ndaemons, q, w->timeout_s, &stop_flag, &r,
+                  which) != ASK_OK) {
+        *rc = no_answer(w, c, w->daemons[*which]);
+        return NULL;
+    }
+    if (!r)
+        *rc = send_error(c, MHD_HTTP_BAD_GATEWAY, NULL, "the daemons' answers do not merge: %s",
+                         s->notes[0] ? s->notes : "out of memory");
+    return r;
+}
+
+/* A refusal, naming the daemon when there are several. */
+static enum MHD_Result refused(struct web *w, struct MHD_Connection *c, unsigned status,
+                               const Floorwalker__QueryResult *r, size_t which)
+{
+    if (w->ndaemons > 1)
+        return send_error(c, status, NULL, "%s: %s", w->daemons[which], r->error);
+    return send_error(c, status, NULL, "%s", r->error);
+}
+
 /* ---- what a supervisor may see ------------------------------------------------------------ */
 
-/* The region of store, from a STORES query kept a minute (asked again after 5 s for a store it
- * does not know); false if the daemon does not know the store either. */
-static bool store_region(struct web *w, const char *store, char *out, size_t len)
+/* Every daemon's stores into the store -> region cache (those that answer; the stores of one
+ * that does not stay as they were). */
+static void load_store_regions(struct web *w, uint64_t now)
 {
-    uint64_t now = fw_mono_ns();
-    pthread_mutex_lock(&w->stores_lock);
-    bool known = w->store_region && json_object_get(w->store_region, store);
-    uint64_t age = now - w->stores_ns;
-    bool ask = !w->store_region || age > 60000000000ull || (!known && age > 5000000000ull);
-    pthread_mutex_unlock(&w->stores_lock);
-    if (ask) {
-        Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
+    q.kind = FLOORWALKER__QUERY__KIND__STORES;
+    uint64_t deadline = now + (uint64_t)w->timeout_s * 1000000000u;
+    json_t *map = json_object();
+    bool any = false, all = true;
+    for (size_t k = 0; k < w->ndaemons; k++) {
         Floorwalker__QueryResult *r = NULL;
-        q.kind = FLOORWALKER__QUERY__KIND__STORES;
-        uint64_t deadline = now + (uint64_t)w->timeout_s * 1000000000u;
-        if (cli_ask(WHO, w->ctx, w->query_ep, &q, w->timeout_s, deadline, &stop_flag, &r) ==
+        if (cli_ask(WHO, w->ctx, w->daemons[k], &q, w->timeout_s, deadline, &stop_flag, &r) ==
                 ASK_OK &&
             r->status == FLOORWALKER__QUERY_RESULT__STATUS__OK) {
-            json_t *rows = qjson_rows(r), *map = json_object(), *row;
+            json_t *rows = qjson_rows(r), *row;
             size_t i;
             json_array_foreach(rows, i, row)
             {
@@ -188,15 +265,38 @@ static bool store_region(struct web *w, const char *store, char *out, size_t len
                     json_object_set(map, json_string_value(st), rg);
             }
             json_decref(rows);
-            pthread_mutex_lock(&w->stores_lock);
-            json_decref(w->store_region);
-            w->store_region = map;
-            w->stores_ns = now;
-            pthread_mutex_unlock(&w->stores_lock);
+            any = true;
+        } else {
+            all = false;
         }
         if (r)
             floorwalker__query_result__free_unpacked(r, NULL);
     }
+    pthread_mutex_lock(&w->stores_lock);
+    if (any) {
+        if (!all && w->store_region)
+            json_object_update_missing(map, w->store_region);
+        json_decref(w->store_region);
+        w->store_region = map;
+        w->stores_ns = now;
+    } else {
+        json_decref(map);
+    }
+    pthread_mutex_unlock(&w->stores_lock);
+}
+
+/* The region of store, from STORES queries kept a minute (asked again after 5 s for a store
+ * they did not name); false if no daemon knows the store either. */
+static bool store_region(struct web *w, const char *store, char *out, size_t len)
+{
+    uint64_t now = fw_mono_ns();
+    pthread_mutex_lock(&w->stores_lock);
+    bool known = w->store_region && json_object_get(w->store_region, store);
+    uint64_t age = now - w->stores_ns;
+    bool ask = !w->store_region || age > 60000000000ull || (!known && age > 5000000000ull);
+    pthread_mutex_unlock(&w->stores_lock);
+    if (ask)
+        load_store_regions(w, now);
     pthread_mutex_lock(&w->stores_lock);
     json_t *rg = w->store_region ? json_object_get(w->store_region, store) : NULL;
     if (rg)
@@ -399,56 +499,109 @@ static enum MHD_Result api_query(struct web *w, struct MHD_Connection *c, const 
         if (refused)
             return rc;
     }
-    Floorwalker__QueryResult *r = ask(w, c, &q, &rc);
-    if (!r)
-        return rc;
-    if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK)
-        rc = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "%s", r->error);
-    else {
-        json_t *rows = qjson_rows(r);
-        filter_rows(w, who, rows);
-        /* A supervisor's stats: its stores' terminals (when each was last heard), no more. */
-        for (size_t i = json_array_size(rows);
-             !is_ops(who) && q.kind == FLOORWALKER__QUERY__KIND__STATS && i-- > 0;)
-            if (!json_object_get(json_array_get(rows, i), "store"))
-                json_array_remove(rows, i);
-        rc = send_json(c, MHD_HTTP_OK, rows);
+    json_t *rows = NULL;
+    char notes[sizeof((struct sharded *)0)->notes] = "";
+    if (w->ndaemons > 1 && (q.kind == FLOORWALKER__QUERY__KIND__STATS ||
+                            q.kind == FLOORWALKER__QUERY__KIND__QUARANTINE ||
+                            q.kind == FLOORWALKER__QUERY__KIND__ALERTS)) {
+        /* Each daemon's own: its rows side by side, each naming its daemon. */
+        rows = json_array();
+        for (size_t k = 0; k < w->ndaemons && rows; k++) {
+            Floorwalker__QueryResult *r = ask_one(w, c, w->daemons[k], &q, &rc);
+            if (!r) {
+                json_decref(rows);
+                return rc;
+            }
+            if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+                rc = refused(w, c, MHD_HTTP_BAD_REQUEST, r, k);
+                floorwalker__query_result__free_unpacked(r, NULL);
+                json_decref(rows);
+                return rc;
+            }
+            json_t *mine = qjson_rows(r), *row;
+            size_t i;
+            json_array_foreach(mine, i, row)
+            {
+                json_object_set_new(row, "daemon", json_string(w->daemons[k]));
+            }
+            json_array_extend(rows, mine);
+            json_decref(mine);
+            floorwalker__query_result__free_unpacked(r, NULL);
+        }
+    } else {
+        struct sharded s;
+        size_t which;
+        const Floorwalker__QueryResult *r = ask_merged(w, c, &q, &s, &which, &rc);
+        if (r && r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK)
+            rc = refused(w, c, MHD_HTTP_BAD_REQUEST, r, which);
+        else if (r)
+            rows = qjson_rows(r);
+        snprintf(notes, sizeof notes, "%s", s.notes);
+        merge_ask_free(&s);
+        if (!rows)
+            return rc;
     }
-    floorwalker__query_result__free_unpacked(r, NULL);
-    return rc;
+    filter_rows(w, who, rows);
+    /* A supervisor's stats: its stores' terminals (when each was last heard), no more. */
+    for (size_t i = json_array_size(rows);
+         !is_ops(who) && q.kind == FLOORWALKER__QUERY__KIND__STATS && i-- > 0;)
+        if (!json_object_get(json_array_get(rows, i), "store"))
+            json_array_remove(rows, i);
+    return send_rows(c, rows, notes);
 }
 
 /* ---- /api/alerts --------------------------------------------------------------------------- */
 
+struct snap {
+    json_t *alerts;
+    const char *daemon; /* with several daemons: the one answering */
+};
+
 static bool snapshot_alert(void *arg, const Floorwalker__Alert *a)
 {
-    json_array_append_new(arg, qjson_alert(a));
+    struct snap *sn = arg;
+    json_t *o = qjson_alert(a);
+    if (o && sn->daemon)
+        json_object_set_new(o, "daemon", json_string(sn->daemon));
+    json_array_append_new(sn->alerts, o);
     return true;
 }
 
+/* Every daemon's active alerts and each region's pub_seq, as the stream's snapshot event has
+ * them (docs/WEB.md). */
 static enum MHD_Result api_alerts(struct web *w, struct MHD_Connection *c, const struct who *who)
 {
     Floorwalker__Query q = FLOORWALKER__QUERY__INIT;
     q.kind = FLOORWALKER__QUERY__KIND__ALERTS;
     enum MHD_Result rc = MHD_NO;
-    Floorwalker__QueryResult *r = ask(w, c, &q, &rc);
-    if (!r)
-        return rc;
-    if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
-        rc = send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "%s", r->error);
-    } else {
+    json_t *alerts = json_array(), *seq = json_object();
+    for (size_t k = 0; k < w->ndaemons; k++) {
+        Floorwalker__QueryResult *r = ask_one(w, c, w->daemons[k], &q, &rc);
+        if (!r)
+            goto out;
+        if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK) {
+            rc = refused(w, c, MHD_HTTP_BAD_REQUEST, r, k);
+            floorwalker__query_result__free_unpacked(r, NULL);
+            goto out;
+        }
         struct feed_seqs seqs = {0};
-        json_t *alerts = json_array(), *seq = json_object();
-        feed_take_snapshot(&seqs, r, NULL, snapshot_alert, alerts);
-        filter_rows(w, who, alerts);
-        for (size_t i = 0; i < seqs.n; i++)
-            if (is_ops(who) || webuser_region_ok(who->user, seqs.v[i].region))
-                json_object_set_new(seq, seqs.v[i].region,
-                                    json_integer((json_int_t)seqs.v[i].snap));
+        struct snap sn = {alerts, w->ndaemons > 1 ? w->daemons[k] : NULL};
+        feed_take_snapshot(&seqs, r, NULL, snapshot_alert, &sn);
+        for (size_t i = 0; i < seqs.n; i++) {
+            char key[512];
+            if (!is_ops(who) && !webuser_region_ok(who->user, seqs.v[i].region))
+                continue;
+            webfeed_seq_key(key, sizeof key, sn.daemon, seqs.v[i].region);
+            json_object_set_new(seq, key, json_integer((json_int_t)seqs.v[i].snap));
+        }
         feed_seqs_free(&seqs);
-        rc = send_json(c, MHD_HTTP_OK, json_pack("{s:o, s:o}", "alerts", alerts, "pub_seq", seq));
+        floorwalker__query_result__free_unpacked(r, NULL);
     }
-    floorwalker__query_result__free_unpacked(r, NULL);
+    filter_rows(w, who, alerts);
+    return send_json(c, MHD_HTTP_OK, json_pack("{s:o, s:o}", "alerts", alerts, "pub_seq", seq));
+out:
+    json_decref(alerts);
+    json_decref(seq);
     return rc;
 }
 
@@ -576,15 +729,21 @@ static enum MHD_Result api_ack(struct web *w, struct MHD_Connection *c, const ch
     q.kind = FLOORWALKER__QUERY__KIND__ACK_ALERT;
     q.alert_id = (char *)id;
     q.reason = said;
-    enum MHD_Result rc = MHD_NO;
-    Floorwalker__QueryResult *r = ask(w, c, &q, &rc);
-    if (r) {
-        if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK)
-            rc = send_error(c, MHD_HTTP_CONFLICT, NULL, "%s", r->error);
-        else
-            rc = send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "acknowledged", id));
-        floorwalker__query_result__free_unpacked(r, NULL);
-    }
+    /* To the daemon whose feed has the alert, else to each in turn until one holds it (the
+     * others answer NOT_FOUND). */
+    enum MHD_Result rc;
+    long owner = webfeed_owner(w->feed, id);
+    size_t lo = owner < 0 ? 0 : (size_t)owner, which;
+    struct sharded s;
+    const Floorwalker__QueryResult *r;
+    if (merge_ask_holder(&s, WHO, w->ctx, w->daemons + lo, owner < 0 ? w->ndaemons : 1, &q,
+                         w->timeout_s, &stop_flag, &r, &which) != ASK_OK)
+        rc = no_answer(w, c, w->daemons[lo + which]);
+    else if (r->status != FLOORWALKER__QUERY_RESULT__STATUS__OK)
+        rc = refused(w, c, MHD_HTTP_CONFLICT, r, lo + which);
+    else
+        rc = send_json(c, MHD_HTTP_OK, json_pack("{s:s}", "acknowledged", id));
+    merge_ask_free(&s);
     json_decref(j);
     return rc;
 }
@@ -601,17 +760,27 @@ static void session_cookie(struct web *w, struct MHD_Response *r, const char *id
 
 static json_t *session_json(const struct web *w, const struct who *who)
 {
-    if (!w->auth)
-        return json_pack("{s:b, s:n, s:s, s:s, s:b}", "login", 0, "user", "role", "ops", "csrf",
-                         w->csrf, "daemon", webfeed_connected(w->feed));
-    if (!who->user)
+    json_t *j;
+    if (!w->auth) {
+        j = json_pack("{s:b, s:n, s:s, s:s, s:b}", "login", 0, "user", "role", "ops", "csrf",
+                      w->csrf, "daemon", webfeed_connected(w->feed));
+    } else if (!who->user) {
         return json_pack("{s:b, s:n}", "login", 1, "user");
-    json_t *regions = json_array();
-    for (int i = 0; i < who->user->nregions; i++)
-        json_array_append_new(regions, json_string(who->user->regions[i]));
-    return json_pack("{s:b, s:s, s:s, s:o, s:s, s:b}", "login", 1, "user", who->user->name, "role",
-                     who->user->ops ? "ops" : "supervisor", "regions", regions, "csrf", who->csrf,
-                     "daemon", webfeed_connected(w->feed));
+    } else {
+        json_t *regions = json_array();
+        for (int i = 0; i < who->user->nregions; i++)
+            json_array_append_new(regions, json_string(who->user->regions[i]));
+        j = json_pack("{s:b, s:s, s:s, s:o, s:s, s:b}", "login", 1, "user", who->user->name, "role",
+                      who->user->ops ? "ops" : "supervisor", "regions", regions, "csrf", who->csrf,
+                      "daemon", webfeed_connected(w->feed));
+    }
+    /* With several daemons: whether each answered. */
+    json_t *ds = webfeed_daemons(w->feed);
+    if (j && ds)
+        json_object_set_new(j, "daemons", ds);
+    else
+        json_decref(ds);
+    return j;
 }
 
 static enum MHD_Result send_session(struct web *w, struct MHD_Connection *c, unsigned status,
@@ -917,15 +1086,11 @@ static char *read_file(const char *what, const char *path)
 int cmd_web(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"listen", required_argument, NULL, 'l'},
-        {"endpoint", required_argument, NULL, 'e'},
-        {"query", required_argument, NULL, 'q'},
-        {"timeout", required_argument, NULL, 'w'},
-        {"users", required_argument, NULL, 'u'},
-        {"tls-cert", required_argument, NULL, 'C'},
-        {"tls-key", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"listen", required_argument, NULL, 'l'},   {"endpoint", required_argument, NULL, 'e'},
+        {"query", required_argument, NULL, 'q'},    {"daemon", required_argument, NULL, 'D'},
+        {"timeout", required_argument, NULL, 'w'},  {"users", required_argument, NULL, 'u'},
+        {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     if (argc >= 2 && !strcmp(argv[1], "passwd")) {
         if (argc != 2) {
@@ -938,6 +1103,7 @@ int cmd_web(int argc, char **argv)
                     .pub_ep = cli_endpoint("FLOORWALKER_ALERTS", DEFAULT_ALERTS),
                     .timeout_s = 5};
     const char *listen = DEFAULT_LISTEN, *users = NULL, *cert_path = NULL, *key_path = NULL;
+    bool single = false; /* -e or -q given */
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "e:q:w:h", opts, NULL)) != -1) {
@@ -947,9 +1113,19 @@ int cmd_web(int argc, char **argv)
             break;
         case 'e':
             w.pub_ep = optarg;
+            single = true;
             break;
         case 'q':
             w.query_ep = optarg;
+            single = true;
+            break;
+        case 'D':
+            if (w.ndaemons == CLI_MAX_DAEMONS) {
+                fprintf(stderr, WHO ": at most %d --daemon\n", CLI_MAX_DAEMONS);
+                return EXIT_USAGE;
+            }
+            w.daemons[w.ndaemons++] = optarg;
+            w.discover = true;
             break;
         case 'u':
             users = optarg;
@@ -979,6 +1155,12 @@ int cmd_web(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
+    if (w.discover && single) {
+        fprintf(stderr, WHO ": give -e and -q for one daemon, or --daemon for each, not both\n");
+        return EXIT_USAGE;
+    }
+    if (!w.discover)
+        w.daemons[w.ndaemons++] = w.query_ep;
     if (!cert_path != !key_path) {
         fprintf(stderr, WHO ": give both --tls-cert and --tls-key, or neither\n");
         return EXIT_USAGE;
@@ -1022,7 +1204,9 @@ int cmd_web(int argc, char **argv)
         rc = EXIT_NODAEMON;
         goto out_mutex;
     }
-    w.feed = webfeed_start(w.ctx, w.pub_ep, w.query_ep, w.timeout_s);
+    /* With --daemon, each daemon's alerts endpoint is asked of it. */
+    w.feed =
+        webfeed_start(w.ctx, w.daemons, w.discover ? NULL : &w.pub_ep, w.ndaemons, w.timeout_s);
     struct MHD_OptionItem tls[] = {
         {cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
         {MHD_OPTION_HTTPS_MEM_KEY, 0, key},

@@ -68,7 +68,7 @@ class Notify(fwtest.DaemonTest):
         self.assertEqual(d.query_raw(pb.Query(kind=pb.Query.SALES, store_id="N2")).status,
                          pb.QueryResult.OK)
         r = d.query_raw(pb.Query(kind=pb.Query.SALES, store_id="N3"))
-        self.assertEqual(r.status, pb.QueryResult.ERROR)
+        self.assertEqual(r.status, pb.QueryResult.NOT_FOUND, r.error)
 
         d.proc.send_signal(signal.SIGTERM)
         got = self.messages(sock, lambda g: "STOPPING=1" in g)

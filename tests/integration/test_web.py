@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 import urllib.error
@@ -16,6 +15,7 @@ import urllib.request
 import zoneinfo
 
 import fwtest
+from webtest import Stream, Web
 
 # The stores' business day (both in Shanghai).
 TODAY = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date().isoformat()
@@ -40,61 +40,6 @@ region = north
 timezone = Asia/Shanghai
 hours = 00:00-24:00
 """
-
-
-class Web:
-    """`floorwalker web` on a free loopback port, stopped by pid."""
-
-    def __init__(self, d, *extra):
-        # Its log goes to a file: a pipe nobody reads could fill and stop it.
-        self.log = os.path.join(os.path.dirname(d.conf), "web-%d.log" % id(self))
-        with open(self.log, "w") as err:
-            self.p = subprocess.Popen([fwtest.CLI, "web", "--listen", "127.0.0.1:0", "-e",
-                                       d.alerts, "-q", d.query, *extra],
-                                      stdout=subprocess.PIPE, stderr=err, text=True)
-        self.url = self.p.stdout.readline().strip()
-        if not re.match(r"https?://127\.0\.0\.1:\d+/$", self.url):
-            self.p.kill()
-            self.p.wait()
-            raise AssertionError("floorwalker web: %s %s" % (self.url, self.read_log()))
-        self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
-
-    def read_log(self):
-        with open(self.log) as f:
-            return f.read()
-        self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(15)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            raise AssertionError("floorwalker web did not stop within 15 s of SIGTERM")
-        self.p.stdout.close()
-        return rc, self.read_log()
-
-    def get(self, path, headers=None):
-        """(status, JSON body)."""
-        req = urllib.request.Request(self.url.rstrip("/") + path, headers=headers or {})
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
-
-    def post(self, path, body, token=None, host=None, headers=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        h = dict(headers or {}, **{"Content-Type": "application/json"})
-        if token:
-            h["X-CSRF-Token"] = token
-        if host:
-            h["Host"] = host
-        c.request("POST", path, body=json.dumps(body), headers=h)
-        r = c.getresponse()
-        out = r.status, json.loads(r.read())
-        c.close()
-        return out
 
 
 class WebTest(fwtest.DaemonTest):
@@ -227,29 +172,11 @@ class Api(WebTest):
         d = self.daemon(CONFIG)
         self.chain(d)
         w = self.web(d)
-        c = http.client.HTTPConnection("127.0.0.1", w.port, timeout=10)
-        c.request("GET", "/api/alerts/stream")
-        r = c.getresponse()
-        self.assertEqual(r.status, 200)
-        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
-
-        def event():
-            ev = {}
-            while True:
-                line = r.fp.readline().decode().rstrip("\n")
-                if not line:
-                    if "event" in ev:
-                        return ev["event"], json.loads(ev["data"])
-                    continue
-                if line.startswith(":"):
-                    continue
-                k, _, v = line.partition(": ")
-                ev[k] = v
-
-        kind, snap = event()
-        while not snap["connected"]:  # the console started before its first snapshot
-            kind, snap = event()
-        self.assertEqual(kind, "snapshot")
+        st = Stream(w)
+        self.assertEqual(st.r.status, 200)
+        self.assertEqual(st.r.getheader("Content-Type"), "text/event-stream")
+        event = st.event
+        snap = st.snapshot()
         ids = {a["alert_id"] for a in snap["alerts"]}
         self.assertIn("complaint_major/BJ1/C1", ids)
         self.assertEqual(ids, set(self.snapshot(d)))
@@ -266,7 +193,7 @@ class Api(WebTest):
         kind, a = event()
         self.assertEqual((kind, a["alert_id"], a["state"], a["resolution"]),
                          ("alert", "complaint_major/SH1/C2", "RESOLVED", "complaint resolved"))
-        c.close()
+        st.close()
 
     def test_refuses_beyond_loopback_and_stops_on_sigterm(self):
         d = self.daemon(CONFIG)

@@ -9,11 +9,10 @@ import datetime
 import json
 import os
 import random
-import signal
-import subprocess
 import zoneinfo
 
 import fwtest
+from webtest import Web
 
 # How long the page may take to show what it asked (longer with the daemon under valgrind).
 WAIT = 10 * fwtest.TIME_SCALE
@@ -49,31 +48,6 @@ name = Wangfujing
 region = north
 timezone = %s
 """ % (ZONE, ZONE)
-
-
-class Web:
-    """`floorwalker web` on a free loopback port, stopped by pid (as in test_web.py)."""
-
-    def __init__(self, d, *extra):
-        self.p = subprocess.Popen([fwtest.CLI, "web", "--listen", "127.0.0.1:0", "-e", d.alerts,
-                                   "-q", d.query, *extra], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        self.url = self.p.stdout.readline().strip()
-        if not self.url.startswith("http://127.0.0.1:"):
-            self.p.kill()
-            raise AssertionError("floorwalker web: %s %s" % (self.url, self.p.stderr.read()))
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            rc = self.p.wait(15)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            raise AssertionError("floorwalker web did not stop within 15 s of SIGTERM")
-        err = self.p.stderr.read()
-        self.p.stdout.close()
-        self.p.stderr.close()
-        return rc, err
 
 
 def at(day, hhmm):

@@ -15,7 +15,7 @@ const state = {
   floor: new Map(),      // id -> {onDuty, onBreak, onRota, open, overdue}
   active: new Map(),     // alert_id -> FIRING alert
   recent: [],            // alerts as last seen (FIRING and RESOLVED), newest last
-  pubSeq: new Map(),     // region -> last pub_seq
+  pubSeq: new Map(),     // seqKey(alert) -> last pub_seq
   stream: null,
 };
 
@@ -364,6 +364,12 @@ async function doAck(reason) {
   }
 }
 
+// A region's messages are numbered by the daemon that sends them: with several daemons (the
+// console's --daemon), each alert names its daemon and the snapshot keys pub_seq by both.
+function seqKey(a) {
+  return a.daemon ? `${a.daemon} ${a.region}` : a.region;
+}
+
 // The stream: a snapshot, then every change; a jump in a region's pub_seq means messages were
 // missed, so start again from a new snapshot.
 function follow() {
@@ -381,12 +387,13 @@ function follow() {
   });
   es.addEventListener('alert', (ev) => {
     const a = JSON.parse(ev.data);
-    const last = state.pubSeq.get(a.region);
+    const key = seqKey(a);
+    const last = state.pubSeq.get(key);
     if (last !== undefined && a.pub_seq !== last + 1) {
       follow(); // missed messages: a new snapshot
       return;
     }
-    state.pubSeq.set(a.region, a.pub_seq);
+    state.pubSeq.set(key, a.pub_seq);
     if (!state.stores.has(a.store_id)) loadStores().then(render).catch(() => {});
     takeAlert(a);
     setLive(true);
