@@ -389,8 +389,8 @@ void res_row(struct result *res, struct rtable *rt, const char *fmt, ...)
     t->rows[t->n_rows++] = row;
 }
 
-static void res_status(struct result *res, Floorwalker__QueryResult__Status status, const char *fmt,
-                       va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+res_status(struct result *res, Floorwalker__QueryResult__Status status, const char *fmt, va_list ap)
 {
     char buf[512];
     vsnprintf(buf, sizeof buf, fmt, ap);
