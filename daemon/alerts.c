@@ -23,6 +23,7 @@ struct alert_rec {
     bool unstored;       /* a firing alert's value changed since it was last stored */
     bool unpublished;    /* ... since it was last published */
     bool sev_changed;    /* ... and its severity with it: publish at once */
+    alert_msg_fn msg_fn; /* not NULL: m.message is stale, say it again with msg_fn (fresh_msg) */
     int64_t last_pub_ms; /* when it was last published FIRING */
     bool publish;        /* (copies in changes) false: store only */
 };
@@ -126,9 +127,27 @@ static struct alert_rec *rec_copy(const struct alert_rec *src)
     return r;
 }
 
-/* Queues a copy of r for the next flush: stored, and published unless publish is false. */
-static void change_as(struct alerts *a, const struct alert_rec *r, bool publish)
+/* The message of r's current figures, said again if they changed since (alerts_raise_fn). */
+static void fresh_msg(struct alert_rec *r)
 {
+    if (!r->msg_fn)
+        return;
+    char msg[512];
+    r->msg_fn(msg, sizeof msg, &r->m);
+    char *m = strdup(msg);
+    if (!m) {
+        log_err("out of memory: alert %s keeps its last message", r->m.alert_id);
+        return;
+    }
+    free(r->m.message);
+    r->m.message = m;
+    r->msg_fn = NULL;
+}
+
+/* Queues a copy of r for the next flush: stored, and published unless publish is false. */
+static void change_as(struct alerts *a, struct alert_rec *r, bool publish)
+{
+    fresh_msg(r);
     if (a->nchanges == a->changes_cap) {
         size_t ncap = a->changes_cap ? a->changes_cap * 2 : 16;
         struct alert_rec **n = realloc(a->changes, ncap * sizeof *n);
@@ -146,7 +165,7 @@ static void change_as(struct alerts *a, const struct alert_rec *r, bool publish)
     }
 }
 
-static void change(struct alerts *a, const struct alert_rec *r)
+static void change(struct alerts *a, struct alert_rec *r)
 {
     change_as(a, r, true);
 }
@@ -200,17 +219,21 @@ static void make_id(char *out, size_t len, const char *rule, const char *store, 
     out[n] = '\0';
 }
 
-/* A firing alert whose figures changed: take them, and the message that says them. */
+/* A firing alert whose figures changed: take them, and the message that says them (msg), or
+ * the function that will (fn). */
 static void update(struct alerts *a, struct alert_rec *r, enum rule_severity sev, int64_t value,
-                   int64_t threshold, const char *msg)
+                   int64_t threshold, const char *msg, alert_msg_fn fn)
 {
-    char *m = strdup(msg);
-    if (!m) {
-        log_err("out of memory: alert %s not updated", r->m.alert_id);
-        return;
+    if (msg) {
+        char *m = strdup(msg);
+        if (!m) {
+            log_err("out of memory: alert %s not updated", r->m.alert_id);
+            return;
+        }
+        free(r->m.message);
+        r->m.message = m;
     }
-    free(r->m.message);
-    r->m.message = m;
+    r->msg_fn = fn;
     if ((enum rule_severity)r->m.severity != sev)
         r->sev_changed = true;
     r->m.severity = (Floorwalker__Alert__Severity)sev;
@@ -221,6 +244,22 @@ static void update(struct alerts *a, struct alert_rec *r, enum rule_severity sev
     a->updates = true;
 }
 
+/* The alert of rule/store/subject if it must change: NULL when it is firing with these figures
+ * already; else *old is the record there (NULL, RESOLVED or FIRING) and id its key. */
+static bool must_change(struct alerts *a, const char *rule, const char *store, const char *subject,
+                        enum rule_severity sev, int64_t value, int64_t threshold, char *id,
+                        size_t idlen, struct alert_rec **old)
+{
+    make_id(id, idlen, rule, store, subject);
+    *old = htab_get(a->active, id);
+    return !(is_active(*old) && (*old)->m.value == value && (*old)->m.threshold == threshold &&
+             (enum rule_severity)(*old)->m.severity == sev);
+}
+
+static void fire(struct alerts *a, const char *rule, const char *id, struct alert_rec *old,
+                 const char *store, const char *region, const char *subject, enum rule_severity sev,
+                 int64_t value, int64_t threshold, int32_t day, const char *msg);
+
 void alerts_raise(struct alerts *a, enum rule_id rid, const char *store, const char *region,
                   const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
                   int32_t day, const char *fmt, ...)
@@ -229,26 +268,58 @@ void alerts_raise(struct alerts *a, enum rule_id rid, const char *store, const c
         return;
     const char *rule = rule_name(rid);
     char id[256];
-    make_id(id, sizeof id, rule, store, subject);
-    struct alert_rec *old = htab_get(a->active, id);
-    if (is_active(old) && old->m.value == value && old->m.threshold == threshold &&
-        (enum rule_severity)old->m.severity == sev)
+    struct alert_rec *old;
+    if (!must_change(a, rule, store, subject, sev, value, threshold, id, sizeof id, &old))
         return; /* still firing, nothing changed */
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (is_active(old))
+        update(a, old, sev, value, threshold, msg, NULL);
+    else
+        fire(a, rule, id, old, store, region, subject, sev, value, threshold, day, msg);
+}
+
+void alerts_raise_fn(struct alerts *a, enum rule_id rid, const char *store, const char *region,
+                     const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
+                     int32_t day, alert_msg_fn fn)
+{
+    if (!a)
+        return;
+    const char *rule = rule_name(rid);
+    char id[256];
+    struct alert_rec *old;
+    if (!must_change(a, rule, store, subject, sev, value, threshold, id, sizeof id, &old))
+        return;
     if (is_active(old)) {
-        update(a, old, sev, value, threshold, msg);
+        update(a, old, sev, value, threshold, NULL, fn); /* said when it is read */
         return;
     }
+    /* A new alert is published at the next flush: say it now. */
+    char msg[512];
+    Floorwalker__Alert m = FLOORWALKER__ALERT__INIT;
+    m.store_id = (char *)store;
+    m.region = (char *)region;
+    m.subject = (char *)subject;
+    m.value = value;
+    m.threshold = threshold;
+    fn(msg, sizeof msg, &m);
+    fire(a, rule, id, old, store, region, subject, sev, value, threshold, day, msg);
+}
+
+/* A new FIRING alert (old: a RESOLVED record of the same id, replaced, or NULL). */
+static void fire(struct alerts *a, const char *rule, const char *id, struct alert_rec *old,
+                 const char *store, const char *region, const char *subject, enum rule_severity sev,
+                 int64_t value, int64_t threshold, int32_t day, const char *msg)
+{
     struct alert_rec tmp = {.m = FLOORWALKER__ALERT__INIT, .day = day};
     char dayb[11] = "";
     if (day >= 0)
         tz_format_day(day, dayb);
     int64_t now = alerts_now(a);
-    tmp.m.alert_id = id;
+    tmp.m.alert_id = (char *)id;
     tmp.m.rule = (char *)rule;
     tmp.m.severity = (Floorwalker__Alert__Severity)sev;
     tmp.m.state = FLOORWALKER__ALERT__STATE__FIRING;
@@ -257,7 +328,7 @@ void alerts_raise(struct alerts *a, enum rule_id rid, const char *store, const c
     tmp.m.subject = (char *)subject;
     tmp.m.value = value;
     tmp.m.threshold = threshold;
-    tmp.m.message = msg;
+    tmp.m.message = (char *)msg;
     tmp.m.first_fired_ms = now;
     tmp.m.updated_ms = now;
     tmp.m.business_day = dayb;
@@ -283,6 +354,7 @@ static void resolve(struct alerts *a, struct alert_rec *r, const char *why)
     r->unstored = r->unpublished = r->sev_changed = false;
     if (!why || !why[0])
         why = "condition cleared";
+    fresh_msg(r);
     char msg[700];
     snprintf(msg, sizeof msg, "resolved (%s); it said: %s", why, r->m.message);
     char *m = strdup(msg), *w = strdup(why);
@@ -623,6 +695,7 @@ static void snap_one(const char *key, void *val, void *arg)
         (q->store_id[0] && strcmp(q->store_id, r->m.store_id)) ||
         (q->rule && q->rule[0] && strcmp(q->rule, r->m.rule)))
         return;
+    fresh_msg(r);
     if (s->n == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 32;
         struct alert_rec **n = realloc(s->v, ncap * sizeof *n);

@@ -39,6 +39,14 @@ void alerts_set_update_min(struct alerts *a, int64_t seconds);
 void alerts_raise(struct alerts *a, enum rule_id rule, const char *store, const char *region,
                   const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
                   int32_t day, const char *fmt, ...) __attribute__((format(printf, 10, 11)));
+/* An alert's message from its own fields (subject, value, threshold): formatted only when the
+ * message is read (stored, published, a snapshot), not at each change of value. */
+typedef void (*alert_msg_fn)(char *buf, size_t len, const Floorwalker__Alert *m);
+/* As alerts_raise, the message said by fn: for a rule whose value changes with nearly every
+ * event (negative_stock, out_of_stock), so that a run of changes is formatted once. */
+void alerts_raise_fn(struct alerts *a, enum rule_id rule, const char *store, const char *region,
+                     const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
+                     int32_t day, alert_msg_fn fn);
 /* Condition cleared: resolve if active, saying why (NULL: "condition cleared"). */
 void alerts_clear(struct alerts *a, enum rule_id rule, const char *store, const char *subject,
                   const char *why);

@@ -76,6 +76,21 @@ static void cashier_returns(struct rules_event *re, const struct store_info *s, 
                      cashier, n, max);
 }
 
+/* The stock rules' messages, said from the alert's figures when read (their value changes with
+ * every sale of the SKU: alerts_raise_fn). */
+static void negative_stock_msg(char *buf, size_t len, const Floorwalker__Alert *m)
+{
+    snprintf(buf, len, "book stock of %s is %s units, below %s: a data error to check", m->subject,
+             MSG_QTY(m->value), MSG_QTY(m->threshold));
+}
+
+static void out_of_stock_msg(char *buf, size_t len, const Floorwalker__Alert *m)
+{
+    snprintf(buf, len,
+             "%s is out of stock: on hand %s, at or below %s, and sold in the last 28 days",
+             m->subject, MSG_QTY(m->value), MSG_QTY(m->threshold));
+}
+
 /* out_of_stock and negative_stock of one SKU, from its on-hand cell. */
 static void stock(struct rules_event *re, const struct store_info *s, const char *sku)
 {
@@ -84,17 +99,15 @@ static void stock(struct rules_event *re, const struct store_info *s, const char
     rollup_peek(re->r, k, rollup_key(k, CELL_ON_HAND, s->id, "s", sku), oh, OH_N, NULL, 0);
     int64_t q = oh[OH_QTY];
     if (q < 0)
-        alerts_raise(re->a, RULE_NEGATIVE_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
-                     "book stock of %s is %s units, below %s: a data error to check", sku,
-                     MSG_QTY(q), MSG_QTY(0));
+        alerts_raise_fn(re->a, RULE_NEGATIVE_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
+                        negative_stock_msg);
     else
         alerts_clear(re->a, RULE_NEGATIVE_STOCK, s->id, sku, NULL);
     bool sold_recently =
         oh[OH_LAST_SOLD_MS] && alerts_now(re->a) - oh[OH_LAST_SOLD_MS] <= 28 * 86400000LL;
     if (q <= 0 && sold_recently)
-        alerts_raise(re->a, RULE_OUT_OF_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
-                     "%s is out of stock: on hand %s, at or below %s, and sold in the last 28 days",
-                     sku, MSG_QTY(q), MSG_QTY(0));
+        alerts_raise_fn(re->a, RULE_OUT_OF_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
+                        out_of_stock_msg);
     else if (q > 0)
         alerts_clear(re->a, RULE_OUT_OF_STOCK, s->id, sku, NULL);
 }
