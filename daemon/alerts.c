@@ -54,6 +54,7 @@ struct alerts {
     void (*flusher)(void *arg); /* asks for a flush job (the ingest's writer); NULL: at once */
     void *flusher_arg;
     int64_t clock_offset;
+    int64_t held_ms;       /* not 0: alerts_now answers this (alerts_hold_clock) */
     int64_t update_min_ms; /* [alerts] update_min_seconds */
     bool updates;          /* some firing alert may be unstored or unpublished */
     uint64_t published;
@@ -64,12 +65,29 @@ struct alerts {
 
 int64_t alerts_now(const struct alerts *a)
 {
+    if (a && a->held_ms)
+        return a->held_ms;
     return fw_now_ms() + (a ? a->clock_offset : 0);
+}
+
+void alerts_hold_clock(struct alerts *a)
+{
+    if (a) {
+        a->held_ms = 0;
+        a->held_ms = alerts_now(a);
+    }
+}
+
+void alerts_release_clock(struct alerts *a)
+{
+    if (a)
+        a->held_ms = 0;
 }
 
 void alerts_set_clock(struct alerts *a, int64_t now_ms)
 {
     a->clock_offset = now_ms - fw_now_ms();
+    a->held_ms = 0;
 }
 
 void alerts_set_update_min(struct alerts *a, int64_t seconds)

@@ -847,6 +847,7 @@ static void apply_slice(struct ingest *in, bool all)
     size_t cap = all ? n : (size_t)slice_events(in, in->apply_ns_per_event);
     if (n > cap)
         n = cap;
+    alerts_hold_clock(in->alerts);
     if (in->rollup && n) {
         rollup_apply(in->rollup, in->applied + in->apply_off, in->applied_pos + in->apply_off, n);
         for (size_t i = 0; in->rules && i < n; i++)
@@ -854,8 +855,10 @@ static void apply_slice(struct ingest *in, bool all)
     }
     in->apply_off += n;
     bool done = in->apply_off == in->napplied;
-    if (done) {
+    if (done)
         alerts_flush(in->alerts);
+    alerts_release_clock(in->alerts);
+    if (done) {
         if (in->rollup && (int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells)
             in->want_cp = true;
         send_acks(in);
