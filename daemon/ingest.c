@@ -22,11 +22,13 @@
 #define R(code) FLOORWALKER__REJECT_CODE__##code
 #define STATS_VERSION 1
 
-/* A (terminal, epoch) sequence mark: the highest seq handled. `pending` moves during a pass and
- * becomes `committed` only when the pass's transaction commits. */
+/* A (terminal, epoch) sequence mark: the highest seq handled. `pending` moves while a pass is
+ * recorded; `flight` is the value of the pass the writer holds (the submitted one), `committed`
+ * what LMDB holds. A pass that fails puts pending back to flight; a failed job puts both back
+ * to committed. */
 struct mark {
-    uint64_t committed, pending;
-    bool dirty;
+    uint64_t committed, flight, pending;
+    uint64_t serial; /* the last pass that moved it (each pass lists its marks once) */
     char terminal[FW_ID_MAX + 1];
     uint64_t epoch;
 };
@@ -62,44 +64,68 @@ struct flusher {
 
 #define INGEST_FLUSHERS 4
 
+/*
+ * A pass: the messages received together, recorded in one transaction's write set, committed
+ * by one writer job, applied and acked together. Two passes pipeline: the next is received and
+ * recorded while the writer commits the last (its positions, marks and counters continue that
+ * pass's; if that job fails, the next fails with it and nothing of either is acked).
+ */
+struct pass {
+    uint64_t serial;
+    struct inmsg *msgs; /* allocated once: messages must not move (see collect) */
+    size_t nmsgs;
+    struct fw_slice *slices;
+    size_t nslices, slices_cap;
+    struct arena arena;
+    int64_t events;          /* events taken so far */
+    uint64_t stored;         /* events appended */
+    uint64_t quarantined;    /* quarantine records added */
+    uint64_t pos0, qpos0;    /* log and quarantine positions it starts at */
+    struct stats_persist sp; /* the counters as they stand after it */
+    struct mark **marks;     /* the marks it moved */
+    size_t nmarks, marks_cap;
+    struct binding **bindings; /* bound by it */
+    size_t nbind, bind_cap;
+    /* Its stored events with their log positions: applied to the rollups once the commit has
+     * succeeded, so the rollups never include what is not durable. */
+    const Floorwalker__Event **applied;
+    uint64_t *applied_pos;
+    size_t napplied, applied_cap, apply_off;
+    struct store_wset wset;
+    struct store_txn rec; /* its recording, while it is ingest.rec_p */
+    size_t rec_from;      /* its first message not yet recorded */
+};
+
 struct ingest {
     struct ev_loop *loop;
     void *router;
     struct zsock_watcher w;
     const struct config *cfg;
     struct store *st;
-    struct stats_persist *sp, pending_sp;
+    struct stats_persist *sp; /* as committed */
     struct stats_runtime *sr;
     char endpoint[CONFIG_EP_MAX];
 
     struct htab *marks;    /* "terminal/epoch" -> struct mark */
     struct htab *bindings; /* terminal -> struct binding */
-    struct mark **dirty_marks;
-    size_t ndirty, dirty_cap;
-    struct binding **new_bindings; /* bound during this pass */
-    char (*new_binding_ids)[FW_ID_MAX + 1];
-    size_t nnew, new_cap;
 
-    struct inmsg *msgs;
-    size_t nmsgs, msgs_cap;
-    struct fw_slice *slices;
-    size_t nslices, slices_cap;
-    struct arena arena;
-    uint64_t pass_quarantined; /* quarantine records added by this pass */
-    uint64_t pass_stored;      /* events appended by this pass */
+    size_t msgs_cap;
+    /* The two passes and where each stands (NULL: none there). In order: received and
+     * recorded; recorded, waiting for the writer; with the writer; committed, being applied;
+     * committed, waiting for the one being applied. */
+    struct pass passes[2];
+    struct pass *rec_p, *ready_p, *flight_p, *apply_p, *queue_p;
+    uint64_t serials;
     /* The writer thread's job: a pass's writes and/or a rollup checkpoint's snapshot, in one
-     * transaction, committed while the loop serves queries and subscribers. Ingest waits (its
-     * watcher stopped) until the job comes back. */
-    struct store_wset wset;                   /* the pass's */
+     * transaction, committed while the loop records the next pass and serves queries and
+     * subscribers. */
     struct store_wset cp_wset;                /* the checkpoint's */
     struct flusher flushers[INGEST_FLUSHERS]; /* alerts, exporters: their changes */
     size_t nflushers;
     struct store_job job;
     bool inflight; /* a job is with the writer */
-    bool job_pass; /* ... it holds a pass */
     bool job_cp;   /* ... it holds a checkpoint */
     bool want_cp;  /* a checkpoint is due: it goes with the next job */
-    bool settling; /* on_committed runs: the next job starts at its end */
     /*
      * A pass in slices: the loop receives and records a slice of messages at a time, no more
      * than [ingest] pass_budget_ms of its work (sized by the measured cost per event, a moving
@@ -108,42 +134,32 @@ struct ingest {
      * the whole pass is one write job. After the commit its events are applied to the rollups
      * in slices the same way, and the acks go out once all are applied.
      */
-    struct store_txn rec;      /* the pass's recording, while `recording` */
-    bool recording;            /* a pass is being received and recorded */
-    size_t rec_from;           /* its first message not yet recorded */
-    int64_t pass_events;       /* events it has taken so far */
     double rec_ns_per_event;   /* the loop's cost per event: receive, decode, validate, record */
     double apply_ns_per_event; /* ... and apply, rules, acks */
-    size_t apply_off;          /* the committed pass's events applied so far */
     ev_idle apply_w;           /* active while a committed pass is being applied */
     bool stopping;             /* ingest_destroy runs: no new job */
     ev_io done_w;              /* the writer's eventfd */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
-    /* Events stored by this pass with their log positions: applied to the rollups once the
-     * commit has succeeded, so the rollups never include what is not durable. */
-    const Floorwalker__Event **applied;
-    uint64_t *applied_pos;
-    size_t napplied, applied_cap;
 };
 
-static int applied_add(struct ingest *in, const Floorwalker__Event *e, uint64_t pos)
+static int applied_add(struct pass *p, const Floorwalker__Event *e, uint64_t pos)
 {
-    if (in->napplied == in->applied_cap) {
-        size_t ncap = in->applied_cap ? in->applied_cap * 2 : 1024;
-        const Floorwalker__Event **ne = realloc(in->applied, ncap * sizeof *ne);
+    if (p->napplied == p->applied_cap) {
+        size_t ncap = p->applied_cap ? p->applied_cap * 2 : 1024;
+        const Floorwalker__Event **ne = realloc(p->applied, ncap * sizeof *ne);
         if (!ne)
             return -1;
-        in->applied = ne;
-        uint64_t *np = realloc(in->applied_pos, ncap * sizeof *np);
+        p->applied = ne;
+        uint64_t *np = realloc(p->applied_pos, ncap * sizeof *np);
         if (!np)
             return -1;
-        in->applied_pos = np;
-        in->applied_cap = ncap;
+        p->applied_pos = np;
+        p->applied_cap = ncap;
     }
-    in->applied[in->napplied] = e;
-    in->applied_pos[in->napplied++] = pos;
+    p->applied[p->napplied] = e;
+    p->applied_pos[p->napplied++] = pos;
     return 0;
 }
 
@@ -182,7 +198,7 @@ static struct mark *mark_get(struct ingest *in, struct store_txn *t, const char 
     MDB_val v;
     fw_err e = store_txn_get(t, store_db(in->st, STORE_MARKS), &k, &v);
     if (e == FW_OK && v.mv_size >= 8)
-        m->committed = m->pending = be64_get(v.mv_data);
+        m->committed = m->flight = m->pending = be64_get(v.mv_data);
     else if (e != FW_ENOTFOUND) {
         free(m);
         return NULL;
@@ -194,15 +210,15 @@ static struct mark *mark_get(struct ingest *in, struct store_txn *t, const char 
     return m;
 }
 
-static int mark_set(struct ingest *in, struct mark *m, uint64_t seq)
+static int mark_set(struct pass *p, struct mark *m, uint64_t seq)
 {
-    if (!m->dirty) {
-        struct mark **d = grow_array(in->dirty_marks, &in->dirty_cap, in->ndirty + 1, sizeof *d);
+    if (m->serial != p->serial) {
+        struct mark **d = grow_array(p->marks, &p->marks_cap, p->nmarks + 1, sizeof *d);
         if (!d)
             return -1;
-        in->dirty_marks = d;
-        d[in->ndirty++] = m;
-        m->dirty = true;
+        p->marks = d;
+        d[p->nmarks++] = m;
+        m->serial = p->serial;
     }
     m->pending = seq;
     return 0;
@@ -234,8 +250,8 @@ static struct binding *binding_get(struct ingest *in, struct store_txn *t, const
     return b;
 }
 
-/* Binds a terminal to a store during this pass (zero-config mode: first store seen wins). */
-static int binding_add(struct ingest *in, const char *terminal, const char *store)
+/* Binds a terminal to a store during pass p (zero-config mode: first store seen wins). */
+static int binding_add(struct ingest *in, struct pass *p, const char *terminal, const char *store)
 {
     struct binding *b = htab_get(in->bindings, terminal);
     if (!b) {
@@ -248,39 +264,45 @@ static int binding_add(struct ingest *in, const char *terminal, const char *stor
         }
     }
     snprintf(b->store, sizeof b->store, "%s", store);
-    struct binding **nb = grow_array(in->new_bindings, &in->new_cap, in->nnew + 1, sizeof *nb);
+    struct binding **nb = grow_array(p->bindings, &p->bind_cap, p->nbind + 1, sizeof *nb);
     if (!nb)
         return -1;
-    in->new_bindings = nb;
-    char(*ids)[FW_ID_MAX + 1] = realloc(in->new_binding_ids, in->new_cap * sizeof *ids);
-    if (!ids)
-        return -1;
-    in->new_binding_ids = ids;
-    nb[in->nnew] = b;
-    snprintf(ids[in->nnew], FW_ID_MAX + 1, "%s", terminal);
-    in->nnew++;
+    p->bindings = nb;
+    nb[p->nbind++] = b;
     return 0;
 }
 
-/* Ends a pass: keep (committed) or undo everything marks and bindings took on. */
-static void pass_settle(struct ingest *in, bool committed)
+/* Pass p goes to the writer: its marks' values are the job's. */
+static void pass_submitted(struct pass *p)
 {
-    for (size_t i = 0; i < in->ndirty; i++) {
-        struct mark *m = in->dirty_marks[i];
-        if (committed)
-            m->committed = m->pending;
-        else
-            m->pending = m->committed;
-        m->dirty = false;
+    for (size_t i = 0; i < p->nmarks; i++)
+        p->marks[i]->flight = p->marks[i]->pending;
+}
+
+/* Pass p committed: what it moved is what LMDB holds. */
+static void pass_committed(struct pass *p)
+{
+    for (size_t i = 0; i < p->nmarks; i++)
+        p->marks[i]->committed = p->marks[i]->flight;
+    for (size_t i = 0; i < p->nbind; i++)
+        p->bindings[i]->committed = true;
+    p->nmarks = p->nbind = 0;
+}
+
+/* Pass p is dropped: what it moved goes back (to the job's values if it never reached the
+ * writer, else to LMDB's). Its bindings are forgotten: the next pass looks in LMDB again. */
+static void pass_undo(struct pass *p, bool submitted)
+{
+    for (size_t i = 0; i < p->nmarks; i++) {
+        struct mark *m = p->marks[i];
+        if (submitted)
+            m->flight = m->committed;
+        m->pending = m->flight;
     }
-    in->ndirty = 0;
-    for (size_t i = 0; i < in->nnew; i++) {
-        if (committed)
-            in->new_bindings[i]->committed = true;
-        else /* forget it: the next pass looks in LMDB again */
-            in->new_bindings[i]->store[0] = 0;
-    }
-    in->nnew = 0;
+    for (size_t i = 0; i < p->nbind; i++)
+        if (!p->bindings[i]->committed)
+            p->bindings[i]->store[0] = 0;
+    p->nmarks = p->nbind = 0;
 }
 
 /*
@@ -302,8 +324,11 @@ static void bound_cache(struct htab **h)
     *h = n;
 }
 
+/* Only with no pass under way: their marks and bindings are in the caches only. */
 static void bound_caches(struct ingest *in)
 {
+    if (in->rec_p || in->ready_p || in->flight_p || in->apply_p || in->queue_p)
+        return;
     bound_cache(&in->marks);
     bound_cache(&in->bindings);
 }
@@ -316,12 +341,12 @@ struct ack_builder {
     size_t cap;
 };
 
-static int ack_reject(struct ingest *in, struct ack_builder *ab, uint64_t seq,
+static int ack_reject(struct pass *p, struct ack_builder *ab, uint64_t seq,
                       Floorwalker__RejectCode code, const char *reason)
 {
     if (ab->ack.n_rejected == ab->cap) {
         size_t ncap = ab->cap ? ab->cap * 2 : 8;
-        Floorwalker__Rejection **n = arena_alloc(&in->arena, ncap * sizeof *n);
+        Floorwalker__Rejection **n = arena_alloc(&p->arena, ncap * sizeof *n);
         if (!n)
             return -1;
         if (ab->cap)
@@ -330,22 +355,22 @@ static int ack_reject(struct ingest *in, struct ack_builder *ab, uint64_t seq,
         ab->cap = ncap;
         ab->ack.rejected = n;
     }
-    Floorwalker__Rejection *r = arena_alloc(&in->arena, sizeof *r);
+    Floorwalker__Rejection *r = arena_alloc(&p->arena, sizeof *r);
     if (!r)
         return -1;
     floorwalker__rejection__init(r);
     r->seq = seq;
     r->code = code;
-    r->reason = arena_strdup(&in->arena, reason);
+    r->reason = arena_strdup(&p->arena, reason);
     if (!r->reason)
         return -1;
     ab->rej[ab->ack.n_rejected++] = r;
     return 0;
 }
 
-static void quarantine(struct ingest *in, struct store_txn *t, const char *terminal, uint64_t epoch,
-                       uint64_t seq, Floorwalker__RejectCode code, const char *reason,
-                       const uint8_t *raw, size_t len)
+static void quarantine(struct ingest *in, struct pass *p, struct store_txn *t, const char *terminal,
+                       uint64_t epoch, uint64_t seq, Floorwalker__RejectCode code,
+                       const char *reason, const uint8_t *raw, size_t len)
 {
     Floorwalker__QuarantineRecord q = FLOORWALKER__QUARANTINE_RECORD__INIT;
     q.received_ms = (int64_t)(ev_now(in->loop) * 1000);
@@ -357,7 +382,7 @@ static void quarantine(struct ingest *in, struct store_txn *t, const char *termi
     q.raw.data = (uint8_t *)raw;
     q.raw.len = len;
     size_t n = floorwalker__quarantine_record__get_packed_size(&q);
-    uint8_t *buf = arena_alloc(&in->arena, n);
+    uint8_t *buf = arena_alloc(&p->arena, n);
     if (!buf) {
         t->err = FW_ENOMEM;
         return;
@@ -365,18 +390,18 @@ static void quarantine(struct ingest *in, struct store_txn *t, const char *termi
     floorwalker__quarantine_record__pack(&q, buf);
     struct key k;
     key_init(&k, KEY_QUARANTINE);
-    key_u64(&k, store_next_quar_pos(in->st) + in->pass_quarantined++);
+    key_u64(&k, p->qpos0 + p->quarantined++);
     store_txn_put(t, store_db(in->st, STORE_QUARANTINE), &k, buf, n, MDB_APPEND);
-    in->pending_sp.quarantined++;
-    in->pending_sp.rejects_by_code[code]++;
+    p->sp.quarantined++;
+    p->sp.rejects_by_code[code]++;
 }
 
-static void batch_error(struct ingest *in, struct store_txn *t, struct inmsg *m,
+static void batch_error(struct ingest *in, struct pass *p, struct store_txn *t, struct inmsg *m,
                         struct ack_builder *ab, Floorwalker__RejectCode code, bool keep,
-                        const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+                        const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 /* The batch as a whole is refused. keep: the frame goes to quarantine (it cannot be resent
  * usefully); otherwise the sender is expected to fix and resend (too big, too many events). */
-static void batch_error(struct ingest *in, struct store_txn *t, struct inmsg *m,
+static void batch_error(struct ingest *in, struct pass *p, struct store_txn *t, struct inmsg *m,
                         struct ack_builder *ab, Floorwalker__RejectCode code, bool keep,
                         const char *fmt, ...)
 {
@@ -386,13 +411,14 @@ static void batch_error(struct ingest *in, struct store_txn *t, struct inmsg *m,
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     ab->ack.batch_code = code;
-    ab->ack.batch_error = arena_strdup(&in->arena, reason);
+    ab->ack.batch_error = arena_strdup(&p->arena, reason);
     if (!ab->ack.batch_error)
         ab->ack.batch_error = (char *)"";
     if (keep)
-        quarantine(in, t, "", 0, 0, code, reason, zmq_msg_data(&m->body), zmq_msg_size(&m->body));
+        quarantine(in, p, t, "", 0, 0, code, reason, zmq_msg_data(&m->body),
+                   zmq_msg_size(&m->body));
     else
-        in->pending_sp.rejects_by_code[code]++;
+        p->sp.rejects_by_code[code]++;
     in->sr->bad_batches++;
 }
 
@@ -429,9 +455,10 @@ static Floorwalker__RejectCode check_origin(struct ingest *in, struct store_txn 
     return R(REJECT_NONE);
 }
 
-static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
-                        const struct validate_limits *lim, uint64_t *stored_total)
+static void process_msg(struct ingest *in, struct pass *p, struct inmsg *m,
+                        const struct validate_limits *lim)
 {
+    struct store_txn *t = &p->rec;
     struct ack_builder ab = {.ack = FLOORWALKER__ACK__INIT};
     size_t size = zmq_msg_size(&m->body);
     Floorwalker__Event **evs = NULL;
@@ -447,44 +474,44 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
     }
     if (m->extra_frames) {
         in->sr->frames_multipart++;
-        batch_error(in, t, m, &ab, R(BAD_BATCH), false,
+        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false,
                     "expected one frame (an EventBatch), got %d", m->extra_frames + 1);
         goto reply;
     }
     if ((int64_t)size > in->cfg->max_msg_bytes) {
         in->sr->frames_oversize++;
-        batch_error(in, t, m, &ab, R(BAD_BATCH), false,
+        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false,
                     "frame of %zu bytes is over the limit of %" PRId64 "; send smaller batches",
                     size, in->cfg->max_msg_bytes);
         goto reply;
     }
     if (m->nev < 0) {
         in->sr->frames_garbage++;
-        batch_error(in, t, m, &ab, R(DECODE_ERROR), true, "frame is not an EventBatch");
+        batch_error(in, p, t, m, &ab, R(DECODE_ERROR), true, "frame is not an EventBatch");
         goto reply;
     }
     if (m->nev == 0) {
         in->sr->frames_empty++;
-        batch_error(in, t, m, &ab, R(BAD_BATCH), false, "batch has no events");
+        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false, "batch has no events");
         goto reply;
     }
     if (m->nev > in->cfg->max_events_per_batch) {
-        batch_error(in, t, m, &ab, R(BAD_BATCH), false,
+        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false,
                     "batch has %ld events, the limit is %" PRId64, m->nev,
                     in->cfg->max_events_per_batch);
         goto reply;
     }
-    evs = arena_alloc(&in->arena, (size_t)m->nev * sizeof *evs);
+    evs = arena_alloc(&p->arena, (size_t)m->nev * sizeof *evs);
     if (!evs) {
         t->err = FW_ENOMEM;
         return;
     }
     for (long i = 0; i < m->nev; i++) {
-        const struct fw_slice *s = &in->slices[m->first + (size_t)i];
-        evs[i] = floorwalker__event__unpack(&in->arena.pb, s->len, s->p);
+        const struct fw_slice *s = &p->slices[m->first + (size_t)i];
+        evs[i] = floorwalker__event__unpack(&p->arena.pb, s->len, s->p);
         if (!evs[i]) {
             in->sr->frames_garbage++;
-            batch_error(in, t, m, &ab, R(DECODE_ERROR), true,
+            batch_error(in, p, t, m, &ab, R(DECODE_ERROR), true,
                         "event %ld of the batch does not decode as an Event", i);
             goto reply;
         }
@@ -495,19 +522,19 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
     ab.ack.epoch = epoch;
     if (!fw_id_valid(term)) {
         /* Not echoed back as terminal_id: an Ack's strings must be valid UTF-8. */
-        batch_error(in, t, m, &ab, term[0] ? R(BAD_ID) : R(MISSING_ID), true,
+        batch_error(in, p, t, m, &ab, term[0] ? R(BAD_ID) : R(MISSING_ID), true,
                     "terminal_id \"%s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)",
                     fw_quote(q, sizeof q, term, FW_ID_MAX));
         goto reply;
     }
     ab.ack.terminal_id = (char *)term;
     if (epoch == 0) {
-        batch_error(in, t, m, &ab, R(BAD_SEQ), true, "epoch must be at least 1");
+        batch_error(in, p, t, m, &ab, R(BAD_SEQ), true, "epoch must be at least 1");
         goto reply;
     }
     for (long i = 1; i < m->nev; i++) {
         if (strcmp(evs[i]->terminal_id, term) || evs[i]->epoch != epoch) {
-            batch_error(in, t, m, &ab, R(BAD_BATCH), true,
+            batch_error(in, p, t, m, &ab, R(BAD_BATCH), true,
                         "event %ld is from terminal %s epoch %" PRIu64
                         "; a batch holds one terminal and epoch",
                         i, fw_quote(q, sizeof q, evs[i]->terminal_id, FW_ID_MAX), evs[i]->epoch);
@@ -525,7 +552,7 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
     char reason[512];
     for (long i = 0; i < m->nev; i++) {
         const Floorwalker__Event *e = evs[i];
-        const struct fw_slice *s = &in->slices[m->first + (size_t)i];
+        const struct fw_slice *s = &p->slices[m->first + (size_t)i];
         if (e->seq <= mark) {
             dups++;
             continue;
@@ -533,7 +560,7 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
         if (e->seq != mark + 1) {
             snprintf(reason, sizeof reason, "sequence gap: got seq %" PRIu64 ", expected %" PRIu64,
                      e->seq, mark + 1);
-            if (ack_reject(in, &ab, e->seq, R(SEQ_GAP), reason)) {
+            if (ack_reject(p, &ab, e->seq, R(SEQ_GAP), reason)) {
                 t->err = FW_ENOMEM;
                 return;
             }
@@ -552,8 +579,8 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
         if (code == R(REJECT_NONE))
             code = check_origin(in, t, e, reason, sizeof reason, &bind);
         if (code != R(REJECT_NONE)) {
-            quarantine(in, t, term, epoch, e->seq, code, reason, s->p, s->len);
-            if (ack_reject(in, &ab, e->seq, code, reason)) {
+            quarantine(in, p, t, term, epoch, e->seq, code, reason, s->p, s->len);
+            if (ack_reject(p, &ab, e->seq, code, reason)) {
                 t->err = FW_ENOMEM;
                 return;
             }
@@ -564,12 +591,12 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
                 key_id(&bk, term);
                 store_txn_put(t, store_db(in->st, STORE_TERMINALS), &bk, e->store_id,
                               strlen(e->store_id), 0);
-                if (binding_add(in, term, e->store_id)) {
+                if (binding_add(in, p, term, e->store_id)) {
                     t->err = FW_ENOMEM;
                     return;
                 }
             }
-            uint8_t *val = arena_alloc(&in->arena, 8 + s->len);
+            uint8_t *val = arena_alloc(&p->arena, 8 + s->len);
             if (!val) {
                 t->err = FW_ENOMEM;
                 return;
@@ -578,21 +605,21 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
             memcpy(val + 8, s->p, s->len);
             struct key k;
             key_init(&k, KEY_EVENT);
-            uint64_t pos = store_next_event_pos(in->st) + *stored_total;
+            uint64_t pos = p->pos0 + p->stored;
             key_u64(&k, pos);
-            if (applied_add(in, e, pos)) {
+            if (applied_add(p, e, pos)) {
                 t->err = FW_ENOMEM;
                 return;
             }
             store_txn_put(t, store_db(in->st, STORE_EVENTS), &k, val, 8 + s->len, MDB_APPEND);
-            (*stored_total)++;
-            in->pending_sp.events_total++;
-            in->pending_sp.events_by_kind[stats_kind_index((int)e->body_case)]++;
+            p->stored++;
+            p->sp.events_total++;
+            p->sp.events_by_kind[stats_kind_index((int)e->body_case)]++;
             stored++;
         }
         mark = e->seq;
     }
-    if (mark != mk->pending && mark_set(in, mk, mark)) {
+    if (mark != mk->pending && mark_set(p, mk, mark)) {
         t->err = FW_ENOMEM;
         return;
     }
@@ -600,11 +627,11 @@ static void process_msg(struct ingest *in, struct store_txn *t, struct inmsg *m,
     ab.ack.expected_seq = mark + 1;
     ab.ack.stored = stored;
     ab.ack.duplicates = dups;
-    in->pending_sp.duplicates += dups;
-    in->pending_sp.batches++;
+    p->sp.duplicates += dups;
+    p->sp.batches++;
 reply:
     m->ack_len = floorwalker__ack__get_packed_size(&ab.ack);
-    m->ack = arena_alloc(&in->arena, m->ack_len ? m->ack_len : 1);
+    m->ack = arena_alloc(&p->arena, m->ack_len ? m->ack_len : 1);
     if (!m->ack) {
         t->err = FW_ENOMEM;
         return;
@@ -621,20 +648,20 @@ static void msg_release(struct inmsg *m)
 }
 
 /*
- * Receives one slice: up to `cap` events more (and within the pass's limits), appended to the
- * pass's messages. The message array never moves while it holds messages (a zmq_msg_t must not
- * be moved, and a small message's bytes live inside it), and the events' slices are taken only
- * once the messages are in place. *drained: the socket had nothing more. Returns the messages
- * added.
+ * Receives one slice into pass p: up to `cap` events more (and within the pass's limits),
+ * appended to its messages. The message array never moves while it holds messages (a zmq_msg_t
+ * must not be moved, and a small message's bytes live inside it), and the events' slices are
+ * taken only once the messages are in place. *drained: the socket had nothing more. Returns the
+ * messages added.
  */
-static size_t collect(struct ingest *in, int64_t cap, bool *drained)
+static size_t collect(struct ingest *in, struct pass *p, int64_t cap, bool *drained)
 {
     int64_t events = 0;
-    size_t from = in->nmsgs;
+    size_t from = p->nmsgs;
     *drained = false;
-    while (in->nmsgs < in->msgs_cap && events < cap &&
-           in->pass_events + events < in->cfg->commit_max_events) {
-        struct inmsg *m = &in->msgs[in->nmsgs];
+    while (p->nmsgs < in->msgs_cap && events < cap &&
+           p->events + events < in->cfg->commit_max_events) {
+        struct inmsg *m = &p->msgs[p->nmsgs];
         memset(m, 0, sizeof *m);
         zmq_msg_init(&m->id);
         if (zmq_msg_recv(&m->id, in->router, ZMQ_DONTWAIT) < 0) {
@@ -664,7 +691,7 @@ static size_t collect(struct ingest *in, int64_t cap, bool *drained)
             if (m->nev > 0 && m->nev <= in->cfg->max_events_per_batch)
                 events += m->nev;
         }
-        in->nmsgs++;
+        p->nmsgs++;
     }
     if (!*drained) {
         /* Stopped by a limit: drained all the same if nothing more is queued (the pass must
@@ -674,43 +701,69 @@ static size_t collect(struct ingest *in, int64_t cap, bool *drained)
         if (zmq_getsockopt(in->router, ZMQ_EVENTS, &ev, &len) == 0 && !(ev & ZMQ_POLLIN))
             *drained = true;
     }
-    in->pass_events += events;
+    p->events += events;
     /* Now the slices, pointing into messages that stay where they are. */
-    for (size_t i = from; i < in->nmsgs; i++) {
-        struct inmsg *m = &in->msgs[i];
+    for (size_t i = from; i < p->nmsgs; i++) {
+        struct inmsg *m = &p->msgs[i];
         if (m->nev <= 0 || m->nev > in->cfg->max_events_per_batch)
             continue;
         struct fw_slice *sl =
-            grow_array(in->slices, &in->slices_cap, in->nslices + (size_t)m->nev, sizeof *sl);
+            grow_array(p->slices, &p->slices_cap, p->nslices + (size_t)m->nev, sizeof *sl);
         if (!sl) {
             m->nev = -1; /* answered as undecodable; the terminal resends */
             continue;
         }
-        in->slices = sl;
-        m->first = in->nslices;
-        fw_batch_split(zmq_msg_data(&m->body), zmq_msg_size(&m->body), sl + in->nslices,
+        p->slices = sl;
+        m->first = p->nslices;
+        fw_batch_split(zmq_msg_data(&m->body), zmq_msg_size(&m->body), sl + p->nslices,
                        (size_t)m->nev);
-        in->nslices += (size_t)m->nev;
+        p->nslices += (size_t)m->nev;
     }
-    return in->nmsgs - from;
+    return p->nmsgs - from;
 }
 
-/* A pass's recording begins: its writes go to the write set, its counters start from the
- * stored ones. */
-static void pass_begin(struct ingest *in)
+/* A pass not under way, or NULL. */
+static struct pass *free_pass(struct ingest *in)
 {
-    store_txn_begin_recording(in->st, &in->rec, &in->wset);
-    in->recording = true;
-    in->rec_from = 0;
-    in->pass_stored = 0;
-    in->pending_sp = *in->sp;
-    in->pass_quarantined = 0;
-    in->napplied = 0;
+    for (int i = 0; i < 2; i++) {
+        struct pass *p = &in->passes[i];
+        if (p != in->rec_p && p != in->ready_p && p != in->flight_p && p != in->apply_p &&
+            p != in->queue_p)
+            return p;
+    }
+    return NULL;
+}
+
+/* The pass before p that is not committed yet (with the writer, or waiting for it), or NULL. */
+static const struct pass *uncommitted(const struct ingest *in, const struct pass *p)
+{
+    if (in->flight_p && in->flight_p != p)
+        return in->flight_p;
+    if (in->ready_p && in->ready_p != p)
+        return in->ready_p;
+    return NULL;
+}
+
+/* Pass p's recording begins: its writes go to its write set; its positions and counters
+ * continue the pass before it if that one is not committed yet, else what is stored. */
+static void pass_begin(struct ingest *in, struct pass *p)
+{
+    const struct pass *prev = uncommitted(in, p);
+    store_txn_begin_recording(in->st, &p->rec, &p->wset);
+    in->rec_p = p;
+    p->serial = ++in->serials;
+    p->rec_from = 0;
+    p->stored = p->quarantined = 0;
+    p->pos0 = prev ? prev->pos0 + prev->stored : store_next_event_pos(in->st);
+    p->qpos0 = prev ? prev->qpos0 + prev->quarantined : store_next_quar_pos(in->st);
+    p->sp = prev ? prev->sp : *in->sp;
+    p->napplied = p->apply_off = 0;
+    p->nmarks = p->nbind = 0;
 }
 
 /* Records the messages received since the last slice (on the loop): decoded, validated,
  * written into the pass's write set. */
-static void pass_slice(struct ingest *in)
+static void pass_slice(struct ingest *in, struct pass *p)
 {
     const struct config *cfg = in->cfg;
     struct validate_limits lim = {
@@ -721,17 +774,17 @@ static void pass_slice(struct ingest *in)
         .max_amount_cents = cfg->max_amount_cents,
         .max_lines = (size_t)cfg->max_lines,
     };
-    for (; in->rec_from < in->nmsgs && !in->rec.err; in->rec_from++)
-        process_msg(in, &in->rec, &in->msgs[in->rec_from], &lim, &in->pass_stored);
+    for (; p->rec_from < p->nmsgs && !p->rec.err; p->rec_from++)
+        process_msg(in, p, &p->msgs[p->rec_from], &lim);
 }
 
 /* The pass's recording ends: the sequence marks and the counters join its writes. */
-static fw_err pass_end(struct ingest *in)
+static fw_err pass_end(struct ingest *in, struct pass *p)
 {
-    struct store_txn *t = &in->rec;
+    struct store_txn *t = &p->rec;
     int64_t now_ms = (int64_t)(ev_now(in->loop) * 1000);
-    for (size_t i = 0; i < in->ndirty && !t->err; i++) {
-        struct mark *mk = in->dirty_marks[i];
+    for (size_t i = 0; i < p->nmarks && !t->err; i++) {
+        struct mark *mk = p->marks[i];
         struct key k;
         uint8_t v[16];
         key_init(&k, KEY_MARK);
@@ -743,10 +796,10 @@ static fw_err pass_end(struct ingest *in)
     }
     struct key sk;
     key_init(&sk, KEY_STATS);
-    store_txn_put(t, store_db(in->st, STORE_META), &sk, &in->pending_sp, sizeof in->pending_sp, 0);
+    store_txn_put(t, store_db(in->st, STORE_META), &sk, &p->sp, sizeof p->sp, 0);
     fw_err err = t->err;
     fw_err end = store_txn_commit(t); /* ends the recording's read transaction */
-    in->recording = false;
+    in->rec_p = NULL;
     return err ? err : end;
 }
 
@@ -755,7 +808,7 @@ static fw_err pass_end(struct ingest *in)
 static fw_err job_fill(struct store_txn *t, void *arg)
 {
     struct ingest *in = arg;
-    fw_err err = in->job_pass ? store_wset_apply(t, &in->wset) : FW_OK;
+    fw_err err = in->flight_p ? store_wset_apply(t, &in->flight_p->wset) : FW_OK;
     if (err == FW_OK && in->job_cp)
         err = store_wset_apply(t, &in->cp_wset);
     for (size_t i = 0; err == FW_OK && i < in->nflushers; i++)
@@ -764,10 +817,10 @@ static fw_err job_fill(struct store_txn *t, void *arg)
     return err;
 }
 
-static void send_acks(struct ingest *in)
+static void send_acks(struct ingest *in, struct pass *p)
 {
-    for (size_t i = 0; i < in->nmsgs; i++) {
-        struct inmsg *m = &in->msgs[i];
+    for (size_t i = 0; i < p->nmsgs; i++) {
+        struct inmsg *m = &p->msgs[i];
         if (!m->ack)
             continue; /* not answered (a revoked key) */
         if (zmq_msg_send(&m->id, in->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
@@ -780,35 +833,44 @@ static void send_acks(struct ingest *in)
     }
 }
 
-/* The pass is over: its messages go, and ingest takes the next (zsock watcher on again). */
-static void pass_release(struct ingest *in)
+/* Pass p is over: its messages go (p must be out of every place first). */
+static void pass_release(struct ingest *in, struct pass *p)
 {
-    for (size_t i = 0; i < in->nmsgs; i++)
-        msg_release(&in->msgs[i]);
-    in->nmsgs = 0;
-    in->nslices = 0;
-    in->pass_events = 0;
-    arena_reset(&in->arena);
+    for (size_t i = 0; i < p->nmsgs; i++)
+        msg_release(&p->msgs[i]);
+    p->nmsgs = 0;
+    p->nslices = 0;
+    p->events = 0;
+    p->napplied = p->apply_off = 0;
+    arena_reset(&p->arena);
     bound_caches(in);
 }
 
-/* A pass that could not be recorded or committed: nothing acked, the terminals resend. */
-static void pass_failed(struct ingest *in, fw_err err)
+/* Pass p could not be recorded or committed (submitted: its job failed): nothing of it is
+ * acked, the terminals resend. */
+static void pass_failed(struct ingest *in, struct pass *p, bool submitted, fw_err err)
 {
-    pass_settle(in, false);
+    pass_undo(p, submitted);
     in->sr->commit_failures++;
-    log_err("commit of %zu message(s) failed: %s; nothing acked, terminals will resend", in->nmsgs,
+    log_err("commit of %zu message(s) failed: %s; nothing acked, terminals will resend", p->nmsgs,
             fw_strerror(err));
-    pass_release(in);
+    pass_release(in, p);
 }
 
-/* Some module's changes wait for a job. */
-static bool flush_wanted(const struct ingest *in)
+/* The pass with the writer failed: so do those after it, which continue it. */
+static void passes_failed(struct ingest *in, fw_err err)
 {
-    for (size_t i = 0; i < in->nflushers; i++)
-        if (in->flushers[i].want)
-            return true;
-    return false;
+    struct pass *f = in->flight_p, *r = in->ready_p, *c = in->rec_p;
+    in->flight_p = in->ready_p = NULL;
+    if (c) {
+        store_txn_abort(&c->rec);
+        in->rec_p = NULL;
+    }
+    pass_failed(in, f, true, err);
+    if (r)
+        pass_failed(in, r, false, err);
+    if (c)
+        pass_failed(in, c, false, err);
 }
 
 /*
@@ -836,33 +898,47 @@ static void measure(double *ns_per_event, uint64_t ns, int64_t events)
         *ns_per_event = *ns_per_event * 0.7 + (double)ns / (double)events * 0.3;
 }
 
-static void next_job(struct ingest *in, bool from_socket);
+static void submit(struct ingest *in);
+
+/* Receiving goes on while a pass can take messages: one is being recorded, or one is free and
+ * no recorded pass waits for the writer (one waits at most: passes are committed in order). */
+static void socket_update(struct ingest *in)
+{
+    if (!in->stopping && (in->rec_p || (!in->ready_p && free_pass(in))))
+        zsock_start(in->loop, &in->w);
+    else
+        zsock_stop(in->loop, &in->w);
+}
 
 /* Applies the committed pass's next slice of events to the rollups and the rules; once all are
- * applied, the alert changes are flushed, the acks go out, and ingest takes the next pass. */
+ * applied, the alert changes are flushed, the acks go out, and the next committed pass (if
+ * one waits) is applied in turn. */
 static void apply_slice(struct ingest *in, bool all)
 {
+    struct pass *p = in->apply_p;
     uint64_t t0 = fw_mono_ns();
-    size_t n = in->napplied - in->apply_off;
+    size_t n = p->napplied - p->apply_off;
     size_t cap = all ? n : (size_t)slice_events(in, in->apply_ns_per_event);
     if (n > cap)
         n = cap;
     alerts_hold_clock(in->alerts);
     if (in->rollup && n) {
-        rollup_apply(in->rollup, in->applied + in->apply_off, in->applied_pos + in->apply_off, n);
+        rollup_apply(in->rollup, p->applied + p->apply_off, p->applied_pos + p->apply_off, n);
         for (size_t i = 0; in->rules && i < n; i++)
-            rules_seen(in->rules, in->applied[in->apply_off + i]);
+            rules_seen(in->rules, p->applied[p->apply_off + i]);
     }
-    in->apply_off += n;
-    bool done = in->apply_off == in->napplied;
+    p->apply_off += n;
+    bool done = p->apply_off == p->napplied;
     if (done)
         alerts_flush(in->alerts);
     alerts_release_clock(in->alerts);
     if (done) {
         if (in->rollup && (int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells)
             in->want_cp = true;
-        send_acks(in);
-        pass_release(in);
+        send_acks(in, p);
+        in->apply_p = in->queue_p;
+        in->queue_p = NULL;
+        pass_release(in, p);
     }
     uint64_t ns = fw_mono_ns() - t0;
     stats_hist_add(&in->sr->apply, ns);
@@ -870,11 +946,10 @@ static void apply_slice(struct ingest *in, bool all)
     measure(&in->apply_ns_per_event, ns, (int64_t)n);
     if (!done)
         return;
-    ev_idle_stop(in->loop, &in->apply_w); /* a no-op when the pass was applied at once */
-    in->settling = false;
-    zsock_start(in->loop, &in->w);
-    if (in->want_cp || flush_wanted(in))
-        next_job(in, false);
+    if (!in->apply_p)
+        ev_idle_stop(in->loop, &in->apply_w); /* a no-op when the pass was applied at once */
+    submit(in);
+    socket_update(in);
 }
 
 static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
@@ -883,48 +958,25 @@ static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
 }
 
 /*
- * Ingest's step on the loop. From the socket: receives and records one slice of the pass;
- * while the socket holds more and the pass has room, the pass goes on at the next step (queries
- * are served in between). Then, when the writer is free, one job: the pass's writes, the alert
- * and exporter changes waiting and, when one is due, a rollup checkpoint's snapshot, all in one
- * transaction. Ingest rests until the writer hands the job back.
+ * When the writer is free: one job, with the pass recorded and waiting, the alert and exporter
+ * changes waiting and, when one is due, a rollup checkpoint's snapshot, all in one
+ * transaction. The loop goes on receiving and recording the next pass meanwhile.
  */
-static void next_job(struct ingest *in, bool from_socket)
+static void submit(struct ingest *in)
 {
-    if (in->inflight || in->settling || in->stopping || (in->recording && !from_socket))
-        return; /* what waits goes with the pass being recorded */
-    uint64_t t0 = fw_mono_ns();
-    in->job_pass = in->job_cp = false;
-    bool flushing = false, drained = true;
-    if (from_socket) {
-        int64_t before = in->pass_events;
-        in->sr->pass_event_cap = (uint64_t)slice_events(in, in->rec_ns_per_event);
-        size_t got = collect(in, (int64_t)in->sr->pass_event_cap, &drained);
-        if (got && !in->recording)
-            pass_begin(in);
-        if (in->recording)
-            pass_slice(in);
-        in->sr->last_pass_msgs = in->nmsgs;
-        uint64_t ns = fw_mono_ns() - t0;
-        stats_hist_add(&in->sr->pass, ns);
-        measure(&in->rec_ns_per_event, ns, in->pass_events - before);
-        bool room = in->pass_events < in->cfg->commit_max_events && in->nmsgs < in->msgs_cap;
-        if (in->recording && !in->rec.err && !drained && room)
-            return; /* the next slice at the next step */
-        if (in->recording) {
-            fw_err err = pass_end(in);
-            if (err == FW_OK)
-                in->job_pass = true;
-            else
-                pass_failed(in, err);
-        }
-    }
+    if (in->inflight || in->stopping)
+        return;
+    /* A checkpoint and the modules' changes wait for the pass being recorded, if any: they
+     * go with it (a job that would leave it behind must not take the writer first). */
+    if (!in->ready_p && in->rec_p)
+        return;
+    bool flushing = false, cp = false;
     if (in->want_cp && in->rollup) {
         bool started = false;
         if (rollup_checkpoint_begin(in->rollup, &in->cp_wset, &started) != FW_OK)
             log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
         in->want_cp = false;
-        in->job_cp = started;
+        cp = started;
     }
     for (size_t i = 0; i < in->nflushers; i++) {
         struct flusher *f = &in->flushers[i];
@@ -935,25 +987,66 @@ static void next_job(struct ingest *in, bool from_socket)
         f->in_job = started;
         flushing |= started;
     }
-    if (!in->job_pass && !in->job_cp && !flushing)
+    if (!in->ready_p && !cp && !flushing)
         return;
+    in->job_cp = cp;
+    in->flight_p = in->ready_p;
+    in->ready_p = NULL;
+    if (in->flight_p)
+        pass_submitted(in->flight_p);
     /* Named for what it carries: a checkpoint is the long part. */
-    in->job =
-        (struct store_job){.fill = job_fill, .arg = in, .name = in->job_cp ? "fw-writer-cp" : NULL};
+    in->job = (struct store_job){.fill = job_fill, .arg = in, .name = cp ? "fw-writer-cp" : NULL};
     in->inflight = true;
-    zsock_stop(in->loop, &in->w);
     store_writer_submit(in->st, &in->job);
 }
 
+/*
+ * Ingest's step on the loop, from the socket: receives and records one slice of a pass; while
+ * the socket holds more and the pass has room, the pass goes on at the next step (queries are
+ * served in between). A recorded pass goes to the writer when it is free (submit), else waits
+ * for the pass before it to commit; the socket rests while both passes are taken.
+ */
 static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
-    next_job(w->data, true);
+    struct ingest *in = w->data;
+    if (in->stopping)
+        return;
+    struct pass *p = in->rec_p;
+    if (!p && (in->ready_p || !(p = free_pass(in)))) {
+        socket_update(in);
+        return;
+    }
+    uint64_t t0 = fw_mono_ns();
+    bool drained = true;
+    int64_t before = p->events;
+    in->sr->pass_event_cap = (uint64_t)slice_events(in, in->rec_ns_per_event);
+    size_t got = collect(in, p, (int64_t)in->sr->pass_event_cap, &drained);
+    if (got && in->rec_p != p)
+        pass_begin(in, p);
+    if (in->rec_p == p)
+        pass_slice(in, p);
+    in->sr->last_pass_msgs = p->nmsgs;
+    uint64_t ns = fw_mono_ns() - t0;
+    stats_hist_add(&in->sr->pass, ns);
+    measure(&in->rec_ns_per_event, ns, p->events - before);
+    if (in->rec_p != p)
+        return; /* nothing came */
+    bool room = p->events < in->cfg->commit_max_events && p->nmsgs < in->msgs_cap;
+    if (!p->rec.err && !drained && room)
+        return; /* the next slice at the next step */
+    fw_err err = pass_end(in, p);
+    if (err != FW_OK)
+        pass_failed(in, p, false, err);
+    else
+        in->ready_p = p;
+    submit(in);
+    socket_update(in); /* rests while a recorded pass waits or both are taken */
 }
 
 void ingest_checkpoint(struct ingest *in)
 {
     in->want_cp = true;
-    next_job(in, false);
+    submit(in);
 }
 
 /* A module's changes wait: they go with the next job. */
@@ -961,7 +1054,7 @@ static void want_flush(void *arg)
 {
     struct flusher *f = arg;
     f->want = true;
-    next_job(f->in, false);
+    submit(f->in);
 }
 
 /* The job's flushes are over: each module learns whether its changes were written. */
@@ -1007,25 +1100,31 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
     if (in->job_cp)
         rollup_checkpoint_end(in->rollup, job->err);
     flushes_end(in, job->err);
-    if (in->job_pass && job->err == FW_OK) {
-        /* Durable: the marks and counters settle now; the events are applied in slices. */
-        stats_commit_time(in->sr, job->commit_ns, in->pass_stored);
-        store_appended(in->st, in->pass_stored, in->pass_quarantined);
-        *in->sp = in->pending_sp;
-        pass_settle(in, true);
-        in->settling = true;
-        in->apply_off = 0;
-        apply_slice(in, false);
-        if (in->settling) {
-            ev_idle_start(loop, &in->apply_w);
+    struct pass *p = in->flight_p;
+    if (p && job->err == FW_OK) {
+        /* Durable: the marks and counters settle now; the events are applied in slices, after
+         * those of the pass before it. */
+        in->flight_p = NULL;
+        stats_commit_time(in->sr, job->commit_ns, p->stored);
+        store_appended(in->st, p->stored, p->quarantined);
+        *in->sp = p->sp;
+        pass_committed(p);
+        submit(in); /* the next pass commits while this one is applied */
+        if (in->apply_p) {
+            in->queue_p = p;
+        } else {
+            in->apply_p = p;
+            apply_slice(in, false);
+            if (in->apply_p)
+                ev_idle_start(loop, &in->apply_w);
         }
+        socket_update(in);
         return;
     }
-    if (in->job_pass)
-        pass_failed(in, job->err);
-    zsock_start(loop, &in->w);
-    if (in->want_cp || flush_wanted(in))
-        next_job(in, false);
+    if (p)
+        passes_failed(in, job->err);
+    submit(in);
+    socket_update(in);
 }
 
 fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
@@ -1065,13 +1164,16 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->sr->pass_event_cap = (uint64_t)slice_events(in, in->rec_ns_per_event);
     ev_idle_init(&in->apply_w, on_apply);
     in->apply_w.data = in;
-    arena_init(&in->arena, 0);
     in->marks = htab_new();
     in->bindings = htab_new();
     /* Allocated once: messages must not move while a pass holds them (see collect). */
     in->msgs_cap = cfg->commit_max_msgs < 65536 ? (size_t)cfg->commit_max_msgs : 65536;
-    in->msgs = calloc(in->msgs_cap, sizeof *in->msgs);
-    if (!in->marks || !in->bindings || !in->msgs)
+    for (int i = 0; i < 2; i++) {
+        arena_init(&in->passes[i].arena, 0);
+        if (!(in->passes[i].msgs = calloc(in->msgs_cap, sizeof *in->passes[i].msgs)))
+            goto fail;
+    }
+    if (!in->marks || !in->bindings)
         goto fail;
     /* Frames up to the soft limit are taken; up to twice that they are refused with an Ack
      * that says why; past that libzmq drops the connection. */
@@ -1126,18 +1228,18 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         ev_io_stop(loop, &in->done_w);
     if (in->alerts)
         alerts_set_flusher(in->alerts, NULL, NULL); /* from now on, at once */
-    if (in->recording) {
+    if (in->rec_p) {
         /* A pass half received: nothing of it was written; its terminals resend. */
-        store_txn_abort(&in->rec);
-        in->recording = false;
-        pass_settle(in, false);
-        pass_release(in);
+        struct pass *p = in->rec_p;
+        store_txn_abort(&p->rec);
+        in->rec_p = NULL;
+        pass_undo(p, false);
+        pass_release(in, p);
     }
-    if (ev_is_active(&in->apply_w)) {
-        /* A committed pass: the rest of it is applied (and acked) now. */
+    if (ev_is_active(&in->apply_w))
         ev_idle_stop(loop, &in->apply_w);
+    while (in->apply_p) /* committed passes: the rest is applied (and acked) now */
         apply_slice(in, true);
-    }
     if (in->inflight) {
         /* The job in flight commits (or not); its terminals resend for their acks. */
         store_writer_stop(in->st);
@@ -1145,11 +1247,18 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         if (in->job_cp)
             rollup_checkpoint_end(in->rollup, in->job.err);
         flushes_end(in, in->job.err);
-        if (in->job_pass)
-            pass_settle(in, false);
-        for (size_t i = 0; i < in->nmsgs; i++)
-            msg_release(&in->msgs[i]);
-        in->nmsgs = 0;
+        if (in->flight_p) {
+            struct pass *p = in->flight_p;
+            in->flight_p = NULL;
+            pass_undo(p, true);
+            pass_release(in, p);
+        }
+    }
+    if (in->ready_p) {
+        struct pass *p = in->ready_p;
+        in->ready_p = NULL;
+        pass_undo(p, false);
+        pass_release(in, p);
     }
     if (in->router) {
         zsock_stop(loop, &in->w);
@@ -1157,15 +1266,17 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     }
     htab_destroy(&in->marks, free);
     htab_destroy(&in->bindings, free);
-    free(in->dirty_marks);
-    free(in->new_bindings);
-    free(in->new_binding_ids);
-    free(in->msgs);
-    free(in->slices);
-    free(in->applied);
-    free(in->applied_pos);
-    arena_destroy(&in->arena);
-    store_wset_free(&in->wset);
+    for (int i = 0; i < 2; i++) {
+        struct pass *p = &in->passes[i];
+        free(p->marks);
+        free(p->bindings);
+        free(p->msgs);
+        free(p->slices);
+        free(p->applied);
+        free(p->applied_pos);
+        arena_destroy(&p->arena);
+        store_wset_free(&p->wset);
+    }
     store_wset_free(&in->cp_wset);
     for (size_t i = 0; i < in->nflushers; i++)
         store_wset_free(&in->flushers[i].wset);

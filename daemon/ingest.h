@@ -5,9 +5,12 @@
  * (queries and subscribers are served between slices), decodes and validates every event,
  * drops duplicates by (terminal_id, epoch, seq), refuses gaps, and records the new events, the
  * quarantined rejects, the sequence marks and the counters; the writer thread commits them in
- * ONE LMDB transaction (group commit). The committed events are applied to the rollups in
- * slices too, and the acks go out once all are applied. MDB_MAP_FULL grows the map and replays
- * the write set; any other commit failure sends no ack (terminals resend).
+ * ONE LMDB transaction (group commit) while the loop receives and records the next pass (two
+ * passes pipeline; the next continues the positions, marks and counters of the one being
+ * committed, and fails with it). The committed events are applied to the rollups in slices
+ * too, pass after pass, and a pass's acks go out once all its events are applied.
+ * MDB_MAP_FULL grows the map and replays the write set; any other commit failure sends no ack
+ * (terminals resend).
  */
 #ifndef FW_INGEST_H
 #define FW_INGEST_H
