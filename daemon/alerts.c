@@ -78,6 +78,12 @@ void alerts_hold_clock(struct alerts *a)
     }
 }
 
+void alerts_hold_clock_at(struct alerts *a, int64_t now_ms)
+{
+    if (a)
+        a->held_ms = now_ms;
+}
+
 void alerts_release_clock(struct alerts *a)
 {
     if (a)

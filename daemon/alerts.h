@@ -30,6 +30,9 @@ int64_t alerts_now(const struct alerts *a);
  * apply slice (a few ms) share one time, read once instead of per event (clock_gettime is
  * a system call's cost on some VMs: 5% of the loop's time at full ingest). */
 void alerts_hold_clock(struct alerts *a);
+/* The same, at now_ms: a rule pass run right after alerts_set_clock sees exactly that time
+ * (TEST_CLOCK), not a millisecond later. */
+void alerts_hold_clock_at(struct alerts *a, int64_t now_ms);
 void alerts_release_clock(struct alerts *a);
 void alerts_set_clock(struct alerts *a, int64_t now_ms);
 
