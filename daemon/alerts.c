@@ -152,19 +152,27 @@ static struct alert_rec *rec_copy(const struct alert_rec *src)
 }
 
 /* The message of r's current figures, said again if they changed since (alerts_raise_fn). */
+/* r's message becomes msg; false (r unchanged) when out of memory. */
+static bool set_message(struct alert_rec *r, const char *msg)
+{
+    char *m = strdup(msg);
+    if (!m)
+        return false;
+    free(r->m.message);
+    r->m.message = m;
+    return true;
+}
+
 static void fresh_msg(struct alert_rec *r)
 {
     if (!r->msg_fn)
         return;
     char msg[512];
     r->msg_fn(msg, sizeof msg, &r->m);
-    char *m = strdup(msg);
-    if (!m) {
+    if (!set_message(r, msg)) {
         log_err("out of memory: alert %s keeps its last message", r->m.alert_id);
         return;
     }
-    free(r->m.message);
-    r->m.message = m;
     r->msg_fn = NULL;
 }
 
@@ -248,14 +256,9 @@ static void make_id(char *out, size_t len, const char *rule, const char *store, 
 static void update(struct alerts *a, struct alert_rec *r, enum rule_severity sev, int64_t value,
                    int64_t threshold, const char *msg, alert_msg_fn fn)
 {
-    if (msg) {
-        char *m = strdup(msg);
-        if (!m) {
-            log_err("out of memory: alert %s not updated", r->m.alert_id);
-            return;
-        }
-        free(r->m.message);
-        r->m.message = m;
+    if (msg && !set_message(r, msg)) {
+        log_err("out of memory: alert %s not updated", r->m.alert_id);
+        return;
     }
     r->msg_fn = fn;
     if ((enum rule_severity)r->m.severity != sev)

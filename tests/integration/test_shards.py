@@ -17,7 +17,7 @@ import subprocess
 import urllib.parse
 
 import fwtest
-from webtest import Stream, Web
+from webtest import ConsoleTest, Stream
 
 STORES = 6
 # Fields a daemon computes from its own wall clock at the moment it answers.
@@ -43,7 +43,7 @@ def split_config(config, mine):
     return "\n".join(out)
 
 
-class Shards(fwtest.DaemonTest):
+class Shards(ConsoleTest):
     @classmethod
     def setUpClass(cls):
         cls.base = fwtest.tempfile.mkdtemp(prefix="fwshards-")
@@ -218,22 +218,6 @@ class Shards(fwtest.DaemonTest):
         p = fwtest.run_cli("alerts", "ack", aid, "-r", "again", *eps)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("%s: no active alert" % daemons[0].query, p.stderr)
-
-    def setUp(self):
-        super().setUp()
-        self.webs = []
-
-    def tearDown(self):
-        for w in self.webs:
-            if w.p.poll() is None:
-                rc, log = w.stop()
-                self.assertEqual(rc, 0, log)
-        super().tearDown()
-
-    def web(self, d, *extra):
-        w = Web(d, *extra, logdir=self.tmp)
-        self.webs.append(w)
-        return w
 
     def alerts_of(self, d):
         rows = self.query(["alerts"], ["-e", d.query])[0]

@@ -15,7 +15,7 @@ import urllib.request
 import zoneinfo
 
 import fwtest
-from webtest import Stream, Web
+from webtest import ConsoleTest, Stream
 
 # The stores' business day (both in Shanghai).
 TODAY = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Shanghai")).date().isoformat()
@@ -42,23 +42,7 @@ hours = 00:00-24:00
 """
 
 
-class WebTest(fwtest.DaemonTest):
-    def setUp(self):
-        super().setUp()
-        self.webs = []
-
-    def tearDown(self):
-        for w in self.webs:
-            if w.p.poll() is None:
-                rc, err = w.stop()
-                self.assertEqual(rc, 0, err)
-        super().tearDown()
-
-    def web(self, d, *extra):
-        w = Web(d, *extra)
-        self.webs.append(w)
-        return w
-
+class WebTest(ConsoleTest):
     def pub(self, d, store, *args):
         p = d.cli("publish", "-e", d.ingest, "--spool", os.path.join(self.tmp, "spool-" + store),
                   "-s", store, "-t", store + "-T1", *args)

@@ -73,6 +73,27 @@ class Web:
         return out
 
 
+class ConsoleTest(fwtest.DaemonTest):
+    """A test that starts consoles with self.web(...); each is stopped by SIGTERM at its end
+    and must exit 0."""
+
+    def setUp(self):
+        super().setUp()
+        self.webs = []
+
+    def tearDown(self):
+        for w in self.webs:
+            if w.p.poll() is None:
+                rc, log = w.stop()
+                self.assertEqual(rc, 0, log)
+        super().tearDown()
+
+    def web(self, d, *extra):
+        w = Web(d, *extra, logdir=self.tmp)
+        self.webs.append(w)
+        return w
+
+
 class Stream:
     """GET /api/alerts/stream: its Server-Sent Events one at a time."""
 
