@@ -26,6 +26,7 @@ struct alert_rec {
     alert_msg_fn msg_fn; /* not NULL: m.message is stale, say it again with msg_fn (fresh_msg) */
     int64_t last_pub_ms; /* when it was last published FIRING */
     bool publish;        /* (copies in changes) false: store only */
+    bool queued;         /* in alerts.updated (live records only) */
 };
 
 struct alerts {
@@ -50,13 +51,24 @@ struct alerts {
         struct alert_rec **recs;
         uint64_t *before;
         size_t n, cap, recs_cap; /* cap: of before */
+        /* Committed, being published a slice at a time (alerts_flush_send): recs[off..n). A
+         * flush asked for meanwhile (asked) is asked for again once they are out, so the
+         * messages keep their pub_seq order. */
+        bool sending, asked;
+        size_t off;
+        uint64_t sent;
     } fl;
     void (*flusher)(void *arg); /* asks for a flush job (the ingest's writer); NULL: at once */
     void *flusher_arg;
     int64_t clock_offset;
     int64_t held_ms;       /* not 0: alerts_now answers this (alerts_hold_clock) */
     int64_t update_min_ms; /* [alerts] update_min_seconds */
-    bool updates;          /* some firing alert may be unstored or unpublished */
+    /* The firing alerts that may be unstored or unpublished, for the next flush to look at
+     * (not every active alert: with thousands firing, most are unchanged); rescan: one could
+     * not be queued (out of memory), look at them all. */
+    struct alert_rec **updated;
+    size_t nupdated, updated_cap;
+    bool rescan;
     uint64_t published;
     /* Sends instead of zmq_send on pub when set (curve mode: auth_publish). */
     bool (*send)(void *arg, const char *topic, const void *data, size_t len);
@@ -202,6 +214,33 @@ static void change(struct alerts *a, struct alert_rec *r)
     change_as(a, r, true);
 }
 
+/* Firing alert r may be unstored or unpublished: the next flush looks at it. */
+static void queue_update(struct alerts *a, struct alert_rec *r)
+{
+    if (r->queued)
+        return;
+    if (a->nupdated == a->updated_cap) {
+        size_t ncap = a->updated_cap ? a->updated_cap * 2 : 64;
+        struct alert_rec **n = realloc(a->updated, ncap * sizeof *n);
+        if (!n) {
+            a->rescan = true;
+            return;
+        }
+        a->updated = n;
+        a->updated_cap = ncap;
+    }
+    a->updated[a->nupdated++] = r;
+    r->queued = true;
+}
+
+/* Live record r is about to be freed: out of the update queue. */
+static void unqueue(struct alerts *a, struct alert_rec *r)
+{
+    for (size_t i = 0; r && r->queued && i < a->nupdated; i++)
+        if (a->updated[i] == r)
+            a->updated[i] = NULL;
+}
+
 static bool is_active(const struct alert_rec *r)
 {
     return r && r->m.state == FLOORWALKER__ALERT__STATE__FIRING;
@@ -268,7 +307,7 @@ static void update(struct alerts *a, struct alert_rec *r, enum rule_severity sev
     r->m.threshold = threshold;
     r->m.updated_ms = alerts_now(a);
     r->unstored = r->unpublished = true;
-    a->updates = true;
+    queue_update(a, r);
 }
 
 /* The alert of rule/store/subject if it must change: NULL when it is firing with these figures
@@ -365,6 +404,7 @@ static void fire(struct alerts *a, const char *rule, const char *id, struct aler
         log_err("out of memory: alert %s lost", id);
         return;
     }
+    unqueue(a, old);
     rec_free(old); /* a resolved record of the same key, now replaced */
     r->last_pub_ms = now;
     count_active(a, r->m.rule, 1);
@@ -463,13 +503,12 @@ static uint64_t *seq_of(struct alerts *a, const char *region)
 }
 
 /* Firing alerts whose figures changed: stored at this flush, published when their last FIRING
- * is update_min_ms old (or their severity changed); the others wait for a later flush. */
-static void take_update(const char *key, void *val, void *arg)
+ * is update_min_ms old (or their severity changed); the others wait for a later flush.
+ * Returns whether r waits. */
+static bool take_update(struct alerts *a, struct alert_rec *r)
 {
-    struct alerts *a = arg;
-    struct alert_rec *r = val;
     if (!is_active(r) || (!r->unstored && !r->unpublished))
-        return;
+        return false;
     int64_t now = alerts_now(a);
     bool due = r->unpublished && (r->sev_changed || now - r->last_pub_ms >= a->update_min_ms);
     if (due) {
@@ -480,8 +519,34 @@ static void take_update(const char *key, void *val, void *arg)
         change_as(a, r, false);
     }
     r->unstored = false;
-    if (r->unpublished)
-        a->updates = true; /* look again at the next flush */
+    return r->unpublished; /* look again at the next flush */
+}
+
+static void queue_all(const char *key, void *val, void *arg)
+{
+    struct alert_rec *r = val;
+    if (is_active(r) && (r->unstored || r->unpublished))
+        queue_update(arg, r);
+}
+
+/* The queued updates are taken; those not yet due stay queued. */
+static void take_updates(struct alerts *a)
+{
+    if (a->rescan) {
+        a->rescan = false;
+        htab_foreach(a->active, queue_all, a);
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < a->nupdated; i++) {
+        struct alert_rec *r = a->updated[i];
+        if (!r)
+            continue;
+        if (take_update(a, r))
+            a->updated[keep++] = r;
+        else
+            r->queued = false;
+    }
+    a->nupdated = keep;
 }
 
 /* Every published message goes out here: the alert lifecycle and the rollup reports alike. */
@@ -536,10 +601,11 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
     *started = false;
     if (!a || a->fl.on)
         return FW_OK;
-    if (a->updates) {
-        a->updates = false;
-        htab_foreach(a->active, take_update, a);
+    if (a->fl.sending) {
+        a->fl.asked = true;
+        return FW_OK;
     }
+    take_updates(a);
     if (!a->nchanges)
         return FW_OK;
     if (!a->pub) { /* rebuild mode */
@@ -624,38 +690,70 @@ void alerts_flush_end(struct alerts *a, fw_err err)
         a->fl.n = 0;
         return;
     }
-    int sent = 0;
-    for (size_t i = 0; i < a->fl.n; i++) {
-        const Floorwalker__Alert *m = &a->fl.recs[i]->m;
-        if (!a->fl.recs[i]->publish) {
-            rec_free(a->fl.recs[i]);
-            continue;
+    a->fl.sending = true;
+    a->fl.off = 0;
+    a->fl.sent = 0;
+}
+
+/* Alert i of the flush goes out. */
+static void send_one(struct alerts *a, struct alert_rec *r)
+{
+    const Floorwalker__Alert *m = &r->m;
+    char topic[300];
+    snprintf(topic, sizeof topic, "alert/%s/%s/%s", m->region, m->store_id, m->rule);
+    uint8_t stack[1024];
+    size_t n = floorwalker__alert__get_packed_size(m);
+    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
+    if (!buf)
+        return;
+    floorwalker__alert__pack(m, buf);
+    if (pub_send(a, topic, buf, n))
+        a->fl.sent++;
+    if (buf != stack)
+        free(buf);
+    if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
+        uint64_t *f = htab_get(a->fired, m->rule);
+        if (!f && (f = calloc(1, sizeof *f)) && htab_put(a->fired, m->rule, f) != 0) {
+            free(f);
+            f = NULL;
         }
-        char topic[300];
-        snprintf(topic, sizeof topic, "alert/%s/%s/%s", m->region, m->store_id, m->rule);
-        size_t n = floorwalker__alert__get_packed_size(m);
-        uint8_t *buf = malloc(n ? n : 1);
-        if (buf) {
-            floorwalker__alert__pack(m, buf);
-            if (pub_send(a, topic, buf, n))
-                sent++;
-            if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
-                uint64_t *f = htab_get(a->fired, m->rule);
-                if (!f && (f = calloc(1, sizeof *f)) && htab_put(a->fired, m->rule, f) != 0) {
-                    free(f);
-                    f = NULL;
-                }
-                if (f)
-                    (*f)++;
-            }
-            free(buf);
-        }
-        log_debug("alert %s %s", m->alert_id,
-                  m->state == FLOORWALKER__ALERT__STATE__FIRING ? "FIRING" : "RESOLVED");
-        rec_free(a->fl.recs[i]);
+        if (f)
+            (*f)++;
     }
-    a->fl.n = 0;
-    a->published += (uint64_t)sent;
+    log_debug("alert %s %s", m->alert_id,
+              m->state == FLOORWALKER__ALERT__STATE__FIRING ? "FIRING" : "RESOLVED");
+}
+
+bool alerts_flush_sending(const struct alerts *a)
+{
+    return a && a->fl.sending;
+}
+
+#define SEND_CHUNK 32 /* messages published between clock readings */
+
+bool alerts_flush_send(struct alerts *a, uint64_t until_ns)
+{
+    if (!a || !a->fl.sending)
+        return false;
+    while (a->fl.off < a->fl.n) {
+        size_t end = a->fl.off + SEND_CHUNK < a->fl.n ? a->fl.off + SEND_CHUNK : a->fl.n;
+        for (; a->fl.off < end; a->fl.off++) {
+            struct alert_rec *r = a->fl.recs[a->fl.off];
+            if (r->publish)
+                send_one(a, r);
+            rec_free(r);
+        }
+        if (a->fl.off < a->fl.n && fw_mono_ns() >= until_ns)
+            return true;
+    }
+    a->published += a->fl.sent;
+    a->fl.n = a->fl.off = 0;
+    a->fl.sending = false;
+    if (a->fl.asked) {
+        a->fl.asked = false;
+        alerts_flush(a);
+    }
+    return false;
 }
 
 void alerts_set_flusher(struct alerts *a, void (*fn)(void *arg), void *arg)
@@ -680,10 +778,13 @@ void alerts_flush(struct alerts *a)
         a->flusher(a->flusher_arg);
         return;
     }
+    alerts_flush_send(a, UINT64_MAX); /* the last flush's messages go first */
     struct store_wset w = {0};
     bool started;
-    if (alerts_flush_begin(a, &w, &started) == FW_OK && started)
+    if (alerts_flush_begin(a, &w, &started) == FW_OK && started) {
         alerts_flush_end(a, store_write(a->st, wset_fill, NULL, &w, NULL));
+        alerts_flush_send(a, UINT64_MAX);
+    }
     store_wset_free(&w);
 }
 
@@ -922,7 +1023,7 @@ static fw_err load(struct alerts *a)
             struct alert_rec *r = htab_get(a->active, id);
             if (is_active(r)) {
                 r->unpublished = true;
-                a->updates = true;
+                queue_update(a, r);
             }
         }
         store_cursor_close(&cur);
@@ -982,10 +1083,11 @@ void alerts_destroy(struct alerts **pa)
     for (size_t i = 0; i < a->nchanges; i++)
         rec_free(a->changes[i]);
     free(a->changes);
-    for (size_t i = 0; i < a->fl.n; i++)
+    for (size_t i = a->fl.off; i < a->fl.n; i++)
         rec_free(a->fl.recs[i]);
     free(a->fl.recs);
     free(a->fl.before);
+    free(a->updated);
     htab_destroy(&a->active, rec_free_v);
     htab_destroy(&a->seqs, free);
     htab_destroy(&a->fired, free);

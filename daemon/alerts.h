@@ -71,13 +71,19 @@ void alerts_flush(struct alerts *a);
  * flushes on the caller's thread again. */
 void alerts_set_flusher(struct alerts *a, void (*fn)(void *arg), void *arg);
 /*
- * A flush in two steps: begin numbers the changes per region and records them into w (a write
- * set; *started says whether there was anything); once w is committed, or failed, end
- * publishes them, or keeps them for the next flush. One flush at a time: changes made
- * meanwhile wait for the next.
+ * A flush in three steps: begin numbers the changes per region and records them into w (a
+ * write set; *started says whether there was anything); once w is committed, or failed, end
+ * has them published, or keeps them for the next flush; alerts_flush_send publishes them a
+ * slice at a time. One flush at a time: changes made meanwhile wait for the next, which is
+ * asked for again once the last is published.
  */
 fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started) FW_WUR;
 void alerts_flush_end(struct alerts *a, fw_err err);
+/* Publishes the committed flush's messages, in order, until fw_mono_ns() reaches until_ns
+ * (a thousand take a few milliseconds); true while some remain. */
+bool alerts_flush_send(struct alerts *a, uint64_t until_ns);
+/* Whether a committed flush's messages wait for alerts_flush_send. */
+bool alerts_flush_sending(const struct alerts *a);
 
 /* Publishes one two-frame message on the PUB socket (the rollup reports). */
 void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len);

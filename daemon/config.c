@@ -123,7 +123,7 @@ void config_defaults(struct config *cfg)
     cfg->max_events_per_batch = 10000;
     cfg->commit_max_events = 50000;
     cfg->commit_max_msgs = 2048;
-    cfg->pass_budget_ms = 10;
+    cfg->pass_budget_ms = 2;
     cfg->export_hold_max_days = 7;
     cfg->max_future_ms = 10 * 60 * 1000;
     cfg->retention_days = 400;

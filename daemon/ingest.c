@@ -127,18 +127,17 @@ struct ingest {
     bool job_cp;   /* ... it holds a checkpoint */
     bool want_cp;  /* a checkpoint is due: it goes with the next job */
     /*
-     * A pass in slices: the loop receives and records a slice of messages at a time, no more
-     * than [ingest] pass_budget_ms of its work (sized by the measured cost per event, a moving
-     * average), and serves queries and subscribers between slices; the pass's recording
+     * A pass in slices: the loop receives and records messages a few at a time until [ingest]
+     * pass_budget_ms of its work is spent (it reads the clock between chunks, whatever an event
+     * costs), and serves queries and subscribers between slices; the pass's recording
      * transaction stays open across them until the socket is drained or the pass is full, and
      * the whole pass is one write job. After the commit its events are applied to the rollups
      * in slices the same way, and the acks go out once all are applied.
      */
-    double rec_ns_per_event;   /* the loop's cost per event: receive, decode, validate, record */
-    double apply_ns_per_event; /* ... and apply, rules, acks */
-    ev_idle apply_w;           /* active while a committed pass is being applied */
-    bool stopping;             /* ingest_destroy runs: no new job */
-    ev_io done_w;              /* the writer's eventfd */
+    ev_idle apply_w; /* active while a committed pass is being applied */
+    ev_idle send_w;  /* ... while a committed flush's alerts are being published */
+    bool stopping;   /* ingest_destroy runs: no new job */
+    ev_io done_w;    /* the writer's eventfd */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
@@ -874,28 +873,16 @@ static void passes_failed(struct ingest *in, fw_err err)
 }
 
 /*
- * Sizes the slices so the loop's share of each (receiving and recording; applying and
- * acking) stays within [ingest] pass_budget_ms: a query waits behind at most one slice.
- * Slices too small to measure the cost per event (fixed costs dominate) leave the estimate
- * alone. Returns the events a slice may take.
+ * A slice ends once the loop has spent [ingest] pass_budget_ms on it: the clock is read after
+ * each chunk of events (a chunk costs well under a millisecond), so a query waits behind at
+ * most one slice however the cost per event varies (cold cells, alert-heavy events).
  */
-#define PASS_MIN_EVENTS 256
-#define PASS_NS_PER_EVENT_START 4000.0
+#define APPLY_CHUNK 64          /* events applied between clock readings */
+#define RECORD_CHUNK_EVENTS 256 /* events received and recorded between clock readings */
 
-static int64_t slice_events(const struct ingest *in, double ns_per_event)
+static uint64_t slice_end(const struct ingest *in, uint64_t t0)
 {
-    double cap = (double)in->cfg->pass_budget_ms * 1e6 / ns_per_event;
-    if (cap < PASS_MIN_EVENTS)
-        cap = PASS_MIN_EVENTS;
-    if (cap > (double)in->cfg->commit_max_events)
-        cap = (double)in->cfg->commit_max_events;
-    return (int64_t)cap;
-}
-
-static void measure(double *ns_per_event, uint64_t ns, int64_t events)
-{
-    if (events >= PASS_MIN_EVENTS)
-        *ns_per_event = *ns_per_event * 0.7 + (double)ns / (double)events * 0.3;
+    return t0 + (uint64_t)in->cfg->pass_budget_ms * 1000000u;
 }
 
 static void submit(struct ingest *in);
@@ -916,18 +903,21 @@ static void socket_update(struct ingest *in)
 static void apply_slice(struct ingest *in, bool all)
 {
     struct pass *p = in->apply_p;
-    uint64_t t0 = fw_mono_ns();
-    size_t n = p->napplied - p->apply_off;
-    size_t cap = all ? n : (size_t)slice_events(in, in->apply_ns_per_event);
-    if (n > cap)
-        n = cap;
+    uint64_t t0 = fw_mono_ns(), end = slice_end(in, t0);
     alerts_hold_clock(in->alerts);
-    if (in->rollup && n) {
-        rollup_apply(in->rollup, p->applied + p->apply_off, p->applied_pos + p->apply_off, n);
-        for (size_t i = 0; in->rules && i < n; i++)
-            rules_seen(in->rules, p->applied[p->apply_off + i]);
+    while (p->apply_off < p->napplied) {
+        size_t n = p->napplied - p->apply_off;
+        if (n > APPLY_CHUNK)
+            n = APPLY_CHUNK;
+        if (in->rollup) {
+            rollup_apply(in->rollup, p->applied + p->apply_off, p->applied_pos + p->apply_off, n);
+            for (size_t i = 0; in->rules && i < n; i++)
+                rules_seen(in->rules, p->applied[p->apply_off + i]);
+        }
+        p->apply_off += n;
+        if (!all && fw_mono_ns() >= end)
+            break;
     }
-    p->apply_off += n;
     bool done = p->apply_off == p->napplied;
     if (done)
         alerts_flush(in->alerts);
@@ -943,7 +933,6 @@ static void apply_slice(struct ingest *in, bool all)
     uint64_t ns = fw_mono_ns() - t0;
     stats_hist_add(&in->sr->apply, ns);
     stats_hist_add(&in->sr->pass, ns);
-    measure(&in->apply_ns_per_event, ns, (int64_t)n);
     if (!done)
         return;
     if (!in->apply_p)
@@ -955,6 +944,14 @@ static void apply_slice(struct ingest *in, bool all)
 static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
 {
     apply_slice(w->data, false);
+}
+
+/* The committed alert changes are published a slice at a time, like a pass is applied. */
+static void on_send(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    struct ingest *in = w->data;
+    if (!alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns())))
+        ev_idle_stop(loop, w);
 }
 
 /*
@@ -1016,22 +1013,24 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
         socket_update(in);
         return;
     }
-    uint64_t t0 = fw_mono_ns();
-    bool drained = true;
+    uint64_t t0 = fw_mono_ns(), end = slice_end(in, t0);
+    bool drained = true, room = true;
     int64_t before = p->events;
-    in->sr->pass_event_cap = (uint64_t)slice_events(in, in->rec_ns_per_event);
-    size_t got = collect(in, p, (int64_t)in->sr->pass_event_cap, &drained);
-    if (got && in->rec_p != p)
-        pass_begin(in, p);
-    if (in->rec_p == p)
-        pass_slice(in, p);
+    for (;;) {
+        size_t got = collect(in, p, RECORD_CHUNK_EVENTS, &drained);
+        if (got && in->rec_p != p)
+            pass_begin(in, p);
+        if (in->rec_p == p)
+            pass_slice(in, p);
+        room = p->events < in->cfg->commit_max_events && p->nmsgs < in->msgs_cap;
+        if (!got || drained || !room || p->rec.err || fw_mono_ns() >= end)
+            break;
+    }
     in->sr->last_pass_msgs = p->nmsgs;
-    uint64_t ns = fw_mono_ns() - t0;
-    stats_hist_add(&in->sr->pass, ns);
-    measure(&in->rec_ns_per_event, ns, p->events - before);
+    in->sr->last_slice_events = (uint64_t)(p->events - before);
+    stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
     if (in->rec_p != p)
         return; /* nothing came */
-    bool room = p->events < in->cfg->commit_max_events && p->nmsgs < in->msgs_cap;
     if (!p->rec.err && !drained && room)
         return; /* the next slice at the next step */
     fw_err err = pass_end(in, p);
@@ -1100,6 +1099,10 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
     if (in->job_cp)
         rollup_checkpoint_end(in->rollup, job->err);
     flushes_end(in, job->err);
+    /* Published in slices from on_send, not here: the last slice asks for the next flush,
+     * whose submit would take the writer before flight_p below is settled. */
+    if (alerts_flush_sending(in->alerts))
+        ev_idle_start(loop, &in->send_w);
     struct pass *p = in->flight_p;
     if (p && job->err == FW_OK) {
         /* Durable: the marks and counters settle now; the events are applied in slices, after
@@ -1160,10 +1163,10 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->sp = sp;
     in->sr = sr;
     in->rollup = rollup;
-    in->rec_ns_per_event = in->apply_ns_per_event = PASS_NS_PER_EVENT_START;
-    in->sr->pass_event_cap = (uint64_t)slice_events(in, in->rec_ns_per_event);
     ev_idle_init(&in->apply_w, on_apply);
     in->apply_w.data = in;
+    ev_idle_init(&in->send_w, on_send);
+    in->send_w.data = in;
     in->marks = htab_new();
     in->bindings = htab_new();
     /* Allocated once: messages must not move while a pass holds them (see collect). */
@@ -1238,7 +1241,9 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
     }
     if (ev_is_active(&in->apply_w))
         ev_idle_stop(loop, &in->apply_w);
-    while (in->apply_p) /* committed passes: the rest is applied (and acked) now */
+    if (ev_is_active(&in->send_w))
+        ev_idle_stop(loop, &in->send_w); /* alerts_flush publishes the rest */
+    while (in->apply_p)                  /* committed passes: the rest is applied (and acked) now */
         apply_slice(in, true);
     if (in->inflight) {
         /* The job in flight commits (or not); its terminals resend for their acks. */

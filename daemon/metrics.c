@@ -615,12 +615,12 @@ static const struct family families[] = {
          "Messages drained by the last ingest pass (a full pass means a backlog in the socket).",
      .table = "daemon",
      .figures = {"ingest_last_pass_msgs"}},
-    {.name = "ingest_pass_event_cap",
+    {.name = "ingest_last_slice_events",
      .type = GAUGE,
-     .help = "Events the next ingest slice may take: [ingest] pass_budget_ms over the loop's "
-             "measured time per event.",
+     .help = "Events received and recorded by the last ingest slice (a slice ends after "
+             "[ingest] pass_budget_ms of the loop's work).",
      .table = "daemon",
-     .figures = {"ingest_pass_event_cap"}},
+     .figures = {"ingest_last_slice_events"}},
     {.name = "queries_total",
      .type = COUNTER,
      .help = "Queries answered.",

@@ -131,7 +131,7 @@ static void q_stats(struct query *q, struct result *res)
     res_row(res, &t, "si", "queries", (int64_t)sr->queries);
     res_row(res, &t, "sd", "events_per_s", sr->events_per_s);
     res_row(res, &t, "si", "ingest_last_pass_msgs", (int64_t)sr->last_pass_msgs);
-    res_row(res, &t, "si", "ingest_pass_event_cap", (int64_t)sr->pass_event_cap);
+    res_row(res, &t, "si", "ingest_last_slice_events", (int64_t)sr->last_slice_events);
     res_row(res, &t, "si", "subscribers", (int64_t)sr->subscribers);
     res_row(res, &t, "si", "curve", (int64_t)q->cfg->curve);
     res_row(res, &t, "si", "auth_allowed", (int64_t)sr->auth_allowed);

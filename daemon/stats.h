@@ -57,13 +57,13 @@ struct stats_runtime {
      * acks), the rollup apply + rules + alert flush part of it, and each query answered. */
     struct stats_hist pass, apply, query;
     uint64_t queries;
-    uint64_t last_pass_msgs;  /* messages drained by the last ingest pass (a full pass means a
-                                 backlog is queued in the socket) */
-    uint64_t pass_event_cap;  /* events the next ingest slice may take: [ingest] pass_budget_ms
-                                 over the loop's measured time per event */
-    double events_per_s;      /* over the last 10 seconds */
-    uint64_t subscribers;     /* PUB connections open now */
-    uint64_t rate_events[10]; /* events_total sampled each second, for events_per_s */
+    uint64_t last_pass_msgs;    /* messages drained by the last ingest pass (a full pass means a
+                                   backlog is queued in the socket) */
+    uint64_t last_slice_events; /* events received and recorded by the last ingest slice (a
+                                   slice ends after [ingest] pass_budget_ms of work) */
+    double events_per_s;        /* over the last 10 seconds */
+    uint64_t subscribers;       /* PUB connections open now */
+    uint64_t rate_events[10];   /* events_total sampled each second, for events_per_s */
     unsigned rate_i;
     uint64_t query_errors;
     uint64_t auth_allowed;          /* CurveZMQ handshakes the ZAP handler let in */
