@@ -6,7 +6,8 @@
  * the moment it was due to be sent until the Ack that covers its last seq. Pacing is open loop:
  * a batch is due at its slot whether or not earlier ones were acked, and latency counts from
  * the slot, so a stall shows up in the figures (no coordinated omission). Prints one JSON line;
- * with -o, writes every latency (ms) to FILE, one per line, for the chart.
+ * with -o, writes every latency (ms) to FILE, one per line, for the chart. The batches of the
+ * warm-up are reported apart (cold_*): against a daemon just started, they are its first acks.
  *
  * Usage: fwb_latency -e ENDPOINT -r RATE [-s SKIP_S] [-o FILE] STREAM
  *   -s SKIP_S  leave out batches due in the first SKIP_S seconds (warm-up; default 0.5)
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
     size_t *order = malloc(s.nb * sizeof *order);
     double *due = malloc(s.nb * sizeof *due); /* seconds after start, by batch index */
     double *lat = malloc(s.nb * sizeof *lat);
+    double *cold = malloc(s.nb * sizeof *cold); /* the warm-up's */
     bool *counted = calloc(s.nb, 1);
     size_t no = 0;
     uint64_t cum = 0;
@@ -84,7 +86,7 @@ int main(int argc, char **argv)
             }
     fwb_sleep_ns(300000000); /* connect before the clock starts */
     uint64_t t0 = fwb_now_ns();
-    size_t sent = 0, nlat = 0, acked_batches = 0;
+    size_t sent = 0, nlat = 0, ncold = 0, acked_batches = 0;
     uint64_t rejected = 0, batch_errors = 0;
     double deadline_s = due[order[s.nb - 1]] + 30;
     while (acked_batches < s.nb) {
@@ -130,9 +132,12 @@ int main(int argc, char **argv)
                 while (x->acked < x->next && s.b[x->q[x->acked]].last_seq <= a->acked_seq) {
                     size_t i = x->q[x->acked++];
                     acked_batches++;
-                    if (due[i] >= skip_s && !counted[i]) {
+                    if (!counted[i]) {
                         counted[i] = true;
-                        lat[nlat++] = (at - due[i]) * 1000;
+                        if (due[i] >= skip_s)
+                            lat[nlat++] = (at - due[i]) * 1000;
+                        else
+                            cold[ncold++] = (at - due[i]) * 1000;
                     }
                 }
                 floorwalker__ack__free_unpacked(a, NULL);
@@ -149,6 +154,7 @@ int main(int argc, char **argv)
         fclose(f);
     }
     fwb_sort(lat, nlat);
+    fwb_sort(cold, ncold);
     double mean = 0;
     for (size_t i = 0; i < nlat; i++)
         mean += lat[i];
@@ -156,12 +162,13 @@ int main(int argc, char **argv)
     printf("{\"events\": %llu, \"batches\": %zu, \"terminals\": %u, \"rate\": %.0f, "
            "\"achieved_events_per_s\": %.0f, \"measured_batches\": %zu, \"skip_s\": %.2f, "
            "\"rejected\": %llu, \"batch_errors\": %llu, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
-           "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, \"mean_ms\": %.3f}\n",
+           "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, \"mean_ms\": %.3f, "
+           "\"cold_batches\": %zu, \"cold_p50_ms\": %.3f, \"cold_max_ms\": %.3f}\n",
            (unsigned long long)s.events, s.nb, s.nterms, rate, (double)s.events / secs, nlat,
            skip_s, (unsigned long long)rejected, (unsigned long long)batch_errors,
            fwb_pct_sorted(lat, nlat, 50), fwb_pct_sorted(lat, nlat, 90),
            fwb_pct_sorted(lat, nlat, 99), fwb_pct_sorted(lat, nlat, 99.9), nlat ? lat[nlat - 1] : 0,
-           mean);
+           mean, ncold, fwb_pct_sorted(cold, ncold, 50), ncold ? cold[ncold - 1] : 0);
     for (unsigned k = 0; k < s.nterms; k++) {
         zmq_close(t[k].sock);
         free(t[k].q);
@@ -172,6 +179,7 @@ int main(int argc, char **argv)
     free(order);
     free(due);
     free(lat);
+    free(cold);
     free(counted);
     fwb_stream_close(&s);
     return 0;
