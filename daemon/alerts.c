@@ -69,6 +69,12 @@ struct alerts {
     struct alert_rec **updated;
     size_t nupdated, updated_cap;
     bool rescan;
+    /* A firing alert's new figures are stored when they are published (at most every
+     * update_min_ms) and, those not published yet, with the next rollup checkpoint's flush
+     * (store_all): what a crash loses of them, the replay after that checkpoint says again.
+     * Stored at every flush, the stock alerts' figures (thousands, changing with each sale)
+     * were most of the flush's work. */
+    bool store_all;
     uint64_t published;
     /* Sends instead of zmq_send on pub when set (curve mode: auth_publish). */
     bool (*send)(void *arg, const char *topic, const void *data, size_t len);
@@ -514,12 +520,12 @@ static bool take_update(struct alerts *a, struct alert_rec *r)
     if (due) {
         change_as(a, r, true);
         r->last_pub_ms = now;
-        r->unpublished = r->sev_changed = false;
-    } else if (r->unstored) {
+        r->unpublished = r->sev_changed = r->unstored = false;
+    } else if (r->unstored && a->store_all) {
         change_as(a, r, false);
+        r->unstored = false;
     }
-    r->unstored = false;
-    return r->unpublished; /* look again at the next flush */
+    return r->unpublished || r->unstored; /* look again at the next flush */
 }
 
 static void queue_all(const char *key, void *val, void *arg)
@@ -547,6 +553,13 @@ static void take_updates(struct alerts *a)
             r->queued = false;
     }
     a->nupdated = keep;
+    a->store_all = false;
+}
+
+void alerts_flush_with_checkpoint(struct alerts *a)
+{
+    if (a)
+        a->store_all = true;
 }
 
 /* Every published message goes out here: the alert lifecycle and the rollup reports alike. */
@@ -779,6 +792,7 @@ void alerts_flush(struct alerts *a)
         return;
     }
     alerts_flush_send(a, UINT64_MAX); /* the last flush's messages go first */
+    a->store_all = true; /* no checkpoints to wait for here: everything is stored now */
     struct store_wset w = {0};
     bool started;
     if (alerts_flush_begin(a, &w, &started) == FW_OK && started) {

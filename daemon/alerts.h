@@ -84,6 +84,9 @@ void alerts_flush_end(struct alerts *a, fw_err err);
 bool alerts_flush_send(struct alerts *a, uint64_t until_ns);
 /* Whether a committed flush's messages wait for alerts_flush_send. */
 bool alerts_flush_sending(const struct alerts *a);
+/* The next flush goes with a rollup checkpoint: it stores every firing alert's new figures,
+ * published or not (between checkpoints only the published ones are stored). */
+void alerts_flush_with_checkpoint(struct alerts *a);
 
 /* Publishes one two-frame message on the PUB socket (the rollup reports). */
 void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len);

@@ -950,8 +950,10 @@ static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
 static void on_send(struct ev_loop *loop, ev_idle *w, int revents)
 {
     struct ingest *in = w->data;
-    if (!alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns())))
+    if (!alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns()))) {
         ev_idle_stop(loop, w);
+        submit(in); /* a checkpoint may have waited for it */
+    }
 }
 
 /*
@@ -968,17 +970,21 @@ static void submit(struct ingest *in)
     if (!in->ready_p && in->rec_p)
         return;
     bool flushing = false, cp = false;
-    if (in->want_cp && in->rollup) {
+    /* A checkpoint carries the alerts' unstored figures (alerts_flush_with_checkpoint), so it
+     * waits while the last flush's alerts are being published (on_send submits after). */
+    if (in->want_cp && in->rollup && !alerts_flush_sending(in->alerts)) {
         bool started = false;
         if (rollup_checkpoint_begin(in->rollup, &in->cp_wset, &started) != FW_OK)
             log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
         in->want_cp = false;
         cp = started;
+        if (cp)
+            alerts_flush_with_checkpoint(in->alerts);
     }
     for (size_t i = 0; i < in->nflushers; i++) {
         struct flusher *f = &in->flushers[i];
         bool started = false;
-        if (f->want && f->begin(f->arg, &f->wset, &started) != FW_OK)
+        if ((f->want || cp) && f->begin(f->arg, &f->wset, &started) != FW_OK)
             log_warn("recording changes to write failed; the next flush retries");
         f->want = false;
         f->in_job = started;
