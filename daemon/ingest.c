@@ -946,7 +946,9 @@ static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
     apply_slice(w->data, false);
 }
 
-/* The committed alert changes are published a slice at a time, like a pass is applied. */
+/* The committed alert changes are published a slice at a time, like a pass is applied: a
+ * slice once the job commits (send_alerts, last in on_committed: the last slice asks for the
+ * next flush, whose submit must find the committed pass settled), the rest from on_send. */
 static void on_send(struct ev_loop *loop, ev_idle *w, int revents)
 {
     struct ingest *in = w->data;
@@ -954,6 +956,16 @@ static void on_send(struct ev_loop *loop, ev_idle *w, int revents)
         ev_idle_stop(loop, w);
         submit(in); /* a checkpoint may have waited for it */
     }
+}
+
+static void send_alerts(struct ingest *in)
+{
+    if (!alerts_flush_sending(in->alerts))
+        return;
+    if (alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns())))
+        ev_idle_start(in->loop, &in->send_w);
+    else
+        submit(in);
 }
 
 /*
@@ -1105,10 +1117,6 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
     if (in->job_cp)
         rollup_checkpoint_end(in->rollup, job->err);
     flushes_end(in, job->err);
-    /* Published in slices from on_send, not here: the last slice asks for the next flush,
-     * whose submit would take the writer before flight_p below is settled. */
-    if (alerts_flush_sending(in->alerts))
-        ev_idle_start(loop, &in->send_w);
     struct pass *p = in->flight_p;
     if (p && job->err == FW_OK) {
         /* Durable: the marks and counters settle now; the events are applied in slices, after
@@ -1128,12 +1136,14 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
                 ev_idle_start(loop, &in->apply_w);
         }
         socket_update(in);
+        send_alerts(in);
         return;
     }
     if (p)
         passes_failed(in, job->err);
     submit(in);
     socket_update(in);
+    send_alerts(in);
 }
 
 fw_err ingest_load_stats(struct store *st, struct stats_persist *sp)
