@@ -887,11 +887,12 @@ static uint64_t slice_end(const struct ingest *in, uint64_t t0)
 
 static void submit(struct ingest *in);
 
-/* Receiving goes on while a pass can take messages: one is being recorded, or one is free and
- * no recorded pass waits for the writer (one waits at most: passes are committed in order). */
+/* Receiving goes on while a pass can take messages (one is being recorded, or one is free and
+ * no recorded pass waits for the writer: one waits at most, passes are committed in order)
+ * and no committed pass is being applied (see on_committed). */
 static void socket_update(struct ingest *in)
 {
-    if (!in->stopping && (in->rec_p || (!in->ready_p && free_pass(in))))
+    if (!in->stopping && !in->apply_p && (in->rec_p || (!in->ready_p && free_pass(in))))
         zsock_start(in->loop, &in->w);
     else
         zsock_stop(in->loop, &in->w);
@@ -1015,11 +1016,22 @@ static void submit(struct ingest *in)
     store_writer_submit(in->st, &in->job);
 }
 
+/* Pass p's recording is over: it waits for the writer (submit), or failed. */
+static void record_end(struct ingest *in, struct pass *p)
+{
+    fw_err err = pass_end(in, p);
+    if (err != FW_OK)
+        pass_failed(in, p, false, err);
+    else
+        in->ready_p = p;
+}
+
 /*
  * Ingest's step on the loop, from the socket: receives and records one slice of a pass; while
  * the socket holds more and the pass has room, the pass goes on at the next step (queries are
  * served in between). A recorded pass goes to the writer when it is free (submit), else waits
- * for the pass before it to commit; the socket rests while both passes are taken.
+ * for the pass before it to commit; the socket rests while both passes are taken or a committed
+ * one is being applied.
  */
 static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
@@ -1027,7 +1039,7 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     if (in->stopping)
         return;
     struct pass *p = in->rec_p;
-    if (!p && (in->ready_p || !(p = free_pass(in)))) {
+    if (in->apply_p || (!p && (in->ready_p || !(p = free_pass(in))))) {
         socket_update(in);
         return;
     }
@@ -1051,11 +1063,7 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
         return; /* nothing came */
     if (!p->rec.err && !drained && room)
         return; /* the next slice at the next step */
-    fw_err err = pass_end(in, p);
-    if (err != FW_OK)
-        pass_failed(in, p, false, err);
-    else
-        in->ready_p = p;
+    record_end(in, p);
     submit(in);
     socket_update(in); /* rests while a recorded pass waits or both are taken */
 }
@@ -1126,7 +1134,13 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
         store_appended(in->st, p->stored, p->quarantined);
         *in->sp = p->sp;
         pass_committed(p);
-        submit(in); /* the next pass commits while this one is applied */
+        /* The loop applies it before it receives more: received meanwhile, a backlog would
+         * take half the loop from the applying and grow the next pass without bound (a
+         * pass records three times faster than it applies). The pass being recorded ends here
+         * and commits while this one is applied. */
+        if (in->rec_p)
+            record_end(in, in->rec_p);
+        submit(in);
         if (in->apply_p) {
             in->queue_p = p;
         } else {
