@@ -508,9 +508,9 @@ static uint64_t *seq_of(struct alerts *a, const char *region)
     return s;
 }
 
-/* Firing alerts whose figures changed: stored at this flush, published when their last FIRING
- * is update_min_ms old (or their severity changed); the others wait for a later flush.
- * Returns whether r waits. */
+/* A firing alert whose figures changed: published (and stored) when its last FIRING is
+ * update_min_ms old or its severity changed; else stored only when this flush goes with a
+ * checkpoint (store_all). Returns whether it waits for a later flush. */
 static bool take_update(struct alerts *a, struct alert_rec *r)
 {
     if (!is_active(r) || (!r->unstored && !r->unpublished))
@@ -708,7 +708,7 @@ void alerts_flush_end(struct alerts *a, fw_err err)
     a->fl.sent = 0;
 }
 
-/* Alert i of the flush goes out. */
+/* One alert of the committed flush goes out on the PUB. */
 static void send_one(struct alerts *a, struct alert_rec *r)
 {
     const Floorwalker__Alert *m = &r->m;
