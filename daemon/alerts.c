@@ -571,11 +571,27 @@ static bool pub_send(struct alerts *a, const char *topic, const void *data, size
            zmq_send(a->pub, data, len, ZMQ_DONTWAIT) >= 0;
 }
 
+struct seq_put {
+    struct store_txn *t;
+    MDB_dbi meta;
+};
+
+static void put_seq(const char *region, void *val, void *arg)
+{
+    struct seq_put *sp = arg;
+    char sk[FW_ID_MAX + 2];
+    snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", region);
+    uint8_t sv[8];
+    be64_put(sv, *(uint64_t *)val);
+    store_txn_put_raw(sp->t, sp->meta, sk, strlen(sk), sv, 8, 0);
+}
+
 /* The alert changes of a flush (recorded into its write set): each alert's final state
- * (FIRING stored, RESOLVED removed), its unpublished mark, its region's pub_seq. */
+ * (FIRING stored, RESOLVED removed), its unpublished mark, and each region's last pub_seq
+ * once (not once per message: thousands of puts of a few keys for the writer). */
 static fw_err store_changes(struct alerts *a, struct store_txn *t)
 {
-    MDB_dbi meta = store_db(a->st, STORE_META);
+    bool published = false;
     for (size_t i = 0; i < a->fl.n && !t->err; i++) {
         const struct alert_rec *c = a->fl.recs[i];
         const Floorwalker__Alert *m = &c->m;
@@ -599,12 +615,11 @@ static fw_err store_changes(struct alerts *a, struct store_txn *t)
             store_txn_put_raw(t, a->db, uk, ul + 1, "", 0, 0);
         else
             store_txn_del_raw(t, a->db, uk, ul + 1);
-        char sk[FW_ID_MAX + 2];
-        snprintf(sk, sizeof sk, SEQ_KEY_PREFIX "%s", m->region);
-        uint8_t sv[8];
-        be64_put(sv, m->pub_seq);
-        if (c->publish)
-            store_txn_put_raw(t, meta, sk, strlen(sk), sv, 8, 0);
+        published |= c->publish;
+    }
+    if (published && !t->err) {
+        struct seq_put sp = {t, store_db(a->st, STORE_META)};
+        htab_foreach(a->seqs, put_seq, &sp);
     }
     return t->err;
 }
