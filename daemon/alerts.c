@@ -56,7 +56,6 @@ struct alerts {
          * messages keep their pub_seq order. */
         bool sending, asked;
         size_t off;
-        uint64_t sent;
     } fl;
     void (*flusher)(void *arg); /* asks for a flush job (the ingest's writer); NULL: at once */
     void *flusher_arg;
@@ -511,11 +510,10 @@ static uint64_t *seq_of(struct alerts *a, const char *region)
 /* A firing alert whose figures changed: published (and stored) when its last FIRING is
  * update_min_ms old or its severity changed; else stored only when this flush goes with a
  * checkpoint (store_all). Returns whether it waits for a later flush. */
-static bool take_update(struct alerts *a, struct alert_rec *r)
+static bool take_update(struct alerts *a, struct alert_rec *r, int64_t now)
 {
     if (!is_active(r) || (!r->unstored && !r->unpublished))
         return false;
-    int64_t now = alerts_now(a);
     bool due = r->unpublished && (r->sev_changed || now - r->last_pub_ms >= a->update_min_ms);
     if (due) {
         change_as(a, r, true);
@@ -542,12 +540,13 @@ static void take_updates(struct alerts *a)
         a->rescan = false;
         htab_foreach(a->active, queue_all, a);
     }
+    int64_t now = alerts_now(a); /* once: thousands may be queued */
     size_t keep = 0;
     for (size_t i = 0; i < a->nupdated; i++) {
         struct alert_rec *r = a->updated[i];
         if (!r)
             continue;
-        if (take_update(a, r))
+        if (take_update(a, r, now))
             a->updated[keep++] = r;
         else
             r->queued = false;
@@ -569,6 +568,30 @@ static bool pub_send(struct alerts *a, const char *topic, const void *data, size
         return a->send(a->send_arg, topic, data, len);
     return zmq_send(a->pub, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
            zmq_send(a->pub, data, len, ZMQ_DONTWAIT) >= 0;
+}
+
+/* An alert packed for the store or the PUB: in place when it is small (nearly all are), so the
+ * thousands of a flush cost no allocation. */
+struct packed {
+    uint8_t small[1024];
+    uint8_t *p;
+    size_t n;
+};
+
+static bool pack_alert(const Floorwalker__Alert *m, struct packed *pk)
+{
+    pk->n = floorwalker__alert__get_packed_size(m);
+    pk->p = pk->n <= sizeof pk->small ? pk->small : malloc(pk->n);
+    if (!pk->p)
+        return false;
+    floorwalker__alert__pack(m, pk->p);
+    return true;
+}
+
+static void packed_free(struct packed *pk)
+{
+    if (pk->p != pk->small)
+        free(pk->p);
 }
 
 struct seq_put {
@@ -597,13 +620,11 @@ static fw_err store_changes(struct alerts *a, struct store_txn *t)
         const Floorwalker__Alert *m = &c->m;
         size_t idlen = strlen(m->alert_id);
         if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
-            size_t n = floorwalker__alert__get_packed_size(m);
-            uint8_t *buf = malloc(n ? n : 1);
-            if (!buf)
+            struct packed pk;
+            if (!pack_alert(m, &pk))
                 return FW_ENOMEM;
-            floorwalker__alert__pack(m, buf);
-            store_txn_put_raw(t, a->db, m->alert_id, idlen, buf, n, 0);
-            free(buf);
+            store_txn_put_raw(t, a->db, m->alert_id, idlen, pk.p, pk.n, 0);
+            packed_free(&pk);
         } else {
             store_txn_del_raw(t, a->db, m->alert_id, idlen);
         }
@@ -720,7 +741,6 @@ void alerts_flush_end(struct alerts *a, fw_err err)
     }
     a->fl.sending = true;
     a->fl.off = 0;
-    a->fl.sent = 0;
 }
 
 /* One alert of the committed flush goes out on the PUB. */
@@ -729,16 +749,12 @@ static void send_one(struct alerts *a, struct alert_rec *r)
     const Floorwalker__Alert *m = &r->m;
     char topic[300];
     snprintf(topic, sizeof topic, "alert/%s/%s/%s", m->region, m->store_id, m->rule);
-    uint8_t stack[1024];
-    size_t n = floorwalker__alert__get_packed_size(m);
-    uint8_t *buf = n <= sizeof stack ? stack : malloc(n);
-    if (!buf)
+    struct packed pk;
+    if (!pack_alert(m, &pk))
         return;
-    floorwalker__alert__pack(m, buf);
-    if (pub_send(a, topic, buf, n))
-        a->fl.sent++;
-    if (buf != stack)
-        free(buf);
+    if (pub_send(a, topic, pk.p, pk.n))
+        a->published++;
+    packed_free(&pk);
     if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
         uint64_t *f = htab_get(a->fired, m->rule);
         if (!f && (f = calloc(1, sizeof *f)) && htab_put(a->fired, m->rule, f) != 0) {
@@ -774,7 +790,6 @@ bool alerts_flush_send(struct alerts *a, uint64_t until_ns)
         if (a->fl.off < a->fl.n && fw_mono_ns() >= until_ns)
             return true;
     }
-    a->published += a->fl.sent;
     a->fl.n = a->fl.off = 0;
     a->fl.sending = false;
     if (a->fl.asked) {

@@ -950,23 +950,20 @@ static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
 /* The committed alert changes are published a slice at a time, like a pass is applied: a
  * slice once the job commits (send_alerts, last in on_committed: the last slice asks for the
  * next flush, whose submit must find the committed pass settled), the rest from on_send. */
-static void on_send(struct ev_loop *loop, ev_idle *w, int revents)
-{
-    struct ingest *in = w->data;
-    if (!alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns()))) {
-        ev_idle_stop(loop, w);
-        submit(in); /* a checkpoint may have waited for it */
-    }
-}
-
 static void send_alerts(struct ingest *in)
 {
-    if (!alerts_flush_sending(in->alerts))
-        return;
-    if (alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns())))
+    if (alerts_flush_sending(in->alerts) &&
+        alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns()))) {
         ev_idle_start(in->loop, &in->send_w);
-    else
-        submit(in);
+        return;
+    }
+    ev_idle_stop(in->loop, &in->send_w);
+    submit(in); /* a checkpoint may have waited for the publishing */
+}
+
+static void on_send(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    send_alerts(w->data);
 }
 
 /*
