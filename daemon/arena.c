@@ -88,6 +88,21 @@ void arena_reset(struct arena *a)
     a->used_total = 0;
 }
 
+bool arena_reserve(struct arena *a, size_t bytes)
+{
+    while (a->nspare < ARENA_SPARE_MAX && a->nspare * ARENA_CHUNK < bytes) {
+        struct arena_chunk *c = malloc(sizeof *c + ARENA_CHUNK);
+        if (!c)
+            return false;
+        memset(c, 0, sizeof *c + ARENA_CHUNK);
+        c->size = ARENA_CHUNK;
+        c->next = a->spare;
+        a->spare = c;
+        a->nspare++;
+    }
+    return true;
+}
+
 void arena_destroy(struct arena *a)
 {
     arena_reset(a);

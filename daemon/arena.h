@@ -7,6 +7,7 @@
 #define FW_ARENA_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena_chunk;
@@ -27,6 +28,10 @@ char *arena_strdup(struct arena *a, const char *s);
  * memory given back to the kernel and taken again costs a page fault per page on the next
  * pass, which on a VM was a tenth of the loop's time. */
 void arena_reset(struct arena *a);
+/* Takes `bytes` (up to the kept chunks' limit) into the kept chunks now, with their pages
+ * touched: the first passes after a start would otherwise fault them in on the loop. False when
+ * out of memory (the arena works all the same). */
+bool arena_reserve(struct arena *a, size_t bytes);
 void arena_destroy(struct arena *a);
 
 #endif

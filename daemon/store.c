@@ -344,6 +344,19 @@ static void wset_add(struct store_txn *t, uint8_t op, MDB_dbi dbi, unsigned flag
     w->n++;
 }
 
+bool store_wset_reserve(struct store_wset *w, size_t bytes)
+{
+    if (bytes <= w->cap)
+        return true;
+    uint8_t *nb = realloc(w->buf, bytes);
+    if (!nb)
+        return false;
+    memset(nb + w->len, 0, bytes - w->len);
+    w->buf = nb;
+    w->cap = bytes;
+    return true;
+}
+
 void store_wset_free(struct store_wset *w)
 {
     free(w->buf);

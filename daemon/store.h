@@ -68,6 +68,8 @@ struct store_wset {
     size_t len, cap, n;
 };
 void store_wset_free(struct store_wset *w);
+/* Room for `bytes` of writes, its pages touched now (not on the loop's first passes). */
+bool store_wset_reserve(struct store_wset *w, size_t bytes);
 
 /* A transaction. Its fields are store.c's; others only read err. */
 struct store_txn {
