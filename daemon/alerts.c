@@ -56,6 +56,7 @@ struct alerts {
          * messages keep their pub_seq order. */
         bool sending, asked;
         size_t off;
+        bool live; /* it stores live records' figures (tostore) */
     } fl;
     void (*flusher)(void *arg); /* asks for a flush job (the ingest's writer); NULL: at once */
     void *flusher_arg;
@@ -74,6 +75,11 @@ struct alerts {
      * Stored at every flush, the stock alerts' figures (thousands, changing with each sale)
      * were most of the flush's work. */
     bool store_all;
+    /* ... those taken by this flush (store_all): the live records, packed as they stand by
+     * store_changes in the same call (a copy each, with its eight strings, was most of a
+     * checkpoint's flush). */
+    struct alert_rec **tostore;
+    size_t ntostore, tostore_cap;
     uint64_t published;
     /* Sends instead of zmq_send on pub when set (curve mode: auth_publish). */
     bool (*send)(void *arg, const char *topic, const void *data, size_t len);
@@ -507,6 +513,17 @@ static uint64_t *seq_of(struct alerts *a, const char *region)
     return s;
 }
 
+static bool grow_tostore(struct alerts *a)
+{
+    size_t ncap = a->tostore_cap ? a->tostore_cap * 2 : 256;
+    struct alert_rec **n = realloc(a->tostore, ncap * sizeof *n);
+    if (!n)
+        return false;
+    a->tostore = n;
+    a->tostore_cap = ncap;
+    return true;
+}
+
 /* A firing alert whose figures changed: published (and stored) when its last FIRING is
  * update_min_ms old or its severity changed; else stored only when this flush goes with a
  * checkpoint (store_all). Returns whether it waits for a later flush. */
@@ -520,7 +537,11 @@ static bool take_update(struct alerts *a, struct alert_rec *r, int64_t now)
         r->last_pub_ms = now;
         r->unpublished = r->sev_changed = r->unstored = false;
     } else if (r->unstored && a->store_all) {
-        change_as(a, r, false);
+        fresh_msg(r);
+        if (a->ntostore < a->tostore_cap || grow_tostore(a))
+            a->tostore[a->ntostore++] = r;
+        else
+            change_as(a, r, false); /* a copy then, or an error said */
         r->unstored = false;
     }
     return r->unpublished || r->unstored; /* look again at the next flush */
@@ -612,32 +633,44 @@ static void put_seq(const char *region, void *val, void *arg)
 /* The alert changes of a flush (recorded into its write set): each alert's final state
  * (FIRING stored, RESOLVED removed), its unpublished mark, and each region's last pub_seq
  * once (not once per message: thousands of puts of a few keys for the writer). */
+/* Records one alert's state (FIRING stored, RESOLVED removed) and whether it is published. */
+static fw_err store_one(struct alerts *a, struct store_txn *t, const Floorwalker__Alert *m,
+                        bool publish)
+{
+    size_t idlen = strlen(m->alert_id);
+    if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
+        struct packed pk;
+        if (!pack_alert(m, &pk))
+            return FW_ENOMEM;
+        store_txn_put_raw(t, a->db, m->alert_id, idlen, pk.p, pk.n, 0);
+        packed_free(&pk);
+    } else {
+        store_txn_del_raw(t, a->db, m->alert_id, idlen);
+    }
+    char uk[300];
+    size_t ul = strnlen(m->alert_id, sizeof uk - 2);
+    uk[0] = UNPUB_PREFIX;
+    memcpy(uk + 1, m->alert_id, ul);
+    if (!publish)
+        store_txn_put_raw(t, a->db, uk, ul + 1, "", 0, 0);
+    else
+        store_txn_del_raw(t, a->db, uk, ul + 1);
+    return t->err;
+}
+
 static fw_err store_changes(struct alerts *a, struct store_txn *t)
 {
     bool published = false;
     for (size_t i = 0; i < a->fl.n && !t->err; i++) {
         const struct alert_rec *c = a->fl.recs[i];
-        const Floorwalker__Alert *m = &c->m;
-        size_t idlen = strlen(m->alert_id);
-        if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
-            struct packed pk;
-            if (!pack_alert(m, &pk))
-                return FW_ENOMEM;
-            store_txn_put_raw(t, a->db, m->alert_id, idlen, pk.p, pk.n, 0);
-            packed_free(&pk);
-        } else {
-            store_txn_del_raw(t, a->db, m->alert_id, idlen);
-        }
-        char uk[300];
-        size_t ul = strnlen(m->alert_id, sizeof uk - 2);
-        uk[0] = UNPUB_PREFIX;
-        memcpy(uk + 1, m->alert_id, ul);
-        if (!c->publish)
-            store_txn_put_raw(t, a->db, uk, ul + 1, "", 0, 0);
-        else
-            store_txn_del_raw(t, a->db, uk, ul + 1);
+        if (store_one(a, t, &c->m, c->publish) != FW_OK)
+            return t->err ? t->err : FW_ENOMEM;
         published |= c->publish;
     }
+    /* The live figures last: newer than any copy of the same alert above. */
+    for (size_t i = 0; i < a->ntostore && !t->err; i++)
+        if (store_one(a, t, &a->tostore[i]->m, false) != FW_OK)
+            return t->err ? t->err : FW_ENOMEM;
     if (published && !t->err) {
         struct seq_put sp = {t, store_db(a->st, STORE_META)};
         htab_foreach(a->seqs, put_seq, &sp);
@@ -655,12 +688,12 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
         return FW_OK;
     }
     take_updates(a);
-    if (!a->nchanges)
+    if (!a->nchanges && !a->ntostore)
         return FW_OK;
     if (!a->pub) { /* rebuild mode */
         for (size_t i = 0; i < a->nchanges; i++)
             rec_free(a->changes[i]);
-        a->nchanges = 0;
+        a->nchanges = a->ntostore = 0;
         return FW_OK;
     }
     if (a->nchanges > a->fl.cap) {
@@ -695,6 +728,8 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
     struct store_txn t;
     store_txn_begin_recording(a->st, &t, w);
     fw_err err = t.err ? t.err : store_changes(a, &t);
+    a->fl.live = a->ntostore > 0;
+    a->ntostore = 0;
     fw_err end = store_txn_commit(&t); /* ends the recording's read transaction */
     if (!err)
         err = end;
@@ -706,15 +741,28 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
     return FW_OK;
 }
 
+static void requeue_unstored(const char *key, void *val, void *arg)
+{
+    struct alert_rec *r = val;
+    if (is_active(r)) {
+        r->unstored = true;
+        queue_update(arg, r);
+    }
+}
+
 void alerts_flush_end(struct alerts *a, fw_err err)
 {
     if (!a || !a->fl.on)
         return;
     a->fl.on = false;
+    bool live = a->fl.live;
+    a->fl.live = false;
     if (err != FW_OK) {
         /* Not stored: give the numbers back, and keep the changes, first, for the next flush. */
         log_err("storing %zu alert change(s) failed: %s; retrying later", a->fl.n,
                 fw_strerror(err));
+        if (live) /* which live figures it held is not kept: store them all again */
+            htab_foreach(a->active, requeue_unstored, a);
         for (size_t i = a->fl.n; i-- > 0;) {
             uint64_t *s = a->fl.recs[i]->publish ? seq_of(a, a->fl.recs[i]->m.region) : NULL;
             if (s)
@@ -1132,6 +1180,7 @@ void alerts_destroy(struct alerts **pa)
     free(a->fl.recs);
     free(a->fl.before);
     free(a->updated);
+    free(a->tostore);
     htab_destroy(&a->active, rec_free_v);
     htab_destroy(&a->seqs, free);
     htab_destroy(&a->fired, free);

@@ -1575,6 +1575,35 @@ class Updates(AlertTest):
         self.assertTrue(res.alert.message.startswith("resolved (drawer closed)"),
                         res.alert.message)
 
+    def test_held_update_stored_with_a_checkpoint_survives_sigkill(self):
+        """A value held back by update_min_seconds is stored with the next rollup checkpoint:
+        after that checkpoint the log replay no longer holds the event that set it, so a
+        SIGKILL must not take it back to the published value."""
+        S = "UP2"
+        d, feed = self.start(store_cfg(S, "upd2"), extra="[rollup]\ncheckpoint_ms = 100\n")
+        till = Till(self, d, S)
+        m = only(["drawer_over_limit"], S)
+        till.send(drawer_b("D1", "K1", "OPEN", 500000), sale_b(1, "K1", cash=True))
+        e = fire("drawer_over_limit", S, "D1", "WARNING", 500001, 500000)
+        (first,) = self.expect(feed, [e], m, "expected cash 500001")
+        till.send(sale_b(1, "K1", cash=True))
+        self.expect_none(feed, m, "500002 within update_min_seconds: held, not published")
+        # Two checkpoints ending after the sale's ack: the second began after it. Unrelated
+        # stock receipts keep cells dirty, so checkpoints go on.
+        n = d.stats()["daemon"]["checkpoints"]
+        deadline = time.time() + 10 * fwtest.TIME_SCALE
+        while d.stats()["daemon"]["checkpoints"] < n + 2:
+            self.assertLess(time.time(), deadline, "no two rollup checkpoints within 10 s")
+            till.send(stock_b("Y", "RECEIVE", 1000, 100))
+            time.sleep(0.1)
+        d.kill()
+        d.start()
+        row = self.in_snapshot(d, e._replace(value=500002))
+        self.assertIn("5,000.02 USD", row["message"], "the held update's message, stored")
+        self.assertEqual((row["first_fired_ms"], row["pub_seq"]),
+                         (first.alert.first_fired_ms, first.alert.pub_seq),
+                         "the same alert, current to the same message")
+
     def test_surge_count_above_its_cap_refused(self):
         bad = os.path.join(self.tmp, "bad.conf")
         with open(bad, "w") as f:
