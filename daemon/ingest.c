@@ -40,6 +40,13 @@ struct binding {
     bool from_config;
 };
 
+/* An Ack being built (its rejections in the pass's arena). */
+struct ack_builder {
+    Floorwalker__Ack ack;
+    Floorwalker__Rejection **rej;
+    size_t cap;
+};
+
 /* One message collected this pass. */
 struct inmsg {
     zmq_msg_t id;
@@ -49,6 +56,15 @@ struct inmsg {
     size_t first;     /* index of its first slice in ingest.slices */
     uint8_t *ack;     /* packed Ack (arena) */
     size_t ack_len;
+    /* Its recording, which may span slices (record_msg): the stage, the next event of it. */
+    uint8_t stage;
+    long next;
+    Floorwalker__Event **evs;
+    const char *key_name, *key_store; /* its terminal key's, if any (arena) */
+    struct mark *mk;
+    uint64_t mark;
+    uint32_t stored, dups;
+    struct ack_builder ab;
 };
 
 /* A module whose changes go with the next writer job (see ingest_add_flusher). */
@@ -365,12 +381,6 @@ static void bound_caches(struct ingest *in)
 
 /* ---- one message ---------------------------------------------------------------------------- */
 
-struct ack_builder {
-    Floorwalker__Ack ack;
-    Floorwalker__Rejection **rej;
-    size_t cap;
-};
-
 static int ack_reject(struct pass *p, struct ack_builder *ab, uint64_t seq,
                       Floorwalker__RejectCode code, const char *reason)
 {
@@ -427,14 +437,14 @@ static void quarantine(struct ingest *in, struct pass *p, struct store_txn *t, c
 }
 
 static void batch_error(struct ingest *in, struct pass *p, struct store_txn *t, struct inmsg *m,
-                        struct ack_builder *ab, Floorwalker__RejectCode code, bool keep,
-                        const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+                        Floorwalker__RejectCode code, bool keep, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 /* The batch as a whole is refused. keep: the frame goes to quarantine (it cannot be resent
  * usefully); otherwise the sender is expected to fix and resend (too big, too many events). */
 static void batch_error(struct ingest *in, struct pass *p, struct store_txn *t, struct inmsg *m,
-                        struct ack_builder *ab, Floorwalker__RejectCode code, bool keep,
-                        const char *fmt, ...)
+                        Floorwalker__RejectCode code, bool keep, const char *fmt, ...)
 {
+    struct ack_builder *ab = &m->ab;
     char reason[256];
     va_list ap;
     va_start(ap, fmt);
@@ -485,188 +495,275 @@ static Floorwalker__RejectCode check_origin(struct ingest *in, struct store_txn 
     return R(REJECT_NONE);
 }
 
-static void process_msg(struct ingest *in, struct pass *p, struct inmsg *m,
-                        const struct validate_limits *lim)
+/*
+ * A message is recorded in stages, and the decoding and storing a chunk of events at a time
+ * (record_msg): a terminal's batch of 1,000 events costs about a millisecond, too much to do
+ * whole in a slice of [ingest] pass_budget_ms. Where it stands is kept in its struct inmsg.
+ */
+enum rec_stage { REC_OPEN, REC_DECODE, REC_CHECK, REC_STORE, REC_REPLY, REC_DONE };
+
+#define RECORD_CHUNK 128   /* events decoded or stored between clock readings */
+#define COLLECT_EVENTS 256 /* received at a time, and recorded before more are taken */
+
+/* The frame as a whole: its key, its size, its event count. */
+static enum rec_stage msg_open(struct ingest *in, struct pass *p, struct inmsg *m)
 {
     struct store_txn *t = &p->rec;
-    struct ack_builder ab = {.ack = FLOORWALKER__ACK__INIT};
     size_t size = zmq_msg_size(&m->body);
-    Floorwalker__Event **evs = NULL;
-    struct mark *mk = NULL;
     const struct config_key *key = NULL;
 
+    m->ab = (struct ack_builder){.ack = FLOORWALKER__ACK__INIT};
     m->ack = NULL;
     if (in->cfg->curve && !(key = auth_msg_key(in->cfg, &m->body))) {
         /* Its key was revoked by a reload after it connected: no service, and no ack, so a
          * terminal revoked by mistake keeps its events spooled until its key is back. */
         in->sr->key_revoked++;
-        return;
+        return REC_DONE;
     }
     if (m->extra_frames) {
         in->sr->frames_multipart++;
-        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false,
-                    "expected one frame (an EventBatch), got %d", m->extra_frames + 1);
-        goto reply;
+        batch_error(in, p, t, m, R(BAD_BATCH), false, "expected one frame (an EventBatch), got %d",
+                    m->extra_frames + 1);
+        return REC_REPLY;
     }
     if ((int64_t)size > in->cfg->max_msg_bytes) {
         in->sr->frames_oversize++;
-        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false,
+        batch_error(in, p, t, m, R(BAD_BATCH), false,
                     "frame of %zu bytes is over the limit of %" PRId64 "; send smaller batches",
                     size, in->cfg->max_msg_bytes);
-        goto reply;
+        return REC_REPLY;
     }
     if (m->nev < 0) {
         in->sr->frames_garbage++;
-        batch_error(in, p, t, m, &ab, R(DECODE_ERROR), true, "frame is not an EventBatch");
-        goto reply;
+        batch_error(in, p, t, m, R(DECODE_ERROR), true, "frame is not an EventBatch");
+        return REC_REPLY;
     }
     if (m->nev == 0) {
         in->sr->frames_empty++;
-        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false, "batch has no events");
-        goto reply;
+        batch_error(in, p, t, m, R(BAD_BATCH), false, "batch has no events");
+        return REC_REPLY;
     }
     if (m->nev > in->cfg->max_events_per_batch) {
-        batch_error(in, p, t, m, &ab, R(BAD_BATCH), false,
-                    "batch has %ld events, the limit is %" PRId64, m->nev,
-                    in->cfg->max_events_per_batch);
-        goto reply;
+        batch_error(in, p, t, m, R(BAD_BATCH), false, "batch has %ld events, the limit is %" PRId64,
+                    m->nev, in->cfg->max_events_per_batch);
+        return REC_REPLY;
     }
-    evs = arena_alloc(&p->arena, (size_t)m->nev * sizeof *evs);
-    if (!evs) {
+    /* A terminal's key binds it to a store: kept (not the key, which a reload may free). */
+    if (key && key->role == KEY_ROLE_TERMINAL &&
+        (!(m->key_name = arena_strdup(&p->arena, key->name)) ||
+         !(m->key_store = arena_strdup(&p->arena, key->store)))) {
         t->err = FW_ENOMEM;
-        return;
+        return REC_DONE;
     }
-    for (long i = 0; i < m->nev; i++) {
-        const struct fw_slice *s = &p->slices[m->first + (size_t)i];
-        evs[i] = floorwalker__event__unpack(&p->arena.pb, s->len, s->p);
-        if (!evs[i]) {
+    m->evs = arena_alloc(&p->arena, (size_t)m->nev * sizeof *m->evs);
+    if (!m->evs) {
+        t->err = FW_ENOMEM;
+        return REC_DONE;
+    }
+    m->next = 0;
+    return REC_DECODE;
+}
+
+static enum rec_stage msg_decode(struct ingest *in, struct pass *p, struct inmsg *m, long *steps)
+{
+    for (; m->next < m->nev; m->next++) {
+        if (--*steps < 0)
+            return REC_DECODE;
+        const struct fw_slice *s = &p->slices[m->first + (size_t)m->next];
+        m->evs[m->next] = floorwalker__event__unpack(&p->arena.pb, s->len, s->p);
+        if (!m->evs[m->next]) {
             in->sr->frames_garbage++;
-            batch_error(in, p, t, m, &ab, R(DECODE_ERROR), true,
-                        "event %ld of the batch does not decode as an Event", i);
-            goto reply;
+            batch_error(in, p, &p->rec, m, R(DECODE_ERROR), true,
+                        "event %ld of the batch does not decode as an Event", m->next);
+            return REC_REPLY;
         }
     }
+    return REC_CHECK;
+}
+
+/* One terminal and epoch, and its sequence mark. */
+static enum rec_stage msg_check(struct ingest *in, struct pass *p, struct inmsg *m)
+{
+    struct store_txn *t = &p->rec;
+    Floorwalker__Event **evs = m->evs;
     const char *term = evs[0]->terminal_id;
     uint64_t epoch = evs[0]->epoch;
     char q[FW_ID_MAX * 4 + 8];
-    ab.ack.epoch = epoch;
+    m->ab.ack.epoch = epoch;
     if (!fw_id_valid(term)) {
         /* Not echoed back as terminal_id: an Ack's strings must be valid UTF-8. */
-        batch_error(in, p, t, m, &ab, term[0] ? R(BAD_ID) : R(MISSING_ID), true,
+        batch_error(in, p, t, m, term[0] ? R(BAD_ID) : R(MISSING_ID), true,
                     "terminal_id \"%s\" is not an id (1-64 of A-Z a-z 0-9 _ . -)",
                     fw_quote(q, sizeof q, term, FW_ID_MAX));
-        goto reply;
+        return REC_REPLY;
     }
-    ab.ack.terminal_id = (char *)term;
+    m->ab.ack.terminal_id = (char *)term;
     if (epoch == 0) {
-        batch_error(in, p, t, m, &ab, R(BAD_SEQ), true, "epoch must be at least 1");
-        goto reply;
+        batch_error(in, p, t, m, R(BAD_SEQ), true, "epoch must be at least 1");
+        return REC_REPLY;
     }
     for (long i = 1; i < m->nev; i++) {
         if (strcmp(evs[i]->terminal_id, term) || evs[i]->epoch != epoch) {
-            batch_error(in, p, t, m, &ab, R(BAD_BATCH), true,
+            batch_error(in, p, t, m, R(BAD_BATCH), true,
                         "event %ld is from terminal %s epoch %" PRIu64
                         "; a batch holds one terminal and epoch",
                         i, fw_quote(q, sizeof q, evs[i]->terminal_id, FW_ID_MAX), evs[i]->epoch);
-            goto reply;
+            return REC_REPLY;
         }
     }
-    mk = mark_get(in, t, term, epoch);
-    if (!mk) {
+    m->mk = mark_get(in, t, term, epoch);
+    if (!m->mk) {
         if (!t->err)
             t->err = FW_ENOMEM;
-        return;
+        return REC_DONE;
     }
-    uint64_t mark = mk->pending;
-    uint32_t stored = 0, dups = 0;
+    m->mark = m->mk->pending;
+    m->next = 0;
+    return REC_STORE;
+}
+
+/* One event, in sequence: stored (and applied once committed), or quarantined. */
+static enum rec_stage store_event(struct ingest *in, struct pass *p, struct inmsg *m,
+                                  const Floorwalker__Event *e, const struct fw_slice *s,
+                                  const struct validate_limits *lim)
+{
+    struct store_txn *t = &p->rec;
+    const char *term = m->ab.ack.terminal_id;
     char reason[512];
-    for (long i = 0; i < m->nev; i++) {
-        const Floorwalker__Event *e = evs[i];
-        const struct fw_slice *s = &p->slices[m->first + (size_t)i];
-        if (e->seq <= mark) {
-            dups++;
+    bool bind = false;
+    Floorwalker__RejectCode code = validate_event(e, lim, reason, sizeof reason);
+    if (code == R(REJECT_NONE) && m->key_store && strcmp(m->key_store, e->store_id)) {
+        snprintf(reason, sizeof reason,
+                 "the client key \"%s\" is bound to store \"%s\", not \"%.64s\"", m->key_name,
+                 m->key_store, e->store_id);
+        code = R(KEY_STORE_MISMATCH);
+    }
+    if (code == R(REJECT_NONE))
+        code = check_origin(in, t, e, reason, sizeof reason, &bind);
+    if (code != R(REJECT_NONE)) {
+        quarantine(in, p, t, term, m->ab.ack.epoch, e->seq, code, reason, s->p, s->len);
+        if (ack_reject(p, &m->ab, e->seq, code, reason))
+            t->err = FW_ENOMEM;
+        return REC_STORE;
+    }
+    if (bind) {
+        struct key bk;
+        key_init(&bk, KEY_TERMINAL);
+        key_id(&bk, term);
+        store_txn_put(t, store_db(in->st, STORE_TERMINALS), &bk, e->store_id, strlen(e->store_id),
+                      0);
+        if (binding_add(in, p, term, e->store_id)) {
+            t->err = FW_ENOMEM;
+            return REC_DONE;
+        }
+    }
+    uint8_t *val = arena_alloc(&p->arena, 8 + s->len);
+    if (!val) {
+        t->err = FW_ENOMEM;
+        return REC_DONE;
+    }
+    be64_put(val, (uint64_t)(ev_now(in->loop) * 1000));
+    memcpy(val + 8, s->p, s->len);
+    struct key k;
+    key_init(&k, KEY_EVENT);
+    uint64_t pos = p->pos0 + p->stored;
+    key_u64(&k, pos);
+    if (applied_add(p, e, pos)) {
+        t->err = FW_ENOMEM;
+        return REC_DONE;
+    }
+    store_txn_put(t, store_db(in->st, STORE_EVENTS), &k, val, 8 + s->len, MDB_APPEND);
+    p->stored++;
+    p->sp.events_total++;
+    p->sp.events_by_kind[stats_kind_index((int)e->body_case)]++;
+    m->stored++;
+    return REC_STORE;
+}
+
+static enum rec_stage msg_store(struct ingest *in, struct pass *p, struct inmsg *m,
+                                const struct validate_limits *lim, long *steps)
+{
+    struct store_txn *t = &p->rec;
+    for (; m->next < m->nev; m->next++) {
+        if (--*steps < 0)
+            return REC_STORE;
+        const Floorwalker__Event *e = m->evs[m->next];
+        if (e->seq <= m->mark) {
+            m->dups++;
             continue;
         }
-        if (e->seq != mark + 1) {
+        if (e->seq != m->mark + 1) {
+            char reason[128];
             snprintf(reason, sizeof reason, "sequence gap: got seq %" PRIu64 ", expected %" PRIu64,
-                     e->seq, mark + 1);
-            if (ack_reject(p, &ab, e->seq, R(SEQ_GAP), reason)) {
+                     e->seq, m->mark + 1);
+            if (ack_reject(p, &m->ab, e->seq, R(SEQ_GAP), reason)) {
                 t->err = FW_ENOMEM;
-                return;
+                return REC_DONE;
             }
             in->sr->gaps++;
             break;
         }
-        bool bind = false;
-        Floorwalker__RejectCode code = validate_event(e, lim, reason, sizeof reason);
-        if (code == R(REJECT_NONE) && key && key->role == KEY_ROLE_TERMINAL &&
-            strcmp(key->store, e->store_id)) {
-            snprintf(reason, sizeof reason,
-                     "the client key \"%s\" is bound to store \"%s\", not \"%.64s\"", key->name,
-                     key->store, e->store_id);
-            code = R(KEY_STORE_MISMATCH);
-        }
-        if (code == R(REJECT_NONE))
-            code = check_origin(in, t, e, reason, sizeof reason, &bind);
-        if (code != R(REJECT_NONE)) {
-            quarantine(in, p, t, term, epoch, e->seq, code, reason, s->p, s->len);
-            if (ack_reject(p, &ab, e->seq, code, reason)) {
-                t->err = FW_ENOMEM;
-                return;
-            }
-        } else {
-            if (bind) {
-                struct key bk;
-                key_init(&bk, KEY_TERMINAL);
-                key_id(&bk, term);
-                store_txn_put(t, store_db(in->st, STORE_TERMINALS), &bk, e->store_id,
-                              strlen(e->store_id), 0);
-                if (binding_add(in, p, term, e->store_id)) {
-                    t->err = FW_ENOMEM;
-                    return;
-                }
-            }
-            uint8_t *val = arena_alloc(&p->arena, 8 + s->len);
-            if (!val) {
-                t->err = FW_ENOMEM;
-                return;
-            }
-            be64_put(val, (uint64_t)(ev_now(in->loop) * 1000));
-            memcpy(val + 8, s->p, s->len);
-            struct key k;
-            key_init(&k, KEY_EVENT);
-            uint64_t pos = p->pos0 + p->stored;
-            key_u64(&k, pos);
-            if (applied_add(p, e, pos)) {
-                t->err = FW_ENOMEM;
-                return;
-            }
-            store_txn_put(t, store_db(in->st, STORE_EVENTS), &k, val, 8 + s->len, MDB_APPEND);
-            p->stored++;
-            p->sp.events_total++;
-            p->sp.events_by_kind[stats_kind_index((int)e->body_case)]++;
-            stored++;
-        }
-        mark = e->seq;
+        if (store_event(in, p, m, e, &p->slices[m->first + (size_t)m->next], lim) == REC_DONE ||
+            t->err)
+            return REC_DONE;
+        m->mark = e->seq;
     }
-    if (mark != mk->pending && mark_set(p, mk, mark)) {
+    if (m->mark != m->mk->pending && mark_set(p, m->mk, m->mark)) {
         t->err = FW_ENOMEM;
-        return;
+        return REC_DONE;
     }
-    ab.ack.acked_seq = mark;
-    ab.ack.expected_seq = mark + 1;
-    ab.ack.stored = stored;
-    ab.ack.duplicates = dups;
-    p->sp.duplicates += dups;
+    m->ab.ack.acked_seq = m->mark;
+    m->ab.ack.expected_seq = m->mark + 1;
+    m->ab.ack.stored = m->stored;
+    m->ab.ack.duplicates = m->dups;
+    p->sp.duplicates += m->dups;
     p->sp.batches++;
-reply:
-    m->ack_len = floorwalker__ack__get_packed_size(&ab.ack);
+    return REC_REPLY;
+}
+
+static enum rec_stage msg_reply(struct pass *p, struct inmsg *m)
+{
+    m->ack_len = floorwalker__ack__get_packed_size(&m->ab.ack);
     m->ack = arena_alloc(&p->arena, m->ack_len ? m->ack_len : 1);
     if (!m->ack) {
-        t->err = FW_ENOMEM;
-        return;
+        p->rec.err = FW_ENOMEM;
+        return REC_DONE;
     }
-    floorwalker__ack__pack(&ab.ack, m->ack);
+    floorwalker__ack__pack(&m->ab.ack, m->ack);
+    return REC_DONE;
+}
+
+/* Records message m, spending at most *steps events' worth of decoding and storing: false
+ * while it has more (where it stands is kept in m). */
+static bool record_msg(struct ingest *in, struct pass *p, struct inmsg *m,
+                       const struct validate_limits *lim, long *steps)
+{
+    while (m->stage != REC_DONE && !p->rec.err) {
+        enum rec_stage next = REC_DONE;
+        switch ((enum rec_stage)m->stage) {
+        case REC_OPEN:
+            next = msg_open(in, p, m);
+            break;
+        case REC_DECODE:
+            next = msg_decode(in, p, m, steps);
+            break;
+        case REC_CHECK:
+            next = msg_check(in, p, m);
+            break;
+        case REC_STORE:
+            next = msg_store(in, p, m, lim, steps);
+            break;
+        case REC_REPLY:
+            next = msg_reply(p, m);
+            break;
+        case REC_DONE:
+            break;
+        }
+        if (next == m->stage)
+            return false; /* out of steps */
+        m->stage = (uint8_t)next;
+    }
+    return true;
 }
 
 /* ---- a pass --------------------------------------------------------------------------------- */
@@ -791,9 +888,10 @@ static void pass_begin(struct ingest *in, struct pass *p)
     p->nmarks = p->nbind = 0;
 }
 
-/* Records the messages received since the last slice (on the loop): decoded, validated,
- * written into the pass's write set. */
-static void pass_slice(struct ingest *in, struct pass *p)
+/* Records the messages received so far (on the loop): decoded, validated, written into the
+ * pass's write set, reading the clock after each chunk of events, until until_ns. True once
+ * every message is recorded. */
+static bool pass_slice(struct ingest *in, struct pass *p, uint64_t until_ns)
 {
     const struct config *cfg = in->cfg;
     struct validate_limits lim = {
@@ -804,8 +902,15 @@ static void pass_slice(struct ingest *in, struct pass *p)
         .max_amount_cents = cfg->max_amount_cents,
         .max_lines = (size_t)cfg->max_lines,
     };
-    for (; p->rec_from < p->nmsgs && !p->rec.err; p->rec_from++)
-        process_msg(in, p, &p->msgs[p->rec_from], &lim);
+    while (p->rec_from < p->nmsgs && !p->rec.err) {
+        long steps = RECORD_CHUNK;
+        while (p->rec_from < p->nmsgs && steps > 0 &&
+               record_msg(in, p, &p->msgs[p->rec_from], &lim, &steps))
+            p->rec_from++;
+        if (until_ns != UINT64_MAX && fw_mono_ns() >= until_ns)
+            break;
+    }
+    return p->rec_from == p->nmsgs || p->rec.err;
 }
 
 /* The pass's recording ends: the sequence marks and the counters join its writes. */
@@ -907,12 +1012,10 @@ static void passes_failed(struct ingest *in, fw_err err)
  * A slice ends once the loop iteration has spent [ingest] pass_budget_ms on slices (receiving,
  * applying and publishing share it, and each does at least one chunk): the clock is read after
  * each chunk, so a query waits behind at most one budget however the cost per event varies
- * (cold cells, alert-heavy events). A chunk applied costs well under a millisecond; a
- * chunk received is whole batches (a terminal's batch of 1,000 events costs about one), so
- * receiving stops before a chunk that, costing what the last one did, would overrun.
+ * (cold cells, alert-heavy events). A chunk costs well under a millisecond: 64 events applied,
+ * 128 decoded or stored (RECORD_CHUNK; a message may be left mid-way, see record_msg).
  */
-#define APPLY_CHUNK 64          /* events applied between clock readings */
-#define RECORD_CHUNK_EVENTS 256 /* events received and recorded between clock readings */
+#define APPLY_CHUNK 64 /* events applied between clock readings */
 
 static uint64_t slice_end(struct ingest *in, uint64_t now)
 {
@@ -1065,6 +1168,7 @@ static void submit(struct ingest *in)
 /* Pass p's recording is over: it waits for the writer (submit), or failed. */
 static void record_end(struct ingest *in, struct pass *p)
 {
+    pass_slice(in, p, UINT64_MAX); /* a message left mid-way by the last slice */
     fw_err err = pass_end(in, p);
     if (err != FW_OK)
         pass_failed(in, p, false, err);
@@ -1090,19 +1194,18 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
         return;
     }
     uint64_t t0 = fw_mono_ns(), end = slice_end(in, t0);
-    bool drained = true, room = true;
+    bool drained = false, room = true;
     int64_t before = p->events;
-    for (uint64_t c0 = t0, c1;; c0 = c1) {
-        size_t got = collect(in, p, RECORD_CHUNK_EVENTS, &drained);
+    /* What the last slice left of its messages first; more once they are recorded. */
+    bool whole = in->rec_p != p || pass_slice(in, p, end);
+    for (bool first = true; whole && !p->rec.err && (first || fw_mono_ns() < end); first = false) {
+        size_t got = collect(in, p, COLLECT_EVENTS, &drained);
         if (got && in->rec_p != p)
             pass_begin(in, p);
         if (in->rec_p == p)
-            pass_slice(in, p);
+            whole = pass_slice(in, p, end);
         room = p->events < in->cfg->commit_max_events && p->nmsgs < in->msgs_cap;
-        if (!got || drained || !room || p->rec.err)
-            break;
-        c1 = fw_mono_ns();
-        if (c1 + (c1 - c0) >= end)
+        if (!got || drained || !room)
             break;
     }
     in->sr->last_pass_msgs = p->nmsgs;
@@ -1110,9 +1213,8 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
     if (in->rec_p != p)
         return; /* nothing came */
-    /* The pass goes on at the next step while the writer is busy: an idle writer takes it now
-     * (else the first pass after a start took every batch queued, 50,000 events, and acked
-     * none of them for 0.2 s). */
+    /* The pass goes on at the next step while the socket holds more and it has room (what is
+     * left of a message first); drained or full, it ends (record_end records what is left). */
     if (!p->rec.err && !drained && room)
         return;
     record_end(in, p);
