@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,6 @@
 #define REPLAY_CHUNK 50000
 
 struct cell {
-    struct cell *next_dirty;
     uint64_t hash;
     int64_t v[CELL_MAXV];
     uint8_t klen, nv, taglen;
@@ -48,8 +48,12 @@ struct rollup {
     MDB_dbi db;
     uint64_t pos;
     struct cellmap cells;
-    struct cell *dirty;
-    size_t ndirty;
+    /* The dirty cells (their dirty flag says it too), listed so a checkpoint's snapshot walks
+     * an array it can prefetch along; lost: one could not be listed (out of memory), the
+     * next checkpoint finds them in the map. */
+    struct cell **dirty;
+    size_t ndirty, dirty_cap;
+    bool dirty_lost;
     struct htab *newidx; /* hex(prefix) -> struct newlist */
     struct htab *stores; /* id -> struct store_info */
     struct htab *zones;  /* name -> struct tz */
@@ -464,14 +468,30 @@ static void newidx_add(struct htab *idx, struct cell *c)
     l->v[l->n++] = c;
 }
 
+static bool dirty_room(struct rollup *r, size_t need)
+{
+    if (need <= r->dirty_cap)
+        return true;
+    size_t ncap = r->dirty_cap ? r->dirty_cap : 4096;
+    while (ncap < need)
+        ncap *= 2;
+    struct cell **v = realloc(r->dirty, ncap * sizeof *v);
+    if (!v)
+        return false;
+    r->dirty = v;
+    r->dirty_cap = ncap;
+    return true;
+}
+
 static void cell_dirty(struct rollup *r, struct cell *c)
 {
     if (c->dirty)
         return;
     c->dirty = true;
-    c->next_dirty = r->dirty;
-    r->dirty = c;
-    r->ndirty++;
+    if (dirty_room(r, r->ndirty + 1))
+        r->dirty[r->ndirty++] = c;
+    else
+        r->dirty_lost = true;
     if (!c->in_lmdb)
         newidx_add(r->newidx, c);
 }
@@ -1073,30 +1093,48 @@ static void free_newlist(void *p)
     free(l);
 }
 
+#define SNAPSHOT_AHEAD 8 /* cells prefetched ahead of the one snapshotted */
+
+/* The dirty list again from the dirty flags, after one could not be listed. */
+static int relist_dirty(struct rollup *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->cells.cap; i++)
+        n += r->cells.slots[i] && r->cells.slots[i]->dirty;
+    if (!dirty_room(r, n))
+        return -1;
+    r->ndirty = 0;
+    for (size_t i = 0; i < r->cells.cap; i++)
+        if (r->cells.slots[i] && r->cells.slots[i]->dirty)
+            r->dirty[r->ndirty++] = r->cells.slots[i];
+    r->dirty_lost = false;
+    return 0;
+}
+
 fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *started)
 {
     *started = false;
-    if (r->cp.on || !r->ndirty)
+    if (r->cp.on || (!r->ndirty && !r->dirty_lost))
         return FW_OK;
     uint64_t t0 = fw_mono_ns();
     end_reads(r);
-    if (r->ndirty > r->cp.cap) {
-        struct cell **v = realloc(r->cp.cells, r->ndirty * sizeof *v);
-        if (!v)
-            return FW_ENOMEM;
-        r->cp.cells = v;
-        r->cp.cap = r->ndirty;
-    }
+    if (r->dirty_lost && relist_dirty(r) != 0)
+        return FW_ENOMEM;
     struct htab *fresh = htab_new();
     if (!fresh)
         return FW_ENOMEM;
     struct store_txn t;
     store_txn_begin_recording(r->st, &t, w);
     uint8_t buf[2 + CELL_MAXV * 8 + TAG_MAX];
-    size_t n = 0;
-    for (struct cell *c = r->dirty; c && !t.err; c = c->next_dirty) {
+    size_t n = r->ndirty;
+    for (size_t i = 0; i < n && !t.err; i++) {
+        if (i + SNAPSHOT_AHEAD < n) { /* the cells lie all over the heap: ask for them early */
+            const char *a = (const char *)r->dirty[i + SNAPSHOT_AHEAD];
+            for (size_t off = 0; off < offsetof(struct cell, key) + 64; off += 64)
+                __builtin_prefetch(a + off);
+        }
+        const struct cell *c = r->dirty[i];
         store_txn_put_raw(&t, r->db, c->key, c->klen, buf, encode_value(c, buf), 0);
-        r->cp.cells[n++] = c;
     }
     uint8_t pv[8];
     be64_put(pv, r->pos);
@@ -1111,13 +1149,18 @@ fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *sta
         return err;
     }
     /* From here its cells count as written: a change makes them dirty for the next one, and
-     * scans find the new ones in cp.idx until LMDB has them. */
+     * scans find the new ones in cp.idx until LMDB has them. The dirty list becomes its list. */
+    struct cell **cells = r->cp.cells;
+    size_t cap = r->cp.cap;
+    r->cp.cells = r->dirty;
+    r->cp.cap = r->dirty_cap;
+    r->dirty = cells;
+    r->dirty_cap = cap;
     for (size_t i = 0; i < n; i++) {
         struct cell *c = r->cp.cells[i];
         c->cp_new = !c->in_lmdb;
         c->in_lmdb = true;
         c->dirty = false;
-        c->next_dirty = NULL;
     }
     r->cp.on = true;
     r->cp.n = n;
@@ -1125,7 +1168,6 @@ fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *sta
     r->cp.pos = r->pos;
     r->cp.t0 = t0;
     r->newidx = fresh;
-    r->dirty = NULL;
     r->ndirty = 0;
     stats_hist_add(&r->stats.snapshot, fw_mono_ns() - t0);
     *started = true;
@@ -1421,8 +1463,8 @@ fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
         return err;
     }
     map_clear(&r->cells);
-    r->dirty = NULL;
     r->ndirty = 0;
+    r->dirty_lost = false;
     htab_destroy(&r->newidx, free_newlist);
     r->newidx = htab_new();
     r->pos = 0;
@@ -1664,6 +1706,7 @@ void rollup_destroy(struct rollup **pr)
     htab_destroy(&r->newidx, free_newlist);
     htab_destroy(&r->cp.idx, free_newlist);
     free(r->cp.cells);
+    free(r->dirty);
     htab_destroy(&r->stores, free);
     htab_destroy(&r->zones, free_zone);
     free(r->sorted);
