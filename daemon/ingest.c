@@ -107,6 +107,7 @@ struct pass {
     const Floorwalker__Event **applied;
     uint64_t *applied_pos;
     size_t napplied, applied_cap, apply_off;
+    bool acked; /* all applied, its acks sent */
     struct store_wset wset;
     struct store_txn rec; /* its recording, while it is ingest.rec_p */
     size_t rec_from;      /* its first message not yet recorded */
@@ -980,6 +981,7 @@ static void pass_release(struct ingest *in, struct pass *p)
     p->nslices = 0;
     p->events = 0;
     p->napplied = p->apply_off = 0;
+    p->acked = false;
     arena_reset(&p->arena);
     bound_caches(in);
 }
@@ -1065,16 +1067,20 @@ static void apply_slice(struct ingest *in, bool all)
         if (!all && fw_mono_ns() >= end)
             break;
     }
-    /* All applied: the flush and the acks, unless the budget is spent (then the next step,
-     * with a query served between: the flush can take milliseconds). */
-    bool done = p->apply_off == p->napplied && (all || applied_before || fw_mono_ns() < end);
+    /* All applied: the acks go out at once, the alert flush and the pass's end at the next
+     * step, with a query served between (a flush can take milliseconds). */
+    bool applied = p->apply_off == p->napplied;
+    if (applied && !p->acked) {
+        send_acks(in, p);
+        p->acked = true;
+    }
+    bool done = applied && (all || applied_before);
     if (done)
         alerts_flush(in->alerts);
     alerts_release_clock(in->alerts);
     if (done) {
         if (in->rollup && (int64_t)rollup_dirty(in->rollup) > in->cfg->checkpoint_cells)
             in->want_cp = true;
-        send_acks(in, p);
         in->apply_p = in->queue_p;
         in->queue_p = NULL;
         pass_release(in, p);
