@@ -27,6 +27,9 @@ struct alert_rec {
     int64_t last_pub_ms; /* when it was last published FIRING */
     bool publish;        /* (copies in changes) false: store only */
     bool queued;         /* in alerts.updated (live records only) */
+    /* (copies) the live record it was taken from. A live record is never freed while the
+     * module lives: a RESOLVED one that fires again is filled in anew (fire). */
+    struct alert_rec *live;
 };
 
 struct alerts {
@@ -130,10 +133,8 @@ static char *dup_or_empty(const char *s)
     return strdup(s ? s : "");
 }
 
-static void rec_free(struct alert_rec *r)
+static void rec_free_strings(struct alert_rec *r)
 {
-    if (!r)
-        return;
     free(r->m.alert_id);
     free(r->m.rule);
     free(r->m.store_id);
@@ -142,6 +143,13 @@ static void rec_free(struct alert_rec *r)
     free(r->m.message);
     free(r->m.business_day);
     free(r->m.resolution);
+}
+
+static void rec_free(struct alert_rec *r)
+{
+    if (!r)
+        return;
+    rec_free_strings(r);
     free(r);
 }
 
@@ -214,6 +222,7 @@ static void change_as(struct alerts *a, struct alert_rec *r, bool publish)
     struct alert_rec *c = rec_copy(r);
     if (c) {
         c->publish = publish;
+        c->live = r;
         a->changes[a->nchanges++] = c;
     } else {
         log_err("out of memory: alert %s not published", r->m.alert_id);
@@ -242,14 +251,6 @@ static void queue_update(struct alerts *a, struct alert_rec *r)
     }
     a->updated[a->nupdated++] = r;
     r->queued = true;
-}
-
-/* Live record r is about to be freed: out of the update queue. */
-static void unqueue(struct alerts *a, struct alert_rec *r)
-{
-    for (size_t i = 0; r && r->queued && i < a->nupdated; i++)
-        if (a->updated[i] == r)
-            a->updated[i] = NULL;
 }
 
 static bool is_active(const struct alert_rec *r)
@@ -410,13 +411,18 @@ static void fire(struct alerts *a, const char *rule, const char *id, struct aler
     tmp.m.updated_ms = now;
     tmp.m.business_day = dayb;
     struct alert_rec *r = rec_copy(&tmp);
-    if (!r || htab_put(a->active, id, r) != 0) {
+    if (r && old) { /* a RESOLVED record of the same id: filled in anew, so copies' live holds */
+        bool queued = old->queued;
+        rec_free_strings(old);
+        *old = *r;
+        old->queued = queued; /* a queued record that is not unstored leaves the queue */
+        free(r);
+        r = old;
+    } else if (!r || htab_put(a->active, id, r) != 0) {
         rec_free(r);
         log_err("out of memory: alert %s lost", id);
         return;
     }
-    unqueue(a, old);
-    rec_free(old); /* a resolved record of the same key, now replaced */
     r->last_pub_ms = now;
     count_active(a, r->m.rule, 1);
     change(a, r);
@@ -719,9 +725,8 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
         a->fl.before[i] = s ? *s : 0;
         if (s) {
             c->m.pub_seq = ++*s;
-            struct alert_rec *live = htab_get(a->active, c->m.alert_id);
-            if (live && live->m.state == c->m.state)
-                live->m.pub_seq = *s; /* the snapshot shows the message it is current to */
+            if (c->live && c->live->m.state == c->m.state)
+                c->live->m.pub_seq = *s; /* the snapshot shows the message it is current to */
         }
     }
     a->fl.on = true;
