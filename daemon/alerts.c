@@ -636,9 +636,6 @@ static void put_seq(const char *region, void *val, void *arg)
     store_txn_put_raw(sp->t, sp->meta, sk, strlen(sk), sv, 8, 0);
 }
 
-/* The alert changes of a flush (recorded into its write set): each alert's final state
- * (FIRING stored, RESOLVED removed), its unpublished mark, and each region's last pub_seq
- * once (not once per message: thousands of puts of a few keys for the writer). */
 /* Records one alert's state (FIRING stored, RESOLVED removed) and whether it is published. */
 static fw_err store_one(struct alerts *a, struct store_txn *t, const Floorwalker__Alert *m,
                         bool publish)
@@ -664,6 +661,9 @@ static fw_err store_one(struct alerts *a, struct store_txn *t, const Floorwalker
     return t->err;
 }
 
+/* The alert changes of a flush (recorded into its write set): each alert's final state, its
+ * unpublished mark, and each region's last pub_seq once (not once per message: thousands of
+ * puts of a few keys for the writer). */
 static fw_err store_changes(struct alerts *a, struct store_txn *t)
 {
     bool published = false;

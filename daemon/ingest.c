@@ -626,10 +626,11 @@ static enum rec_stage msg_check(struct ingest *in, struct pass *p, struct inmsg 
     return REC_STORE;
 }
 
-/* One event, in sequence: stored (and applied once committed), or quarantined. */
-static enum rec_stage store_event(struct ingest *in, struct pass *p, struct inmsg *m,
-                                  const Floorwalker__Event *e, const struct fw_slice *s,
-                                  const struct validate_limits *lim)
+/* One event, in sequence: stored (and applied once committed), or quarantined; t->err set
+ * when out of memory. */
+static void store_event(struct ingest *in, struct pass *p, struct inmsg *m,
+                        const Floorwalker__Event *e, const struct fw_slice *s,
+                        const struct validate_limits *lim)
 {
     struct store_txn *t = &p->rec;
     const char *term = m->ab.ack.terminal_id;
@@ -648,7 +649,7 @@ static enum rec_stage store_event(struct ingest *in, struct pass *p, struct inms
         quarantine(in, p, t, term, m->ab.ack.epoch, e->seq, code, reason, s->p, s->len);
         if (ack_reject(p, &m->ab, e->seq, code, reason))
             t->err = FW_ENOMEM;
-        return REC_STORE;
+        return;
     }
     if (bind) {
         struct key bk;
@@ -658,13 +659,13 @@ static enum rec_stage store_event(struct ingest *in, struct pass *p, struct inms
                       0);
         if (binding_add(in, p, term, e->store_id)) {
             t->err = FW_ENOMEM;
-            return REC_DONE;
+            return;
         }
     }
     uint8_t *val = arena_alloc(&p->arena, 8 + s->len);
     if (!val) {
         t->err = FW_ENOMEM;
-        return REC_DONE;
+        return;
     }
     be64_put(val, (uint64_t)(ev_now(in->loop) * 1000));
     memcpy(val + 8, s->p, s->len);
@@ -674,14 +675,13 @@ static enum rec_stage store_event(struct ingest *in, struct pass *p, struct inms
     key_u64(&k, pos);
     if (applied_add(p, e, pos)) {
         t->err = FW_ENOMEM;
-        return REC_DONE;
+        return;
     }
     store_txn_put(t, store_db(in->st, STORE_EVENTS), &k, val, 8 + s->len, MDB_APPEND);
     p->stored++;
     p->sp.events_total++;
     p->sp.events_by_kind[stats_kind_index((int)e->body_case)]++;
     m->stored++;
-    return REC_STORE;
 }
 
 static enum rec_stage msg_store(struct ingest *in, struct pass *p, struct inmsg *m,
@@ -707,8 +707,8 @@ static enum rec_stage msg_store(struct ingest *in, struct pass *p, struct inmsg 
             in->sr->gaps++;
             break;
         }
-        if (store_event(in, p, m, e, &p->slices[m->first + (size_t)m->next], lim) == REC_DONE ||
-            t->err)
+        store_event(in, p, m, e, &p->slices[m->first + (size_t)m->next], lim);
+        if (t->err)
             return REC_DONE;
         m->mark = e->seq;
     }
