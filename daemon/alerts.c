@@ -7,6 +7,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "grow.h"
 #include "htab.h"
 #include "log.h"
 #include "tz.h"
@@ -519,17 +520,6 @@ static uint64_t *seq_of(struct alerts *a, const char *region)
     return s;
 }
 
-static bool grow_tostore(struct alerts *a)
-{
-    size_t ncap = a->tostore_cap ? a->tostore_cap * 2 : 256;
-    struct alert_rec **n = realloc(a->tostore, ncap * sizeof *n);
-    if (!n)
-        return false;
-    a->tostore = n;
-    a->tostore_cap = ncap;
-    return true;
-}
-
 /* A firing alert whose figures changed: published (and stored) when its last FIRING is
  * update_min_ms old or its severity changed; else stored only when this flush goes with a
  * checkpoint (store_all). Returns whether it waits for a later flush. */
@@ -544,10 +534,14 @@ static bool take_update(struct alerts *a, struct alert_rec *r, int64_t now)
         r->unpublished = r->sev_changed = r->unstored = false;
     } else if (r->unstored && a->store_all) {
         fresh_msg(r);
-        if (a->ntostore < a->tostore_cap || grow_tostore(a))
+        struct alert_rec **v =
+            grow_array(a->tostore, &a->tostore_cap, a->ntostore + 1, sizeof *a->tostore);
+        if (v) {
+            a->tostore = v;
             a->tostore[a->ntostore++] = r;
-        else
+        } else {
             change_as(a, r, false); /* a copy then, or an error said */
+        }
         r->unstored = false;
     }
     return r->unpublished || r->unstored; /* look again at the next flush */

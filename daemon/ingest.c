@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "arena.h"
+#include "grow.h"
 #include "auth.h"
 #include "floorwalker.pb-c.h"
 #include "htab.h"
@@ -189,19 +190,6 @@ static int applied_add(struct pass *p, const Floorwalker__Event *e, uint64_t pos
     p->applied[p->napplied] = e;
     p->applied_pos[p->napplied++] = pos;
     return 0;
-}
-
-static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return p;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(p, n * elem);
-    if (q)
-        *cap = n;
-    return q;
 }
 
 /*

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "grow.h"
 #include "htab.h"
 #include "log.h"
 #include "tz.h"
@@ -470,17 +471,10 @@ static void newidx_add(struct htab *idx, struct cell *c)
 
 static bool dirty_room(struct rollup *r, size_t need)
 {
-    if (need <= r->dirty_cap)
-        return true;
-    size_t ncap = r->dirty_cap ? r->dirty_cap : 4096;
-    while (ncap < need)
-        ncap *= 2;
-    struct cell **v = realloc(r->dirty, ncap * sizeof *v);
-    if (!v)
-        return false;
-    r->dirty = v;
-    r->dirty_cap = ncap;
-    return true;
+    struct cell **v = grow_array(r->dirty, &r->dirty_cap, need, sizeof *v);
+    if (v)
+        r->dirty = v;
+    return v != NULL;
 }
 
 static void cell_dirty(struct rollup *r, struct cell *c)
