@@ -69,9 +69,10 @@ class Metrics(fwtest.DaemonTest):
         self.assertEqual(r.status, pb.QueryResult.OK, r.error)
 
         deadline = time.time() + 5 * fwtest.TIME_SCALE
-        while True:  # refreshed every second from the loop
+        while True:  # refreshed every second from the loop, so it may predate the position
             text = self.fetch(port)
-            if "floorwalker_events_total 4\n" in text and "rule_alerts_active" in text:
+            if ("floorwalker_events_total 4\n" in text and "rule_alerts_active" in text
+                    and 'floorwalker_exporter_position{exporter="hq"}' in text):
                 break
             self.assertLess(time.time(), deadline, "events not in /metrics:\n" + text)
             time.sleep(0.2)
