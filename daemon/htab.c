@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 struct slot {
     char *key;
     void *val;
@@ -15,14 +17,9 @@ struct htab {
     size_t cap, count;
 };
 
-static uint64_t fnv1a(const char *s)
+static uint64_t hash_of(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
+    return fw_hash(s, strlen(s));
 }
 
 struct htab *htab_new(void)
@@ -51,7 +48,7 @@ static struct slot *find(const struct htab *h, const char *key, uint64_t hash)
 
 void *htab_get(const struct htab *h, const char *key)
 {
-    struct slot *s = find(h, key, fnv1a(key));
+    struct slot *s = find(h, key, hash_of(key));
     return s->key ? s->val : NULL;
 }
 
@@ -74,7 +71,7 @@ int htab_put(struct htab *h, const char *key, void *val)
 {
     if ((h->count + 1) * 4 > h->cap * 3 && grow(h) != 0)
         return -1;
-    uint64_t hash = fnv1a(key);
+    uint64_t hash = hash_of(key);
     struct slot *s = find(h, key, hash);
     if (!s->key) {
         s->key = strdup(key);

@@ -1,4 +1,4 @@
-/* A string-keyed open-addressing hash table (FNV-1a, linear probing, no deletion). Values are
+/* A string-keyed open-addressing hash table (fw_hash, linear probing, no deletion). Values are
  * owned by the caller; keys are copied. */
 #ifndef FW_HTAB_H
 #define FW_HTAB_H

@@ -13,7 +13,7 @@ pkgs=(
   prometheus libsodium-dev openssl curl
   libcurl4-openssl-dev prometheus-alertmanager
   chromium chromium-driver python3-selenium
-  librdkafka-dev kcat
+  librdkafka-dev kcat libxxhash-dev
 )
 
 # Node.js and npm install the console's pinned front-end libraries (third_party/package.json).
