@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "grow.h"
+#include "hash.h"
 #include "htab.h"
 #include "log.h"
 #include "tz.h"
@@ -21,19 +22,36 @@
 #define CACHE_MAX_CELLS 400000
 #define REPLAY_CHUNK 50000
 
+/* A cell in memory, in one allocation sized to it: the flags, its nv counters (nv_of its type),
+ * its key and its tag (cell_key, cell_tag), so the counters and the key a lookup compares
+ * share a cache line or two. */
 struct cell {
-    uint64_t hash;
-    int64_t v[CELL_MAXV];
     uint8_t klen, nv, taglen;
     bool dirty, in_lmdb;
-    bool cp_new; /* new in the checkpoint in flight: in LMDB only once it commits */
-    char tag[TAG_MAX + 1];
-    uint8_t key[];
+    bool cp_new;  /* new in the checkpoint in flight: in LMDB only once it commits */
+    uint8_t memo; /* the rules' note (rollup_peek_memo): memory only, 0 when read anew */
+    int64_t v[];  /* nv counters, then klen key bytes, then TAG_MAX + 1 for the tag */
 };
 
-/* Open-addressing table of cells by key bytes. */
+static inline uint8_t *cell_key(const struct cell *c)
+{
+    return (uint8_t *)(c->v + c->nv);
+}
+
+static inline char *cell_tag(const struct cell *c)
+{
+    return (char *)cell_key(c) + c->klen;
+}
+
+/* Open-addressing table of cells by key bytes. A slot holds its cell's hash, so a probe past
+ * other cells reads only the slot array, not each cell (a cache miss apiece). */
+struct mslot {
+    uint64_t hash;
+    struct cell *c;
+};
+
 struct cellmap {
-    struct cell **slots;
+    struct mslot *slots;
     size_t cap, count;
 };
 
@@ -148,69 +166,74 @@ static size_t prefix_len(const uint8_t *key, size_t klen)
     return day_keyed(key[0]) ? n + 4 : n;
 }
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
-static struct cell **map_slot(const struct cellmap *m, const uint8_t *key, size_t klen, uint64_t h)
+/* The slot of key (hash h): its cell's, or the empty one where it would go. */
+static struct mslot *map_slot(const struct cellmap *m, const uint8_t *key, size_t klen, uint64_t h)
 {
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct cell *c = m->slots[i];
-        if (!c || (c->hash == h && c->klen == klen && !memcmp(c->key, key, klen)))
-            return &m->slots[i];
+        struct mslot *sl = &m->slots[i];
+        if (!sl->c || (sl->hash == h && sl->c->klen == klen && !memcmp(cell_key(sl->c), key, klen)))
+            return sl;
     }
+}
+
+/* The empty slot for a cell known not to be in m (a rehash). */
+static struct mslot *map_free_slot(const struct cellmap *m, uint64_t h)
+{
+    size_t mask = m->cap - 1;
+    size_t i = h & mask;
+    while (m->slots[i].c)
+        i = (i + 1) & mask;
+    return &m->slots[i];
+}
+
+/* m again in a table of cap slots, with the cells keep says to keep (NULL: all); the others
+ * are freed. */
+static int map_rehash(struct cellmap *m, size_t cap, bool (*keep)(const struct cell *c))
+{
+    struct mslot *ns = calloc(cap, sizeof *ns);
+    if (!ns)
+        return -1;
+    struct cellmap n = {ns, cap, 0};
+    for (size_t i = 0; i < m->cap; i++) {
+        struct mslot *sl = &m->slots[i];
+        if (!sl->c)
+            continue;
+        if (keep && !keep(sl->c)) {
+            free(sl->c);
+            continue;
+        }
+        *map_free_slot(&n, sl->hash) = *sl;
+        n.count++;
+    }
+    free(m->slots);
+    *m = n;
+    return 0;
 }
 
 static int map_grow(struct cellmap *m)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 4096;
-    struct cell **ns = calloc(ncap, sizeof *ns);
-    if (!ns)
-        return -1;
-    struct cellmap n = {ns, ncap, m->count};
-    for (size_t i = 0; i < m->cap; i++)
-        if (m->slots[i])
-            *map_slot(&n, m->slots[i]->key, m->slots[i]->klen, m->slots[i]->hash) = m->slots[i];
-    free(m->slots);
-    *m = n;
-    return 0;
+    return map_rehash(m, m->cap ? m->cap * 2 : 4096, NULL);
 }
 
 static void map_clear(struct cellmap *m)
 {
     for (size_t i = 0; i < m->cap; i++) {
-        free(m->slots[i]);
-        m->slots[i] = NULL;
+        free(m->slots[i].c);
+        m->slots[i].c = NULL;
     }
     m->count = 0;
+}
+
+static bool is_dirty(const struct cell *c)
+{
+    return c->dirty;
 }
 
 /* Frees the clean cells (LMDB has them), keeps the dirty ones. */
 static int map_evict_clean(struct cellmap *m)
 {
-    struct cell **ns = calloc(m->cap, sizeof *ns);
-    if (!ns)
-        return -1;
-    struct cellmap n = {ns, m->cap, 0};
-    for (size_t i = 0; i < m->cap; i++) {
-        struct cell *c = m->slots[i];
-        if (c && c->dirty) {
-            *map_slot(&n, c->key, c->klen, c->hash) = c;
-            n.count++;
-        } else {
-            free(c);
-        }
-    }
-    free(m->slots);
-    *m = n;
-    return 0;
+    return map_rehash(m, m->cap, is_dirty);
 }
 
 /* ---- keys and values ------------------------------------------------------------------------ */
@@ -266,7 +289,7 @@ static size_t encode_value(const struct cell *c, uint8_t *out)
         for (int b = 0; b < 8; b++)
             out[n++] = (uint8_t)(v >> (8 * b));
     }
-    memcpy(out + n, c->tag, c->taglen);
+    memcpy(out + n, cell_tag(c), c->taglen);
     return n + c->taglen;
 }
 
@@ -415,19 +438,19 @@ static void hexkey(const uint8_t *p, size_t n, char *out)
 /* The cell for key, from memory, else LMDB, else new and zero. NULL only when out of memory. */
 static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
 {
-    uint64_t h = hash_bytes(key, klen);
+    uint64_t h = fw_hash(key, klen);
     if ((r->cells.count + 1) * 4 > r->cells.cap * 3 && map_grow(&r->cells) != 0)
         return NULL;
-    struct cell **slot = map_slot(&r->cells, key, klen, h);
-    if (*slot)
-        return *slot;
-    struct cell *c = calloc(1, sizeof *c + klen);
+    struct mslot *slot = map_slot(&r->cells, key, klen, h);
+    if (slot->c)
+        return slot->c;
+    uint8_t nv = nv_of[key[0]];
+    struct cell *c = calloc(1, sizeof *c + nv * sizeof *c->v + klen + TAG_MAX + 1);
     if (!c)
         return NULL;
-    c->hash = h;
     c->klen = (uint8_t)klen;
-    c->nv = nv_of[key[0]];
-    memcpy(c->key, key, klen);
+    c->nv = nv;
+    memcpy(cell_key(c), key, klen);
     if (!r->reading) {
         store_txn_begin(r->st, &r->rtxn, true);
         r->reading = !r->rtxn.err;
@@ -435,12 +458,13 @@ static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
     if (r->reading) {
         MDB_val v;
         if (store_txn_get_raw(&r->rtxn, r->db, key, klen, &v) == FW_OK &&
-            decode_value(&v, c->v, c->nv, c->tag, sizeof c->tag)) {
+            decode_value(&v, c->v, c->nv, cell_tag(c), TAG_MAX + 1)) {
             c->in_lmdb = true;
-            c->taglen = (uint8_t)strlen(c->tag);
+            c->taglen = (uint8_t)strlen(cell_tag(c));
         }
     }
-    *slot = c;
+    slot->hash = h;
+    slot->c = c;
     r->cells.count++;
     return c;
 }
@@ -449,7 +473,7 @@ static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
 static void newidx_add(struct htab *idx, struct cell *c)
 {
     char hk[2 * CELL_KEYMAX + 1];
-    hexkey(c->key, prefix_len(c->key, c->klen), hk);
+    hexkey(cell_key(c), prefix_len(cell_key(c), c->klen), hk);
     struct newlist *l = htab_get(idx, hk);
     if (!l) {
         l = calloc(1, sizeof *l);
@@ -510,8 +534,8 @@ static struct cell *add_arr(struct rollup *r, const uint8_t *key, size_t klen, c
 static void set_tag(struct cell *c, const char *tag)
 {
     size_t l = strnlen(tag, TAG_MAX);
-    memcpy(c->tag, tag, l);
-    c->tag[l] = 0;
+    memcpy(cell_tag(c), tag, l);
+    cell_tag(c)[l] = 0;
     c->taglen = (uint8_t)l;
 }
 
@@ -577,13 +601,13 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
             product_line(c, sign, ln->qty_milli, lnet, ln->promo && ln->promo[0]);
             cell_dirty(r, c);
         }
-        if (c && !c->tag[0] && ln->category)
+        if (c && !cell_tag(c)[0] && ln->category)
             set_tag(c, ln->category);
         kl = rollup_key(k, CELL_CATEGORY, s->id, "ds", day, ln->category ? ln->category : "");
         ADD(r, k, kl, sign * ln->qty_milli, sign * lnet);
         kl = rollup_key(k, CELL_ON_HAND, s->id, "s", ln->sku);
         c = ADD(r, k, kl, -sign * ln->qty_milli);
-        if (c && !c->tag[0] && ln->category)
+        if (c && !cell_tag(c)[0] && ln->category)
             set_tag(c, ln->category);
         if (c && kind == FLOORWALKER__SALE__KIND__SALE && t > c->v[OH_LAST_SOLD_MS])
             c->v[OH_LAST_SOLD_MS] = t;
@@ -632,8 +656,8 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         /* Cash moves the drawer the cashier has open. */
         kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", sa->cashier_id);
         struct cell *cd = cell_get(r, k, kl);
-        if (cd && cd->v[0] && cd->tag[0]) {
-            kl = rollup_key(k, CELL_DRAWER, s->id, "s", cd->tag);
+        if (cd && cd->v[0] && cell_tag(cd)[0]) {
+            kl = rollup_key(k, CELL_DRAWER, s->id, "s", cell_tag(cd));
             struct cell *d = cell_get(r, k, kl);
             if (d && d->v[DR_OPEN]) {
                 d->v[DR_EXPECTED] += cash;
@@ -652,7 +676,7 @@ static void apply_stock(struct rollup *r, const struct store_info *s, int32_t da
     if (!oh)
         return;
     int64_t q = m->qty_milli, moved = q;
-    if (!oh->tag[0] && m->category)
+    if (!cell_tag(oh)[0] && m->category)
         set_tag(oh, m->category); /* the SKU's category, for SKUs never sold */
     switch (m->kind) {
     case FLOORWALKER__STOCK_MOVE__KIND__RECEIVE:
@@ -712,7 +736,7 @@ static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t d
         c->v[DR_EXPECTED] += d->amount_cents;
         break;
     case FLOORWALKER__DRAWER__KIND__CLOSE: {
-        const char *cashier = c->tag[0] ? c->tag : (d->cashier_id ? d->cashier_id : "");
+        const char *cashier = cell_tag(c)[0] ? cell_tag(c) : (d->cashier_id ? d->cashier_id : "");
         int64_t over = d->counted_cents - c->v[DR_EXPECTED];
         kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, cashier);
         ADD(r, k, kl, 0, 0, 0, 0, 0, over);
@@ -721,7 +745,7 @@ static void apply_drawer(struct rollup *r, const struct store_info *s, int32_t d
         if (cashier[0]) {
             kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", cashier);
             struct cell *cd = cell_get(r, k, kl);
-            if (cd && !strcmp(cd->tag, d->drawer_id)) {
+            if (cd && !strcmp(cell_tag(cd), d->drawer_id)) {
                 cd->v[0] = 0;
                 cell_dirty(r, cd);
             }
@@ -817,7 +841,7 @@ static void apply_complaint(struct rollup *r, const struct store_info *s, int32_
     /* Actions by the complaint's category, severity and channel (as OPENED set them). */
     if (x->v[CX_OPENED_MS] && p->action != FLOORWALKER__COMPLAINT__ACTION__REOPENED) {
         int64_t sev = x->v[CX_SEVERITY], ch = x->v[CX_CHANNEL];
-        const char *dims[3] = {x->tag, sev >= 1 && sev <= 3 ? severity_names[sev] : "",
+        const char *dims[3] = {cell_tag(x), sev >= 1 && sev <= 3 ? severity_names[sev] : "",
                                ch >= 1 && ch <= 4 ? channel_names[ch] : ""};
         for (int i = 0; i < 3; i++) {
             kl = rollup_key(k, CELL_COMPLAINT_BY, s->id, "dbs", day, (int)"csh"[i], dims[i]);
@@ -847,11 +871,11 @@ static void apply_shift(struct rollup *r, const struct store_info *s, const Floo
     if (c->v[SS_LIVE]) {
         /* A new version replaces the old: take the old one out of its day. */
         int32_t od = (int32_t)c->v[SS_DAY];
-        kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", od, c->tag);
+        kl = rollup_key(k, CELL_ATTENDANCE, s->id, "ds", od, cell_tag(c));
         ADD(r, k, kl, -(c->v[SS_END] - c->v[SS_START]));
-        kl = rollup_key(k, CELL_DAY_SHIFT, s->id, "ds", od, c->tag);
+        kl = rollup_key(k, CELL_DAY_SHIFT, s->id, "ds", od, cell_tag(c));
         struct cell *f = cell_get(r, k, kl);
-        if (f && !strcmp(f->tag, sh->shift_id)) {
+        if (f && !strcmp(cell_tag(f), sh->shift_id)) {
             f->v[FS_LIVE] = 0;
             cell_dirty(r, f);
         }
@@ -869,7 +893,7 @@ static void apply_shift(struct rollup *r, const struct store_info *s, const Floo
         kl = rollup_key(k, CELL_DAY_SHIFT, s->id, "ds", day, sh->employee_id);
         struct cell *f = cell_get(r, k, kl);
         if (f) {
-            bool same = !strcmp(f->tag, sh->shift_id);
+            bool same = !strcmp(cell_tag(f), sh->shift_id);
             f->v[FS_START] = sh->start_ms;
             f->v[FS_END] = sh->end_ms;
             f->v[FS_LIVE] = 1;
@@ -920,7 +944,7 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
     case FLOORWALKER__ATTENDANCE__KIND__CLOCK_IN: {
         if (w->v[WK_IN_MS])
             break; /* already in: a repeated clock-in changes nothing */
-        memset(w->v, 0, sizeof w->v);
+        memset(w->v, 0, w->nv * sizeof *w->v);
         w->v[WK_IN_MS] = t;
         w->v[WK_DUTY_SINCE] = t;
         /* The employee's shift whose start is nearest, within 12 hours. */
@@ -954,7 +978,7 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
             ap->shift_day = bestday;
             ap->shift_start = best->v[FS_START];
             ap->shift_end = best->v[FS_END];
-            snprintf(ap->shift_id, sizeof ap->shift_id, "%s", best->tag);
+            snprintf(ap->shift_id, sizeof ap->shift_id, "%s", cell_tag(best));
         }
         on_duty_now(r, s, 1);
         break;
@@ -996,7 +1020,7 @@ static void apply_attendance(struct rollup *r, const struct store_info *s, int64
         ap->shift = w->v[WK_HAS_SHIFT] != 0;
         ap->shift_day = (int32_t)w->v[WK_SHIFT_DAY];
         ap->shift_end = w->v[WK_SHIFT_END];
-        memset(w->v, 0, sizeof w->v);
+        memset(w->v, 0, w->nv * sizeof *w->v);
         break;
     }
     default:
@@ -1094,13 +1118,13 @@ static int relist_dirty(struct rollup *r)
 {
     size_t n = 0;
     for (size_t i = 0; i < r->cells.cap; i++)
-        n += r->cells.slots[i] && r->cells.slots[i]->dirty;
+        n += r->cells.slots[i].c && r->cells.slots[i].c->dirty;
     if (!dirty_room(r, n))
         return -1;
     r->ndirty = 0;
     for (size_t i = 0; i < r->cells.cap; i++)
-        if (r->cells.slots[i] && r->cells.slots[i]->dirty)
-            r->dirty[r->ndirty++] = r->cells.slots[i];
+        if (r->cells.slots[i].c && r->cells.slots[i].c->dirty)
+            r->dirty[r->ndirty++] = r->cells.slots[i].c;
     r->dirty_lost = false;
     return 0;
 }
@@ -1124,11 +1148,11 @@ fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *sta
     for (size_t i = 0; i < n && !t.err; i++) {
         if (i + SNAPSHOT_AHEAD < n) { /* the cells lie all over the heap: ask for them early */
             const char *a = (const char *)r->dirty[i + SNAPSHOT_AHEAD];
-            for (size_t off = 0; off < offsetof(struct cell, key) + 64; off += 64)
+            for (size_t off = 0; off < 192; off += 64) /* flags, counters, key, tag mostly */
                 __builtin_prefetch(a + off);
         }
         const struct cell *c = r->dirty[i];
-        store_txn_put_raw(&t, r->db, c->key, c->klen, buf, encode_value(c, buf), 0);
+        store_txn_put_raw(&t, r->db, cell_key(c), c->klen, buf, encode_value(c, buf), 0);
     }
     uint8_t pv[8];
     be64_put(pv, r->pos);
@@ -1467,39 +1491,44 @@ fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
 
 /* ---- read side ------------------------------------------------------------------------------ */
 
+/* Copies c's counters (zero past its own) and tag out; c NULL: zeros and "". */
+static void read_cell(const struct cell *c, int64_t *counters, size_t n, char *tag, size_t taglen)
+{
+    for (size_t i = 0; i < n; i++)
+        counters[i] = c && i < c->nv ? c->v[i] : 0;
+    if (tag && taglen)
+        snprintf(tag, taglen, "%s", c ? cell_tag(c) : "");
+}
+
+static struct cell *peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters,
+                         size_t n, char *tag, size_t taglen)
+{
+    struct cell *c = cell_get(r, key, klen);
+    read_cell(c, counters, n, tag, taglen);
+    return c;
+}
+
 bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters, size_t n,
                  char *tag, size_t taglen)
 {
-    struct cell *c = cell_get(r, key, klen);
-    if (tag && taglen)
-        tag[0] = 0;
-    if (!c) {
-        memset(counters, 0, n * sizeof *counters);
-        return false;
-    }
-    for (size_t i = 0; i < n; i++)
-        counters[i] = i < c->nv ? c->v[i] : 0;
-    if (tag && taglen)
-        snprintf(tag, taglen, "%s", c->tag);
-    return true;
+    return peek(r, key, klen, counters, n, tag, taglen) != NULL;
+}
+
+bool rollup_peek_memo(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters,
+                      size_t n, uint8_t **memo)
+{
+    struct cell *c = peek(r, key, klen, counters, n, NULL, 0);
+    *memo = c ? &c->memo : NULL;
+    return c != NULL;
 }
 
 bool rollup_get(struct rollup *r, struct store_txn *txn, const uint8_t *key, size_t klen,
                 int64_t *counters, size_t n, char *tag, size_t taglen)
 {
-    struct cell **slot =
-        r->cells.cap ? map_slot(&r->cells, key, klen, hash_bytes(key, klen)) : NULL;
-    if (tag && taglen)
-        tag[0] = 0;
-    if (slot && *slot) {
-        struct cell *c = *slot;
-        for (size_t i = 0; i < n; i++)
-            counters[i] = i < c->nv ? c->v[i] : 0;
-        if (tag && taglen)
-            snprintf(tag, taglen, "%s", c->tag);
+    struct cell *c = r->cells.cap ? map_slot(&r->cells, key, klen, fw_hash(key, klen))->c : NULL;
+    read_cell(c, counters, n, tag, taglen);
+    if (c)
         return true;
-    }
-    memset(counters, 0, n * sizeof *counters);
     MDB_val v;
     if (txn && store_txn_get_raw(txn, r->db, key, klen, &v) == FW_OK)
         return decode_value(&v, counters, n, tag, taglen);
@@ -1596,11 +1625,11 @@ fw_err rollup_scan(struct rollup *r, struct store_txn *txn, const uint8_t *prefi
         for (size_t i = 0; i < nl->n; i++) {
             struct cell *c = nl->v[i];
             struct scan_item *it = &items[n++];
-            it->key = c->key;
+            it->key = cell_key(c);
             it->klen = c->klen;
             memset(it->v, 0, sizeof it->v);
             memcpy(it->v, c->v, c->nv * sizeof *c->v);
-            memcpy(it->tag, c->tag, c->taglen + 1u);
+            memcpy(it->tag, cell_tag(c), c->taglen + 1u);
         }
         merged = true;
     }

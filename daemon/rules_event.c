@@ -91,13 +91,23 @@ static void out_of_stock_msg(char *buf, size_t len, const Floorwalker__Alert *m)
              m->subject, MSG_QTY(m->value), MSG_QTY(m->threshold));
 }
 
+/* The on-hand cell's memo (rollup_peek_memo): the SKU was in stock when last judged, so both
+ * rules were cleared, and nothing has raised either since (only stock() raises them). A SKU in
+ * stock that stays in stock, most sale lines, is then judged without looking up its alerts. */
+#define MEMO_STOCK_QUIET 1
+
 /* out_of_stock and negative_stock of one SKU, from its on-hand cell. */
 static void stock(struct rules_event *re, const struct store_info *s, const char *sku)
 {
     uint8_t k[KEYMAX];
     int64_t oh[OH_N];
-    rollup_peek(re->r, k, rollup_key(k, CELL_ON_HAND, s->id, "s", sku), oh, OH_N, NULL, 0);
+    uint8_t *memo;
+    rollup_peek_memo(re->r, k, rollup_key(k, CELL_ON_HAND, s->id, "s", sku), oh, OH_N, &memo);
     int64_t q = oh[OH_QTY];
+    if (memo && *memo == MEMO_STOCK_QUIET && q > 0)
+        return;
+    if (memo)
+        *memo = q > 0 ? MEMO_STOCK_QUIET : 0; /* q > 0: both are cleared below */
     if (q < 0)
         alerts_raise_fn(re->a, RULE_NEGATIVE_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
                         negative_stock_msg);
