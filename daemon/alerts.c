@@ -323,21 +323,33 @@ static void update(struct alerts *a, struct alert_rec *r, enum rule_severity sev
     queue_update(a, r);
 }
 
-/* The alert of rule/store/subject if it must change: NULL when it is firing with these figures
- * already; else *old is the record there (NULL, RESOLVED or FIRING) and id its key. */
-static bool must_change(struct alerts *a, const char *rule, const char *store, const char *subject,
-                        enum rule_severity sev, int64_t value, int64_t threshold, char *id,
-                        size_t idlen, struct alert_rec **old)
+/* The record of rule/store/subject (NULL: none yet): the caller's hint when it holds one, and
+ * id is left "" then; else found by its id (built in id), and noted in the hint. */
+static struct alert_rec *lookup(struct alerts *a, alert_hint *hint, const char *rule,
+                                const char *store, const char *subject, char *id, size_t idlen)
 {
+    id[0] = '\0';
+    if (hint && *hint)
+        return *hint;
     make_id(id, idlen, rule, store, subject);
-    *old = htab_get(a->active, id);
-    return !(is_active(*old) && (*old)->m.value == value && (*old)->m.threshold == threshold &&
-             (enum rule_severity)(*old)->m.severity == sev);
+    struct alert_rec *r = htab_get(a->active, id);
+    if (hint)
+        *hint = r;
+    return r;
 }
 
-static void fire(struct alerts *a, const char *rule, const char *id, struct alert_rec *old,
-                 const char *store, const char *region, const char *subject, enum rule_severity sev,
-                 int64_t value, int64_t threshold, int32_t day, const char *msg);
+/* Whether r is firing with these figures already. */
+static bool unchanged(const struct alert_rec *r, enum rule_severity sev, int64_t value,
+                      int64_t threshold)
+{
+    return is_active(r) && r->m.value == value && r->m.threshold == threshold &&
+           (enum rule_severity)r->m.severity == sev;
+}
+
+static struct alert_rec *fire(struct alerts *a, const char *rule, const char *id,
+                              struct alert_rec *old, const char *store, const char *region,
+                              const char *subject, enum rule_severity sev, int64_t value,
+                              int64_t threshold, int32_t day, const char *msg);
 
 void alerts_raise(struct alerts *a, enum rule_id rid, const char *store, const char *region,
                   const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
@@ -347,9 +359,9 @@ void alerts_raise(struct alerts *a, enum rule_id rid, const char *store, const c
         return;
     const char *rule = rule_name(rid);
     char id[256];
-    struct alert_rec *old;
-    if (!must_change(a, rule, store, subject, sev, value, threshold, id, sizeof id, &old))
-        return; /* still firing, nothing changed */
+    struct alert_rec *old = lookup(a, NULL, rule, store, subject, id, sizeof id);
+    if (unchanged(old, sev, value, threshold))
+        return;
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -365,12 +377,19 @@ void alerts_raise_fn(struct alerts *a, enum rule_id rid, const char *store, cons
                      const char *subject, enum rule_severity sev, int64_t value, int64_t threshold,
                      int32_t day, alert_msg_fn fn)
 {
+    alerts_raise_fn_at(a, NULL, rid, store, region, subject, sev, value, threshold, day, fn);
+}
+
+void alerts_raise_fn_at(struct alerts *a, alert_hint *hint, enum rule_id rid, const char *store,
+                        const char *region, const char *subject, enum rule_severity sev,
+                        int64_t value, int64_t threshold, int32_t day, alert_msg_fn fn)
+{
     if (!a)
         return;
     const char *rule = rule_name(rid);
     char id[256];
-    struct alert_rec *old;
-    if (!must_change(a, rule, store, subject, sev, value, threshold, id, sizeof id, &old))
+    struct alert_rec *old = lookup(a, hint, rule, store, subject, id, sizeof id);
+    if (unchanged(old, sev, value, threshold))
         return;
     if (is_active(old)) {
         update(a, old, sev, value, threshold, NULL, fn); /* said when it is read */
@@ -385,20 +404,25 @@ void alerts_raise_fn(struct alerts *a, enum rule_id rid, const char *store, cons
     m.value = value;
     m.threshold = threshold;
     fn(msg, sizeof msg, &m);
-    fire(a, rule, id, old, store, region, subject, sev, value, threshold, day, msg);
+    struct alert_rec *r =
+        fire(a, rule, id, old, store, region, subject, sev, value, threshold, day, msg);
+    if (hint)
+        *hint = r;
 }
 
-/* A new FIRING alert (old: a RESOLVED record of the same id, replaced, or NULL). */
-static void fire(struct alerts *a, const char *rule, const char *id, struct alert_rec *old,
-                 const char *store, const char *region, const char *subject, enum rule_severity sev,
-                 int64_t value, int64_t threshold, int32_t day, const char *msg)
+/* A new FIRING alert (old: a RESOLVED record of the same id, filled in anew, or NULL: then id
+ * is its key). Returns its record, NULL when out of memory. */
+static struct alert_rec *fire(struct alerts *a, const char *rule, const char *id,
+                              struct alert_rec *old, const char *store, const char *region,
+                              const char *subject, enum rule_severity sev, int64_t value,
+                              int64_t threshold, int32_t day, const char *msg)
 {
     struct alert_rec tmp = {.m = FLOORWALKER__ALERT__INIT, .day = day};
     char dayb[11] = "";
     if (day >= 0)
         tz_format_day(day, dayb);
     int64_t now = alerts_now(a);
-    tmp.m.alert_id = (char *)id;
+    tmp.m.alert_id = old ? old->m.alert_id : (char *)id; /* copied before old is emptied */
     tmp.m.rule = (char *)rule;
     tmp.m.severity = (Floorwalker__Alert__Severity)sev;
     tmp.m.state = FLOORWALKER__ALERT__STATE__FIRING;
@@ -421,12 +445,13 @@ static void fire(struct alerts *a, const char *rule, const char *id, struct aler
         r = old;
     } else if (!r || htab_put(a->active, id, r) != 0) {
         rec_free(r);
-        log_err("out of memory: alert %s lost", id);
-        return;
+        log_err("out of memory: alert %s lost", tmp.m.alert_id);
+        return NULL;
     }
     r->last_pub_ms = now;
     count_active(a, r->m.rule, 1);
     change(a, r);
+    return r;
 }
 
 /* Removes an active alert, publishing RESOLVED with why (the resolution) and a message that
@@ -459,6 +484,12 @@ static void resolve(struct alerts *a, struct alert_rec *r, const char *why)
 void alerts_clear(struct alerts *a, enum rule_id rid, const char *store, const char *subject,
                   const char *why)
 {
+    alerts_clear_at(a, NULL, rid, store, subject, why);
+}
+
+void alerts_clear_at(struct alerts *a, alert_hint *hint, enum rule_id rid, const char *store,
+                     const char *subject, const char *why)
+{
     if (!a)
         return;
     const char *rule = rule_name(rid);
@@ -466,8 +497,7 @@ void alerts_clear(struct alerts *a, enum rule_id rid, const char *store, const c
     if (n && !*n)
         return; /* none of this rule is firing */
     char id[256];
-    make_id(id, sizeof id, rule, store, subject);
-    struct alert_rec *r = htab_get(a->active, id);
+    struct alert_rec *r = lookup(a, hint, rule, store, subject, id, sizeof id);
     if (is_active(r))
         resolve(a, r, why);
 }

@@ -58,6 +58,17 @@ void alerts_raise_fn(struct alerts *a, enum rule_id rule, const char *store, con
 /* Condition cleared: resolve if active, saying why (NULL: "condition cleared"). */
 void alerts_clear(struct alerts *a, enum rule_id rule, const char *store, const char *subject,
                   const char *why);
+
+/* A caller's note of the record behind one alert key (rule, store, subject), so that a rule
+ * judged at every sale line finds its alert again without building and looking up its id.
+ * NULL (nothing noted yet) is always right; the _at calls fill it in. A record is never freed
+ * while the alerts live, so a note stays good, but only for the key it was passed with. */
+typedef struct alert_rec *alert_hint;
+void alerts_raise_fn_at(struct alerts *a, alert_hint *hint, enum rule_id rule, const char *store,
+                        const char *region, const char *subject, enum rule_severity sev,
+                        int64_t value, int64_t threshold, int32_t day, alert_msg_fn fn);
+void alerts_clear_at(struct alerts *a, alert_hint *hint, enum rule_id rule, const char *store,
+                     const char *subject, const char *why);
 bool alerts_active(struct alerts *a, enum rule_id rule, const char *store, const char *subject);
 
 /* Resolves every alert of store judged for a day before today (day-scoped rules, and rules

@@ -23,19 +23,24 @@
 #define REPLAY_CHUNK 50000
 
 /* A cell in memory, in one allocation sized to it: the flags, its nv counters (nv_of its type),
- * its key and its tag (cell_key, cell_tag), so the counters and the key a lookup compares
- * share a cache line or two. */
+ * the rules' memo if its type has one (memo_of), its key and its tag (cell_key, cell_tag), so
+ * the counters and the key a lookup compares share a cache line or two. */
 struct cell {
     uint8_t klen, nv, taglen;
     bool dirty, in_lmdb;
-    bool cp_new;  /* new in the checkpoint in flight: in LMDB only once it commits */
-    uint8_t memo; /* the rules' note (rollup_peek_memo): memory only, 0 when read anew */
-    int64_t v[];  /* nv counters, then klen key bytes, then TAG_MAX + 1 for the tag */
+    bool cp_new;   /* new in the checkpoint in flight: in LMDB only once it commits */
+    bool has_memo; /* a struct rollup_memo follows the counters */
+    int64_t v[];   /* nv counters, [memo,] klen key bytes, TAG_MAX + 1 for the tag */
 };
+
+static inline struct rollup_memo *cell_memo(const struct cell *c)
+{
+    return c->has_memo ? (struct rollup_memo *)(void *)(c->v + c->nv) : NULL;
+}
 
 static inline uint8_t *cell_key(const struct cell *c)
 {
-    return (uint8_t *)(c->v + c->nv);
+    return (uint8_t *)(c->v + c->nv) + (c->has_memo ? sizeof(struct rollup_memo) : 0);
 }
 
 static inline char *cell_tag(const struct cell *c)
@@ -445,11 +450,15 @@ static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
     if (slot->c)
         return slot->c;
     uint8_t nv = nv_of[key[0]];
-    struct cell *c = calloc(1, sizeof *c + nv * sizeof *c->v + klen + TAG_MAX + 1);
+    bool has_memo = key[0] == CELL_ON_HAND; /* the stock rules' (rules_event.c) */
+    struct cell *c =
+        calloc(1, sizeof *c + nv * sizeof *c->v + (has_memo ? sizeof(struct rollup_memo) : 0) +
+                      klen + TAG_MAX + 1);
     if (!c)
         return NULL;
     c->klen = (uint8_t)klen;
     c->nv = nv;
+    c->has_memo = has_memo;
     memcpy(cell_key(c), key, klen);
     if (!r->reading) {
         store_txn_begin(r->st, &r->rtxn, true);
@@ -1515,10 +1524,10 @@ bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *cou
 }
 
 bool rollup_peek_memo(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters,
-                      size_t n, uint8_t **memo)
+                      size_t n, struct rollup_memo **memo)
 {
     struct cell *c = peek(r, key, klen, counters, n, NULL, 0);
-    *memo = c ? &c->memo : NULL;
+    *memo = c ? cell_memo(c) : NULL;
     return c != NULL;
 }
 

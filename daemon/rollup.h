@@ -238,12 +238,18 @@ bool rollup_get(struct rollup *r, struct store_txn *txn, const uint8_t *key, siz
 bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters, size_t n,
                  char *tag, size_t taglen);
 
-/* Like rollup_peek, and *memo points at the cell's memo: a byte the rules may keep on a cell to
- * skip work they have done. It lives in memory only and is 0 whenever the cell is read anew (at
- * start, after a replay, after an eviction), so a memo must never say more than 0 does. *memo
- * is NULL when the cell could not be had (out of memory); valid until the hook returns. */
+/* The rules' memo on a cell: what they keep there to skip work they have done. It lives in
+ * memory only and is zeroed whenever the cell is read anew (at start, after a replay, after an
+ * eviction), so a memo must never say more than a zeroed one does. On-hand cells have one. */
+struct rollup_memo {
+    void *hint[2]; /* the stock rules' alert records (alert_hint) */
+    uint8_t flags;
+};
+
+/* Like rollup_peek, and *memo points at the cell's memo: NULL when its type has none or the
+ * cell could not be had (out of memory). Valid until the hook returns. */
 bool rollup_peek_memo(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters,
-                      size_t n, uint8_t **memo);
+                      size_t n, struct rollup_memo **memo);
 
 /* Copies the id at the start of a key suffix (NUL-terminated, or the whole suffix) into out.
  * False, and nothing copied, if it is longer than FW_ID_MAX. */

@@ -91,9 +91,12 @@ static void out_of_stock_msg(char *buf, size_t len, const Floorwalker__Alert *m)
              m->subject, MSG_QTY(m->value), MSG_QTY(m->threshold));
 }
 
-/* The on-hand cell's memo (rollup_peek_memo): the SKU was in stock when last judged, so both
- * rules were cleared, and nothing has raised either since (only stock() raises them). A SKU in
- * stock that stays in stock, most sale lines, is then judged without looking up its alerts. */
+/* The on-hand cell's memo (rollup_peek_memo) keeps the SKU's two alert records (alert_hint),
+ * so a sale line finds them without building and looking up their ids, and a flag: the SKU was
+ * in stock when last judged, so both were cleared, and nothing has raised either since (only
+ * stock() raises them). A SKU in stock that stays in stock, most sale lines, is then judged
+ * without touching its alerts at all. */
+enum { HINT_NEGATIVE, HINT_OUT_OF_STOCK };
 #define MEMO_STOCK_QUIET 1
 
 /* out_of_stock and negative_stock of one SKU, from its on-hand cell. */
@@ -101,25 +104,29 @@ static void stock(struct rules_event *re, const struct store_info *s, const char
 {
     uint8_t k[KEYMAX];
     int64_t oh[OH_N];
-    uint8_t *memo;
+    struct rollup_memo *memo, none = {0};
     rollup_peek_memo(re->r, k, rollup_key(k, CELL_ON_HAND, s->id, "s", sku), oh, OH_N, &memo);
+    if (!memo)
+        memo = &none; /* out of memory: look them up */
     int64_t q = oh[OH_QTY];
-    if (memo && *memo == MEMO_STOCK_QUIET && q > 0)
+    if (memo->flags == MEMO_STOCK_QUIET && q > 0)
         return;
-    if (memo)
-        *memo = q > 0 ? MEMO_STOCK_QUIET : 0; /* q > 0: both are cleared below */
+    memo->flags = q > 0 ? MEMO_STOCK_QUIET : 0; /* q > 0: both are cleared below */
+    alert_hint neg = memo->hint[HINT_NEGATIVE], out = memo->hint[HINT_OUT_OF_STOCK];
     if (q < 0)
-        alerts_raise_fn(re->a, RULE_NEGATIVE_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
-                        negative_stock_msg);
+        alerts_raise_fn_at(re->a, &neg, RULE_NEGATIVE_STOCK, s->id, s->region, sku, SEV_WARNING, q,
+                           0, -1, negative_stock_msg);
     else
-        alerts_clear(re->a, RULE_NEGATIVE_STOCK, s->id, sku, NULL);
+        alerts_clear_at(re->a, &neg, RULE_NEGATIVE_STOCK, s->id, sku, NULL);
     bool sold_recently =
         oh[OH_LAST_SOLD_MS] && alerts_now(re->a) - oh[OH_LAST_SOLD_MS] <= 28 * 86400000LL;
     if (q <= 0 && sold_recently)
-        alerts_raise_fn(re->a, RULE_OUT_OF_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0, -1,
-                        out_of_stock_msg);
+        alerts_raise_fn_at(re->a, &out, RULE_OUT_OF_STOCK, s->id, s->region, sku, SEV_WARNING, q, 0,
+                           -1, out_of_stock_msg);
     else if (q > 0)
-        alerts_clear(re->a, RULE_OUT_OF_STOCK, s->id, sku, NULL);
+        alerts_clear_at(re->a, &out, RULE_OUT_OF_STOCK, s->id, sku, NULL);
+    memo->hint[HINT_NEGATIVE] = neg;
+    memo->hint[HINT_OUT_OF_STOCK] = out;
 }
 
 static void drawer_limit(struct rules_event *re, const struct store_info *s, const char *drawer,

@@ -754,6 +754,15 @@ class StockRules(AlertTest):
         self.in_snapshot(d, e, msg)
         till.send(stock_b("A", "RECEIVE", 1000))
         self.expect(feed, [resolved("out_of_stock", S, "A", "WARNING")], both, "A received again")
+        # A again: the alert of the same key fires anew and resolves anew (its record is reused).
+        till.send(sale_b(100, sku="A"))
+        e = fire("out_of_stock", S, "A", "WARNING", 0, 0)
+        (msg,) = self.expect(feed, [e], both, "A sold down to 0 again")
+        self.in_snapshot(d, e, msg)
+        till.send(stock_b("A", "RECEIVE", 3000), sale_b(100, sku="A"))
+        self.expect(feed, [resolved("out_of_stock", S, "A", "WARNING")], both,
+                    "A received again, and sold: 2 left")
+        self.not_in_snapshot(d, "out_of_stock", S, "A")
         # B never sold; C last sold 29 days ago: at zero, not out of stock.
         till.send(stock_b("B", "RECEIVE", 1000, 1), stock_b("B", "DAMAGE", 1000, 1))
         till.send(at(now_ms() - 30 * DAY, stock_b("C", "RECEIVE", 1000, 1)),
