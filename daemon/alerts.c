@@ -26,12 +26,29 @@ struct alert_rec {
     bool sev_changed;    /* ... and its severity with it: publish at once */
     alert_msg_fn msg_fn; /* not NULL: m.message is stale, say it again with msg_fn (fresh_msg) */
     int64_t last_pub_ms; /* when it was last published FIRING */
-    bool publish;        /* (copies in changes) false: store only */
-    bool queued;         /* in alerts.updated (live records only) */
-    /* (copies) the live record it was taken from. A live record is never freed while the
-     * module lives: a RESOLVED one that fires again is filled in anew (fire). */
-    struct alert_rec *live;
+    bool queued;         /* in alerts.updated */
 };
+
+/*
+ * A change of an alert, for the next flush to store and publish: the alert as it stood, packed
+ * once, in one allocation with the strings the flush needs. Its pub_seq is left out of the
+ * bytes: the flush numbers the change and appends the field (protobuf parsers take fields in
+ * any order), so the stored and the published message are these bytes and that suffix. A live
+ * record is never freed while the module lives (a RESOLVED one that fires again is filled in
+ * anew: fire), so live stays good.
+ */
+struct change {
+    struct alert_rec *live; /* the live record it was taken from */
+    uint64_t pub_seq;       /* the live record's when taken; the flush's number if published */
+    bool publish;           /* false: store only */
+    bool firing;
+    size_t len;  /* packed bytes, before the suffix */
+    size_t slen; /* the pub_seq suffix, once numbered */
+    const char *id, *region, *rule, *topic;
+    uint8_t data[]; /* len bytes, room for the suffix, then id, region, rule, topic */
+};
+
+#define SEQ_SUFFIX_MAX 11 /* the pub_seq field: a tag byte and a varint of up to 10 */
 
 struct alerts {
     struct store *st;
@@ -46,13 +63,13 @@ struct alerts {
         const char *rule;
         uint64_t *n;
     } pcache[64];
-    struct alert_rec **changes; /* copies, in order, to store and publish at the next flush */
+    struct change **changes; /* in order, to store and publish at the next flush */
     size_t nchanges, changes_cap;
     /* The flush in flight (alerts_flush_begin .. _end): its changes, numbered and recorded,
      * wait for their commit before they are published; before[] undoes the numbering. */
     struct {
         bool on;
-        struct alert_rec **recs;
+        struct change **recs;
         uint64_t *before;
         size_t n, cap, recs_cap; /* cap: of before */
         /* Committed, being published a slice at a time (alerts_flush_send): recs[off..n). A
@@ -80,11 +97,12 @@ struct alerts {
      * were most of the flush's work. */
     bool store_all;
     /* ... those taken by this flush (store_all): the live records, packed as they stand by
-     * store_changes in the same call (a copy each, with its eight strings, was most of a
+     * store_live in the same call (a copy each, with its eight strings, was most of a
      * checkpoint's flush). */
     struct alert_rec **tostore;
     size_t ntostore, tostore_cap;
     uint64_t published;
+    uint8_t seq_tag; /* Alert.pub_seq's field tag (a varint), from its descriptor */
     /* Sends instead of zmq_send on pub when set (curve mode: auth_publish). */
     bool (*send)(void *arg, const char *topic, const void *data, size_t len);
     void *send_arg;
@@ -208,26 +226,62 @@ static void fresh_msg(struct alert_rec *r)
     r->msg_fn = NULL;
 }
 
-/* Queues a copy of r for the next flush: stored, and published unless publish is false. */
+/* r as it stands, packed without its pub_seq; NULL when out of memory. */
+static struct change *change_new(struct alert_rec *r, bool publish)
+{
+    Floorwalker__Alert m = r->m;
+    m.pub_seq = 0; /* appended by the flush */
+    char topic[300];
+    int tl = snprintf(topic, sizeof topic, "alert/%s/%s/%s", m.region, m.store_id, m.rule);
+    size_t len = floorwalker__alert__get_packed_size(&m);
+    size_t il = strlen(m.alert_id) + 1, rl = strlen(m.region) + 1, ul = strlen(m.rule) + 1;
+    size_t tsz = (size_t)(tl < 0 ? 0 : tl < (int)sizeof topic ? tl : (int)sizeof topic - 1) + 1;
+    struct change *c = malloc(sizeof *c + len + SEQ_SUFFIX_MAX + il + rl + ul + tsz);
+    if (!c)
+        return NULL;
+    *c = (struct change){.live = r,
+                         .pub_seq = r->m.pub_seq,
+                         .publish = publish,
+                         .firing = m.state == FLOORWALKER__ALERT__STATE__FIRING,
+                         .len = len};
+    floorwalker__alert__pack(&m, c->data);
+    char *str = (char *)c->data + len + SEQ_SUFFIX_MAX;
+    c->id = memcpy(str, m.alert_id, il);
+    c->region = memcpy(str += il, m.region, rl);
+    c->rule = memcpy(str += rl, m.rule, ul);
+    c->topic = memcpy(str += ul, topic, tsz);
+    str[tsz - 1] = '\0';
+    return c;
+}
+
+/* The change's pub_seq field after its bytes (none for 0, as a packed message has it). */
+static void change_number(const struct alerts *a, struct change *c, uint64_t seq)
+{
+    c->pub_seq = seq;
+    c->slen = 0;
+    if (!seq)
+        return;
+    uint8_t *o = c->data + c->len;
+    o[c->slen++] = a->seq_tag;
+    for (; seq >= 0x80; seq >>= 7)
+        o[c->slen++] = (uint8_t)(seq | 0x80);
+    o[c->slen++] = (uint8_t)seq;
+}
+
+/* Queues r as it stands for the next flush: stored, and published unless publish is false. */
 static void change_as(struct alerts *a, struct alert_rec *r, bool publish)
 {
     fresh_msg(r);
-    if (a->nchanges == a->changes_cap) {
-        size_t ncap = a->changes_cap ? a->changes_cap * 2 : 16;
-        struct alert_rec **n = realloc(a->changes, ncap * sizeof *n);
-        if (!n)
-            return;
-        a->changes = n;
-        a->changes_cap = ncap;
-    }
-    struct alert_rec *c = rec_copy(r);
-    if (c) {
-        c->publish = publish;
-        c->live = r;
-        a->changes[a->nchanges++] = c;
-    } else {
+    struct change **v =
+        grow_array(a->changes, &a->changes_cap, a->nchanges + 1, sizeof *a->changes);
+    struct change *c = v ? change_new(r, publish) : NULL;
+    if (v)
+        a->changes = v;
+    if (!c) {
         log_err("out of memory: alert %s not published", r->m.alert_id);
+        return;
     }
+    a->changes[a->nchanges++] = c;
 }
 
 static void change(struct alerts *a, struct alert_rec *r)
@@ -660,50 +714,62 @@ static void put_seq(const char *region, void *val, void *arg)
     store_txn_put_raw(sp->t, sp->meta, sk, strlen(sk), sv, 8, 0);
 }
 
-/* Records one alert's state (FIRING stored, RESOLVED removed) and whether it is published. */
-static fw_err store_one(struct alerts *a, struct store_txn *t, const Floorwalker__Alert *m,
-                        bool publish)
+/* Records one alert's state (FIRING stored as the packed message, RESOLVED removed) and
+ * whether it is published. */
+static void store_packed(struct alerts *a, struct store_txn *t, const char *id, bool firing,
+                         const void *packed, size_t len, bool publish)
 {
-    size_t idlen = strlen(m->alert_id);
-    if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
-        struct packed pk;
-        if (!pack_alert(m, &pk))
-            return FW_ENOMEM;
-        store_txn_put_raw(t, a->db, m->alert_id, idlen, pk.p, pk.n, 0);
-        packed_free(&pk);
-    } else {
-        store_txn_del_raw(t, a->db, m->alert_id, idlen);
-    }
+    size_t idlen = strlen(id);
+    if (firing)
+        store_txn_put_raw(t, a->db, id, idlen, packed, len, 0);
+    else
+        store_txn_del_raw(t, a->db, id, idlen);
     char uk[300];
-    size_t ul = strnlen(m->alert_id, sizeof uk - 2);
+    size_t ul = strnlen(id, sizeof uk - 2);
     uk[0] = UNPUB_PREFIX;
-    memcpy(uk + 1, m->alert_id, ul);
+    memcpy(uk + 1, id, ul);
     if (!publish)
         store_txn_put_raw(t, a->db, uk, ul + 1, "", 0, 0);
     else
         store_txn_del_raw(t, a->db, uk, ul + 1);
+}
+
+/* A live record's figures, stored unpublished. */
+static fw_err store_live(struct alerts *a, struct store_txn *t, const Floorwalker__Alert *m)
+{
+    bool firing = m->state == FLOORWALKER__ALERT__STATE__FIRING;
+    struct packed pk = {.n = 0};
+    if (firing && !pack_alert(m, &pk))
+        return FW_ENOMEM;
+    store_packed(a, t, m->alert_id, firing, pk.p, pk.n, false);
+    if (firing)
+        packed_free(&pk);
     return t->err;
 }
 
-/* The alert changes of a flush (recorded into its write set): each alert's final state, its
- * unpublished mark, and each region's last pub_seq once (not once per message: thousands of
- * puts of a few keys for the writer). */
+/* The loop's part of a flush, recorded into its write set: the live figures it takes
+ * (store_all), and each region's last pub_seq once (not once per message: thousands of puts of
+ * a few keys for the writer). The changes themselves go in first (alerts_flush_fill). */
 static fw_err store_changes(struct alerts *a, struct store_txn *t)
 {
     bool published = false;
-    for (size_t i = 0; i < a->fl.n && !t->err; i++) {
-        const struct alert_rec *c = a->fl.recs[i];
-        if (store_one(a, t, &c->m, c->publish) != FW_OK)
-            return t->err ? t->err : FW_ENOMEM;
-        published |= c->publish;
-    }
-    /* The live figures last: newer than any copy of the same alert above. */
+    for (size_t i = 0; i < a->fl.n; i++)
+        published |= a->fl.recs[i]->publish;
     for (size_t i = 0; i < a->ntostore && !t->err; i++)
-        if (store_one(a, t, &a->tostore[i]->m, false) != FW_OK)
+        if (store_live(a, t, &a->tostore[i]->m) != FW_OK)
             return t->err ? t->err : FW_ENOMEM;
     if (published && !t->err) {
         struct seq_put sp = {t, store_db(a->st, STORE_META)};
         htab_foreach(a->seqs, put_seq, &sp);
+    }
+    return t->err;
+}
+
+fw_err alerts_flush_fill(struct alerts *a, struct store_txn *t)
+{
+    for (size_t i = 0; i < a->fl.n && !t->err; i++) {
+        const struct change *c = a->fl.recs[i];
+        store_packed(a, t, c->id, c->firing, c->data, c->len + c->slen, c->publish);
     }
     return t->err;
 }
@@ -722,7 +788,7 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
         return FW_OK;
     if (!a->pub) { /* rebuild mode */
         for (size_t i = 0; i < a->nchanges; i++)
-            rec_free(a->changes[i]);
+            free(a->changes[i]);
         a->nchanges = a->ntostore = 0;
         return FW_OK;
     }
@@ -734,7 +800,7 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
         a->fl.cap = a->nchanges;
     }
     /* The changes move to the flush; new ones gather for the next. */
-    struct alert_rec **recs = a->fl.recs;
+    struct change **recs = a->fl.recs;
     a->fl.recs = a->changes;
     a->fl.n = a->nchanges;
     a->changes = recs;
@@ -744,14 +810,12 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
     a->fl.recs_cap = cap;
     /* Number the messages per region, then record the final state of each alert. */
     for (size_t i = 0; i < a->fl.n; i++) {
-        struct alert_rec *c = a->fl.recs[i];
-        uint64_t *s = c->publish ? seq_of(a, c->m.region) : NULL;
+        struct change *c = a->fl.recs[i];
+        uint64_t *s = c->publish ? seq_of(a, c->region) : NULL;
         a->fl.before[i] = s ? *s : 0;
-        if (s) {
-            c->m.pub_seq = ++*s;
-            if (c->live && c->live->m.state == c->m.state)
-                c->live->m.pub_seq = *s; /* the snapshot shows the message it is current to */
-        }
+        change_number(a, c, s ? ++*s : c->pub_seq);
+        if (s && c->firing == is_active(c->live))
+            c->live->m.pub_seq = *s; /* the snapshot shows the message it is current to */
     }
     a->fl.on = true;
     struct store_txn t;
@@ -793,17 +857,18 @@ void alerts_flush_end(struct alerts *a, fw_err err)
         if (live) /* which live figures it held is not kept: store them all again */
             htab_foreach(a->active, requeue_unstored, a);
         for (size_t i = a->fl.n; i-- > 0;) {
-            uint64_t *s = a->fl.recs[i]->publish ? seq_of(a, a->fl.recs[i]->m.region) : NULL;
+            struct change *c = a->fl.recs[i];
+            uint64_t *s = c->publish ? seq_of(a, c->region) : NULL;
             if (s)
-                *s = a->fl.before[i];
+                *s = a->fl.before[i]; /* numbered again by the next flush */
         }
         size_t need = a->nchanges + a->fl.n;
         if (need > a->changes_cap) {
-            struct alert_rec **n = realloc(a->changes, need * sizeof *n);
+            struct change **n = realloc(a->changes, need * sizeof *n);
             if (!n) {
                 log_err("out of memory: %zu alert change(s) lost", a->fl.n);
                 for (size_t i = 0; i < a->fl.n; i++)
-                    rec_free(a->fl.recs[i]);
+                    free(a->fl.recs[i]);
                 a->fl.n = 0;
                 return;
             }
@@ -821,28 +886,20 @@ void alerts_flush_end(struct alerts *a, fw_err err)
 }
 
 /* One alert of the committed flush goes out on the PUB. */
-static void send_one(struct alerts *a, struct alert_rec *r)
+static void send_one(struct alerts *a, const struct change *c)
 {
-    const Floorwalker__Alert *m = &r->m;
-    char topic[300];
-    snprintf(topic, sizeof topic, "alert/%s/%s/%s", m->region, m->store_id, m->rule);
-    struct packed pk;
-    if (!pack_alert(m, &pk))
-        return;
-    if (pub_send(a, topic, pk.p, pk.n))
+    if (pub_send(a, c->topic, c->data, c->len + c->slen))
         a->published++;
-    packed_free(&pk);
-    if (m->state == FLOORWALKER__ALERT__STATE__FIRING) {
-        uint64_t *f = htab_get(a->fired, m->rule);
-        if (!f && (f = calloc(1, sizeof *f)) && htab_put(a->fired, m->rule, f) != 0) {
+    if (c->firing) {
+        uint64_t *f = htab_get(a->fired, c->rule);
+        if (!f && (f = calloc(1, sizeof *f)) && htab_put(a->fired, c->rule, f) != 0) {
             free(f);
             f = NULL;
         }
         if (f)
             (*f)++;
     }
-    log_debug("alert %s %s", m->alert_id,
-              m->state == FLOORWALKER__ALERT__STATE__FIRING ? "FIRING" : "RESOLVED");
+    log_debug("alert %s %s", c->id, c->firing ? "FIRING" : "RESOLVED");
 }
 
 bool alerts_flush_sending(const struct alerts *a)
@@ -859,10 +916,10 @@ bool alerts_flush_send(struct alerts *a, uint64_t until_ns)
     while (a->fl.off < a->fl.n) {
         size_t end = a->fl.off + SEND_CHUNK < a->fl.n ? a->fl.off + SEND_CHUNK : a->fl.n;
         for (; a->fl.off < end; a->fl.off++) {
-            struct alert_rec *r = a->fl.recs[a->fl.off];
-            if (r->publish)
-                send_one(a, r);
-            rec_free(r);
+            struct change *c = a->fl.recs[a->fl.off];
+            if (c->publish)
+                send_one(a, c);
+            free(c);
         }
         if (a->fl.off < a->fl.n && fw_mono_ns() >= until_ns)
             return true;
@@ -884,10 +941,17 @@ void alerts_set_flusher(struct alerts *a, void (*fn)(void *arg), void *arg)
     a->flusher_arg = arg;
 }
 
-/* Applies a write set in one transaction (store_write's fill). */
-static fw_err wset_fill(struct store_txn *t, void *arg)
+struct flush_now {
+    struct alerts *a;
+    struct store_wset *w;
+};
+
+/* A flush in one transaction (store_write's fill): the changes, then what begin recorded. */
+static fw_err flush_fill(struct store_txn *t, void *arg)
 {
-    return store_wset_apply(t, arg);
+    struct flush_now *f = arg;
+    fw_err err = alerts_flush_fill(f->a, t);
+    return err ? err : store_wset_apply(t, f->w);
 }
 
 void alerts_flush(struct alerts *a)
@@ -903,7 +967,8 @@ void alerts_flush(struct alerts *a)
     struct store_wset w = {0};
     bool started;
     if (alerts_flush_begin(a, &w, &started) == FW_OK && started) {
-        alerts_flush_end(a, store_write(a->st, wset_fill, NULL, &w, NULL));
+        struct flush_now f = {a, &w};
+        alerts_flush_end(a, store_write(a->st, flush_fill, NULL, &f, NULL));
         alerts_flush_send(a, UINT64_MAX);
     }
     store_wset_free(&w);
@@ -1178,6 +1243,9 @@ fw_err alerts_create(struct alerts **out, struct store *st, void *pub)
     a->st = st;
     a->pub = pub;
     a->update_min_ms = 60000;
+    const ProtobufCFieldDescriptor *ps =
+        protobuf_c_message_descriptor_get_field_by_name(&floorwalker__alert__descriptor, "pub_seq");
+    a->seq_tag = (uint8_t)(ps->id << 3 | PROTOBUF_C_WIRE_TYPE_VARINT); /* one byte: field 13 */
     a->active = htab_new();
     a->seqs = htab_new();
     a->fired = htab_new();
@@ -1202,10 +1270,10 @@ void alerts_destroy(struct alerts **pa)
     if (!a)
         return;
     for (size_t i = 0; i < a->nchanges; i++)
-        rec_free(a->changes[i]);
+        free(a->changes[i]);
     free(a->changes);
     for (size_t i = a->fl.off; i < a->fl.n; i++)
-        rec_free(a->fl.recs[i]);
+        free(a->fl.recs[i]);
     free(a->fl.recs);
     free(a->fl.before);
     free(a->updated);

@@ -82,13 +82,18 @@ void alerts_flush(struct alerts *a);
  * flushes on the caller's thread again. */
 void alerts_set_flusher(struct alerts *a, void (*fn)(void *arg), void *arg);
 /*
- * A flush in three steps: begin numbers the changes per region and records them into w (a
- * write set; *started says whether there was anything); once w is committed, or failed, end
+ * A flush in three steps: begin numbers the changes per region and records the rest into w (a
+ * write set; *started says whether there was anything); fill writes the changes with w; once
+ * w is committed, or failed, end
  * has them published, or keeps them for the next flush; alerts_flush_send publishes them a
  * slice at a time. One flush at a time: changes made meanwhile wait for the next, which is
  * asked for again once the last is published.
  */
 fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started) FW_WUR;
+/* The flush's changes, written into t ahead of w (on the writer thread, in the job that carries
+ * w): begin only numbers them, so the loop's step stays short with thousands of them. It reads
+ * only the changes, which nothing touches until alerts_flush_end. */
+fw_err alerts_flush_fill(struct alerts *a, struct store_txn *t) FW_WUR;
 void alerts_flush_end(struct alerts *a, fw_err err);
 /* Publishes the committed flush's messages, in order, until fw_mono_ns() reaches until_ns
  * (a thousand take a few milliseconds); true while some remain. */

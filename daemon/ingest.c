@@ -72,6 +72,7 @@ struct inmsg {
 struct flusher {
     struct ingest *in;
     ingest_flush_begin_fn *begin;
+    ingest_flush_fill_fn *fill;
     ingest_flush_end_fn *end;
     void *arg;
     struct store_wset wset;
@@ -938,9 +939,13 @@ static fw_err job_fill(struct store_txn *t, void *arg)
     fw_err err = in->flight_p ? store_wset_apply(t, &in->flight_p->wset) : FW_OK;
     if (err == FW_OK && in->job_cp)
         err = store_wset_apply(t, &in->cp_wset);
-    for (size_t i = 0; err == FW_OK && i < in->nflushers; i++)
-        if (in->flushers[i].in_job)
-            err = store_wset_apply(t, &in->flushers[i].wset);
+    for (size_t i = 0; err == FW_OK && i < in->nflushers; i++) {
+        struct flusher *f = &in->flushers[i];
+        if (f->in_job && f->fill)
+            err = f->fill(f->arg, t);
+        if (err == FW_OK && f->in_job)
+            err = store_wset_apply(t, &f->wset);
+    }
     return err;
 }
 
@@ -1245,12 +1250,13 @@ static void flushes_end(struct ingest *in, fw_err err)
 }
 
 ingest_flush_fn *ingest_add_flusher(struct ingest *in, ingest_flush_begin_fn *begin,
-                                    ingest_flush_end_fn *end, void *arg, void **flush_arg)
+                                    ingest_flush_fill_fn *fill, ingest_flush_end_fn *end, void *arg,
+                                    void **flush_arg)
 {
     if (in->nflushers == INGEST_FLUSHERS)
         return NULL;
     struct flusher *f = &in->flushers[in->nflushers++];
-    *f = (struct flusher){.in = in, .begin = begin, .end = end, .arg = arg};
+    *f = (struct flusher){.in = in, .begin = begin, .fill = fill, .end = end, .arg = arg};
     *flush_arg = f;
     return want_flush;
 }
@@ -1258,6 +1264,11 @@ ingest_flush_fn *ingest_add_flusher(struct ingest *in, ingest_flush_begin_fn *be
 static fw_err alerts_begin(void *arg, struct store_wset *w, bool *started)
 {
     return alerts_flush_begin(arg, w, started);
+}
+
+static fw_err alerts_fill(void *arg, struct store_txn *t)
+{
+    return alerts_flush_fill(arg, t);
 }
 
 static void alerts_end(void *arg, fw_err err)
@@ -1393,7 +1404,8 @@ void ingest_set_rules(struct ingest *in, struct rules *ru, struct alerts *a)
     in->rules = ru;
     in->alerts = a;
     void *farg = NULL;
-    ingest_flush_fn *fn = a ? ingest_add_flusher(in, alerts_begin, alerts_end, a, &farg) : NULL;
+    ingest_flush_fn *fn =
+        a ? ingest_add_flusher(in, alerts_begin, alerts_fill, alerts_end, a, &farg) : NULL;
     if (a)
         alerts_set_flusher(a, fn, farg);
 }

@@ -39,14 +39,17 @@ void ingest_set_rules(struct ingest *in, struct rules *ru, struct alerts *a);
 /*
  * A module whose changes are written with the writer's next job (alerts, exporters' positions):
  * when it has changes it calls the returned function with *flush_arg; then begin, on the loop,
- * records them into w (*started: whether there were any), and end is told whether the job
- * committed. Returns NULL when no more modules can be added.
+ * records them into w (*started: whether there were any); fill (if not NULL), on the writer
+ * thread, writes what begin left to it, ahead of w; and end is told whether the job committed.
+ * Returns NULL when no more modules can be added.
  */
 typedef fw_err ingest_flush_begin_fn(void *arg, struct store_wset *w, bool *started);
+typedef fw_err ingest_flush_fill_fn(void *arg, struct store_txn *t);
 typedef void ingest_flush_end_fn(void *arg, fw_err err);
 typedef void ingest_flush_fn(void *flush_arg);
 ingest_flush_fn *ingest_add_flusher(struct ingest *in, ingest_flush_begin_fn *begin,
-                                    ingest_flush_end_fn *end, void *arg, void **flush_arg);
+                                    ingest_flush_fill_fn *fill, ingest_flush_end_fn *end, void *arg,
+                                    void **flush_arg);
 
 /* A rollup checkpoint is due: its snapshot goes to the writer thread with the next pass, or
  * alone now when the writer is free. */

@@ -480,7 +480,7 @@ int main(int argc, char **argv)
     ingest_set_rules(in, rules, alerts);
     void *farg = NULL;
     ingest_flush_fn *flush =
-        ingest_add_flusher(in, exports_flush_begin, exports_flush_end, exports, &farg);
+        ingest_add_flusher(in, exports_flush_begin, NULL, exports_flush_end, exports, &farg);
     exports_set_flusher(exports, flush, farg);
     query_set_exports(q, exports);
     query_set_alerts_endpoint(q, pub_ep);
