@@ -77,7 +77,6 @@ struct alerts {
          * messages keep their pub_seq order. */
         bool sending, asked;
         size_t off;
-        bool live; /* it stores live records' figures (tostore) */
     } fl;
     void (*flusher)(void *arg); /* asks for a flush job (the ingest's writer); NULL: at once */
     void *flusher_arg;
@@ -96,11 +95,6 @@ struct alerts {
      * Stored at every flush, the stock alerts' figures (thousands, changing with each sale)
      * were most of the flush's work. */
     bool store_all;
-    /* ... those taken by this flush (store_all): the live records, packed as they stand by
-     * store_live in the same call (a copy each, with its eight strings, was most of a
-     * checkpoint's flush). */
-    struct alert_rec **tostore;
-    size_t ntostore, tostore_cap;
     uint64_t published;
     uint8_t seq_tag; /* Alert.pub_seq's field tag (a varint), from its descriptor */
     /* Sends instead of zmq_send on pub when set (curve mode: auth_publish). */
@@ -490,7 +484,7 @@ static struct alert_rec *fire(struct alerts *a, const char *rule, const char *id
     tmp.m.updated_ms = now;
     tmp.m.business_day = dayb;
     struct alert_rec *r = rec_copy(&tmp);
-    if (r && old) { /* a RESOLVED record of the same id: filled in anew, so copies' live holds */
+    if (r && old) { /* a RESOLVED record of the same id: filled in anew, so changes' live holds */
         bool queued = old->queued;
         rec_free_strings(old);
         *old = *r;
@@ -617,15 +611,7 @@ static bool take_update(struct alerts *a, struct alert_rec *r, int64_t now)
         r->last_pub_ms = now;
         r->unpublished = r->sev_changed = r->unstored = false;
     } else if (r->unstored && a->store_all) {
-        fresh_msg(r);
-        struct alert_rec **v =
-            grow_array(a->tostore, &a->tostore_cap, a->ntostore + 1, sizeof *a->tostore);
-        if (v) {
-            a->tostore = v;
-            a->tostore[a->ntostore++] = r;
-        } else {
-            change_as(a, r, false); /* a copy then, or an error said */
-        }
+        change_as(a, r, false);
         r->unstored = false;
     }
     return r->unpublished || r->unstored; /* look again at the next flush */
@@ -675,30 +661,6 @@ static bool pub_send(struct alerts *a, const char *topic, const void *data, size
            zmq_send(a->pub, data, len, ZMQ_DONTWAIT) >= 0;
 }
 
-/* An alert packed for the store or the PUB: in place when it is small (nearly all are), so the
- * thousands of a flush cost no allocation. */
-struct packed {
-    uint8_t small[1024];
-    uint8_t *p;
-    size_t n;
-};
-
-static bool pack_alert(const Floorwalker__Alert *m, struct packed *pk)
-{
-    pk->n = floorwalker__alert__get_packed_size(m);
-    pk->p = pk->n <= sizeof pk->small ? pk->small : malloc(pk->n);
-    if (!pk->p)
-        return false;
-    floorwalker__alert__pack(m, pk->p);
-    return true;
-}
-
-static void packed_free(struct packed *pk)
-{
-    if (pk->p != pk->small)
-        free(pk->p);
-}
-
 struct seq_put {
     struct store_txn *t;
     MDB_dbi meta;
@@ -734,30 +696,14 @@ static void store_packed(struct alerts *a, struct store_txn *t, const char *id, 
         store_txn_del_raw(t, a->db, uk, ul + 1);
 }
 
-/* A live record's figures, stored unpublished. */
-static fw_err store_live(struct alerts *a, struct store_txn *t, const Floorwalker__Alert *m)
-{
-    bool firing = m->state == FLOORWALKER__ALERT__STATE__FIRING;
-    struct packed pk = {.n = 0};
-    if (firing && !pack_alert(m, &pk))
-        return FW_ENOMEM;
-    store_packed(a, t, m->alert_id, firing, pk.p, pk.n, false);
-    if (firing)
-        packed_free(&pk);
-    return t->err;
-}
-
-/* The loop's part of a flush, recorded into its write set: the live figures it takes
- * (store_all), and each region's last pub_seq once (not once per message: thousands of puts of
- * a few keys for the writer). The changes themselves go in first (alerts_flush_fill). */
-static fw_err store_changes(struct alerts *a, struct store_txn *t)
+/* The loop's part of a flush, recorded into its write set: each region's last pub_seq, once
+ * (not once per message: thousands of puts of a few keys). The changes themselves go in first,
+ * from the writer thread (alerts_flush_fill). */
+static fw_err store_seqs(struct alerts *a, struct store_txn *t)
 {
     bool published = false;
     for (size_t i = 0; i < a->fl.n; i++)
         published |= a->fl.recs[i]->publish;
-    for (size_t i = 0; i < a->ntostore && !t->err; i++)
-        if (store_live(a, t, &a->tostore[i]->m) != FW_OK)
-            return t->err ? t->err : FW_ENOMEM;
     if (published && !t->err) {
         struct seq_put sp = {t, store_db(a->st, STORE_META)};
         htab_foreach(a->seqs, put_seq, &sp);
@@ -784,12 +730,12 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
         return FW_OK;
     }
     take_updates(a);
-    if (!a->nchanges && !a->ntostore)
+    if (!a->nchanges)
         return FW_OK;
     if (!a->pub) { /* rebuild mode */
         for (size_t i = 0; i < a->nchanges; i++)
             free(a->changes[i]);
-        a->nchanges = a->ntostore = 0;
+        a->nchanges = 0;
         return FW_OK;
     }
     if (a->nchanges > a->fl.cap) {
@@ -820,9 +766,7 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
     a->fl.on = true;
     struct store_txn t;
     store_txn_begin_recording(a->st, &t, w);
-    fw_err err = t.err ? t.err : store_changes(a, &t);
-    a->fl.live = a->ntostore > 0;
-    a->ntostore = 0;
+    fw_err err = t.err ? t.err : store_seqs(a, &t);
     fw_err end = store_txn_commit(&t); /* ends the recording's read transaction */
     if (!err)
         err = end;
@@ -834,28 +778,15 @@ fw_err alerts_flush_begin(struct alerts *a, struct store_wset *w, bool *started)
     return FW_OK;
 }
 
-static void requeue_unstored(const char *key, void *val, void *arg)
-{
-    struct alert_rec *r = val;
-    if (is_active(r)) {
-        r->unstored = true;
-        queue_update(arg, r);
-    }
-}
-
 void alerts_flush_end(struct alerts *a, fw_err err)
 {
     if (!a || !a->fl.on)
         return;
     a->fl.on = false;
-    bool live = a->fl.live;
-    a->fl.live = false;
     if (err != FW_OK) {
         /* Not stored: give the numbers back, and keep the changes, first, for the next flush. */
         log_err("storing %zu alert change(s) failed: %s; retrying later", a->fl.n,
                 fw_strerror(err));
-        if (live) /* which live figures it held is not kept: store them all again */
-            htab_foreach(a->active, requeue_unstored, a);
         for (size_t i = a->fl.n; i-- > 0;) {
             struct change *c = a->fl.recs[i];
             uint64_t *s = c->publish ? seq_of(a, c->region) : NULL;
@@ -1277,7 +1208,6 @@ void alerts_destroy(struct alerts **pa)
     free(a->fl.recs);
     free(a->fl.before);
     free(a->updated);
-    free(a->tostore);
     htab_destroy(&a->active, rec_free_v);
     htab_destroy(&a->seqs, free);
     htab_destroy(&a->fired, free);
