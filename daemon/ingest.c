@@ -651,13 +651,6 @@ static void store_event(struct ingest *in, struct pass *p, struct inmsg *m,
             return;
         }
     }
-    uint8_t *val = arena_alloc(&p->arena, 8 + s->len);
-    if (!val) {
-        t->err = FW_ENOMEM;
-        return;
-    }
-    be64_put(val, (uint64_t)(ev_now(in->loop) * 1000));
-    memcpy(val + 8, s->p, s->len);
     struct key k;
     key_init(&k, KEY_EVENT);
     uint64_t pos = p->pos0 + p->stored;
@@ -666,7 +659,13 @@ static void store_event(struct ingest *in, struct pass *p, struct inmsg *m,
         t->err = FW_ENOMEM;
         return;
     }
-    store_txn_put(t, store_db(in->st, STORE_EVENTS), &k, val, 8 + s->len, MDB_APPEND);
+    /* The value, the arrival time and the event's bytes, written in place. */
+    uint8_t *val =
+        store_txn_put_reserve(t, store_db(in->st, STORE_EVENTS), &k, 8 + s->len, MDB_APPEND);
+    if (!val)
+        return;
+    be64_put(val, (uint64_t)(ev_now(in->loop) * 1000));
+    memcpy(val + 8, s->p, s->len);
     p->stored++;
     p->sp.events_total++;
     p->sp.events_by_kind[stats_kind_index((int)e->body_case)]++;

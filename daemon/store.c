@@ -316,9 +316,10 @@ void store_txn_begin_recording(struct store *st, struct store_txn *t, struct sto
     t->wset = w;
 }
 
-/* Appends one record to a write set: op, dbi, flags, key and value lengths, the bytes. */
-static void wset_add(struct store_txn *t, uint8_t op, MDB_dbi dbi, unsigned flags, const void *k,
-                     size_t klen, const void *v, size_t vlen)
+/* Appends one record to a write set: op, dbi, flags, key and value lengths, the bytes (v NULL:
+ * the value's room only). Returns where the value is, NULL when out of memory. */
+static uint8_t *wset_add(struct store_txn *t, uint8_t op, MDB_dbi dbi, unsigned flags,
+                         const void *k, size_t klen, const void *v, size_t vlen)
 {
     struct store_wset *w = t->wset;
     struct wrec h = {op, (uint32_t)dbi, flags, (uint32_t)klen, (uint32_t)vlen};
@@ -330,18 +331,20 @@ static void wset_add(struct store_txn *t, uint8_t op, MDB_dbi dbi, unsigned flag
         uint8_t *nb = realloc(w->buf, ncap);
         if (!nb) {
             t->err = FW_ENOMEM;
-            return;
+            return NULL;
         }
         w->buf = nb;
         w->cap = ncap;
     }
+    uint8_t *val = w->buf + w->len + sizeof h + klen;
     memcpy(w->buf + w->len, &h, sizeof h);
     if (klen)
         memcpy(w->buf + w->len + sizeof h, k, klen);
-    if (vlen)
-        memcpy(w->buf + w->len + sizeof h + klen, v, vlen);
+    if (v && vlen)
+        memcpy(val, v, vlen);
     w->len = need;
     w->n++;
+    return val;
 }
 
 bool store_wset_reserve(struct store_wset *w, size_t bytes)
@@ -404,6 +407,20 @@ void store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t k
     int rc = mdb_put(t->txn, dbi, &mk, &mv, flags);
     if (rc)
         t->err = store_map_err(rc);
+}
+
+void *store_txn_put_reserve(struct store_txn *t, MDB_dbi dbi, const struct key *k, size_t vlen,
+                            unsigned flags)
+{
+    if (t->err)
+        return NULL;
+    if (t->wset)
+        return wset_add(t, WREC_PUT, dbi, flags, k->b, k->len, NULL, vlen);
+    MDB_val mk = {k->len, (void *)k->b}, mv = {vlen, NULL};
+    int rc = mdb_put(t->txn, dbi, &mk, &mv, flags | MDB_RESERVE);
+    if (rc)
+        t->err = store_map_err(rc);
+    return rc ? NULL : mv.mv_data;
 }
 
 fw_err store_txn_get_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen, MDB_val *v)

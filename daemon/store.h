@@ -89,6 +89,11 @@ void store_txn_put(struct store_txn *t, MDB_dbi dbi, const struct key *k, const 
                    size_t vlen, unsigned flags);
 void store_txn_put_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen, const void *v,
                        size_t vlen, unsigned flags);
+/* A put whose value the caller writes in place (LMDB's MDB_RESERVE; in a recording, the write
+ * set's room): returns where the vlen bytes go, valid until the next write in t; NULL when the
+ * transaction failed. Saves a copy of a large value (an event) built for the put. */
+void *store_txn_put_reserve(struct store_txn *t, MDB_dbi dbi, const struct key *k, size_t vlen,
+                            unsigned flags);
 /* FW_ENOTFOUND is returned but is not sticky; any other failure is. */
 fw_err store_txn_get(struct store_txn *t, MDB_dbi dbi, const struct key *k, MDB_val *v) FW_WUR;
 fw_err store_txn_get_raw(struct store_txn *t, MDB_dbi dbi, const void *k, size_t klen,
