@@ -81,6 +81,10 @@ struct rollup {
     struct htab *newidx; /* hex(prefix) -> struct newlist */
     struct htab *stores; /* id -> struct store_info */
     struct htab *zones;  /* name -> struct tz */
+    /* The on-hand cells of the event being applied, by sale line (a stock move's at 0), for
+     * the hook (rollup_on_hand): the stock rules read them without a second lookup. */
+    struct cell **on_hand;
+    size_t on_hand_cap;
     struct store_info **sorted;
     size_t nsorted;
     bool stores_changed;
@@ -590,10 +594,15 @@ static void product_line(struct cell *c, int64_t sign, int64_t qty, int64_t lnet
 }
 
 static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day, int hour,
-                       int64_t t, const Floorwalker__Sale *sa)
+                       int64_t t, const Floorwalker__Sale *sa, struct rollup_applied *ap)
 {
     uint8_t k[CELL_KEYMAX];
     size_t kl;
+    struct cell **oh = grow_array(r->on_hand, &r->on_hand_cap, sa->n_lines, sizeof *oh);
+    if (oh) { /* else the hook looks them up */
+        r->on_hand = oh;
+        ap->n_on_hand = sa->n_lines;
+    }
     int64_t items = 0, gross = 0, disc = 0;
     int kind = sa->kind;
     int64_t sign = kind == FLOORWALKER__SALE__KIND__SALE ? 1 : -1;
@@ -616,6 +625,8 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         ADD(r, k, kl, sign * ln->qty_milli, sign * lnet);
         kl = rollup_key(k, CELL_ON_HAND, s->id, "s", ln->sku);
         c = ADD(r, k, kl, -sign * ln->qty_milli);
+        if (ap->n_on_hand)
+            r->on_hand[i] = c;
         if (c && !cell_tag(c)[0] && ln->category)
             set_tag(c, ln->category);
         if (c && kind == FLOORWALKER__SALE__KIND__SALE && t > c->v[OH_LAST_SOLD_MS])
@@ -684,6 +695,12 @@ static void apply_stock(struct rollup *r, const struct store_info *s, int32_t da
     struct cell *oh = cell_get(r, k, kl);
     if (!oh)
         return;
+    struct cell **v = grow_array(r->on_hand, &r->on_hand_cap, 1, sizeof *v);
+    if (v) {
+        r->on_hand = v;
+        r->on_hand[0] = oh;
+        ap->n_on_hand = 1;
+    }
     int64_t q = m->qty_milli, moved = q;
     if (!cell_tag(oh)[0] && m->category)
         set_tag(oh, m->category); /* the SKU's category, for SKUs never sold */
@@ -1055,7 +1072,7 @@ static void apply_one(struct rollup *r, const Floorwalker__Event *e)
     struct rollup_applied ap = {.e = e, .s = s, .day = day};
     switch (e->body_case) {
     case FLOORWALKER__EVENT__BODY_SALE:
-        apply_sale(r, s, day, hour, e->event_time_ms, e->sale);
+        apply_sale(r, s, day, hour, e->event_time_ms, e->sale, &ap);
         break;
     case FLOORWALKER__EVENT__BODY_STOCK_MOVE:
         apply_stock(r, s, day, e->stock_move, &ap);
@@ -1523,6 +1540,17 @@ bool rollup_peek(struct rollup *r, const uint8_t *key, size_t klen, int64_t *cou
     return peek(r, key, klen, counters, n, tag, taglen) != NULL;
 }
 
+bool rollup_on_hand(struct rollup *r, const struct rollup_applied *ap, size_t i, int64_t *counters,
+                    size_t n, struct rollup_memo **memo)
+{
+    struct cell *c = i < ap->n_on_hand ? r->on_hand[i] : NULL;
+    if (!c)
+        return false;
+    read_cell(c, counters, n, NULL, 0);
+    *memo = cell_memo(c);
+    return true;
+}
+
 bool rollup_peek_memo(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters,
                       size_t n, struct rollup_memo **memo)
 {
@@ -1739,6 +1767,7 @@ void rollup_destroy(struct rollup **pr)
     htab_destroy(&r->cp.idx, free_newlist);
     free(r->cp.cells);
     free(r->dirty);
+    free(r->on_hand);
     htab_destroy(&r->stores, free);
     htab_destroy(&r->zones, free_zone);
     free(r->sorted);

@@ -134,6 +134,7 @@ struct rollup_applied {
     int32_t shift_day;              /* that shift's local day */
     int64_t shift_start, shift_end; /* (shift_start: CLOCK_IN only) */
     char shift_id[FW_ID_MAX + 1];   /* CLOCK_IN only */
+    size_t n_on_hand;               /* on-hand cells kept for the hook (rollup_on_hand) */
 };
 /* Called after each event is applied (after its commit, and in replay); not in a rebuild.
  * It may read cells with rollup_peek. */
@@ -250,6 +251,12 @@ struct rollup_memo {
  * cell could not be had (out of memory). Valid until the hook returns. */
 bool rollup_peek_memo(struct rollup *r, const uint8_t *key, size_t klen, int64_t *counters,
                       size_t n, struct rollup_memo **memo);
+
+/* During the hook: the on-hand cell of line i of the sale just applied (a stock move's: i = 0)
+ * as rollup_peek_memo reads it, without looking it up again. False when it was not kept (out
+ * of memory): look it up. */
+bool rollup_on_hand(struct rollup *r, const struct rollup_applied *ap, size_t i, int64_t *counters,
+                    size_t n, struct rollup_memo **memo);
 
 /* Copies the id at the start of a key suffix (NUL-terminated, or the whole suffix) into out.
  * False, and nothing copied, if it is longer than FW_ID_MAX. */

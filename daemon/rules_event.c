@@ -99,13 +99,16 @@ static void out_of_stock_msg(char *buf, size_t len, const Floorwalker__Alert *m)
 enum { HINT_NEGATIVE, HINT_OUT_OF_STOCK };
 #define MEMO_STOCK_QUIET 1
 
-/* out_of_stock and negative_stock of one SKU, from its on-hand cell. */
-static void stock(struct rules_event *re, const struct store_info *s, const char *sku)
+/* out_of_stock and negative_stock of one SKU, from its on-hand cell (line i of the event). */
+static void stock(struct rules_event *re, const struct rollup_applied *ap, size_t i,
+                  const char *sku)
 {
+    const struct store_info *s = ap->s;
     uint8_t k[KEYMAX];
     int64_t oh[OH_N];
     struct rollup_memo *memo, none = {0};
-    rollup_peek_memo(re->r, k, rollup_key(k, CELL_ON_HAND, s->id, "s", sku), oh, OH_N, &memo);
+    if (!rollup_on_hand(re->r, ap, i, oh, OH_N, &memo))
+        rollup_peek_memo(re->r, k, rollup_key(k, CELL_ON_HAND, s->id, "s", sku), oh, OH_N, &memo);
     if (!memo)
         memo = &none; /* out of memory: look them up */
     int64_t q = oh[OH_QTY];
@@ -151,7 +154,7 @@ static void on_sale(struct rules_event *re, const struct rollup_applied *ap)
     const struct store_info *s = ap->s;
     const Floorwalker__Sale *sa = ap->e->sale;
     for (size_t i = 0; i < sa->n_lines; i++)
-        stock(re, s, sa->lines[i]->sku);
+        stock(re, ap, i, sa->lines[i]->sku);
     bool cash = false;
     for (size_t i = 0; i < sa->n_tenders; i++)
         cash |= sa->tenders[i]->method == FLOORWALKER__TENDER__METHOD__CASH &&
@@ -194,7 +197,7 @@ static void count_variance(struct rules_event *re, const struct store_info *s,
 static void on_stock(struct rules_event *re, const struct rollup_applied *ap)
 {
     const Floorwalker__StockMove *m = ap->e->stock_move;
-    stock(re, ap->s, m->sku);
+    stock(re, ap, 0, m->sku);
     if (m->kind == FLOORWALKER__STOCK_MOVE__KIND__COUNT)
         count_variance(re, ap->s, m, ap->before);
     /* shrink_high is judged on closed days: rules_timer.c. */
