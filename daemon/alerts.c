@@ -676,21 +676,20 @@ static void put_seq(const char *region, void *val, void *arg)
     store_txn_put_raw(sp->t, sp->meta, sk, strlen(sk), sv, 8, 0);
 }
 
-/* Records one alert's state (FIRING stored as the packed message, RESOLVED removed) and
- * whether it is published. */
-static void store_packed(struct alerts *a, struct store_txn *t, const char *id, bool firing,
-                         const void *packed, size_t len, bool publish)
+/* Records one change: the alert's state (FIRING stored as its numbered bytes, RESOLVED
+ * removed) and whether it is published. */
+static void store_change(struct alerts *a, struct store_txn *t, const struct change *c)
 {
-    size_t idlen = strlen(id);
-    if (firing)
-        store_txn_put_raw(t, a->db, id, idlen, packed, len, 0);
+    size_t idlen = strlen(c->id);
+    if (c->firing)
+        store_txn_put_raw(t, a->db, c->id, idlen, c->data, c->len + c->slen, 0);
     else
-        store_txn_del_raw(t, a->db, id, idlen);
+        store_txn_del_raw(t, a->db, c->id, idlen);
     char uk[300];
-    size_t ul = strnlen(id, sizeof uk - 2);
+    size_t ul = strnlen(c->id, sizeof uk - 2);
     uk[0] = UNPUB_PREFIX;
-    memcpy(uk + 1, id, ul);
-    if (!publish)
+    memcpy(uk + 1, c->id, ul);
+    if (!c->publish)
         store_txn_put_raw(t, a->db, uk, ul + 1, "", 0, 0);
     else
         store_txn_del_raw(t, a->db, uk, ul + 1);
@@ -713,10 +712,8 @@ static fw_err store_seqs(struct alerts *a, struct store_txn *t)
 
 fw_err alerts_flush_fill(struct alerts *a, struct store_txn *t)
 {
-    for (size_t i = 0; i < a->fl.n && !t->err; i++) {
-        const struct change *c = a->fl.recs[i];
-        store_packed(a, t, c->id, c->firing, c->data, c->len + c->slen, c->publish);
-    }
+    for (size_t i = 0; i < a->fl.n && !t->err; i++)
+        store_change(a, t, a->fl.recs[i]);
     return t->err;
 }
 

@@ -138,6 +138,11 @@ static const uint8_t nv_of[256] = {
     [CELL_ON_DUTY_NOW] = 1,
     [CELL_SURGE] = SURGE_MAX + 1,
 };
+
+/* The cell types that carry the rules' memo (struct rollup_memo, rollup_peek_memo). */
+static const bool memo_of[256] = {
+    [CELL_ON_HAND] = true, /* the stock rules' (rules_event.c) */
+};
 /* clang-format on */
 
 /* Day-keyed types scan by (type, store, day); state types by (type, store); stores by type. */
@@ -454,7 +459,7 @@ static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
     if (slot->c)
         return slot->c;
     uint8_t nv = nv_of[key[0]];
-    bool has_memo = key[0] == CELL_ON_HAND; /* the stock rules' (rules_event.c) */
+    bool has_memo = memo_of[key[0]];
     struct cell *c =
         calloc(1, sizeof *c + nv * sizeof *c->v + (has_memo ? sizeof(struct rollup_memo) : 0) +
                       klen + TAG_MAX + 1);
