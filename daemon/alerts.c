@@ -95,6 +95,9 @@ struct alerts {
      * Stored at every flush, the stock alerts' figures (thousands, changing with each sale)
      * were most of the flush's work. */
     bool store_all;
+    /* Firing alerts whose figures are unstored; updated[ahead_off..] are not yet looked at
+     * by alerts_store_ahead. */
+    size_t nunstored, ahead_off;
     uint64_t published;
     uint8_t seq_tag; /* Alert.pub_seq's field tag (a varint), from its descriptor */
     /* Sends instead of zmq_send on pub when set (curve mode: auth_publish). */
@@ -283,6 +286,13 @@ static void change(struct alerts *a, struct alert_rec *r)
     change_as(a, r, true);
 }
 
+static void set_unstored(struct alerts *a, struct alert_rec *r, bool unstored)
+{
+    if (r->unstored != unstored)
+        a->nunstored += unstored ? 1 : (size_t)-1;
+    r->unstored = unstored;
+}
+
 /* Firing alert r may be unstored or unpublished: the next flush looks at it. */
 static void queue_update(struct alerts *a, struct alert_rec *r)
 {
@@ -367,7 +377,8 @@ static void update(struct alerts *a, struct alert_rec *r, enum rule_severity sev
     r->m.value = value;
     r->m.threshold = threshold;
     r->m.updated_ms = alerts_now(a);
-    r->unstored = r->unpublished = true;
+    set_unstored(a, r, true);
+    r->unpublished = true;
     queue_update(a, r);
 }
 
@@ -509,7 +520,8 @@ static void resolve(struct alerts *a, struct alert_rec *r, const char *why)
     count_active(a, r->m.rule, -1);
     r->m.state = FLOORWALKER__ALERT__STATE__RESOLVED;
     r->m.updated_ms = alerts_now(a);
-    r->unstored = r->unpublished = r->sev_changed = false;
+    set_unstored(a, r, false);
+    r->unpublished = r->sev_changed = false;
     if (!why || !why[0])
         why = "condition cleared";
     fresh_msg(r);
@@ -609,10 +621,11 @@ static bool take_update(struct alerts *a, struct alert_rec *r, int64_t now)
     if (due) {
         change_as(a, r, true);
         r->last_pub_ms = now;
-        r->unpublished = r->sev_changed = r->unstored = false;
+        r->unpublished = r->sev_changed = false;
+        set_unstored(a, r, false);
     } else if (r->unstored && a->store_all) {
         change_as(a, r, false);
-        r->unstored = false;
+        set_unstored(a, r, false);
     }
     return r->unpublished || r->unstored; /* look again at the next flush */
 }
@@ -643,6 +656,7 @@ static void take_updates(struct alerts *a)
             r->queued = false;
     }
     a->nupdated = keep;
+    a->ahead_off = 0;
     a->store_all = false;
 }
 
@@ -650,6 +664,33 @@ void alerts_flush_with_checkpoint(struct alerts *a)
 {
     if (a)
         a->store_all = true;
+}
+
+size_t alerts_unstored(const struct alerts *a)
+{
+    return a ? a->nunstored : 0;
+}
+
+#define AHEAD_CHUNK 32 /* alerts looked at between clock readings */
+
+bool alerts_store_ahead(struct alerts *a, uint64_t until_ns)
+{
+    if (!a)
+        return false;
+    while (a->ahead_off < a->nupdated) {
+        size_t end =
+            a->ahead_off + AHEAD_CHUNK < a->nupdated ? a->ahead_off + AHEAD_CHUNK : a->nupdated;
+        for (; a->ahead_off < end; a->ahead_off++) {
+            struct alert_rec *r = a->updated[a->ahead_off];
+            if (r && is_active(r) && r->unstored) {
+                change_as(a, r, false);
+                set_unstored(a, r, false);
+            }
+        }
+        if (a->ahead_off < a->nupdated && fw_mono_ns() >= until_ns)
+            return true;
+    }
+    return false;
 }
 
 /* Every published message goes out here: the alert lifecycle and the rollup reports alike. */

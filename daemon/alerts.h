@@ -103,6 +103,11 @@ bool alerts_flush_sending(const struct alerts *a);
 /* The next flush goes with a rollup checkpoint: it stores every firing alert's new figures,
  * published or not (between checkpoints only the published ones are stored). */
 void alerts_flush_with_checkpoint(struct alerts *a);
+/* Firing alerts whose figures are not stored yet: the checkpoint's flush would store them all. */
+size_t alerts_unstored(const struct alerts *a);
+/* Takes them for the next flush to store, published or not, until fw_mono_ns() reaches until_ns
+ * (ahead of a checkpoint, so that its own flush has few left); true while some remain. */
+bool alerts_store_ahead(struct alerts *a, uint64_t until_ns);
 
 /* Publishes one two-frame message on the PUB socket (the rollup reports). */
 void alerts_publish(struct alerts *a, const char *topic, const void *data, size_t len);

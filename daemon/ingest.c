@@ -142,9 +142,10 @@ struct ingest {
     struct flusher flushers[INGEST_FLUSHERS]; /* alerts, exporters: their changes */
     size_t nflushers;
     struct store_job job;
-    bool inflight; /* a job is with the writer */
-    bool job_cp;   /* ... it holds a checkpoint */
-    bool want_cp;  /* a checkpoint is due: it goes with the next job */
+    bool inflight;   /* a job is with the writer */
+    bool job_cp;     /* ... it holds a checkpoint */
+    bool want_cp;    /* a checkpoint is due: it goes with the next job */
+    bool ahead_done; /* ... and the alerts' figures have been stored ahead of it (store_ahead) */
     /*
      * A pass in slices: the loop receives and records messages a few at a time until [ingest]
      * pass_budget_ms of its work is spent (it reads the clock between chunks, whatever an event
@@ -155,12 +156,17 @@ struct ingest {
      */
     ev_idle apply_w; /* active while a committed pass is being applied */
     ev_idle send_w;  /* ... while a committed flush's alerts are being published */
+    ev_idle ahead_w; /* ... while the alerts' figures are stored ahead of a checkpoint */
     /* The slices of one loop iteration share one budget (slice_end): receiving, applying and
      * publishing can each be ready at once, and a query waits for all of them. */
     unsigned slice_iter;
-    uint64_t slice_end_ns; /* 0: none yet */
-    bool stopping;         /* ingest_destroy runs: no new job */
-    ev_io done_w;          /* the writer's eventfd */
+    uint64_t slice_end_ns;      /* 0: none yet */
+    bool (*waiting)(void *arg); /* a query waits: the slice ends early (ingest_set_yield) */
+    void *waiting_arg;
+    uint64_t yielded_ns; /* when a slice last ended early for one */
+    uint64_t asked_ns;   /* when waiting() was last asked */
+    bool stopping;       /* ingest_destroy runs: no new job */
+    ev_io done_w;        /* the writer's eventfd */
     struct rollup *rollup;
     struct rules *rules;
     struct alerts *alerts;
@@ -758,6 +764,55 @@ static bool record_msg(struct ingest *in, struct pass *p, struct inmsg *m,
     return true;
 }
 
+/*
+ * A slice ends once the loop iteration has spent [ingest] pass_budget_ms on slices (receiving,
+ * applying and publishing share it, and each does at least one chunk): the clock is read after
+ * each chunk, so a query waits behind at most one budget however the cost per event varies
+ * (cold cells, alert-heavy events), and mostly far less (slice_over). A chunk costs well under a
+ * millisecond: 64 events applied, 128 decoded or stored (RECORD_CHUNK; a message may be left
+ * mid-way, see record_msg).
+ */
+#define APPLY_CHUNK 64 /* events applied between clock readings */
+
+static uint64_t slice_end(struct ingest *in, uint64_t now)
+{
+    unsigned it = ev_iteration(in->loop);
+    if (it != in->slice_iter || !in->slice_end_ns) {
+        in->slice_iter = it;
+        in->slice_end_ns = now + (uint64_t)in->cfg->pass_budget_ms * 1000000u;
+    }
+    return in->slice_end_ns;
+}
+
+/* Whether the slice ending at `end` is over: its budget spent, or a query waits (answered
+ * between slices, it waits behind about a quarter of a millisecond instead of the budget).
+ * Slices end early at most once per half budget, so that queries asked back to back cannot
+ * take the loop from ingest, and the socket is asked at most every WAITING_NS (each asking is
+ * a system call). */
+#define WAITING_NS 250000u
+
+static bool slice_over(struct ingest *in, uint64_t end)
+{
+    uint64_t now = fw_mono_ns();
+    if (now >= end)
+        return true;
+    if (!in->waiting || now - in->asked_ns < WAITING_NS ||
+        now - in->yielded_ns < (uint64_t)in->cfg->pass_budget_ms * 500000u)
+        return false;
+    in->asked_ns = now;
+    if (!in->waiting(in->waiting_arg))
+        return false;
+    in->yielded_ns = now;
+    return true;
+}
+
+/* slice_end for a module that reads the clock itself: 0 (one chunk) when a query waits. */
+static uint64_t slice_until(struct ingest *in)
+{
+    uint64_t end = slice_end(in, fw_mono_ns());
+    return slice_over(in, end) ? 0 : end;
+}
+
 /* ---- a pass --------------------------------------------------------------------------------- */
 
 static void msg_release(struct inmsg *m)
@@ -899,7 +954,7 @@ static bool pass_slice(struct ingest *in, struct pass *p, uint64_t until_ns)
         while (p->rec_from < p->nmsgs && steps > 0 &&
                record_msg(in, p, &p->msgs[p->rec_from], &lim, &steps))
             p->rec_from++;
-        if (until_ns != UINT64_MAX && fw_mono_ns() >= until_ns)
+        if (until_ns != UINT64_MAX && slice_over(in, until_ns))
             break;
     }
     return p->rec_from == p->nmsgs || p->rec.err;
@@ -1005,25 +1060,6 @@ static void passes_failed(struct ingest *in, fw_err err)
         pass_failed(in, c, false, err);
 }
 
-/*
- * A slice ends once the loop iteration has spent [ingest] pass_budget_ms on slices (receiving,
- * applying and publishing share it, and each does at least one chunk): the clock is read after
- * each chunk, so a query waits behind at most one budget however the cost per event varies
- * (cold cells, alert-heavy events). A chunk costs well under a millisecond: 64 events applied,
- * 128 decoded or stored (RECORD_CHUNK; a message may be left mid-way, see record_msg).
- */
-#define APPLY_CHUNK 64 /* events applied between clock readings */
-
-static uint64_t slice_end(struct ingest *in, uint64_t now)
-{
-    unsigned it = ev_iteration(in->loop);
-    if (it != in->slice_iter || !in->slice_end_ns) {
-        in->slice_iter = it;
-        in->slice_end_ns = now + (uint64_t)in->cfg->pass_budget_ms * 1000000u;
-    }
-    return in->slice_end_ns;
-}
-
 static void submit(struct ingest *in);
 
 /* Receiving goes on while a pass can take messages (one is being recorded, or one is free and
@@ -1056,7 +1092,7 @@ static void apply_slice(struct ingest *in, bool all)
                 rules_seen(in->rules, p->applied[p->apply_off + i]);
         }
         p->apply_off += n;
-        if (!all && fw_mono_ns() >= end)
+        if (!all && slice_over(in, end))
             break;
     }
     /* All applied: the acks go out at once, the alert flush and the pass's end at the next
@@ -1097,8 +1133,7 @@ static void on_apply(struct ev_loop *loop, ev_idle *w, int revents)
  * like a pass is applied; the last slice asks for the next flush. */
 static void send_alerts(struct ingest *in)
 {
-    if (alerts_flush_sending(in->alerts) &&
-        alerts_flush_send(in->alerts, slice_end(in, fw_mono_ns()))) {
+    if (alerts_flush_sending(in->alerts) && alerts_flush_send(in->alerts, slice_until(in))) {
         ev_idle_start(in->loop, &in->send_w);
         return;
     }
@@ -1120,6 +1155,35 @@ static void sending_start(struct ingest *in)
 }
 
 /*
+ * A checkpoint's flush stores every firing alert's unstored figures: thousands of stock alerts,
+ * changing with each sale, held the loop for 5 ms there. So before a checkpoint begins they
+ * are taken a slice at a time from their own step (on_ahead), passes applied between; what
+ * changes again meanwhile (a few hundred) goes with the checkpoint. Returns whether the
+ * checkpoint waits for that.
+ */
+#define AHEAD_MIN 256 /* fewer unstored go with the checkpoint at once */
+
+static bool store_ahead(struct ingest *in)
+{
+    if (in->ahead_done || alerts_unstored(in->alerts) <= AHEAD_MIN) {
+        in->ahead_done = false;
+        return false;
+    }
+    ev_idle_start(in->loop, &in->ahead_w);
+    return true;
+}
+
+static void on_ahead(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    struct ingest *in = w->data;
+    if (alerts_store_ahead(in->alerts, slice_until(in)))
+        return;
+    ev_idle_stop(loop, w);
+    in->ahead_done = true;
+    submit(in);
+}
+
+/*
  * When the writer is free: one job, with the pass recorded and waiting, the alert and exporter
  * changes waiting and, when one is due, a rollup checkpoint's snapshot, all in one
  * transaction. The loop goes on receiving and recording the next pass meanwhile.
@@ -1134,8 +1198,9 @@ static void submit(struct ingest *in)
         return;
     bool flushing = false, cp = false;
     /* A checkpoint carries the alerts' unstored figures (alerts_flush_with_checkpoint), so it
-     * waits while the last flush's alerts are being published (on_send submits after). */
-    if (in->want_cp && in->rollup && !alerts_flush_sending(in->alerts)) {
+     * waits while the last flush's alerts are being published (on_send submits after), and
+     * while they are stored ahead (store_ahead). */
+    if (in->want_cp && in->rollup && !alerts_flush_sending(in->alerts) && !store_ahead(in)) {
         bool started = false;
         if (rollup_checkpoint_begin(in->rollup, &in->cp_wset, &started) != FW_OK)
             log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
@@ -1199,7 +1264,8 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     int64_t before = p->events;
     /* What the last slice left of its messages first; more once they are recorded. */
     bool whole = in->rec_p != p || pass_slice(in, p, end);
-    for (bool first = true; whole && !p->rec.err && (first || fw_mono_ns() < end); first = false) {
+    for (bool first = true; whole && !p->rec.err && (first || !slice_over(in, end));
+         first = false) {
         size_t got = collect(in, p, COLLECT_EVENTS, &drained);
         if (got && in->rec_p != p)
             pass_begin(in, p);
@@ -1221,6 +1287,12 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     record_end(in, p);
     submit(in);
     socket_update(in); /* rests while a recorded pass waits or both are taken */
+}
+
+void ingest_set_yield(struct ingest *in, bool (*waiting)(void *arg), void *arg)
+{
+    in->waiting = waiting;
+    in->waiting_arg = arg;
 }
 
 void ingest_checkpoint(struct ingest *in)
@@ -1358,6 +1430,8 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->apply_w.data = in;
     ev_idle_init(&in->send_w, on_send);
     in->send_w.data = in;
+    ev_idle_init(&in->ahead_w, on_ahead);
+    in->ahead_w.data = in;
     in->marks = htab_new();
     in->bindings = htab_new();
     /* Allocated once: messages must not move while a pass holds them (see collect). */
@@ -1436,7 +1510,9 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         ev_idle_stop(loop, &in->apply_w);
     if (ev_is_active(&in->send_w))
         ev_idle_stop(loop, &in->send_w); /* alerts_flush publishes the rest */
-    while (in->apply_p)                  /* committed passes: the rest is applied (and acked) now */
+    if (ev_is_active(&in->ahead_w))
+        ev_idle_stop(loop, &in->ahead_w);
+    while (in->apply_p) /* committed passes: the rest is applied (and acked) now */
         apply_slice(in, true);
     if (in->inflight) {
         /* The job in flight commits (or not); its terminals resend for their acks. */

@@ -54,6 +54,9 @@ ingest_flush_fn *ingest_add_flusher(struct ingest *in, ingest_flush_begin_fn *be
 /* A rollup checkpoint is due: its snapshot goes to the writer thread with the next pass, or
  * alone now when the writer is free. */
 void ingest_checkpoint(struct ingest *in);
+/* waiting(arg) says whether a query waits: the loop's slices (receiving, applying, publishing)
+ * end at the next chunk then, so that it is answered at once (query_waiting). */
+void ingest_set_yield(struct ingest *in, bool (*waiting)(void *arg), void *arg);
 /* The endpoint actually bound (tcp://...:* resolved to its port). */
 const char *ingest_endpoint(const struct ingest *in);
 /* Loads the persistent counters from the store. */

@@ -478,6 +478,7 @@ int main(int argc, char **argv)
     if (query_create(&q, loop, zctx, &cfg, st, &sp, &sr, rollup) != FW_OK)
         goto out;
     ingest_set_rules(in, rules, alerts);
+    ingest_set_yield(in, query_waiting, q);
     void *farg = NULL;
     ingest_flush_fn *flush =
         ingest_add_flusher(in, exports_flush_begin, NULL, exports_flush_end, exports, &farg);

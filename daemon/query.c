@@ -527,17 +527,19 @@ static void handle_one(struct query *q)
     stats_hist_add(&q->sr->query, fw_mono_ns() - t0);
 }
 
+bool query_waiting(void *arg)
+{
+    struct query *q = arg;
+    int ev = 0;
+    size_t len = sizeof ev;
+    return zmq_getsockopt(q->router, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN);
+}
+
 static void on_query(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
     struct query *q = w->data;
-    for (int i = 0; i < QUERY_PER_PASS; i++) {
-        int ev = 0;
-        size_t len = sizeof ev;
-        zmq_getsockopt(q->router, ZMQ_EVENTS, &ev, &len);
-        if (!(ev & ZMQ_POLLIN))
-            break;
+    for (int i = 0; i < QUERY_PER_PASS && query_waiting(q); i++)
         handle_one(q);
-    }
 }
 
 fw_err query_create(struct query **out, struct ev_loop *loop, void *zctx, const struct config *cfg,

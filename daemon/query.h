@@ -34,6 +34,8 @@ void query_set_exports(struct query *q, struct exports *x);
 
 /* The alerts endpoint as bound, told in STORES answers (clients of several daemons). */
 void query_set_alerts_endpoint(struct query *q, const char *ep);
+/* Whether a query waits on the socket (ingest ends its slice early for it: ingest_set_yield). */
+bool query_waiting(void *q);
 
 /* Serves the stats in the Prometheus format on http://listen/metrics, refreshed every second
  * from the loop. */

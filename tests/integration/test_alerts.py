@@ -1613,6 +1613,32 @@ class Updates(AlertTest):
                          (first.alert.first_fired_ms, first.alert.pub_seq),
                          "the same alert, current to the same message")
 
+    def test_held_updates_stored_ahead_of_a_checkpoint_survive_sigkill(self):
+        """Hundreds of held values, more than a checkpoint's own flush takes (the loop stores
+        them ahead of it, a slice at a time): after a SIGKILL each is still the last one."""
+        S, n = "UP3", 400
+        d, feed = self.start(store_cfg(S, "upd3"), extra="[rollup]\ncheckpoint_ms = 100\n")
+        till = Till(self, d, S)
+        m = only(["negative_stock"], S)
+        skus = ["N%03d" % i for i in range(n)]
+        till.send(*[stock_b(s, "ADJUST", -1000) for s in skus])
+        self.expect(feed, [fire("negative_stock", S, s, "WARNING", -1000, 0) for s in skus], m,
+                    "%d SKUs adjusted to -1" % n)
+        till.send(*[stock_b(s, "ADJUST", -1000) for s in skus])
+        self.expect_none(feed, m, "-2 within update_min_seconds: held, not published")
+        n0 = d.stats()["daemon"]["checkpoints"]
+        deadline = time.time() + 10 * fwtest.TIME_SCALE
+        while d.stats()["daemon"]["checkpoints"] < n0 + 2:
+            self.assertLess(time.time(), deadline, "no two rollup checkpoints within 10 s")
+            till.send(stock_b("Y", "RECEIVE", 1000, 100))
+            time.sleep(0.1)
+        d.kill()
+        d.start()
+        rows, _, _ = snapshot(d, region=REGION[S])
+        got = {aid: r["value"] for aid, r in rows.items() if aid.startswith("negative_stock/")}
+        self.assertEqual(got, {alert_id("negative_stock", S, s): -2000 for s in skus},
+                         "every held value, stored ahead of the checkpoint, survives")
+
     def test_surge_count_above_its_cap_refused(self):
         bad = os.path.join(self.tmp, "bad.conf")
         with open(bad, "w") as f:
