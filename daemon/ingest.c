@@ -134,6 +134,7 @@ struct ingest {
      * committed, waiting for the one being applied. */
     struct pass passes[2];
     struct pass *rec_p, *ready_p, *flight_p, *apply_p, *queue_p;
+    bool end_rec; /* rec_p ends at the next apply step (on_committed) */
     uint64_t serials;
     /* The writer thread's job: a pass's writes and/or a rollup checkpoint's snapshot, in one
      * transaction, committed while the loop records the next pass and serves queries and
@@ -1061,6 +1062,7 @@ static void passes_failed(struct ingest *in, fw_err err)
 }
 
 static void submit(struct ingest *in);
+static void record_end(struct ingest *in, struct pass *p);
 
 /* Receiving goes on while a pass can take messages (one is being recorded, or one is free and
  * no recorded pass waits for the writer: one waits at most, passes are committed in order)
@@ -1080,6 +1082,19 @@ static void apply_slice(struct ingest *in, bool all)
 {
     struct pass *p = in->apply_p;
     uint64_t t0 = fw_mono_ns(), end = slice_end(in, t0);
+    /* The pass being recorded ends first (see on_committed): it commits while this one is
+     * applied. What its last slice left of a message is recorded in slices too. */
+    if (in->end_rec && in->rec_p && !pass_slice(in, in->rec_p, all ? UINT64_MAX : end)) {
+        stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
+        return;
+    }
+    if (in->end_rec) {
+        in->end_rec = false;
+        if (in->rec_p) {
+            record_end(in, in->rec_p);
+            submit(in);
+        }
+    }
     bool applied_before = p->apply_off == p->napplied;
     alerts_hold_clock(in->alerts);
     while (p->apply_off < p->napplied) {
@@ -1369,10 +1384,10 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
         pass_committed(p);
         /* The loop applies it before it receives more: received meanwhile, a backlog would
          * take half the loop from the applying and grow the next pass without bound (a
-         * pass records three times faster than it applies). The pass being recorded ends here
-         * and commits while this one is applied. */
-        if (in->rec_p)
-            record_end(in, in->rec_p);
+         * pass records three times faster than it applies). The pass being recorded ends at
+         * the first apply step (what is left of a message may take milliseconds) and commits
+         * while this one is applied. */
+        in->end_rec = in->rec_p != NULL;
         submit(in);
         /* Applied from its own step (on_apply), like the publishing (on_send): this one
          * has the job's bookkeeping and the next submit. */
@@ -1503,6 +1518,7 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         struct pass *p = in->rec_p;
         store_txn_abort(&p->rec);
         in->rec_p = NULL;
+        in->end_rec = false;
         pass_undo(p, false);
         pass_release(in, p);
     }
