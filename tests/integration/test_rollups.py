@@ -54,6 +54,11 @@ CATEGORY = {
     "COFFEE": "grocery", "EGGS": "dairy", "CHIPS-A": "snacks", "CHIPS-B": "snacks",
     "BUNS": "bakery",
 }
+# A basket of 20 lines (more than the daemon looks up together: its other lines are looked up
+# one by one), two of them the same SKU, sold in NY2 a month before the rest.
+BASKET = ["PANTRY-%02d" % i for i in range(18)] + ["PANTRY-00", "PANTRY-07"]
+CATEGORY.update({sku: ("pantry" if i % 3 else "grocery") for i, sku in enumerate(BASKET[:18])})
+BASKET_LINES = [(sku, 1000 + 250 * i, 100 + 7 * i, i % 4, "") for i, sku in enumerate(BASKET)]
 
 DAY_MS = 86400000
 NOW_MS = fwtest.now_ms() // 60000 * 60000  # recent events are timed relative to this
@@ -164,6 +169,10 @@ def ago(days, minutes=0):
 # =============================================================================================
 
 EVENT_SPECS = [
+    ("NY2", "2026-02-20 12:00", sale("R-N2-B", "K7", "SALE", BASKET_LINES,
+                                     [("CARD", sum(line_net(dict(qty_milli=q, unit_price_cents=p,
+                                                                 discount_cents=d))
+                                                   for _, q, p, d, _ in BASKET_LINES))])),
     # --- rota for NY1, published days ahead ---
     ("NY1", "2026-03-05 08:00", shift("SHF-1", "E1", "2026-03-09 09:00", "2026-03-09 17:00")),
     ("NY1", "2026-03-05 08:01", shift("SHF-2", "E2", "2026-03-09 09:00", "2026-03-09 13:00")),
@@ -1077,6 +1086,8 @@ QUERIES = {
         Q("CATEGORIES", store_id="SH1", **MARCH),
         Q("CATEGORIES", store_id="NY1", from_day="2026-03-08", to_day="2026-03-08"),
         Q("CATEGORIES", scope="chain", **MARCH),
+        Q("TOP_SKUS", store_id="NY2", from_day="2026-02-01", to_day="2026-02-28", limit=25),
+        Q("CATEGORIES", store_id="NY2", from_day="2026-02-01", to_day="2026-02-28"),
     ],
     "cashiers": [
         Q("CASHIERS", store_id="NY1", from_day="2026-03-07", to_day="2026-03-09"),
