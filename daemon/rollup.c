@@ -449,10 +449,10 @@ static void hexkey(const uint8_t *p, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-/* The cell for key, from memory, else LMDB, else new and zero. NULL only when out of memory. */
-static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
+/* The cell for key of hash h (fw_hash), from memory, else LMDB, else new and zero. NULL only
+ * when out of memory. */
+static struct cell *cell_get_h(struct rollup *r, const uint8_t *key, size_t klen, uint64_t h)
 {
-    uint64_t h = fw_hash(key, klen);
     if ((r->cells.count + 1) * 4 > r->cells.cap * 3 && map_grow(&r->cells) != 0)
         return NULL;
     struct mslot *slot = map_slot(&r->cells, key, klen, h);
@@ -485,6 +485,37 @@ static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
     slot->c = c;
     r->cells.count++;
     return c;
+}
+
+static struct cell *cell_get(struct rollup *r, const uint8_t *key, size_t klen)
+{
+    return cell_get_h(r, key, klen, fw_hash(key, klen));
+}
+
+/*
+ * Cells looked up together: their keys and hashes first, and their map slots prefetched, then
+ * the cells their slots hold, then the lookups (cell_get_h), so that the cache misses of a
+ * sale's lines (product and on-hand cells: the large, random part of the working set) overlap
+ * instead of coming one after another.
+ */
+struct pkey {
+    uint8_t k[CELL_KEYMAX];
+    size_t kl;
+    uint64_t h;
+};
+
+static void prefetch_cells(const struct rollup *r, struct pkey *p, size_t n)
+{
+    size_t mask = r->cells.cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        p[i].h = fw_hash(p[i].k, p[i].kl);
+        __builtin_prefetch(&r->cells.slots[p[i].h & mask]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct mslot *sl = &r->cells.slots[p[i].h & mask];
+        if (sl->c && sl->hash == p[i].h)
+            __builtin_prefetch(sl->c);
+    }
 }
 
 /* Indexes a cell that LMDB does not have by its scan prefix, so scans find it. */
@@ -533,16 +564,20 @@ static void cell_dirty(struct rollup *r, struct cell *c)
 }
 
 /* Adds deltas to the first n counters of a cell (use ADD: it counts and converts them). */
-static struct cell *add_arr(struct rollup *r, const uint8_t *key, size_t klen, const int64_t *d,
-                            size_t n)
+static struct cell *add_arr_c(struct rollup *r, struct cell *c, const int64_t *d, size_t n)
 {
-    struct cell *c = cell_get(r, key, klen);
     if (!c)
         return NULL;
     for (size_t i = 0; i < n && i < c->nv; i++)
         c->v[i] += d[i];
     cell_dirty(r, c);
     return c;
+}
+
+static struct cell *add_arr(struct rollup *r, const uint8_t *key, size_t klen, const int64_t *d,
+                            size_t n)
+{
+    return add_arr_c(r, cell_get(r, key, klen), d, n);
 }
 
 #define ADD(r, k, kl, ...)                                                                         \
@@ -598,6 +633,8 @@ static void product_line(struct cell *c, int64_t sign, int64_t qty, int64_t lnet
     }
 }
 
+#define SALE_PREFETCH 16 /* lines whose cells are looked up together */
+
 static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day, int hour,
                        int64_t t, const Floorwalker__Sale *sa, struct rollup_applied *ap)
 {
@@ -611,6 +648,15 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
     int64_t items = 0, gross = 0, disc = 0;
     int kind = sa->kind;
     int64_t sign = kind == FLOORWALKER__SALE__KIND__SALE ? 1 : -1;
+    /* Each line's product and on-hand cells, looked up together (prefetch_cells). */
+    struct pkey pk[2 * SALE_PREFETCH];
+    size_t npf = sa->n_lines < SALE_PREFETCH ? sa->n_lines : SALE_PREFETCH;
+    for (size_t i = 0; i < npf; i++) {
+        const Floorwalker__SaleLine *ln = sa->lines[i];
+        pk[2 * i].kl = rollup_key(pk[2 * i].k, CELL_PRODUCT, s->id, "ds", day, ln->sku);
+        pk[2 * i + 1].kl = rollup_key(pk[2 * i + 1].k, CELL_ON_HAND, s->id, "s", ln->sku);
+    }
+    prefetch_cells(r, pk, 2 * npf);
     for (size_t i = 0; i < sa->n_lines; i++) {
         const Floorwalker__SaleLine *ln = sa->lines[i];
         int64_t lg = round_div1000((__int128)ln->qty_milli * ln->unit_price_cents);
@@ -618,8 +664,13 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         items += ln->qty_milli;
         gross += lg;
         disc += ln->discount_cents;
-        kl = rollup_key(k, CELL_PRODUCT, s->id, "ds", day, ln->sku);
-        struct cell *c = cell_get(r, k, kl);
+        struct cell *c;
+        if (i < npf) {
+            c = cell_get_h(r, pk[2 * i].k, pk[2 * i].kl, pk[2 * i].h);
+        } else {
+            kl = rollup_key(k, CELL_PRODUCT, s->id, "ds", day, ln->sku);
+            c = cell_get(r, k, kl);
+        }
         if (c) {
             product_line(c, sign, ln->qty_milli, lnet, ln->promo && ln->promo[0]);
             cell_dirty(r, c);
@@ -628,8 +679,13 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
             set_tag(c, ln->category);
         kl = rollup_key(k, CELL_CATEGORY, s->id, "ds", day, ln->category ? ln->category : "");
         ADD(r, k, kl, sign * ln->qty_milli, sign * lnet);
-        kl = rollup_key(k, CELL_ON_HAND, s->id, "s", ln->sku);
-        c = ADD(r, k, kl, -sign * ln->qty_milli);
+        if (i < npf) {
+            c = cell_get_h(r, pk[2 * i + 1].k, pk[2 * i + 1].kl, pk[2 * i + 1].h);
+        } else {
+            kl = rollup_key(k, CELL_ON_HAND, s->id, "s", ln->sku);
+            c = cell_get(r, k, kl);
+        }
+        c = add_arr_c(r, c, (const int64_t[]){-sign * ln->qty_milli}, 1);
         if (ap->n_on_hand)
             r->on_hand[i] = c;
         if (c && !cell_tag(c)[0] && ln->category)
