@@ -15,6 +15,9 @@ struct slot {
 struct htab {
     struct slot *slots;
     size_t cap, count;
+    struct slot *last; /* the last slot htab_get found: lookups often repeat the one before
+                        * (a batch's events share a store and a terminal), and a string
+                        * comparison is cheaper than hashing the key */
 };
 
 static uint64_t hash_of(const char *s)
@@ -46,10 +49,15 @@ static struct slot *find(const struct htab *h, const char *key, uint64_t hash)
     }
 }
 
-void *htab_get(const struct htab *h, const char *key)
+void *htab_get(struct htab *h, const char *key)
 {
+    if (h->last && !strcmp(h->last->key, key))
+        return h->last->val;
     struct slot *s = find(h, key, hash_of(key));
-    return s->key ? s->val : NULL;
+    if (!s->key)
+        return NULL;
+    h->last = s;
+    return s->val;
 }
 
 static int grow(struct htab *h)
@@ -64,6 +72,7 @@ static int grow(struct htab *h)
     free(h->slots);
     h->slots = n.slots;
     h->cap = n.cap;
+    h->last = NULL;
     return 0;
 }
 

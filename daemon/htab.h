@@ -8,7 +8,8 @@
 struct htab;
 
 struct htab *htab_new(void);
-void *htab_get(const struct htab *h, const char *key);
+/* Not const: it remembers the slot it found, for the next lookup of the same key. */
+void *htab_get(struct htab *h, const char *key);
 /* Inserts or replaces; returns 0, or -1 when out of memory. */
 int htab_put(struct htab *h, const char *key, void *val) __attribute__((warn_unused_result));
 size_t htab_count(const struct htab *h);
