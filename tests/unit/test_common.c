@@ -507,10 +507,18 @@ static void test_htab_basic(void **state)
     assert_null(htab_get(h, "xx"));
     assert_int_equal(htab_count(h), 3);
 
-    /* Replace: same count, new value. */
+    /* Replace: same count, new value (also when the key was the last one found). */
+    assert_ptr_equal(htab_get(h, "x"), &a);
     assert_int_equal(htab_put(h, "x", &c), 0);
     assert_ptr_equal(htab_get(h, "x"), &c);
+    assert_ptr_equal(htab_get(h, "x"), &c);
     assert_int_equal(htab_count(h), 3);
+    /* The last one found is no answer for another key, a prefix of it or one it prefixes. */
+    assert_ptr_equal(htab_get(h, "y"), &b);
+    assert_null(htab_get(h, "yy"));
+    assert_ptr_equal(htab_get(h, ""), &c);
+    assert_null(htab_get(h, "y "));
+    assert_ptr_equal(htab_get(h, "y"), &b);
 
     /* Keys are copied. */
     snprintf(key, sizeof key, "tmp");
@@ -541,6 +549,10 @@ static void test_htab_grow(void **state)
         snprintf(key, sizeof key, "k%ld", i);
         assert_int_equal(htab_put(h, key, v), 0);
         assert_int_equal(htab_count(h), (size_t)i + 1);
+        /* Found again across grows (the slot last found moves with them). */
+        long *first = htab_get(h, "k0");
+        if (!first || *first != 0)
+            fail_msg("k0 lost after putting %s", key);
     }
     /* Everything is still there after many grows. */
     for (long i = 0; i < N; i++) {
