@@ -786,7 +786,7 @@ static uint64_t slice_end(struct ingest *in, uint64_t now)
 }
 
 /* Whether the slice ending at `end` is over: its budget spent, or a query waits (answered
- * between slices, it waits behind about a quarter of a millisecond instead of the budget).
+ * between slices, it waits behind a chunk and at most half a budget instead of the budget).
  * Slices end early at most once per half budget, so that queries asked back to back cannot
  * take the loop from ingest, and the socket is asked at most every WAITING_NS (each asking is
  * a system call). */

@@ -638,6 +638,20 @@ static void product_line(struct cell *c, int64_t sign, int64_t qty, int64_t lnet
 
 #define SALE_PREFETCH 16 /* lines whose cells are looked up together */
 
+/* The product and on-hand keys of sale lines from..from+SALE_PREFETCH (pk[2j], pk[2j+1] for
+ * line from+j), their cells prefetched (prefetch_cells). */
+static void sale_keys(const struct rollup *r, const struct store_info *s, int32_t day,
+                      const Floorwalker__Sale *sa, size_t from, struct pkey *pk)
+{
+    size_t n = sa->n_lines - from < SALE_PREFETCH ? sa->n_lines - from : SALE_PREFETCH;
+    for (size_t j = 0; j < n; j++) {
+        const char *sku = sa->lines[from + j]->sku;
+        pk[2 * j].kl = rollup_key(pk[2 * j].k, CELL_PRODUCT, s->id, "ds", day, sku);
+        pk[2 * j + 1].kl = rollup_key(pk[2 * j + 1].k, CELL_ON_HAND, s->id, "s", sku);
+    }
+    prefetch_cells(r, pk, 2 * n);
+}
+
 static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day, int hour,
                        int64_t t, const Floorwalker__Sale *sa, struct rollup_applied *ap)
 {
@@ -651,29 +665,19 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
     int64_t items = 0, gross = 0, disc = 0;
     int kind = sa->kind;
     int64_t sign = kind == FLOORWALKER__SALE__KIND__SALE ? 1 : -1;
-    /* Each line's product and on-hand cells, looked up together (prefetch_cells). */
+    /* Each line's product and on-hand cells, looked up SALE_PREFETCH lines at a time. */
     struct pkey pk[2 * SALE_PREFETCH];
-    size_t npf = sa->n_lines < SALE_PREFETCH ? sa->n_lines : SALE_PREFETCH;
-    for (size_t i = 0; i < npf; i++) {
-        const Floorwalker__SaleLine *ln = sa->lines[i];
-        pk[2 * i].kl = rollup_key(pk[2 * i].k, CELL_PRODUCT, s->id, "ds", day, ln->sku);
-        pk[2 * i + 1].kl = rollup_key(pk[2 * i + 1].k, CELL_ON_HAND, s->id, "s", ln->sku);
-    }
-    prefetch_cells(r, pk, 2 * npf);
     for (size_t i = 0; i < sa->n_lines; i++) {
         const Floorwalker__SaleLine *ln = sa->lines[i];
+        const struct pkey *lk = &pk[2 * (i % SALE_PREFETCH)];
+        if (i % SALE_PREFETCH == 0)
+            sale_keys(r, s, day, sa, i, pk);
         int64_t lg = round_div1000((__int128)ln->qty_milli * ln->unit_price_cents);
         int64_t lnet = lg - ln->discount_cents;
         items += ln->qty_milli;
         gross += lg;
         disc += ln->discount_cents;
-        struct cell *c;
-        if (i < npf) {
-            c = cell_get_h(r, pk[2 * i].k, pk[2 * i].kl, pk[2 * i].h);
-        } else {
-            kl = rollup_key(k, CELL_PRODUCT, s->id, "ds", day, ln->sku);
-            c = cell_get(r, k, kl);
-        }
+        struct cell *c = cell_get_h(r, lk[0].k, lk[0].kl, lk[0].h);
         if (c) {
             product_line(c, sign, ln->qty_milli, lnet, ln->promo && ln->promo[0]);
             cell_dirty(r, c);
@@ -682,13 +686,8 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
             set_tag(c, ln->category);
         kl = rollup_key(k, CELL_CATEGORY, s->id, "ds", day, ln->category ? ln->category : "");
         ADD(r, k, kl, sign * ln->qty_milli, sign * lnet);
-        if (i < npf) {
-            c = cell_get_h(r, pk[2 * i + 1].k, pk[2 * i + 1].kl, pk[2 * i + 1].h);
-        } else {
-            kl = rollup_key(k, CELL_ON_HAND, s->id, "s", ln->sku);
-            c = cell_get(r, k, kl);
-        }
-        c = add_arr_c(r, c, (const int64_t[]){-sign * ln->qty_milli}, 1);
+        c = add_arr_c(r, cell_get_h(r, lk[1].k, lk[1].kl, lk[1].h),
+                      (const int64_t[]){-sign * ln->qty_milli}, 1);
         if (ap->n_on_hand)
             r->on_hand[i] = c;
         if (c && !cell_tag(c)[0] && ln->category)

@@ -1584,6 +1584,16 @@ class Updates(AlertTest):
         self.assertTrue(res.alert.message.startswith("resolved (drawer closed)"),
                         res.alert.message)
 
+    def two_checkpoints(self, d, till):
+        """Waits for two rollup checkpoints ending after now: the second began after what was
+        acked before. Unrelated stock receipts keep cells dirty, so checkpoints go on."""
+        n = d.stats()["daemon"]["checkpoints"]
+        deadline = time.time() + 10 * fwtest.TIME_SCALE
+        while d.stats()["daemon"]["checkpoints"] < n + 2:
+            self.assertLess(time.time(), deadline, "no two rollup checkpoints within 10 s")
+            till.send(stock_b("Y", "RECEIVE", 1000, 100))
+            time.sleep(0.1)
+
     def test_held_update_stored_with_a_checkpoint_survives_sigkill(self):
         """A value held back by update_min_seconds is stored with the next rollup checkpoint:
         after that checkpoint the log replay no longer holds the event that set it, so a
@@ -1597,14 +1607,7 @@ class Updates(AlertTest):
         (first,) = self.expect(feed, [e], m, "expected cash 500001")
         till.send(sale_b(1, "K1", cash=True))
         self.expect_none(feed, m, "500002 within update_min_seconds: held, not published")
-        # Two checkpoints ending after the sale's ack: the second began after it. Unrelated
-        # stock receipts keep cells dirty, so checkpoints go on.
-        n = d.stats()["daemon"]["checkpoints"]
-        deadline = time.time() + 10 * fwtest.TIME_SCALE
-        while d.stats()["daemon"]["checkpoints"] < n + 2:
-            self.assertLess(time.time(), deadline, "no two rollup checkpoints within 10 s")
-            till.send(stock_b("Y", "RECEIVE", 1000, 100))
-            time.sleep(0.1)
+        self.two_checkpoints(d, till)
         d.kill()
         d.start()
         row = self.in_snapshot(d, e._replace(value=500002))
@@ -1626,12 +1629,7 @@ class Updates(AlertTest):
                     "%d SKUs adjusted to -1" % n)
         till.send(*[stock_b(s, "ADJUST", -1000) for s in skus])
         self.expect_none(feed, m, "-2 within update_min_seconds: held, not published")
-        n0 = d.stats()["daemon"]["checkpoints"]
-        deadline = time.time() + 10 * fwtest.TIME_SCALE
-        while d.stats()["daemon"]["checkpoints"] < n0 + 2:
-            self.assertLess(time.time(), deadline, "no two rollup checkpoints within 10 s")
-            till.send(stock_b("Y", "RECEIVE", 1000, 100))
-            time.sleep(0.1)
+        self.two_checkpoints(d, till)
         d.kill()
         d.start()
         rows, _, _ = snapshot(d, region=REGION[S])
