@@ -134,7 +134,6 @@ static const uint8_t nv_of[256] = {
     [CELL_ON_DUTY] = 1,
     [CELL_STORE] = 1,
     [CELL_SALES_DAY] = SH_N,
-    [CELL_DAY_TOTAL] = DT_N,
     [CELL_ON_DUTY_NOW] = 1,
     [CELL_SURGE] = SURGE_MAX + 1,
 };
@@ -162,7 +161,6 @@ static bool day_keyed(uint8_t t)
     case CELL_DAY_SHIFT:
     case CELL_ATTENDANCE:
     case CELL_ON_DUTY:
-    case CELL_DAY_TOTAL:
     case CELL_SALES_DAY:
         return true;
     default:
@@ -733,8 +731,6 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         kind == FLOORWALKER__SALE__KIND__SALE ? items : 0,
         (int64_t)(kind == FLOORWALKER__SALE__KIND__RETURN),
         (int64_t)(kind == FLOORWALKER__SALE__KIND__POST_VOID), 0);
-    kl = rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day);
-    ADD(r, k, kl, sh[SH_TXNS], sh[SH_GROSS], sh[SH_RET_C], sh[SH_NET]);
     if (cash) {
         /* Cash moves the drawer the cashier has open. */
         kl = rollup_key(k, CELL_CASHIER_DRAWER, s->id, "s", sa->cashier_id);

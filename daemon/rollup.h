@@ -51,9 +51,10 @@ enum {
     CELL_WORKER = 'W',         /* store employee (live clock state) */
     CELL_ON_DUTY = 'U',        /* store day hour: on-duty milliseconds */
     CELL_STORE = 'Z',          /* store: seen */
-    CELL_DAY_TOTAL = 'Y',      /* store day: txns, gross, returns cents, net (for rules) */
-    CELL_ON_DUTY_NOW = 'N',    /* store: employees clocked in and not on break */
-    CELL_SURGE = 'V',          /* store: times of the last complaints opened (a ring) */
+    /* 'Y' held a copy of four of CELL_SALES_DAY's figures before 2026-12: databases may
+     * still have such cells (nothing reads them); do not reuse the letter. */
+    CELL_ON_DUTY_NOW = 'N', /* store: employees clocked in and not on break */
+    CELL_SURGE = 'V',       /* store: times of the last complaints opened (a ring) */
 };
 
 /* Counter indexes of the cells the query side reads. */
@@ -77,7 +78,6 @@ enum { KA_TXNS, KA_NET, KA_ITEMS, KA_RET_N, KA_VOID_N, KA_OVER_SHORT, KA_N };
  * figures add up each COUNT's variance without its sign, so +3 and -3 do not cancel out. */
 enum { MV_QTY, MV_VALUE, MV_GROSS_QTY, MV_GROSS_VALUE, MV_N };
 enum { OH_QTY, OH_LAST_SOLD_MS, OH_N };
-enum { DT_TXNS, DT_GROSS, DT_RET_C, DT_NET, DT_N };
 #define SURGE_MAX 13 /* complaint_surge_count above this is judged on the last 13 */
 enum {
     CQ_OPENED,

@@ -43,19 +43,19 @@ static void day_subject(char *out, size_t len, const char *what, int32_t day)
 static void return_rate(struct rules_event *re, const struct store_info *s, int32_t day)
 {
     uint8_t k[KEYMAX];
-    int64_t dt[DT_N];
-    rollup_peek(re->r, k, rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day), dt, DT_N, NULL, 0);
+    int64_t sd[SH_N];
+    rollup_peek(re->r, k, rollup_key(k, CELL_SALES_DAY, s->id, "d", day), sd, SH_N, NULL, 0);
     char subj[16];
     day_subject(subj, sizeof subj, NULL, day);
     int64_t pct = TH(s, TH_RETURN_RATE_PCT), min = TH(s, TH_RETURN_RATE_MIN_TXNS);
-    int64_t bp = dt[DT_GROSS] ? dt[DT_RET_C] * 10000 / dt[DT_GROSS] : 0;
-    if (dt[DT_TXNS] >= min && dt[DT_GROSS] > 0 && dt[DT_RET_C] * 100 >= pct * dt[DT_GROSS])
+    int64_t bp = sd[SH_GROSS] ? sd[SH_RET_C] * 10000 / sd[SH_GROSS] : 0;
+    if (sd[SH_TXNS] >= min && sd[SH_GROSS] > 0 && sd[SH_RET_C] * 100 >= pct * sd[SH_GROSS])
         alerts_raise(re->a, RULE_RETURN_RATE_HIGH, s->id, s->region, subj, SEV_WARNING, bp,
                      pct * 100, day,
                      "returns are %s of gross sales today, at or above %s (%s of %s, %" PRId64
                      " transactions)",
-                     MSG_RATE(bp), MSG_RATE(pct * 100), MSG_MONEY(re->cfg, dt[DT_RET_C], s->id),
-                     MSG_MONEY(re->cfg, dt[DT_GROSS], s->id), dt[DT_TXNS]);
+                     MSG_RATE(bp), MSG_RATE(pct * 100), MSG_MONEY(re->cfg, sd[SH_RET_C], s->id),
+                     MSG_MONEY(re->cfg, sd[SH_GROSS], s->id), sd[SH_TXNS]);
     else
         alerts_clear(re->a, RULE_RETURN_RATE_HIGH, s->id, subj, NULL);
 }

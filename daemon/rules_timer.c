@@ -296,15 +296,15 @@ static void shrink_closed_day(struct rules *ru, const struct store_info *s, stru
                               int32_t day)
 {
     uint8_t k[160];
-    int64_t value = 0, mv[MV_N], dt[DT_N];
+    int64_t value = 0, mv[MV_N], sd[SH_N];
     for (int kind = FLOORWALKER__STOCK_MOVE__KIND__DAMAGE;
          kind <= FLOORWALKER__STOCK_MOVE__KIND__SHRINK; kind++) {
         rollup_get(ru->r, txn, k, rollup_key(k, CELL_MOVES, s->id, "db", day, kind), mv, MV_N, NULL,
                    0);
         value += mv[MV_VALUE];
     }
-    rollup_get(ru->r, txn, k, rollup_key(k, CELL_DAY_TOTAL, s->id, "d", day), dt, DT_N, NULL, 0);
-    int64_t net = dt[DT_NET];
+    rollup_get(ru->r, txn, k, rollup_key(k, CELL_SALES_DAY, s->id, "d", day), sd, SH_N, NULL, 0);
+    int64_t net = sd[SH_NET];
     int64_t bp = TH(s->id, TH_SHRINK_RATE_BP), min = TH(s->id, TH_SHRINK_MIN_CENTS);
     int64_t limit = net > 0 ? net * bp / 10000 : 0;
     if (limit < min)
@@ -394,11 +394,11 @@ static void tick_store(struct rules *ru, const struct store_info *s, struct stor
     }
 
     /* sales_behind_target, judged at each hour during opening hours. */
-    int64_t target = 0, dt[DT_N];
+    int64_t target = 0, sd[SH_N];
     kl = rollup_key(k, CELL_TARGET, s->id, "d", l.day);
     rollup_get(ru->r, txn, k, kl, &target, 1, NULL, 0);
-    kl = rollup_key(k, CELL_DAY_TOTAL, s->id, "d", l.day);
-    rollup_get(ru->r, txn, k, kl, dt, DT_N, NULL, 0);
+    kl = rollup_key(k, CELL_SALES_DAY, s->id, "d", l.day);
+    rollup_get(ru->r, txn, k, kl, sd, SH_N, NULL, 0);
     char subj[16];
     tz_format_day(l.day, subj);
     if (open && target > 0 && close_min > open_min) {
@@ -415,18 +415,18 @@ static void tick_store(struct rules *ru, const struct store_info *s, struct stor
         int64_t gap = target * TH(s->id, TH_SALES_BEHIND_MIN_GAP_PCT) / 100;
         bool new_hour = ss && ss->last_hour != l.hour;
         bool firing = alerts_active(ru->a, RULE_SALES_BEHIND_TARGET, s->id, subj);
-        if (dt[DT_NET] < due && new_hour && (firing || due - dt[DT_NET] >= gap))
+        if (sd[SH_NET] < due && new_hour && (firing || due - sd[SH_NET] >= gap))
             alerts_raise(ru->a, RULE_SALES_BEHIND_TARGET, s->id, s->region, subj, SEV_WARNING,
-                         dt[DT_NET], due, l.day,
+                         sd[SH_NET], due, l.day,
                          "net sales of %s today are below the %s due by now (%" PRId64
                          "%% of the day's target %s, %s)",
-                         MSG_MONEY(ru->cfg, dt[DT_NET], s->id), MSG_MONEY(ru->cfg, due, s->id), pct,
+                         MSG_MONEY(ru->cfg, sd[SH_NET], s->id), MSG_MONEY(ru->cfg, due, s->id), pct,
                          MSG_MONEY(ru->cfg, target, s->id),
                          !profiled ? "pro rata over the opening hours (no sales history yet)"
                          : ss->profile.weekdays
                              ? "by the store's hourly profile of the last 4 same weekdays"
                              : "by the store's hourly profile of its last 7 days");
-        else if (dt[DT_NET] >= due)
+        else if (sd[SH_NET] >= due)
             alerts_clear(ru->a, RULE_SALES_BEHIND_TARGET, s->id, subj, "caught up with the target");
         if (ss)
             ss->last_hour = l.hour;
