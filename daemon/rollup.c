@@ -85,6 +85,7 @@ struct rollup {
      * the hook (rollup_on_hand): the stock rules read them without a second lookup. */
     struct cell **on_hand;
     size_t on_hand_cap;
+    struct cell *sales_day; /* a sale's day cell, for the hook (rollup_sales_day) */
     struct store_info **sorted;
     size_t nsorted;
     bool stores_changed;
@@ -724,6 +725,10 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
             for (int i = 0; i < SH_N; i++)
                 c->v[i] += sh[i];
             cell_dirty(r, c);
+        }
+        if (pass) {
+            r->sales_day = c;
+            ap->sales_day = c != NULL;
         }
     }
     kl = rollup_key(k, CELL_CASHIER, s->id, "ds", day, sa->cashier_id);
@@ -1607,6 +1612,15 @@ bool rollup_on_hand(struct rollup *r, const struct rollup_applied *ap, size_t i,
         return false;
     read_cell(c, counters, n, NULL, 0);
     *memo = cell_memo(c);
+    return true;
+}
+
+bool rollup_sales_day(struct rollup *r, const struct rollup_applied *ap, int64_t *counters,
+                      size_t n)
+{
+    if (!ap->sales_day)
+        return false;
+    read_cell(r->sales_day, counters, n, NULL, 0);
     return true;
 }
 

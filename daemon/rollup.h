@@ -135,6 +135,7 @@ struct rollup_applied {
     int64_t shift_start, shift_end; /* (shift_start: CLOCK_IN only) */
     char shift_id[FW_ID_MAX + 1];   /* CLOCK_IN only */
     size_t n_on_hand;               /* on-hand cells kept for the hook (rollup_on_hand) */
+    bool sales_day;                 /* a sale's day cell kept for the hook (rollup_sales_day) */
 };
 /* Called after each event is applied (after its commit, and in replay); not in a rebuild.
  * It may read cells with rollup_peek. */
@@ -257,6 +258,11 @@ bool rollup_peek_memo(struct rollup *r, const uint8_t *key, size_t klen, int64_t
  * of memory): look it up. */
 bool rollup_on_hand(struct rollup *r, const struct rollup_applied *ap, size_t i, int64_t *counters,
                     size_t n, struct rollup_memo **memo);
+
+/* During the hook: a sale's CELL_SALES_DAY counters, without looking the cell up again. False
+ * when it was not kept (out of memory): look it up. */
+bool rollup_sales_day(struct rollup *r, const struct rollup_applied *ap, int64_t *counters,
+                      size_t n);
 
 /* Copies the id at the start of a key suffix (NUL-terminated, or the whole suffix) into out.
  * False, and nothing copied, if it is longer than FW_ID_MAX. */

@@ -34,17 +34,22 @@ static void day_subject(char *out, size_t len, const char *what, int32_t day)
     tz_format_day(day, d);
     if (what && what[0])
         snprintf(out, len, "%s@%s", what, d);
+    else if (len >= sizeof d)
+        memcpy(out, d, sizeof d); /* once per sale: no snprintf */
     else
         snprintf(out, len, "%s", d);
 }
 
 /* ---- sales ---------------------------------------------------------------------------------- */
 
-static void return_rate(struct rules_event *re, const struct store_info *s, int32_t day)
+static void return_rate(struct rules_event *re, const struct rollup_applied *ap)
 {
+    const struct store_info *s = ap->s;
+    int32_t day = ap->day;
     uint8_t k[KEYMAX];
     int64_t sd[SH_N];
-    rollup_peek(re->r, k, rollup_key(k, CELL_SALES_DAY, s->id, "d", day), sd, SH_N, NULL, 0);
+    if (!rollup_sales_day(re->r, ap, sd, SH_N))
+        rollup_peek(re->r, k, rollup_key(k, CELL_SALES_DAY, s->id, "d", day), sd, SH_N, NULL, 0);
     char subj[16];
     day_subject(subj, sizeof subj, NULL, day);
     int64_t pct = TH(s, TH_RETURN_RATE_PCT), min = TH(s, TH_RETURN_RATE_MIN_TXNS);
@@ -170,7 +175,7 @@ static void on_sale(struct rules_event *re, const struct rollup_applied *ap)
         drawer_limit(re, s, drawer, false);
     if (ap->day != today_of(re, s))
         return; /* a closed day is not judged again */
-    return_rate(re, s, ap->day);
+    return_rate(re, ap);
     if (sa->kind != FLOORWALKER__SALE__KIND__SALE)
         cashier_returns(re, s, ap->day, sa->cashier_id);
 }

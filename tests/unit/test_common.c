@@ -58,6 +58,14 @@ static void test_id_valid(void **state)
     assert_false(fw_id_valid("a\"b"));
     assert_false(fw_id_valid("caf\xc3\xa9")); /* UTF-8: bytes >= 0x80 */
     assert_false(fw_id_valid("\x7f"));
+    /* Every byte on its own and after a valid one (the table against the rule). */
+    for (int b = 1; b < 256; b++) {
+        bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') ||
+                  b == '_' || b == '.' || b == '-';
+        char one[2] = {(char)b, 0}, two[3] = {'a', (char)b, 0};
+        assert_int_equal(fw_id_valid(one), ok);
+        assert_int_equal(fw_id_valid(two), ok);
+    }
     assert_false(fw_id_valid("@"));
     assert_false(fw_id_valid("["));
     assert_false(fw_id_valid("`"));
