@@ -36,8 +36,10 @@ static void day_subject(char *out, size_t len, const char *what, int32_t day)
         snprintf(out, len, "%s@%s", what, d);
     else if (len >= sizeof d)
         memcpy(out, d, sizeof d); /* once per sale: no snprintf */
-    else
-        snprintf(out, len, "%s", d);
+    else if (len) {
+        memcpy(out, d, len - 1);
+        out[len - 1] = '\0';
+    }
 }
 
 /* ---- sales ---------------------------------------------------------------------------------- */
