@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "htab.h"
 #include "log.h"
+#include "fwunits.h"
 #include "tz.h"
 
 #define CELL_MAXV 14 /* the widest cell (sales hour) */
@@ -596,14 +597,6 @@ static void set_tag(struct cell *c, const char *tag)
 
 /* ---- apply ---------------------------------------------------------------------------------- */
 
-static int64_t round_div1000(__int128 x)
-{
-    /* Half up for positive values, half away from zero for negative ones (symmetry). */
-    if (x >= 0)
-        return (int64_t)((x + 500) / 1000);
-    return -(int64_t)((-x + 500) / 1000);
-}
-
 static int32_t local_day(const struct store_info *s, int64_t ms, int *hour)
 {
     struct tz_local l;
@@ -671,7 +664,7 @@ static void apply_sale(struct rollup *r, const struct store_info *s, int32_t day
         const struct pkey *lk = &pk[2 * (i % SALE_PREFETCH)];
         if (i % SALE_PREFETCH == 0)
             sale_keys(r, s, day, sa, i, pk);
-        int64_t lg = round_div1000((__int128)ln->qty_milli * ln->unit_price_cents);
+        int64_t lg = (int64_t)fw_milli_value(ln->qty_milli, ln->unit_price_cents);
         int64_t lnet = lg - ln->discount_cents;
         items += ln->qty_milli;
         gross += lg;
@@ -783,7 +776,7 @@ static void apply_stock(struct rollup *r, const struct store_info *s, int32_t da
         break;
     }
     cell_dirty(r, oh);
-    int64_t value = round_div1000((__int128)moved * m->unit_cost_cents);
+    int64_t value = (int64_t)fw_milli_value(moved, m->unit_cost_cents);
     bool count = m->kind == FLOORWALKER__STOCK_MOVE__KIND__COUNT;
     int64_t gq = count ? (moved < 0 ? -moved : moved) : 0;
     int64_t gv = count ? (value < 0 ? -value : value) : 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fwcommon.h"
+#include "fwunits.h"
 
 #define R(code) FLOORWALKER__REJECT_CODE__##code
 /* Values quoted in a reason are escaped (fw_quote): the reason goes back in the Ack, and a
@@ -132,9 +133,7 @@ static Floorwalker__RejectCode check_sale(struct vctx *c, const Floorwalker__Sal
         TRY_FIELD("sale.lines[%zu].qty_milli", qty(c, f, ln->qty_milli, true));
         TRY_FIELD("sale.lines[%zu].unit_price_cents", amount(c, f, ln->unit_price_cents));
         TRY_FIELD("sale.lines[%zu].discount_cents", amount(c, f, ln->discount_cents));
-        /* Line value rounded half up to the cent. */
-        __int128 gross = ((__int128)ln->qty_milli * ln->unit_price_cents + 500) / 1000;
-        sum += gross - ln->discount_cents;
+        sum += fw_milli_value(ln->qty_milli, ln->unit_price_cents) - ln->discount_cents;
     }
     for (size_t i = 0; i < s->n_tenders; i++) {
         const Floorwalker__Tender *t = s->tenders[i];

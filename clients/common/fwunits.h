@@ -23,6 +23,20 @@ struct tz;
  * of this size never cuts. */
 #define FW_FMT_MAX 48
 
+/* milli x cents / 1000 rounded to the cent, half away from zero: a sale line's value
+ * (qty_milli x unit_price_cents) or a stock move's (qty_milli x unit_cost_cents). The one
+ * home for it: validation checks a sale's total with it and the rollups add it up, so the two
+ * must agree to the cent. 64-bit when the product fits (it does within the default limits),
+ * 128-bit otherwise; validated events' values fit in int64. */
+static inline __int128 fw_milli_value(int64_t milli, int64_t cents)
+{
+    int64_t p;
+    if (!__builtin_mul_overflow(milli, cents, &p) && p > INT64_MIN + 500 && p < INT64_MAX - 500)
+        return p >= 0 ? (p + 500) / 1000 : -((-p + 500) / 1000);
+    __int128 x = (__int128)milli * cents;
+    return x >= 0 ? (x + 500) / 1000 : -((-x + 500) / 1000);
+}
+
 /* True if code is three upper-case letters (the form of an ISO 4217 code). */
 bool fw_currency_code_valid(const char *code);
 /* The ISO 4217 minor-unit digits of code from a built-in table of the currencies in common

@@ -161,13 +161,54 @@ static void test_local(void **state)
     tz_destroy(&kt);
 }
 
+/* fw_milli_value against the rule written out in 128 bits, on both of its paths. */
+static __int128 milli_value_ref(int64_t milli, int64_t cents)
+{
+    __int128 x = (__int128)milli * cents, q = (x < 0 ? -x : x) / 1000, r = (x < 0 ? -x : x) % 1000;
+    if (r >= 500)
+        q++;
+    return x < 0 ? -q : q;
+}
+
+static void test_milli_value(void **state)
+{
+    (void)state;
+    assert_true(fw_milli_value(1000, 250) == 250);   /* 1 unit at 2.50 */
+    assert_true(fw_milli_value(1500, 199) == 299);   /* 298.5: half up */
+    assert_true(fw_milli_value(1499, 199) == 298);   /* 298.301 */
+    assert_true(fw_milli_value(-1500, 199) == -299); /* half away from zero */
+    assert_true(fw_milli_value(-1, 499) == 0);
+    assert_true(fw_milli_value(-1, 500) == -1);
+    assert_true(fw_milli_value(0, INT64_MAX) == 0);
+    /* Products beyond int64: the 128-bit path. */
+    assert_true(fw_milli_value(1000000000000LL, 1000000000000000LL) ==
+                (__int128)1000000000000LL * 1000000000000LL);
+    assert_true(fw_milli_value(INT64_MAX, INT64_MAX) == milli_value_ref(INT64_MAX, INT64_MAX));
+    assert_true(fw_milli_value(INT64_MIN, INT64_MAX) == milli_value_ref(INT64_MIN, INT64_MAX));
+    /* Around the edge between the two paths, and a spread of ordinary figures. */
+    const int64_t edge[] = {INT64_MAX / 7, INT64_MAX / 7 + 1, INT64_MAX - 500, INT64_MAX - 499,
+                            INT64_MAX,     INT64_MIN + 500,   INT64_MIN + 501, INT64_MIN};
+    for (size_t i = 0; i < sizeof edge / sizeof *edge; i++) {
+        assert_true(fw_milli_value(edge[i], 1) == milli_value_ref(edge[i], 1));
+        assert_true(fw_milli_value(edge[i], -1) == milli_value_ref(edge[i], -1));
+        assert_true(fw_milli_value(7, edge[i] / 7) == milli_value_ref(7, edge[i] / 7));
+    }
+    uint64_t x = 88172645463325252ULL;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+        int64_t m = (int64_t)(x % 2000000001ULL) - 1000000000, c = (int64_t)(x >> 34) - (1 << 29);
+        assert_true(fw_milli_value(m, c) == milli_value_ref(m, c));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_money),          cmocka_unit_test(test_money_d),
-        cmocka_unit_test(test_currency_table), cmocka_unit_test(test_qty),
-        cmocka_unit_test(test_number),         cmocka_unit_test(test_ratio),
-        cmocka_unit_test(test_duration),       cmocka_unit_test(test_local),
+        cmocka_unit_test(test_milli_value), cmocka_unit_test(test_money),
+        cmocka_unit_test(test_money_d),     cmocka_unit_test(test_currency_table),
+        cmocka_unit_test(test_qty),         cmocka_unit_test(test_number),
+        cmocka_unit_test(test_ratio),       cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
