@@ -293,6 +293,13 @@ static void set_unstored(struct alerts *a, struct alert_rec *r, bool unstored)
     r->unstored = unstored;
 }
 
+/* r's figures go to LMDB with the next flush without being published. */
+static void store_quietly(struct alerts *a, struct alert_rec *r)
+{
+    change_as(a, r, false);
+    set_unstored(a, r, false);
+}
+
 /* Firing alert r may be unstored or unpublished: the next flush looks at it. */
 static void queue_update(struct alerts *a, struct alert_rec *r)
 {
@@ -624,8 +631,7 @@ static bool take_update(struct alerts *a, struct alert_rec *r, int64_t now)
         r->unpublished = r->sev_changed = false;
         set_unstored(a, r, false);
     } else if (r->unstored && a->store_all) {
-        change_as(a, r, false);
-        set_unstored(a, r, false);
+        store_quietly(a, r);
     }
     return r->unpublished || r->unstored; /* look again at the next flush */
 }
@@ -682,10 +688,8 @@ bool alerts_store_ahead(struct alerts *a, uint64_t until_ns)
             a->ahead_off + AHEAD_CHUNK < a->nupdated ? a->ahead_off + AHEAD_CHUNK : a->nupdated;
         for (; a->ahead_off < end; a->ahead_off++) {
             struct alert_rec *r = a->updated[a->ahead_off];
-            if (r && is_active(r) && r->unstored) {
-                change_as(a, r, false);
-                set_unstored(a, r, false);
-            }
+            if (r && is_active(r) && r->unstored)
+                store_quietly(a, r);
         }
         if (a->ahead_off < a->nupdated && fw_mono_ns() >= until_ns)
             return true;

@@ -193,14 +193,8 @@ static void handle(struct auth *a, struct ev_loop *loop)
 static void on_zap(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
     struct auth *a = w->data;
-    for (int i = 0; i < ZAP_PER_PASS; i++) {
-        int ev = 0;
-        size_t len = sizeof ev;
-        zmq_getsockopt(a->rep, ZMQ_EVENTS, &ev, &len);
-        if (!(ev & ZMQ_POLLIN))
-            break;
+    for (int i = 0; i < ZAP_PER_PASS && (zsock_events(a->rep) & ZMQ_POLLIN); i++)
         handle(a, loop);
-    }
 }
 
 fw_err auth_create(struct auth **out, struct ev_loop *loop, void *zctx, const struct config *cfg,

@@ -530,9 +530,7 @@ static void handle_one(struct query *q)
 bool query_waiting(void *arg)
 {
     struct query *q = arg;
-    int ev = 0;
-    size_t len = sizeof ev;
-    return zmq_getsockopt(q->router, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLIN);
+    return zsock_events(q->router) & ZMQ_POLLIN;
 }
 
 static void on_query(struct ev_loop *loop, struct zsock_watcher *w, int revents)

@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "arena.h"
+#include "fwunits.h"
 #include "grow.h"
 #include "hash.h"
 #include "htab.h"
 #include "log.h"
-#include "fwunits.h"
 #include "tz.h"
 
 #define CELL_MAXV 14 /* the widest cell (sales hour) */

@@ -9,7 +9,7 @@
 
 #include "log.h"
 
-static int zevents(void *socket)
+int zsock_events(void *socket)
 {
     int ev = 0;
     size_t len = sizeof ev;
@@ -22,7 +22,7 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *p, int revents)
 {
     struct zsock_watcher *w =
         (struct zsock_watcher *)((char *)p - offsetof(struct zsock_watcher, prepare));
-    if (zevents(w->socket) & w->events)
+    if (zsock_events(w->socket) & w->events)
         ev_idle_start(loop, &w->idle);
     else
         ev_io_start(loop, &w->io);
@@ -34,7 +34,7 @@ static void check_cb(struct ev_loop *loop, ev_check *c, int revents)
         (struct zsock_watcher *)((char *)c - offsetof(struct zsock_watcher, check));
     ev_idle_stop(loop, &w->idle);
     ev_io_stop(loop, &w->io);
-    int ready = zevents(w->socket) & w->events;
+    int ready = zsock_events(w->socket) & w->events;
     if (ready)
         w->cb(loop, w, ready);
 }

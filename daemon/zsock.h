@@ -16,6 +16,9 @@
 #include <stdint.h>
 
 struct zsock_watcher;
+
+/* The socket's ZMQ_EVENTS (ZMQ_POLLIN, ZMQ_POLLOUT); 0 when it cannot be read. */
+int zsock_events(void *socket);
 typedef void (*zsock_cb)(struct ev_loop *loop, struct zsock_watcher *w, int revents);
 
 struct zsock_watcher {
