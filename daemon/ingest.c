@@ -139,12 +139,11 @@ struct ingest {
     /* The writer thread's job: a pass's writes and/or a rollup checkpoint's snapshot, in one
      * transaction, committed while the loop records the next pass and serves queries and
      * subscribers. */
-    struct store_wset cp_wset;                /* the checkpoint's */
     struct flusher flushers[INGEST_FLUSHERS]; /* alerts, exporters: their changes */
     size_t nflushers;
     struct store_job job;
     bool inflight;   /* a job is with the writer */
-    bool job_cp;     /* ... it holds a checkpoint */
+    bool job_cp;     /* ... it writes a rollup checkpoint, or a slice of one */
     bool want_cp;    /* a checkpoint is due: it goes with the next job */
     bool ahead_done; /* ... and the alerts' figures have been stored ahead of it (store_ahead) */
     /*
@@ -207,9 +206,6 @@ static int applied_add(struct pass *p, const Floorwalker__Event *e, uint64_t pos
  * bytes of arena (decoded events), ~140 of write set.
  */
 #define WARM_EVENTS 8192
-/* ... and the checkpoint's write set for about 20,000 cells (~150 bytes each): grown on the
- * loop instead, the first checkpoints' snapshots took 3-5 ms against 0.7 after. */
-#define WARM_CHECKPOINT_BYTES (3u << 20)
 
 static bool pass_warm(struct pass *p)
 {
@@ -221,6 +217,10 @@ static bool pass_warm(struct pass *p)
     return arena_reserve(&p->arena, n * 640) && store_wset_reserve(&p->wset, n * 160) &&
            applied_reserve(p, n);
 }
+
+/* ... and the rollup checkpoint's snapshot for about 20,000 cells: grown on the loop instead,
+ * the first checkpoints' snapshots took 3-5 ms against 0.7 after. */
+#define WARM_CHECKPOINT_BYTES (3u << 20)
 
 /* ---- sequence marks and bindings ------------------------------------------------------------ */
 
@@ -986,14 +986,15 @@ static fw_err pass_end(struct ingest *in, struct pass *p)
     return err ? err : end;
 }
 
-/* The writer's side of a job: the pass's and the checkpoint's write sets in one transaction
- * (the store job's fill; on the writer thread, it reads only what the loop left for it). */
+/* The writer's side of a job: the pass's write set and the checkpoint's part in one
+ * transaction (the store job's fill; on the writer thread, it reads only what the loop left for
+ * it). */
 static fw_err job_fill(struct store_txn *t, void *arg)
 {
     struct ingest *in = arg;
     fw_err err = in->flight_p ? store_wset_apply(t, &in->flight_p->wset) : FW_OK;
     if (err == FW_OK && in->job_cp)
-        err = store_wset_apply(t, &in->cp_wset);
+        err = rollup_checkpoint_fill(in->rollup, t);
     for (size_t i = 0; err == FW_OK && i < in->nflushers; i++) {
         struct flusher *f = &in->flushers[i];
         if (f->in_job && f->fill)
@@ -1211,13 +1212,15 @@ static void submit(struct ingest *in)
      * go with it (a job that would leave it behind must not take the writer first). */
     if (!in->ready_p && in->rec_p)
         return;
-    bool flushing = false, cp = false;
+    /* A staged checkpoint is merged a slice per job until it is whole (the next one waits). */
+    bool flushing = false, cp = false, merge = in->rollup && rollup_checkpoint_staged(in->rollup);
     /* A checkpoint carries the alerts' unstored figures (alerts_flush_with_checkpoint), so it
      * waits while the last flush's alerts are being published (on_send submits after), and
      * while they are stored ahead (store_ahead). */
-    if (in->want_cp && in->rollup && !alerts_flush_sending(in->alerts) && !store_ahead(in)) {
+    if (in->want_cp && in->rollup && !merge && !alerts_flush_sending(in->alerts) &&
+        !store_ahead(in)) {
         bool started = false;
-        if (rollup_checkpoint_begin(in->rollup, &in->cp_wset, &started) != FW_OK)
+        if (rollup_checkpoint_begin(in->rollup, &started) != FW_OK)
             log_warn("rollup checkpoint failed; the next one retries (the log holds every event)");
         in->want_cp = false;
         cp = started;
@@ -1233,15 +1236,16 @@ static void submit(struct ingest *in)
         f->in_job = started;
         flushing |= started;
     }
-    if (!in->ready_p && !cp && !flushing)
+    if (!in->ready_p && !cp && !merge && !flushing)
         return;
-    in->job_cp = cp;
+    in->job_cp = cp || merge;
     in->flight_p = in->ready_p;
     in->ready_p = NULL;
     if (in->flight_p)
         pass_submitted(in->flight_p);
     /* Named for what it carries: a checkpoint is the long part. */
-    in->job = (struct store_job){.fill = job_fill, .arg = in, .name = cp ? "fw-writer-cp" : NULL};
+    in->job =
+        (struct store_job){.fill = job_fill, .arg = in, .name = in->job_cp ? "fw-writer-cp" : NULL};
     in->inflight = true;
     store_writer_submit(in->st, &in->job);
 }
@@ -1457,7 +1461,8 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
         if (!(p->msgs = calloc(in->msgs_cap, sizeof *p->msgs)) || !pass_warm(p))
             goto fail;
     }
-    if (!in->marks || !in->bindings || !store_wset_reserve(&in->cp_wset, WARM_CHECKPOINT_BYTES))
+    if (!in->marks || !in->bindings ||
+        (rollup && !rollup_checkpoint_reserve(rollup, WARM_CHECKPOINT_BYTES)))
         goto fail;
     /* Frames up to the soft limit are taken; up to twice that they are refused with an Ack
      * that says why; past that libzmq drops the connection. */
@@ -1567,7 +1572,6 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         arena_destroy(&p->arena);
         store_wset_free(&p->wset);
     }
-    store_wset_free(&in->cp_wset);
     for (size_t i = 0; i < in->nflushers; i++)
         store_wset_free(&in->flushers[i].wset);
     free(in);

@@ -20,6 +20,10 @@
 #define CELL_KEYMAX 160
 #define TAG_MAX FW_ID_MAX
 #define KEY_POSITION "P" /* meta: log position the checkpointed cells include */
+#define KEY_STAGED "C"   /* meta: a checkpoint staged whole, being merged (see cp_fill) */
+#define STAGE_HDR 8      /* a staged checkpoint: its position, then its cells' records */
+#define MERGE_CELLS 1000 /* cells written per job; a larger checkpoint is staged first */
+#define REC_MAX (2 + CELL_KEYMAX + 2 + CELL_MAXV * 8 + TAG_MAX) /* lengths, key, value */
 #define CACHE_MAX_CELLS 400000
 #define REPLAY_CHUNK 50000
 
@@ -93,15 +97,22 @@ struct rollup {
     struct store_txn rtxn; /* read txn for cache misses during apply (rtxn.txn: open) */
     bool reading;
     /* The checkpoint in flight (rollup_checkpoint_begin .. _end): its cells, clean in memory,
-     * are on their way to LMDB. Until it commits, scans merge its new cells (idx) and no cached
-     * cell is evicted, since LMDB still has older values. */
+     * are on their way to LMDB. Until all are written, scans merge its new cells (idx) and no
+     * cached cell is evicted, since LMDB still has older values. */
     struct {
         bool on;
         struct cell **cells;
         size_t n, cap;
         struct htab *idx; /* hex(prefix) -> struct newlist: the snapshot's new cells */
         uint64_t pos, t0;
+        /* The snapshot: the position (STAGE_HDR bytes), then per cell klen:u8 vlen:u8 key
+         * value. Written by the writer thread (cp_fill) from merged on; next is where the
+         * job in flight ends. The loop changes none of it while a job is in flight. */
+        uint8_t *rec;
+        size_t len, rec_cap, merged, next;
+        bool staged; /* the whole snapshot is in LMDB (KEY_STAGED): merged a slice per job */
     } cp;
+    bool staged_bad; /* the staged checkpoint a crash left does not decode (merge_staged) */
     struct rollup_stats stats;
     rollup_hook_fn hook; /* the event rules, after each applied event */
     void *hook_arg;
@@ -1212,7 +1223,27 @@ static int relist_dirty(struct rollup *r)
     return 0;
 }
 
-fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *started)
+_Static_assert(CELL_KEYMAX <= 255 && 2 + CELL_MAXV * 8 + TAG_MAX <= 255,
+               "a staged record's key and value lengths are one byte each");
+
+/* Room for `more` bytes of snapshot records. */
+static bool cp_room(struct rollup *r, size_t more)
+{
+    size_t need = r->cp.len + more;
+    if (need <= r->cp.rec_cap)
+        return true;
+    size_t ncap = r->cp.rec_cap ? r->cp.rec_cap : 1u << 16;
+    while (ncap < need)
+        ncap *= 2;
+    uint8_t *nb = realloc(r->cp.rec, ncap);
+    if (!nb)
+        return false;
+    r->cp.rec = nb;
+    r->cp.rec_cap = ncap;
+    return true;
+}
+
+fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)
 {
     *started = false;
     if (r->cp.on || (!r->ndirty && !r->dirty_lost))
@@ -1222,32 +1253,31 @@ fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *sta
     if (r->dirty_lost && relist_dirty(r) != 0)
         return FW_ENOMEM;
     struct htab *fresh = htab_new();
-    if (!fresh)
-        return FW_ENOMEM;
-    struct store_txn t;
-    store_txn_begin_recording(r->st, &t, w);
-    uint8_t buf[2 + CELL_MAXV * 8 + TAG_MAX];
     size_t n = r->ndirty;
-    for (size_t i = 0; i < n && !t.err; i++) {
+    r->cp.len = 0;
+    if (!fresh || !cp_room(r, STAGE_HDR)) {
+        htab_destroy(&fresh, free_newlist);
+        return FW_ENOMEM;
+    }
+    be64_put(r->cp.rec, r->pos);
+    r->cp.len = STAGE_HDR;
+    for (size_t i = 0; i < n; i++) {
         if (i + SNAPSHOT_AHEAD < n) { /* the cells lie all over the heap: ask for them early */
             const char *a = (const char *)r->dirty[i + SNAPSHOT_AHEAD];
             for (size_t off = 0; off < 192; off += 64) /* flags, counters, key, tag mostly */
                 __builtin_prefetch(a + off);
         }
         const struct cell *c = r->dirty[i];
-        store_txn_put_raw(&t, r->db, cell_key(c), c->klen, buf, encode_value(c, buf), 0);
-    }
-    uint8_t pv[8];
-    be64_put(pv, r->pos);
-    store_txn_put_raw(&t, store_db(r->st, STORE_META), KEY_POSITION, 1, pv, 8, 0);
-    fw_err err = t.err;
-    fw_err end = store_txn_commit(&t); /* ends the recording's read transaction */
-    if (!err)
-        err = end;
-    if (err != FW_OK) {
-        htab_destroy(&fresh, free_newlist);
-        log_err("rollup checkpoint at log position %" PRIu64 ": %s", r->pos, fw_strerror(err));
-        return err;
+        if (!cp_room(r, REC_MAX)) {
+            htab_destroy(&fresh, free_newlist);
+            return FW_ENOMEM;
+        }
+        uint8_t *p = r->cp.rec + r->cp.len;
+        size_t vlen = encode_value(c, p + 2 + c->klen);
+        p[0] = c->klen;
+        p[1] = (uint8_t)vlen;
+        memcpy(p + 2, cell_key(c), c->klen);
+        r->cp.len += 2 + c->klen + vlen;
     }
     /* From here its cells count as written: a change makes them dirty for the next one, and
      * scans find the new ones in cp.idx until LMDB has them. The dirty list becomes its list. */
@@ -1268,6 +1298,8 @@ fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *sta
     r->cp.idx = r->newidx;
     r->cp.pos = r->pos;
     r->cp.t0 = t0;
+    r->cp.merged = r->cp.next = STAGE_HDR;
+    r->cp.staged = false;
     r->newidx = fresh;
     r->ndirty = 0;
     stats_hist_add(&r->stats.snapshot, fw_mono_ns() - t0);
@@ -1275,12 +1307,74 @@ fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *sta
     return FW_OK;
 }
 
+/*
+ * Writes the records of a snapshot from *off into the cells, MERGE_CELLS at most unless all,
+ * and moves *off past them; at the end, the position they include (and the staged copy goes).
+ * Lengths are checked: a staged copy read back at start may be damaged (FW_ECORRUPT).
+ */
+static fw_err merge_records(struct rollup *r, struct store_txn *t, const uint8_t *rec, size_t len,
+                            size_t *off, bool all)
+{
+    size_t at = *off;
+    for (size_t n = 0; at < len && (all || n < MERGE_CELLS) && !t->err; n++) {
+        if (len - at < 2 || !rec[at] || len - at - 2 < (size_t)rec[at] + rec[at + 1])
+            return FW_ECORRUPT;
+        size_t klen = rec[at], vlen = rec[at + 1];
+        store_txn_put_raw(t, r->db, rec + at + 2, klen, rec + at + 2 + klen, vlen, 0);
+        at += 2 + klen + vlen;
+    }
+    if (at == len) {
+        MDB_dbi meta = store_db(r->st, STORE_META);
+        store_txn_put_raw(t, meta, KEY_POSITION, 1, rec, STAGE_HDR, 0);
+        store_txn_del_raw(t, meta, KEY_STAGED, 1);
+    }
+    *off = at;
+    return t->err;
+}
+
+/*
+ * The writer's part of the checkpoint in flight, in the job's transaction. A snapshot of up
+ * to MERGE_CELLS cells is written whole. A larger one would hold the passes behind it for
+ * 10 ms and more (~400 ns a put into the B-tree, then the pages it dirtied written and
+ * fsynced), so its first job stores it whole as one value (a copy, the staged checkpoint:
+ * from then on it counts as written, start-up merges what a crash left of it) and the jobs
+ * after merge it into the cells MERGE_CELLS at a time; the last writes the position and
+ * drops the staged copy. all: everything left in this job (the caller's own transaction).
+ */
+static fw_err cp_fill(struct rollup *r, struct store_txn *t, bool all)
+{
+    if (!all && !r->cp.staged && r->cp.n > MERGE_CELLS) {
+        store_txn_put_raw(t, store_db(r->st, STORE_META), KEY_STAGED, 1, r->cp.rec, r->cp.len, 0);
+        r->cp.next = STAGE_HDR;
+        return t->err;
+    }
+    r->cp.next = r->cp.merged;
+    return merge_records(r, t, r->cp.rec, r->cp.len, &r->cp.next, all);
+}
+
+fw_err rollup_checkpoint_fill(struct rollup *r, struct store_txn *t)
+{
+    return cp_fill(r, t, false);
+}
+
+bool rollup_checkpoint_staged(const struct rollup *r)
+{
+    return r->cp.on && r->cp.staged;
+}
+
 void rollup_checkpoint_end(struct rollup *r, fw_err err)
 {
     if (!r->cp.on)
         return;
-    r->cp.on = false;
+    if (err != FW_OK && r->cp.staged) {
+        /* Staged, so written: the slice is merged again by the next job. */
+        log_err("merging the rollup checkpoint at log position %" PRIu64
+                " failed: %s; the next write retries",
+                r->cp.pos, fw_strerror(err));
+        return;
+    }
     if (err != FW_OK) {
+        r->cp.on = false;
         /* Nothing of it reached LMDB: its cells are dirty again, its new cells new again. */
         log_err("rollup checkpoint at log position %" PRIu64 " failed: %s; the next one retries",
                 r->cp.pos, fw_strerror(err));
@@ -1298,6 +1392,12 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err)
         htab_destroy(&r->cp.idx, free_newlist);
         return;
     }
+    r->cp.merged = r->cp.next;
+    if (r->cp.merged < r->cp.len) {
+        r->cp.staged = true;
+        return; /* more slices to merge (rollup_checkpoint_staged) */
+    }
+    r->cp.on = r->cp.staged = false;
     for (size_t i = 0; i < r->cp.n; i++)
         r->cp.cells[i]->cp_new = false;
     htab_destroy(&r->cp.idx, free_newlist);
@@ -1315,29 +1415,43 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err)
         log_warn("rollup cache: out of memory while evicting; it stays as large");
 }
 
+bool rollup_checkpoint_reserve(struct rollup *r, size_t bytes)
+{
+    if (r->cp.on)
+        return true; /* its snapshot is in use: no moving it now */
+    r->cp.len = 0;
+    if (!cp_room(r, bytes))
+        return false;
+    memset(r->cp.rec, 0, r->cp.rec_cap);
+    return true;
+}
+
 bool rollup_checkpoint_busy(const struct rollup *r)
 {
     return r->cp.on;
 }
 
-/* Applies a write set in one transaction (store_write's fill). */
-static fw_err wset_fill(struct store_txn *t, void *arg)
+/* What is left of the checkpoint in flight, in one transaction (store_write's fill). */
+static fw_err cp_fill_all(struct store_txn *t, void *arg)
 {
-    return store_wset_apply(t, arg);
+    return cp_fill(arg, t, true);
 }
 
 fw_err rollup_checkpoint(struct rollup *r)
 {
-    if (r->cp.on)
-        return FW_ESTATE; /* the one in flight ends first (rollup_checkpoint_end) */
-    struct store_wset w = {0};
-    bool started;
-    fw_err err = rollup_checkpoint_begin(r, &w, &started);
-    if (err == FW_OK && started) {
-        err = store_write(r->st, wset_fill, NULL, &w, NULL);
+    if (r->cp.on && !r->cp.staged)
+        return FW_ESTATE; /* the writer has it (rollup_checkpoint_end comes) */
+    /* A staged one is finished first, then what changed since it was taken is taken. */
+    fw_err err = FW_OK;
+    for (int i = 0; i < 2 && err == FW_OK; i++) {
+        bool started = r->cp.on;
+        if (!started && (err = rollup_checkpoint_begin(r, &started)) != FW_OK)
+            break;
+        if (!started)
+            break;
+        err = store_write(r->st, cp_fill_all, NULL, r, NULL);
         rollup_checkpoint_end(r, err);
     }
-    store_wset_free(&w);
     return err;
 }
 
@@ -1424,6 +1538,14 @@ out:
 
 fw_err rollup_replay(struct rollup *r, uint64_t *replayed)
 {
+    *replayed = 0;
+    if (r->staged_bad) {
+        log_err("the rollup checkpoint a crash left staged in %s does not decode, so the "
+                "rollups are not whole: run floorwalkerd --rebuild once to recompute them from "
+                "the event log",
+                r->cfg->data_dir);
+        return FW_ECORRUPT;
+    }
     uint64_t t0 = fw_mono_ns();
     fw_err err = replay_from_pos(r, replayed);
     r->stats.replayed = *replayed;
@@ -1544,6 +1666,7 @@ static fw_err drop_fill(struct store_txn *t, void *arg)
     struct rollup *r = arg;
     store_txn_drop(t, r->db);
     store_txn_del_raw(t, store_db(r->st, STORE_META), KEY_POSITION, 1);
+    store_txn_del_raw(t, store_db(r->st, STORE_META), KEY_STAGED, 1);
     return t->err;
 }
 
@@ -1566,6 +1689,7 @@ fw_err rollup_rebuild(struct rollup *r, uint64_t *replayed)
     map_clear(&r->cells);
     r->ndirty = 0;
     r->dirty_lost = false;
+    r->staged_bad = false;
     htab_destroy(&r->newidx, free_newlist);
     r->newidx = htab_new();
     r->pos = 0;
@@ -1776,6 +1900,47 @@ static void load_store(void *arg, const uint8_t *suffix, size_t slen, const int6
     store_add(r, id);
 }
 
+/* A staged checkpoint, read back at start (store_write's fill). */
+struct staged {
+    struct rollup *r;
+    uint8_t *rec;
+    size_t len;
+};
+
+static fw_err staged_fill(struct store_txn *t, void *arg)
+{
+    struct staged *s = arg;
+    size_t off = STAGE_HDR;
+    return merge_records(s->r, t, s->rec, s->len, &off, true);
+}
+
+/* A crash left a staged checkpoint: it is merged into the cells now, then the log after its
+ * position is replayed as after any checkpoint. */
+static fw_err merge_staged(struct rollup *r)
+{
+    struct store_txn t;
+    store_txn_begin(r->st, &t, true);
+    MDB_val v = {0};
+    fw_err err = store_txn_get_raw(&t, store_db(r->st, STORE_META), KEY_STAGED, 1, &v);
+    struct staged s = {r, NULL, v.mv_size};
+    if (err == FW_OK && (v.mv_size < STAGE_HDR || !(s.rec = malloc(v.mv_size))))
+        err = v.mv_size < STAGE_HDR ? FW_ECORRUPT : FW_ENOMEM;
+    if (s.rec)
+        memcpy(s.rec, v.mv_data, v.mv_size);
+    store_txn_abort(&t);
+    if (err == FW_OK)
+        err = store_write(r->st, staged_fill, NULL, &s, NULL);
+    if (err == FW_OK)
+        log_info("merged the rollup checkpoint a crash left staged (log position %" PRIu64 ")",
+                 be64_get(s.rec));
+    free(s.rec);
+    if (err == FW_ECORRUPT) {
+        r->staged_bad = true; /* a rebuild drops it; rollup_replay refuses to start on it */
+        return FW_OK;
+    }
+    return err == FW_ENOTFOUND ? FW_OK : err;
+}
+
 fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store *st)
 {
     struct rollup *r = calloc(1, sizeof *r);
@@ -1789,7 +1954,7 @@ fw_err rollup_create(struct rollup **out, const struct config *cfg, struct store
     fw_err err = FW_ENOMEM;
     if (!r->newidx || !r->stores || !r->zones || map_grow(&r->cells) != 0)
         goto fail;
-    if ((err = store_db_open(st, "rollups", &r->db)) != FW_OK)
+    if ((err = store_db_open(st, "rollups", &r->db)) != FW_OK || (err = merge_staged(r)) != FW_OK)
         goto fail;
     struct store_txn t;
     store_txn_begin(st, &t, true);
@@ -1832,6 +1997,7 @@ void rollup_destroy(struct rollup **pr)
     htab_destroy(&r->newidx, free_newlist);
     htab_destroy(&r->cp.idx, free_newlist);
     free(r->cp.cells);
+    free(r->cp.rec);
     free(r->dirty);
     free(r->on_hand);
     htab_destroy(&r->stores, free);

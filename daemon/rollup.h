@@ -151,18 +151,28 @@ void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const 
                   size_t n);
 
 /*
- * A checkpoint off the loop, in two steps. begin snapshots the dirty cells and the position
- * into w (a write set, cheap: values are encoded, nothing is written) and marks them clean;
- * *started says whether there was anything to write. The caller has w applied in a write
- * transaction (the writer thread, with a pass of events or alone) and then calls end with the
- * outcome: on failure the cells are dirty again. Until end, rollups read as before (scans merge
- * the snapshot's new cells), no cached cell is evicted and no other checkpoint begins.
+ * A checkpoint off the loop. begin snapshots the dirty cells and the position (cheap: values
+ * are encoded, nothing is written) and marks them clean; *started says whether there was
+ * anything to write. The caller then has fill run in a write transaction (the writer thread,
+ * with a pass of events or alone) and calls end with its outcome, for as long as staged says
+ * more is to be written: a snapshot of up to 1,000 cells is written in one job; a larger one is
+ * stored whole as one value first (from then on it counts as written: a start merges what a
+ * crash left of it), then merged into the cells 1,000 at a time, one slice per job, so no job
+ * holds the passes behind it for long. A first job that fails makes the cells dirty again; a
+ * later one's slice is merged again. Until the last, rollups read as before (scans merge the
+ * snapshot's new cells), no cached cell is evicted and no other checkpoint begins.
  */
-fw_err rollup_checkpoint_begin(struct rollup *r, struct store_wset *w, bool *started) FW_WUR;
+fw_err rollup_checkpoint_begin(struct rollup *r, bool *started) FW_WUR;
+/* On the writer thread: reads only the snapshot, which the loop leaves alone until end. */
+fw_err rollup_checkpoint_fill(struct rollup *r, struct store_txn *t) FW_WUR;
 void rollup_checkpoint_end(struct rollup *r, fw_err err);
+bool rollup_checkpoint_staged(const struct rollup *r);
+/* Room for a snapshot of that many bytes (~150 a cell), its pages touched now (at start). */
+bool rollup_checkpoint_reserve(struct rollup *r, size_t bytes);
 bool rollup_checkpoint_busy(const struct rollup *r);
-/* Both steps at once, on the caller's thread (at start, at stop, before retention). FW_ESTATE
- * while one is in flight. No-op when nothing changed. */
+/* A whole checkpoint on the caller's thread, in one transaction (at start, at stop, before
+ * retention), after finishing a staged one. FW_ESTATE while a first job is with the writer.
+ * No-op when nothing changed. */
 fw_err rollup_checkpoint(struct rollup *r) FW_WUR;
 size_t rollup_dirty(const struct rollup *r);
 

@@ -154,8 +154,10 @@ class WriterKills(FaultTest):
     def test_sigkill_mid_commit_and_mid_checkpoint(self):
         """SIGKILL while the writer thread is inside a group commit's writes or fsync, and
         while it is inside one that carries a rollup checkpoint (it is then named
-        fw-writer-cp): every acked event once, the rollups equal the log's recount after each
-        restart's replay."""
+        fw-writer-cp: a checkpoint's first job, which writes a small one whole or stages a
+        large one, or one of the jobs that merge a staged one a slice at a time): every acked
+        event once, the rollups equal the log's recount after each restart's replay (and the
+        merge of what a kill left staged)."""
         if not os.path.exists("/proc/self/task/%d/syscall" % os.getpid()):
             self.skipTest("no /proc/PID/task/TID/syscall here")
         d = self.daemon(FAST)
@@ -179,8 +181,9 @@ class WriterKills(FaultTest):
             d.start()
         out, err = sim.communicate(timeout=600)
         self.assertEqual(sim.returncode, 0, err)
-        print("\nkills inside a commit's write or sync: %s of %d" % (dict(aimed), faults),
-              file=sys.stderr)
+        merged = d.read_log().count("merged the rollup checkpoint a crash left staged")
+        print("\nkills inside a commit's write or sync: %s of %d; starts that merged a staged "
+              "checkpoint: %d" % (dict(aimed), faults, merged), file=sys.stderr)
         self.assertGreaterEqual(faults, 4, "the load ended too soon for the kills")
         # Aimed kills are best effort (a commit's syscalls are a few % of the time); most land.
         self.assertGreaterEqual(sum(aimed.values()), 1, "no kill landed inside a commit")

@@ -1,0 +1,408 @@
+/*
+ * Unit tests for the rollup checkpoint (daemon/rollup.c) on a real LMDB environment in a
+ * temporary directory. A checkpoint of more cells than one job writes is stored whole first
+ * (staged), then merged into the cells a slice per job; whatever a crash leaves of it (staged
+ * only, merged in part) a start reads the same rollups at the checkpoint's position. A first job
+ * that fails leaves the cells dirty; a slice that fails is merged by the next job; a stop
+ * finishes a staged checkpoint and takes what changed since; a staged copy that does not decode
+ * stops the start (rollup_replay) and a rebuild clears it.
+ *
+ * The expected rollups are what the rollup held in memory before the "crash" (every cell, by
+ * a scan of each cell type), so the test says nothing about the figures themselves, only that
+ * a checkpoint keeps them; test_rollups.py checks the figures.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "floorwalker.pb-c.h"
+#include "log.h"
+#include "rollup.h"
+#include "store.h"
+
+#define NOW_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
+#define LINES 4
+#define SALES 700      /* 4 SKUs each, all different: several thousand cells, several slices */
+#define KEY_STAGED "C" /* rollup.c's meta key of a staged checkpoint */
+
+static struct config cfg;
+
+/* The events: sales of SKUs no other sale has, one a second. */
+struct sales {
+    Floorwalker__Event ev[SALES];
+    Floorwalker__Sale sale[SALES];
+    Floorwalker__SaleLine line[SALES][LINES];
+    Floorwalker__SaleLine *lines[SALES][LINES];
+    char sku[SALES][LINES][16];
+    const Floorwalker__Event *evp[SALES];
+    uint64_t pos[SALES];
+};
+
+static struct sales *sales_new(uint64_t first_pos)
+{
+    struct sales *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    for (size_t i = 0; i < SALES; i++) {
+        Floorwalker__Event ev = FLOORWALKER__EVENT__INIT;
+        Floorwalker__Sale sale = FLOORWALKER__SALE__INIT;
+        int64_t total = 0;
+        for (size_t l = 0; l < LINES; l++) {
+            Floorwalker__SaleLine ln = FLOORWALKER__SALE_LINE__INIT;
+            snprintf(s->sku[i][l], sizeof s->sku[i][l], "SKU-%" PRIu64 "-%zu", first_pos + i, l);
+            ln.sku = s->sku[i][l];
+            ln.category = l % 2 ? "grocery" : "household";
+            ln.qty_milli = 1000 * (int64_t)(l + 1);
+            ln.unit_price_cents = 199 + (int64_t)i;
+            total += (int64_t)(l + 1) * ln.unit_price_cents;
+            s->line[i][l] = ln;
+            s->lines[i][l] = &s->line[i][l];
+        }
+        sale.receipt_id = "R1";
+        sale.cashier_id = i % 3 ? "C1" : "C2";
+        sale.kind = FLOORWALKER__SALE__KIND__SALE;
+        sale.n_lines = LINES;
+        sale.lines = s->lines[i];
+        sale.total_cents = total;
+        s->sale[i] = sale;
+        ev.store_id = "S1";
+        ev.terminal_id = "T1";
+        ev.epoch = 1;
+        ev.seq = first_pos + i;
+        ev.event_time_ms = NOW_MS + (int64_t)(first_pos + i) * 1000;
+        ev.body_case = FLOORWALKER__EVENT__BODY_SALE;
+        ev.sale = &s->sale[i];
+        s->ev[i] = ev;
+        s->evp[i] = &s->ev[i];
+        s->pos[i] = first_pos + i;
+    }
+    return s;
+}
+
+static void apply_sales(struct rollup *r, uint64_t first_pos)
+{
+    struct sales *s = sales_new(first_pos);
+    rollup_apply(r, s->evp, s->pos, SALES);
+    free(s);
+}
+
+/* Every cell, as text: a line "hex(key) = counters | tag" per cell, sorted. */
+struct dump {
+    char **lines;
+    size_t n, cap;
+    const uint8_t *prefix;
+    size_t plen;
+};
+
+static void dump_cell(void *arg, const uint8_t *suffix, size_t slen, const int64_t *v, size_t n,
+                      const char *tag)
+{
+    struct dump *d = arg;
+    char line[2048];
+    size_t k = 0;
+    for (size_t i = 0; i < d->plen + slen; i++)
+        k += (size_t)snprintf(line + k, sizeof line - k, "%02x",
+                              i < d->plen ? d->prefix[i] : suffix[i - d->plen]);
+    k += (size_t)snprintf(line + k, sizeof line - k, " =");
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(line + k, sizeof line - k, " %" PRId64, v[i]);
+    snprintf(line + k, sizeof line - k, " | %s\n", tag ? tag : "");
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 4096;
+        d->lines = realloc(d->lines, d->cap * sizeof *d->lines);
+        assert_non_null(d->lines);
+    }
+    d->lines[d->n] = strdup(line);
+    assert_non_null(d->lines[d->n++]);
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A scan finds the cells in LMDB under its prefix, and those in memory only under their own
+ * scan prefix: (type), (type, store) or (type, store, day) by type. The test's events are of
+ * one store on one day, so every type is scanned by all three and the lines made unique. */
+static char *dump_all(struct rollup *r, struct store *st, size_t *cells)
+{
+    struct dump d = {0};
+    struct store_txn t;
+    store_txn_begin(st, &t, true);
+    assert_int_equal(t.err, FW_OK);
+    uint32_t day = (uint32_t)(NOW_MS / 86400000) ^ 0x80000000u;
+    for (unsigned type = 1; type < 256; type++) {
+        uint8_t p[] = {
+            (uint8_t)type,       'S',         '1', 0, (uint8_t)(day >> 24), (uint8_t)(day >> 16),
+            (uint8_t)(day >> 8), (uint8_t)day};
+        size_t lens[] = {1, 4, 8};
+        for (size_t i = 0; i < 3; i++) {
+            d.prefix = p;
+            d.plen = lens[i];
+            assert_int_equal(rollup_scan(r, &t, p, lens[i], dump_cell, &d), FW_OK);
+        }
+    }
+    store_txn_abort(&t);
+    qsort(d.lines, d.n, sizeof *d.lines, cmp_line);
+    size_t len = 1;
+    for (size_t i = 0; i < d.n; i++)
+        len += strlen(d.lines[i]);
+    char *out = malloc(len);
+    assert_non_null(out);
+    out[0] = 0;
+    *cells = 0;
+    for (size_t i = 0, at = 0; i < d.n; i++) {
+        if (!i || strcmp(d.lines[i], d.lines[i - 1])) {
+            size_t l = strlen(d.lines[i]);
+            memcpy(out + at, d.lines[i], l + 1);
+            at += l;
+            ++*cells;
+        }
+    }
+    for (size_t i = 0; i < d.n; i++)
+        free(d.lines[i]);
+    free(d.lines);
+    return out;
+}
+
+struct env {
+    char dir[256];
+    struct store *st;
+    struct rollup *r;
+};
+
+static void env_open(struct env *e)
+{
+    assert_int_equal(store_open(&e->st, e->dir, 64u << 20, 64u << 20), FW_OK);
+    assert_int_equal(rollup_create(&e->r, &cfg, e->st), FW_OK);
+}
+
+/* A crash: nothing more is written (rollup_destroy writes nothing). */
+static void env_close(struct env *e)
+{
+    rollup_destroy(&e->r);
+    store_destroy(&e->st);
+}
+
+static void env_new(struct env *e)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(e->dir, sizeof e->dir, "%s/fw-cp-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    assert_non_null(mkdtemp(e->dir));
+    env_open(e);
+}
+
+static void env_remove(struct env *e)
+{
+    env_close(e);
+    char path[300];
+    snprintf(path, sizeof path, "%s/data.mdb", e->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock.mdb", e->dir);
+    unlink(path);
+    rmdir(e->dir);
+}
+
+/* One writer job of the checkpoint in flight, as ingest.c runs it; fail: the job fails after
+ * the checkpoint's part (another part of its transaction failed). */
+static fw_err job_fill(struct store_txn *t, void *arg)
+{
+    return rollup_checkpoint_fill(arg, t);
+}
+
+static fw_err failing_fill(struct store_txn *t, void *arg)
+{
+    fw_err err = rollup_checkpoint_fill(arg, t);
+    return err ? err : FW_EIO;
+}
+
+static void job(struct env *e, bool fail)
+{
+    fw_err err = store_write(e->st, fail ? failing_fill : job_fill, NULL, e->r, NULL);
+    assert_int_equal(err, fail ? FW_EIO : FW_OK);
+    rollup_checkpoint_end(e->r, err);
+}
+
+static bool staged_on_disk(struct env *e)
+{
+    struct store_txn t;
+    MDB_val v;
+    store_txn_begin(e->st, &t, true);
+    fw_err err = store_txn_get_raw(&t, store_db(e->st, STORE_META), KEY_STAGED, 1, &v);
+    store_txn_abort(&t);
+    return err == FW_OK;
+}
+
+/* The rollups after a restart (replay included) equal want, at position pos. */
+static void assert_restart_reads(struct env *e, const char *want, size_t want_cells, uint64_t pos)
+{
+    env_close(e);
+    env_open(e);
+    uint64_t replayed = 1;
+    assert_int_equal(rollup_replay(e->r, &replayed), FW_OK);
+    assert_int_equal(rollup_position(e->r), pos);
+    assert_false(staged_on_disk(e));
+    size_t cells;
+    char *got = dump_all(e->r, e->st, &cells);
+    assert_int_equal(cells, want_cells);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* A crash after `slices` merge jobs (0: right after the staging job). */
+static void crash_after(size_t slices)
+{
+    struct env e;
+    env_new(&e);
+    apply_sales(e.r, 1);
+    size_t cells;
+    char *want = dump_all(e.r, e.st, &cells);
+    assert_true(cells > 3 * 1000); /* more than three jobs' worth */
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    assert_true(started);
+    job(&e, false); /* staged */
+    assert_true(rollup_checkpoint_staged(e.r));
+    assert_true(staged_on_disk(&e));
+    for (size_t i = 0; i < slices; i++) {
+        job(&e, false);
+        assert_true(rollup_checkpoint_staged(e.r)); /* more left */
+    }
+    assert_restart_reads(&e, want, cells, SALES);
+    free(want);
+    env_remove(&e);
+}
+
+static void test_crash_when_staged(void **state)
+{
+    crash_after(0);
+}
+
+static void test_crash_mid_merge(void **state)
+{
+    crash_after(2);
+}
+
+/* Job by job to the end: the staged copy goes with the last slice, a restart reads the same. */
+static void test_merged_in_slices(void **state)
+{
+    struct env e;
+    env_new(&e);
+    apply_sales(e.r, 1);
+    size_t cells;
+    char *want = dump_all(e.r, e.st, &cells);
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    size_t jobs = 0;
+    do {
+        job(&e, false);
+        jobs++;
+        /* Rollups read the same while it is merged (scans merge the snapshot's new cells). */
+        size_t now;
+        char *mid = dump_all(e.r, e.st, &now);
+        assert_string_equal(mid, want);
+        free(mid);
+    } while (rollup_checkpoint_staged(e.r));
+    assert_int_equal(jobs, 1 + (cells + 999) / 1000);
+    assert_false(rollup_checkpoint_busy(e.r));
+    assert_false(staged_on_disk(&e));
+    assert_restart_reads(&e, want, cells, SALES);
+    free(want);
+    env_remove(&e);
+}
+
+/* The staging job fails: nothing of it was written, its cells are dirty again. A slice fails:
+ * the next job merges it. */
+static void test_failed_jobs(void **state)
+{
+    struct env e;
+    env_new(&e);
+    apply_sales(e.r, 1);
+    size_t cells;
+    char *want = dump_all(e.r, e.st, &cells);
+    size_t dirty = rollup_dirty(e.r);
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    assert_int_equal(rollup_dirty(e.r), 0);
+    job(&e, true);
+    assert_false(rollup_checkpoint_busy(e.r));
+    assert_false(staged_on_disk(&e));
+    assert_int_equal(rollup_dirty(e.r), dirty);
+
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    job(&e, false);
+    job(&e, true); /* a slice */
+    assert_true(rollup_checkpoint_staged(e.r));
+    while (rollup_checkpoint_staged(e.r))
+        job(&e, false);
+    assert_restart_reads(&e, want, cells, SALES);
+    free(want);
+    env_remove(&e);
+}
+
+/* A stop with a checkpoint staged: rollup_checkpoint finishes it and takes what changed since,
+ * in one transaction. */
+static void test_stop_finishes_staged(void **state)
+{
+    struct env e;
+    env_new(&e);
+    apply_sales(e.r, 1);
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    job(&e, false);
+    job(&e, false);
+    apply_sales(e.r, SALES + 1); /* while it is merged */
+    size_t cells;
+    char *want = dump_all(e.r, e.st, &cells);
+    assert_int_equal(rollup_checkpoint(e.r), FW_OK);
+    assert_false(rollup_checkpoint_busy(e.r));
+    assert_int_equal(rollup_dirty(e.r), 0);
+    assert_restart_reads(&e, want, cells, 2 * SALES);
+    free(want);
+    env_remove(&e);
+}
+
+static fw_err put_damaged(struct store_txn *t, void *arg)
+{
+    const uint8_t bad[] = {0, 0, 0, 0, 0, 0, 0, 9, 40, 200, 'x'}; /* lengths past its end */
+    store_txn_put_raw(t, store_db(arg, STORE_META), KEY_STAGED, 1, bad, sizeof bad, 0);
+    return t->err;
+}
+
+/* A staged copy that does not decode: the start stops at the replay (the rollups would not
+ * be whole), a rebuild recomputes them from the log and clears it. */
+static void test_damaged_staged_copy(void **state)
+{
+    struct env e;
+    env_new(&e);
+    assert_int_equal(store_write(e.st, put_damaged, NULL, e.st, NULL), FW_OK);
+    env_close(&e);
+    env_open(&e);
+    uint64_t n = 0;
+    assert_int_equal(rollup_replay(e.r, &n), FW_ECORRUPT);
+    assert_true(staged_on_disk(&e));
+    assert_int_equal(rollup_rebuild(e.r, &n), FW_OK);
+    assert_false(staged_on_disk(&e));
+    assert_int_equal(rollup_replay(e.r, &n), FW_OK);
+    env_remove(&e);
+}
+
+int main(void)
+{
+    log_setup((enum log_level)(LOG_LVL_ERR - 1), false); /* the failures it causes: quiet */
+    config_defaults(&cfg);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_crash_when_staged),    cmocka_unit_test(test_crash_mid_merge),
+        cmocka_unit_test(test_merged_in_slices),     cmocka_unit_test(test_failed_jobs),
+        cmocka_unit_test(test_stop_finishes_staged), cmocka_unit_test(test_damaged_staged_copy),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
