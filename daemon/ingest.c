@@ -994,7 +994,7 @@ static fw_err job_fill(struct store_txn *t, void *arg)
     struct ingest *in = arg;
     fw_err err = in->flight_p ? store_wset_apply(t, &in->flight_p->wset) : FW_OK;
     if (err == FW_OK && in->job_cp)
-        err = rollup_checkpoint_fill(in->rollup, t);
+        err = rollup_checkpoint_fill(in->rollup, t, in->flight_p ? in->flight_p->stored : 0);
     for (size_t i = 0; err == FW_OK && i < in->nflushers; i++) {
         struct flusher *f = &in->flushers[i];
         if (f->in_job && f->fill)

@@ -157,14 +157,15 @@ void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const 
  * with a pass of events or alone) and calls end with its outcome, for as long as staged says
  * more is to be written: a snapshot of up to 1,000 cells is written in one job; a larger one is
  * stored whole as one value first (from then on it counts as written: a start merges what a
- * crash left of it), then merged into the cells 1,000 at a time, one slice per job, so no job
- * holds the passes behind it for long. A first job that fails makes the cells dirty again; a
+ * crash left of it), then merged into the cells a slice per job, so no job holds the passes
+ * behind it for long. A first job that fails makes the cells dirty again; a
  * later one's slice is merged again. Until the last, rollups read as before (scans merge the
  * snapshot's new cells), no cached cell is evicted and no other checkpoint begins.
  */
 fw_err rollup_checkpoint_begin(struct rollup *r, bool *started) FW_WUR;
-/* On the writer thread: reads only the snapshot, which the loop leaves alone until end. */
-fw_err rollup_checkpoint_fill(struct rollup *r, struct store_txn *t) FW_WUR;
+/* On the writer thread: reads only the snapshot, which the loop leaves alone until end.
+ * events: how many the job commits (a merging job merges as many cells, 1,000 at least). */
+fw_err rollup_checkpoint_fill(struct rollup *r, struct store_txn *t, size_t events) FW_WUR;
 void rollup_checkpoint_end(struct rollup *r, fw_err err);
 bool rollup_checkpoint_staged(const struct rollup *r);
 /* Room for a snapshot of that many bytes (~150 a cell), its pages touched now (at start). */

@@ -215,12 +215,12 @@ static void env_remove(struct env *e)
  * the checkpoint's part (another part of its transaction failed). */
 static fw_err job_fill(struct store_txn *t, void *arg)
 {
-    return rollup_checkpoint_fill(arg, t);
+    return rollup_checkpoint_fill(arg, t, 0);
 }
 
 static fw_err failing_fill(struct store_txn *t, void *arg)
 {
-    fw_err err = rollup_checkpoint_fill(arg, t);
+    fw_err err = rollup_checkpoint_fill(arg, t, 0);
     return err ? err : FW_EIO;
 }
 
