@@ -1249,9 +1249,20 @@ static bool cp_room(struct rollup *r, size_t more)
     return b != NULL;
 }
 
-/* Room for the staging job's sort of n records (sort_snapshot). */
+/* Room for the staging job's sort of n records (sort_snapshot). What the buffers held is not
+ * kept: a realloc would copy megabytes on the loop for nothing. */
 static bool sort_room(struct rollup *r, size_t n)
 {
+    if (r->cp.out_cap < r->cp.len) {
+        free(r->cp.out);
+        r->cp.out = NULL;
+        r->cp.out_cap = 0;
+    }
+    if (r->cp.ents_cap < 2 * n) {
+        free(r->cp.ents);
+        r->cp.ents = NULL;
+        r->cp.ents_cap = 0;
+    }
     uint8_t *b = grow_array(r->cp.out, &r->cp.out_cap, r->cp.len, 1);
     if (b)
         r->cp.out = b;

@@ -998,8 +998,9 @@ def report(res, size_name, size):
                  "its slot to the Ack covering it (%d batches, the first 0.5 s left out as "
                  "warm-up); achieved %s events/s; the daemon's longest group commit meanwhile "
                  "took %.1f ms (on the writer thread) and its longest rollup checkpoint %.1f ms "
-                 "from the snapshot of its cells (on the loop thread, at most %.1f ms) to its "
-                 "commit (on the writer thread). Event-to-alert: alert_latency.py (Python, a "
+                 "from the snapshot of its cells (on the loop thread, at most %.1f ms) to the "
+                 "commit of its last cells (on the writer thread: a checkpoint of more than "
+                 "1,000 cells is staged whole, then merged a slice per commit). Event-to-alert: alert_latency.py (Python, a "
                  "MAJOR complaint per batch to its FIRING on the PUB, n=%d) while that load runs."
                  % (ack["terminals"], fmt_int(ack["events"]), fmt_int(ack["target_rate"]),
                     ack["measured_batches"], fmt_int(ack["achieved_events_per_s"]),
