@@ -136,7 +136,7 @@ struct ingest {
     struct pass *rec_p, *ready_p, *flight_p, *apply_p, *queue_p;
     bool end_rec; /* rec_p ends at the next apply step (on_committed) */
     uint64_t serials;
-    /* The writer thread's job: a pass's writes and/or a rollup checkpoint's snapshot, in one
+    /* The writer thread's job: a pass's writes and/or a rollup checkpoint's part, in one
      * transaction, committed while the loop records the next pass and serves queries and
      * subscribers. */
     struct flusher flushers[INGEST_FLUSHERS]; /* alerts, exporters: their changes */

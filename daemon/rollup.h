@@ -158,9 +158,9 @@ void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const 
  * more is to be written: a snapshot of up to 1,000 cells is written in one job; a larger one is
  * stored whole as one value first (from then on it counts as written: a start merges what a
  * crash left of it), then merged into the cells a slice per job, so no job holds the passes
- * behind it for long. A first job that fails makes the cells dirty again; a
- * later one's slice is merged again. Until the last, rollups read as before (scans merge the
- * snapshot's new cells), no cached cell is evicted and no other checkpoint begins.
+ * behind it for long. A first job that fails makes the cells dirty again; a later one's slice
+ * is merged again. Until the last, rollups read as before (scans merge the snapshot's new
+ * cells), no cached cell is evicted and no other checkpoint begins.
  */
 fw_err rollup_checkpoint_begin(struct rollup *r, bool *started) FW_WUR;
 /* On the writer thread: reads only the snapshot, which the loop leaves alone until end.
