@@ -198,6 +198,36 @@ static struct alert_rec *rec_copy(const struct alert_rec *src)
     return r;
 }
 
+/* have if it says want already, else a copy of want (NULL: out of memory). */
+static char *same_or_dup(char *have, const char *want)
+{
+    return !strcmp(have, want ? want : "") ? have : dup_or_empty(want);
+}
+
+/* r, a RESOLVED record, fired again as src says: the strings it has already are kept (a stock
+ * alert fires and resolves again every few sales; a new record, eight copies and nine frees
+ * each time were ~4% of the loop). A queued record stays queued (it leaves the queue if it is
+ * not unstored). False, r unchanged, when out of memory. */
+static bool rec_refill(struct alert_rec *r, const struct alert_rec *src)
+{
+    struct alert_rec n = *src;
+    char **to[] = {&n.m.alert_id, &n.m.rule,    &n.m.store_id,     &n.m.region,
+                   &n.m.subject,  &n.m.message, &n.m.business_day, &n.m.resolution};
+    char *const have[] = {r->m.alert_id, r->m.rule,    r->m.store_id,     r->m.region,
+                          r->m.subject,  r->m.message, r->m.business_day, r->m.resolution};
+    bool ok = true;
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
+        ok &= (*to[i] = same_or_dup(have[i], *to[i])) != NULL;
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++)
+        if (*to[i] != have[i])
+            free(ok ? have[i] : *to[i]);
+    if (!ok)
+        return false;
+    n.queued = r->queued;
+    *r = n;
+    return true;
+}
+
 /* The message of r's current figures, said again if they changed since (alerts_raise_fn). */
 /* r's message becomes msg; false (r unchanged) when out of memory. */
 static bool set_message(struct alert_rec *r, const char *msg)
@@ -501,15 +531,9 @@ static struct alert_rec *fire(struct alerts *a, const char *rule, const char *id
     tmp.m.first_fired_ms = now;
     tmp.m.updated_ms = now;
     tmp.m.business_day = dayb;
-    struct alert_rec *r = rec_copy(&tmp);
-    if (r && old) { /* a RESOLVED record of the same id: filled in anew, so changes' live holds */
-        bool queued = old->queued;
-        rec_free_strings(old);
-        *old = *r;
-        old->queued = queued; /* a queued record that is not unstored leaves the queue */
-        free(r);
-        r = old;
-    } else if (!r || htab_put(a->active, id, r) != 0) {
+    /* A RESOLVED record of the same id is filled in anew, so changes' live holds. */
+    struct alert_rec *r = old ? (rec_refill(old, &tmp) ? old : NULL) : rec_copy(&tmp);
+    if (!r || (!old && htab_put(a->active, id, r) != 0)) {
         rec_free(r);
         log_err("out of memory: alert %s lost", tmp.m.alert_id);
         return NULL;
