@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "cprec.h"
 #include "fwunits.h"
 #include "grow.h"
 #include "hash.h"
@@ -21,9 +22,9 @@
 #define TAG_MAX FW_ID_MAX
 #define KEY_POSITION "P" /* meta: log position the checkpointed cells include */
 #define KEY_STAGED "C"   /* meta: a checkpoint staged whole, being merged (see cp_fill) */
-#define STAGE_HDR 8      /* a staged checkpoint: its position, then its cells' records */
 #define MERGE_CELLS 1000 /* cells written per job; a larger checkpoint is staged first */
-#define REC_MAX (2 + CELL_KEYMAX + 2 + CELL_MAXV * 8 + TAG_MAX) /* lengths, key, value */
+#define VAL_MAX (2 + CELL_MAXV * 8 + TAG_MAX) /* a cell's value (encode_value) */
+#define REC_MAX (2 + CELL_KEYMAX + VAL_MAX)   /* ... its snapshot record (cprec.h) */
 #define CACHE_MAX_CELLS 400000
 #define REPLAY_CHUNK 50000
 
@@ -105,19 +106,19 @@ struct rollup {
         size_t n, cap;
         struct htab *idx; /* hex(prefix) -> struct newlist: the snapshot's new cells */
         uint64_t pos, t0;
-        /* The snapshot: the position (STAGE_HDR bytes), then per cell klen:u8 vlen:u8 key
-         * value. Written by the writer thread (cp_fill) from merged on; next is where the
-         * job in flight ends. The loop changes none of it while a job is in flight. */
+        /* The snapshot (cprec.h). Written by the writer thread (cp_fill) from merged on; next
+         * is where the job in flight ends. The loop changes none of it while a job is in
+         * flight. */
         uint8_t *rec;
         size_t len, rec_cap, merged, next;
         bool staged; /* the whole snapshot is in LMDB (KEY_STAGED): merged a slice per job */
-        /* The staging job puts the records in key order (into out, then swapped with rec),
-         * sorted by way of ents (twice cp.n: the radix sort's two arrays): each slice then covers a
-         * range of keys, so a merge rewrites each B-tree page about once, not once per slice (in
-         * the cells' order, 1,000 of them touched ~900 pages). Sized by begin on the loop. */
+        /* The staging job puts the records in key order (cprec_sort into out, then swapped
+         * with rec; ents: twice cp.n): each slice then covers a range of keys, so a merge
+         * rewrites each B-tree page about once, not once per slice (in the cells' order,
+         * 1,000 of them touched ~900 pages). Sized by begin on the loop. */
         uint8_t *out;
         size_t out_cap;
-        struct sort_ent *ents;
+        struct cprec_ent *ents;
         size_t ents_cap;
     } cp;
     bool staged_bad; /* the staged checkpoint a crash left does not decode (merge_staged) */
@@ -1234,12 +1235,6 @@ static int relist_dirty(struct rollup *r)
 _Static_assert(CELL_KEYMAX <= 255 && 2 + CELL_MAXV * 8 + TAG_MAX <= 255,
                "a staged record's key and value lengths are one byte each");
 
-/* A record by its key: the first 16 bytes big-endian (zero-padded), then the rest. */
-struct sort_ent {
-    uint64_t a, b;
-    const uint8_t *rec;
-};
-
 /* Room for `more` bytes of snapshot records. */
 static bool cp_room(struct rollup *r, size_t more)
 {
@@ -1266,7 +1261,7 @@ static bool sort_room(struct rollup *r, size_t n)
     uint8_t *b = grow_array(r->cp.out, &r->cp.out_cap, r->cp.len, 1);
     if (b)
         r->cp.out = b;
-    struct sort_ent *e = grow_array(r->cp.ents, &r->cp.ents_cap, 2 * n, sizeof *e);
+    struct cprec_ent *e = grow_array(r->cp.ents, &r->cp.ents_cap, 2 * n, sizeof *e);
     if (e)
         r->cp.ents = e;
     return b && e;
@@ -1284,12 +1279,12 @@ fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)
     struct htab *fresh = htab_new();
     size_t n = r->ndirty;
     r->cp.len = 0;
-    if (!fresh || !cp_room(r, STAGE_HDR)) {
+    if (!fresh || !cp_room(r, CPREC_HDR)) {
         htab_destroy(&fresh, free_newlist);
         return FW_ENOMEM;
     }
     be64_put(r->cp.rec, r->pos);
-    r->cp.len = STAGE_HDR;
+    r->cp.len = CPREC_HDR;
     for (size_t i = 0; i < n; i++) {
         if (i + SNAPSHOT_AHEAD < n) { /* the cells lie all over the heap: ask for them early */
             const char *a = (const char *)r->dirty[i + SNAPSHOT_AHEAD];
@@ -1301,12 +1296,9 @@ fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)
             htab_destroy(&fresh, free_newlist);
             return FW_ENOMEM;
         }
-        uint8_t *p = r->cp.rec + r->cp.len;
-        size_t vlen = encode_value(c, p + 2 + c->klen);
-        p[0] = c->klen;
-        p[1] = (uint8_t)vlen;
-        memcpy(p + 2, cell_key(c), c->klen);
-        r->cp.len += 2 + c->klen + vlen;
+        uint8_t v[VAL_MAX];
+        uint8_t vlen = (uint8_t)encode_value(c, v);
+        r->cp.len += cprec_put(r->cp.rec + r->cp.len, cell_key(c), c->klen, v, vlen);
     }
     if (n > MERGE_CELLS && !sort_room(r, n)) {
         htab_destroy(&fresh, free_newlist);
@@ -1331,7 +1323,7 @@ fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)
     r->cp.idx = r->newidx;
     r->cp.pos = r->pos;
     r->cp.t0 = t0;
-    r->cp.merged = r->cp.next = STAGE_HDR;
+    r->cp.merged = r->cp.next = CPREC_HDR;
     r->cp.staged = false;
     r->newidx = fresh;
     r->ndirty = 0;
@@ -1349,76 +1341,28 @@ static fw_err merge_records(struct rollup *r, struct store_txn *t, const uint8_t
                             size_t *off, size_t max)
 {
     size_t at = *off;
-    for (size_t n = 0; at < len && n < max && !t->err; n++) {
-        if (len - at < 2 || !rec[at] || len - at - 2 < (size_t)rec[at] + rec[at + 1])
+    struct cprec c;
+    for (size_t n = 0; n < max && !t->err; n++) {
+        int got = cprec_next(rec, len, &at, &c);
+        if (got < 0)
             return FW_ECORRUPT;
-        size_t klen = rec[at], vlen = rec[at + 1];
-        store_txn_put_raw(t, r->db, rec + at + 2, klen, rec + at + 2 + klen, vlen, 0);
-        at += 2 + klen + vlen;
+        if (!got)
+            break;
+        store_txn_put_raw(t, r->db, c.key, c.klen, c.val, c.vlen, 0);
     }
     if (at == len) {
         MDB_dbi meta = store_db(r->st, STORE_META);
-        store_txn_put_raw(t, meta, KEY_POSITION, 1, rec, STAGE_HDR, 0);
+        store_txn_put_raw(t, meta, KEY_POSITION, 1, rec, CPREC_HDR, 0);
         store_txn_del_raw(t, meta, KEY_STAGED, 1);
     }
     *off = at;
     return t->err;
 }
 
-static uint64_t key_be64(const uint8_t *k, size_t klen, size_t at)
-{
-    uint64_t v = 0;
-    for (size_t i = at; i < at + 8; i++)
-        v = v << 8 | (i < klen ? k[i] : 0);
-    return v;
-}
-
-/* The entries by (a, b), a byte at a time from the last (LSD radix, stable; a byte all of them
- * share is skipped: the type, the store and the day often are). Returns where they ended up,
- * e or tmp. Keys equal in their first 16 bytes stay in snapshot order: they are neighbours
- * all the same, which is what a slice needs. qsort took 5 ms for 14,400 records. */
-static struct sort_ent *radix_sort(struct sort_ent *e, struct sort_ent *tmp, size_t n)
-{
-    for (unsigned pass = 0; pass < 16; pass++) {
-        unsigned shift = (pass % 8) * 8;
-        size_t count[256] = {0};
-        for (size_t i = 0; i < n; i++)
-            count[((pass < 8 ? e[i].b : e[i].a) >> shift) & 0xff]++;
-        if (count[((pass < 8 ? e[0].b : e[0].a) >> shift) & 0xff] == n)
-            continue;
-        size_t at = 0;
-        for (unsigned d = 0; d < 256; d++) {
-            size_t c = count[d];
-            count[d] = at;
-            at += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[count[((pass < 8 ? e[i].b : e[i].a) >> shift) & 0xff]++] = e[i];
-        struct sort_ent *x = e;
-        e = tmp;
-        tmp = x;
-    }
-    return e;
-}
-
-/* The snapshot's records in key order, on the writer thread (ents: 2n, the sort's two). */
+/* The snapshot's records in key order, on the writer thread. */
 static void sort_snapshot(struct rollup *r)
 {
-    size_t n = 0;
-    for (size_t at = STAGE_HDR; at < r->cp.len && n < r->cp.n; n++) {
-        const uint8_t *p = r->cp.rec + at;
-        r->cp.ents[n] = (struct sort_ent){key_be64(p + 2, p[0], 0), key_be64(p + 2, p[0], 8), p};
-        at += 2u + p[0] + p[1];
-    }
-    const struct sort_ent *sorted = radix_sort(r->cp.ents, r->cp.ents + r->cp.n, n);
-    size_t len = STAGE_HDR;
-    memcpy(r->cp.out, r->cp.rec, STAGE_HDR);
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = sorted[i].rec;
-        size_t l = 2u + p[0] + p[1];
-        memcpy(r->cp.out + len, p, l);
-        len += l;
-    }
+    cprec_sort(r->cp.rec, r->cp.len, r->cp.n, r->cp.out, r->cp.ents);
     uint8_t *b = r->cp.rec;
     size_t cap = r->cp.rec_cap;
     r->cp.rec = r->cp.out;
@@ -1444,7 +1388,7 @@ static fw_err cp_fill(struct rollup *r, struct store_txn *t, size_t events, bool
     if (!all && !r->cp.staged && r->cp.n > MERGE_CELLS) {
         sort_snapshot(r);
         store_txn_put_raw(t, store_db(r->st, STORE_META), KEY_STAGED, 1, r->cp.rec, r->cp.len, 0);
-        r->cp.next = STAGE_HDR;
+        r->cp.next = CPREC_HDR;
         return t->err;
     }
     r->cp.next = r->cp.merged;
@@ -2012,7 +1956,7 @@ struct staged {
 static fw_err staged_fill(struct store_txn *t, void *arg)
 {
     struct staged *s = arg;
-    size_t off = STAGE_HDR;
+    size_t off = CPREC_HDR;
     return merge_records(s->r, t, s->rec, s->len, &off, SIZE_MAX);
 }
 
@@ -2025,8 +1969,8 @@ static fw_err merge_staged(struct rollup *r)
     MDB_val v = {0};
     fw_err err = store_txn_get_raw(&t, store_db(r->st, STORE_META), KEY_STAGED, 1, &v);
     struct staged s = {r, NULL, v.mv_size};
-    if (err == FW_OK && (v.mv_size < STAGE_HDR || !(s.rec = malloc(v.mv_size))))
-        err = v.mv_size < STAGE_HDR ? FW_ECORRUPT : FW_ENOMEM;
+    if (err == FW_OK && (v.mv_size < CPREC_HDR || !(s.rec = malloc(v.mv_size))))
+        err = v.mv_size < CPREC_HDR ? FW_ECORRUPT : FW_ENOMEM;
     if (s.rec)
         memcpy(s.rec, v.mv_data, v.mv_size);
     store_txn_abort(&t);
