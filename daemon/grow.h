@@ -21,4 +21,15 @@ static inline void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
     return q;
 }
 
+/* grow_array for an array whose contents are not kept (a realloc would copy them for nothing):
+ * when it must grow, p is freed and a new one taken. NULL when out of memory (p freed, *cap 0). */
+static inline void *grow_array_fresh(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    free(p);
+    *cap = 0;
+    return grow_array(NULL, cap, need, elem);
+}
+
 #endif

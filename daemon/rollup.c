@@ -1244,27 +1244,13 @@ static bool cp_room(struct rollup *r, size_t more)
     return b != NULL;
 }
 
-/* Room for the staging job's sort of n records (sort_snapshot). What the buffers held is not
- * kept: a realloc would copy megabytes on the loop for nothing. */
+/* Room for the staging job's sort of n records (sort_snapshot); what the buffers held is not
+ * kept. */
 static bool sort_room(struct rollup *r, size_t n)
 {
-    if (r->cp.out_cap < r->cp.len) {
-        free(r->cp.out);
-        r->cp.out = NULL;
-        r->cp.out_cap = 0;
-    }
-    if (r->cp.ents_cap < 2 * n) {
-        free(r->cp.ents);
-        r->cp.ents = NULL;
-        r->cp.ents_cap = 0;
-    }
-    uint8_t *b = grow_array(r->cp.out, &r->cp.out_cap, r->cp.len, 1);
-    if (b)
-        r->cp.out = b;
-    struct cprec_ent *e = grow_array(r->cp.ents, &r->cp.ents_cap, 2 * n, sizeof *e);
-    if (e)
-        r->cp.ents = e;
-    return b && e;
+    r->cp.out = grow_array_fresh(r->cp.out, &r->cp.out_cap, r->cp.len, 1);
+    r->cp.ents = grow_array_fresh(r->cp.ents, &r->cp.ents_cap, 2 * n, sizeof *r->cp.ents);
+    return r->cp.out && r->cp.ents;
 }
 
 fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)

@@ -200,6 +200,15 @@ static void env_new(struct env *e)
     env_open(e);
 }
 
+/* A new environment whose rollup has applied the test's sales at positions 1..SALES: returns
+ * every cell (dump_all), *cells of them. */
+static char *env_with_sales(struct env *e, size_t *cells)
+{
+    env_new(e);
+    apply_sales(e->r, 1);
+    return dump_all(e->r, e->st, cells);
+}
+
 static void env_remove(struct env *e)
 {
     env_close(e);
@@ -261,10 +270,8 @@ static void assert_restart_reads(struct env *e, const char *want, size_t want_ce
 static void crash_after(size_t slices)
 {
     struct env e;
-    env_new(&e);
-    apply_sales(e.r, 1);
     size_t cells;
-    char *want = dump_all(e.r, e.st, &cells);
+    char *want = env_with_sales(&e, &cells);
     assert_true(cells > 3 * 1000); /* more than three jobs' worth */
     bool started = false;
     assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
@@ -295,10 +302,8 @@ static void test_crash_mid_merge(void **state)
 static void test_merged_in_slices(void **state)
 {
     struct env e;
-    env_new(&e);
-    apply_sales(e.r, 1);
     size_t cells;
-    char *want = dump_all(e.r, e.st, &cells);
+    char *want = env_with_sales(&e, &cells);
     bool started = false;
     assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
     size_t jobs = 0;
@@ -324,10 +329,8 @@ static void test_merged_in_slices(void **state)
 static void test_failed_jobs(void **state)
 {
     struct env e;
-    env_new(&e);
-    apply_sales(e.r, 1);
     size_t cells;
-    char *want = dump_all(e.r, e.st, &cells);
+    char *want = env_with_sales(&e, &cells);
     size_t dirty = rollup_dirty(e.r);
     bool started = false;
     assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
