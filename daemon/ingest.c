@@ -1264,9 +1264,11 @@ static void record_end(struct ingest *in, struct pass *p)
 /*
  * Ingest's step on the loop, from the socket: receives and records one slice of a pass; while
  * the socket holds more and the pass has room, the pass goes on at the next step (queries are
- * served in between). A recorded pass goes to the writer when it is free (submit), else waits
- * for the pass before it to commit; the socket rests while both passes are taken or a committed
- * one is being applied.
+ * served in between), unless the writer is idle: then it ends with the slice (group commit:
+ * the writer takes what came while it was busy, and then what comes while it commits that).
+ * A recorded pass goes to the writer when it is free (submit), else waits for the pass before
+ * it to commit; the socket rests while both passes are taken or a committed one is being
+ * applied.
  */
 static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents)
 {
@@ -1300,8 +1302,12 @@ static void on_ingest(struct ev_loop *loop, struct zsock_watcher *w, int revents
     if (in->rec_p != p)
         return; /* nothing came */
     /* The pass goes on at the next step while the socket holds more and it has room (what is
-     * left of a message first); drained or full, it ends (record_end records what is left). */
-    if (!p->rec.err && !drained && room)
+     * left of a message first) and the writer is busy; drained or full, it ends (record_end
+     * records what is left). With 8 batches of 1,000 events in flight per terminal, a pass
+     * that waited for a drained socket with the writer idle took 50,000 events, and the
+     * terminals' next batches waited for all of it: 8 terminals sent 15% less. */
+    bool writer_idle = !in->inflight && !in->ready_p;
+    if (!p->rec.err && !drained && room && !writer_idle)
         return;
     record_end(in, p);
     submit(in);
