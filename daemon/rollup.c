@@ -61,9 +61,16 @@ struct mslot {
     struct cell *c;
 };
 
+/* It doubles a step at a time: while it grows, the table before (`old`) is still looked in,
+ * and each lookup first moves MAP_MOVE of its slots into the new one (map_step), so no lookup
+ * rehashes the whole table (98,000 cells took 5-16 ms on the loop, all at once). The slots
+ * moved stay in the old table too (a probe there must not stop early at a hole); the new table
+ * is looked in first, so they are found there. */
 struct cellmap {
     struct mslot *slots;
-    size_t cap, count;
+    size_t cap, count; /* count: the cells in both tables */
+    struct mslot *old; /* growing: the table before, its slots from `moved` on not moved yet */
+    size_t old_cap, moved;
 };
 
 /* Cells created since the last checkpoint (so not in LMDB yet), by scan prefix. */
@@ -200,35 +207,74 @@ static size_t prefix_len(const uint8_t *key, size_t klen)
     return day_keyed(key[0]) ? n + 4 : n;
 }
 
-/* The slot of key (hash h): its cell's, or the empty one where it would go. */
-static struct mslot *map_slot(const struct cellmap *m, const uint8_t *key, size_t klen, uint64_t h)
+/* The slot of key (hash h) in the table of cap slots: its cell's, or the empty one where it
+ * would go. */
+static struct mslot *table_slot(struct mslot *slots, size_t cap, const uint8_t *key, size_t klen,
+                                uint64_t h)
 {
-    size_t mask = m->cap - 1;
+    size_t mask = cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct mslot *sl = &m->slots[i];
+        struct mslot *sl = &slots[i];
         if (!sl->c || (sl->hash == h && sl->c->klen == klen && !memcmp(cell_key(sl->c), key, klen)))
             return sl;
     }
 }
 
-/* The empty slot for a cell known not to be in m (a rehash). */
-static struct mslot *map_free_slot(const struct cellmap *m, uint64_t h)
+/* The empty slot for a cell known not to be in the table (a rehash, a move). */
+static struct mslot *table_free_slot(struct mslot *slots, size_t cap, uint64_t h)
 {
-    size_t mask = m->cap - 1;
+    size_t mask = cap - 1;
     size_t i = h & mask;
-    while (m->slots[i].c)
+    while (slots[i].c)
         i = (i + 1) & mask;
-    return &m->slots[i];
+    return &slots[i];
+}
+
+#define MAP_MOVE 16 /* old slots moved per lookup while the map grows */
+
+/* Moves up to n of the old table's slots into the new one (all: SIZE_MAX). */
+static __attribute__((noinline)) void map_move(struct cellmap *m, size_t n)
+{
+    for (; n && m->moved < m->old_cap; n--, m->moved++) {
+        const struct mslot *sl = &m->old[m->moved];
+        if (sl->c)
+            *table_free_slot(m->slots, m->cap, sl->hash) = *sl;
+    }
+    if (m->moved == m->old_cap) {
+        free(m->old);
+        m->old = NULL;
+    }
+}
+
+/* map_move while the map grows: the lookups' step. */
+static inline void map_step(struct cellmap *m, size_t n)
+{
+    if (__builtin_expect(m->old != NULL, 0))
+        map_move(m, n);
+}
+
+/* The cell of key (hash h), or NULL; *empty (if not NULL) gets the new table's slot where it
+ * would go. Call map_step first: a move after it may take that slot. */
+static struct cell *map_get(const struct cellmap *m, const uint8_t *key, size_t klen, uint64_t h,
+                            struct mslot **empty)
+{
+    struct mslot *sl = table_slot(m->slots, m->cap, key, klen, h);
+    if (empty)
+        *empty = sl;
+    if (__builtin_expect(!sl->c && m->old, 0))
+        return table_slot(m->old, m->old_cap, key, klen, h)->c;
+    return sl->c;
 }
 
 /* m again in a table of cap slots, with the cells keep says to keep (NULL: all); the others
- * are freed. */
+ * are freed. At once: the eviction's, on a map already grown. */
 static int map_rehash(struct cellmap *m, size_t cap, bool (*keep)(const struct cell *c))
 {
     struct mslot *ns = calloc(cap, sizeof *ns);
     if (!ns)
         return -1;
-    struct cellmap n = {ns, cap, 0};
+    map_step(m, SIZE_MAX);
+    size_t count = 0;
     for (size_t i = 0; i < m->cap; i++) {
         struct mslot *sl = &m->slots[i];
         if (!sl->c)
@@ -237,21 +283,34 @@ static int map_rehash(struct cellmap *m, size_t cap, bool (*keep)(const struct c
             free(sl->c);
             continue;
         }
-        *map_free_slot(&n, sl->hash) = *sl;
-        n.count++;
+        *table_free_slot(ns, cap, sl->hash) = *sl;
+        count++;
     }
     free(m->slots);
-    *m = n;
+    *m = (struct cellmap){.slots = ns, .cap = cap, .count = count};
     return 0;
 }
 
+/* Twice the slots, the cells moved a few at a time by the lookups that follow (map_step); one
+ * still growing finishes first. */
 static int map_grow(struct cellmap *m)
 {
-    return map_rehash(m, m->cap ? m->cap * 2 : 4096, NULL);
+    size_t cap = m->cap ? m->cap * 2 : 4096;
+    struct mslot *ns = calloc(cap, sizeof *ns);
+    if (!ns)
+        return -1;
+    map_step(m, SIZE_MAX);
+    m->old = m->slots;
+    m->old_cap = m->cap;
+    m->moved = 0;
+    m->slots = ns;
+    m->cap = cap;
+    return 0;
 }
 
 static void map_clear(struct cellmap *m)
 {
+    map_step(m, SIZE_MAX); /* a moved cell is in both tables until then */
     for (size_t i = 0; i < m->cap; i++) {
         free(m->slots[i].c);
         m->slots[i].c = NULL;
@@ -478,9 +537,11 @@ static struct cell *cell_get_h(struct rollup *r, const uint8_t *key, size_t klen
 {
     if ((r->cells.count + 1) * 4 > r->cells.cap * 3 && map_grow(&r->cells) != 0)
         return NULL;
-    struct mslot *slot = map_slot(&r->cells, key, klen, h);
-    if (slot->c)
-        return slot->c;
+    map_step(&r->cells, MAP_MOVE);
+    struct mslot *slot;
+    struct cell *found = map_get(&r->cells, key, klen, h, &slot);
+    if (found)
+        return found;
     uint8_t nv = nv_of[key[0]];
     bool has_memo = memo_of[key[0]];
     struct cell *c =
@@ -1220,6 +1281,7 @@ static void free_newlist(void *p)
 static int relist_dirty(struct rollup *r)
 {
     size_t n = 0;
+    map_step(&r->cells, SIZE_MAX); /* every cell in one table */
     for (size_t i = 0; i < r->cells.cap; i++)
         n += r->cells.slots[i].c && r->cells.slots[i].c->dirty;
     if (!dirty_room(r, n))
@@ -1784,7 +1846,7 @@ bool rollup_peek_memo(struct rollup *r, const uint8_t *key, size_t klen, int64_t
 bool rollup_get(struct rollup *r, struct store_txn *txn, const uint8_t *key, size_t klen,
                 int64_t *counters, size_t n, char *tag, size_t taglen)
 {
-    struct cell *c = r->cells.cap ? map_slot(&r->cells, key, klen, fw_hash(key, klen))->c : NULL;
+    struct cell *c = r->cells.cap ? map_get(&r->cells, key, klen, fw_hash(key, klen), NULL) : NULL;
     read_cell(c, counters, n, tag, taglen);
     if (c)
         return true;

@@ -10,6 +10,9 @@
  * The expected rollups are what the rollup held in memory before the "crash" (every cell, by
  * a scan of each cell type), so the test says nothing about the figures themselves, only that
  * a checkpoint keeps them; test_rollups.py checks the figures.
+ *
+ * Also the cells in memory themselves: their map doubles a step at a time, and every cell is
+ * found, once, while it grows.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -398,14 +401,62 @@ static void test_damaged_staged_copy(void **state)
     env_remove(&e);
 }
 
+/* While the cell map grows (the old table's slots moved a few per lookup), every cell is found
+ * with its figures, and counted once: sales applied one at a time, each sale's product cells
+ * read back at once and every sale's product cells again every 64 sales, from 4,096 slots to
+ * 65,536. */
+static void test_cells_found_while_map_grows(void **state)
+{
+    struct env e;
+    env_new(&e);
+    enum { ROUNDS = 5 };
+    struct sales *s[ROUNDS];
+    int32_t day = (int32_t)(NOW_MS / 86400000);
+    size_t checked = 0;
+    for (size_t round = 0; round < ROUNDS; round++) {
+        s[round] = sales_new(1 + round * SALES);
+        for (size_t i = 0; i < SALES; i++) {
+            rollup_apply(e.r, &s[round]->evp[i], &s[round]->pos[i], 1);
+            bool all = i % 64 == 63 || i == SALES - 1;
+            for (size_t r = all ? 0 : round; r <= round; r++) {
+                for (size_t j = all ? 0 : i; j <= (r == round ? i : SALES - 1); j++) {
+                    for (size_t l = 0; l < LINES; l++) {
+                        uint8_t key[256];
+                        int64_t v[PR_N] = {0};
+                        size_t kl = rollup_key(key, CELL_PRODUCT, "S1", "ds", day, s[r]->sku[j][l]);
+                        assert_true(rollup_peek(e.r, key, kl, v, PR_N, NULL, 0));
+                        assert_int_equal(v[PR_QTY], 1000 * (int64_t)(l + 1));
+                        checked++;
+                    }
+                }
+            }
+        }
+    }
+    size_t cells;
+    char *all = dump_all(e.r, e.st, &cells);
+    struct rollup_stats st;
+    rollup_get_stats(e.r, &st);
+    assert_true(cells > 32768 * 3 / 4);       /* grown to 65,536 slots (at most 3/4 full) */
+    assert_int_equal(st.cached_cells, cells); /* none in LMDB: each cell in memory once */
+    assert_true(checked > 100000);
+    free(all);
+    for (size_t round = 0; round < ROUNDS; round++)
+        free(s[round]);
+    env_remove(&e);
+}
+
 int main(void)
 {
     log_setup((enum log_level)(LOG_LVL_ERR - 1), false); /* the failures it causes: quiet */
     config_defaults(&cfg);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crash_when_staged),    cmocka_unit_test(test_crash_mid_merge),
-        cmocka_unit_test(test_merged_in_slices),     cmocka_unit_test(test_failed_jobs),
-        cmocka_unit_test(test_stop_finishes_staged), cmocka_unit_test(test_damaged_staged_copy),
+        cmocka_unit_test(test_crash_when_staged),
+        cmocka_unit_test(test_crash_mid_merge),
+        cmocka_unit_test(test_merged_in_slices),
+        cmocka_unit_test(test_failed_jobs),
+        cmocka_unit_test(test_stop_finishes_staged),
+        cmocka_unit_test(test_damaged_staged_copy),
+        cmocka_unit_test(test_cells_found_while_map_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
