@@ -1,7 +1,7 @@
 /*
  * A rollup checkpoint's snapshot as bytes: the log position its cells include (CPREC_HDR bytes,
- * big-endian), then one record per cell: klen:u8 vlen:u8 key value. rollup.c writes it on the
- * loop, stores it whole in LMDB when it is large (the staged checkpoint), merges it into the
+ * big-endian), then one record per cell: klen:u8 vlen:u8 key value. rollup_persist.c writes it on
+ * the loop, stores it whole in LMDB when it is large (the staged checkpoint), merges it into the
  * cells a slice at a time, and reads a staged one back at start, which may be damaged: the
  * walk checks every length.
  */

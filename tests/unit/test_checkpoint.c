@@ -1,11 +1,11 @@
 /*
- * Unit tests for the rollup checkpoint (daemon/rollup.c) on a real LMDB environment in a
- * temporary directory. A checkpoint of more cells than one job writes is stored whole first
- * (staged), then merged into the cells a slice per job; whatever a crash leaves of it (staged
- * only, merged in part) a start reads the same rollups at the checkpoint's position. A first job
- * that fails leaves the cells dirty; a slice that fails is merged by the next job; a stop
- * finishes a staged checkpoint and takes what changed since; a staged copy that does not decode
- * stops the start (rollup_replay) and a rebuild clears it.
+ * Unit tests for the rollup checkpoint (daemon/rollup_persist.c; the cell map is rollup.c's) on a
+ * real LMDB environment in a temporary directory. A checkpoint of more cells than one job writes is
+ * stored whole first (staged), then merged into the cells a slice per job; whatever a crash leaves
+ * of it (staged only, merged in part) a start reads the same rollups at the checkpoint's position.
+ * A first job that fails leaves the cells dirty; a slice that fails is merged by the next job; a
+ * stop finishes a staged checkpoint and takes what changed since; a staged copy that does not
+ * decode stops the start (rollup_replay) and a rebuild clears it.
  *
  * The expected rollups are what the rollup held in memory before the "crash" (every cell, by
  * a scan of each cell type), so the test says nothing about the figures themselves, only that
@@ -35,7 +35,7 @@
 #define NOW_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define LINES 4
 #define SALES 700      /* 4 SKUs each, all different: several thousand cells, several slices */
-#define KEY_STAGED "C" /* rollup.c's meta key of a staged checkpoint */
+#define KEY_STAGED "C" /* rollup_persist.c's meta key of a staged checkpoint */
 
 static struct config cfg;
 
