@@ -139,6 +139,11 @@ static inline void map_step(struct cellmap *m, size_t n)
         map_move(m, n);
 }
 
+void map_settle(struct cellmap *m)
+{
+    map_step(m, SIZE_MAX);
+}
+
 /* The cell of key (hash h), or NULL; *empty (if not NULL) gets the new table's slot where it
  * would go. Call map_step first: a move after it may take that slot. */
 static struct cell *map_get(const struct cellmap *m, const uint8_t *key, size_t klen, uint64_t h,
@@ -159,7 +164,7 @@ static int map_rehash(struct cellmap *m, size_t cap, bool (*keep)(const struct c
     struct mslot *ns = calloc(cap, sizeof *ns);
     if (!ns)
         return -1;
-    map_step(m, SIZE_MAX);
+    map_settle(m);
     size_t count = 0;
     for (size_t i = 0; i < m->cap; i++) {
         struct mslot *sl = &m->slots[i];
@@ -185,18 +190,13 @@ static int map_grow(struct cellmap *m)
     struct mslot *ns = calloc(cap, sizeof *ns);
     if (!ns)
         return -1;
-    map_step(m, SIZE_MAX);
+    map_settle(m);
     m->old = m->slots;
     m->old_cap = m->cap;
     m->moved = 0;
     m->slots = ns;
     m->cap = cap;
     return 0;
-}
-
-void map_settle(struct cellmap *m)
-{
-    map_step(m, SIZE_MAX);
 }
 
 void map_clear(struct cellmap *m)
