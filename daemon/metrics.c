@@ -560,15 +560,16 @@ static const struct family families[] = {
      .sum_scale = 1e-3},
     {.name = "checkpoint_snapshot_duration_seconds",
      .type = HISTOGRAM,
-     .help = "The loop's part of each rollup checkpoint: taking the snapshot of the dirty "
-             "cells (the writer thread writes it).",
+     .help = "The loop's part of the rollup checkpoints: the steps taking the snapshot of "
+             "the dirty cells (a large one in slices between other work; the writer thread "
+             "writes it).",
      .table = "checkpoint_snapshot_latency",
      .figures = {"below_us", "count", "checkpoint_snapshot_ms_total", "checkpoint_snapshots"},
      .scale = 1e-6,
      .sum_scale = 1e-3},
     {.name = "checkpoint_snapshot_max_duration_seconds",
      .type = GAUGE,
-     .help = "Longest snapshot of a rollup checkpoint taken on the loop.",
+     .help = "Longest step of a rollup checkpoint's snapshot on the loop.",
      .table = "daemon",
      .figures = {"checkpoint_snapshot_ms_max"},
      .scale = 1e-3},

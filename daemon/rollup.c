@@ -1148,6 +1148,8 @@ void end_reads(struct rollup *r)
 void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const uint64_t *pos,
                   size_t n)
 {
+    if (r->snap.on && n)
+        rollup_snapshot_drop(r); /* its cells are about to change */
     for (size_t i = 0; i < n; i++) {
         if (pos[i] <= r->pos)
             continue; /* already included (replay after a checkpoint) */

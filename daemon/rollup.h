@@ -163,6 +163,13 @@ void rollup_apply(struct rollup *r, const Floorwalker__Event *const *evs, const 
  * cells), no cached cell is evicted and no other checkpoint begins.
  */
 fw_err rollup_checkpoint_begin(struct rollup *r, bool *started) FW_WUR;
+/* The snapshot of a large checkpoint taken a slice at a time first, on the loop between its
+ * other work: dirty cells are encoded until until_ns (the clock read every 256 cells); true
+ * once all are, and begin then only finishes it. Until begin, nothing may be applied
+ * (rollup_snapshotting): applying drops the snapshot, whose cells would be stale. */
+bool rollup_snapshot_step(struct rollup *r, uint64_t until_ns);
+bool rollup_snapshotting(const struct rollup *r);
+void rollup_snapshot_drop(struct rollup *r);
 /* On the writer thread: reads only the snapshot, which the loop leaves alone until end.
  * events: how many the job commits (a merging job merges as many cells, 1,000 at least). */
 fw_err rollup_checkpoint_fill(struct rollup *r, struct store_txn *t, size_t events) FW_WUR;
@@ -170,6 +177,7 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err);
 bool rollup_checkpoint_staged(const struct rollup *r);
 /* Room for a snapshot of that many bytes (~150 a cell), its pages touched now (at start). */
 bool rollup_checkpoint_reserve(struct rollup *r, size_t bytes);
+/* A checkpoint is in flight, or its snapshot is being taken. */
 bool rollup_checkpoint_busy(const struct rollup *r);
 /* A whole checkpoint on the caller's thread, in one transaction (at start, at stop, before
  * retention), after finishing a staged one. FW_ESTATE while a first job is with the writer.

@@ -122,6 +122,13 @@ struct rollup {
         struct cprec_ent *ents;
         size_t ents_cap;
     } cp;
+    /* A snapshot being taken a slice at a time (rollup_snapshot_step): the first `next` dirty
+     * cells are encoded in cp.rec, which has nothing else of a checkpoint yet. */
+    struct {
+        bool on;
+        size_t next;
+        uint64_t t0;
+    } snap;
     bool staged_bad; /* the staged checkpoint a crash left does not decode (merge_staged) */
     struct rollup_stats stats;
     rollup_hook_fn hook; /* the event rules, after each applied event */

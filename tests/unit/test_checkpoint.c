@@ -11,7 +11,8 @@
  * a scan of each cell type), so the test says nothing about the figures themselves, only that
  * a checkpoint keeps them; test_rollups.py checks the figures.
  *
- * Also the cells in memory themselves: their map doubles a step at a time, and every cell is
+ * A snapshot taken a slice at a time makes the same checkpoint; events applied meanwhile drop
+ * it. Also the cells in memory themselves: their map doubles a step at a time, and every cell is
  * found, once, while it grows.
  */
 #include <stdarg.h>
@@ -401,6 +402,55 @@ static void test_damaged_staged_copy(void **state)
     env_remove(&e);
 }
 
+/* A snapshot taken a slice at a time (one chunk of 256 cells per step here, as when a query
+ * waits) makes the checkpoint the snapshot taken at once makes: a restart reads the same. */
+static void test_snapshot_in_steps(void **state)
+{
+    struct env e;
+    size_t cells;
+    char *want = env_with_sales(&e, &cells);
+    size_t steps = 1;
+    while (!rollup_snapshot_step(e.r, 0)) {
+        assert_true(rollup_snapshotting(e.r));
+        assert_true(rollup_checkpoint_busy(e.r)); /* no retention meanwhile */
+        steps++;
+    }
+    assert_true(steps >= cells / 256);
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    assert_true(started);
+    assert_false(rollup_snapshotting(e.r));
+    do
+        job(&e, false);
+    while (rollup_checkpoint_staged(e.r));
+    assert_restart_reads(&e, want, cells, SALES);
+    free(want);
+    env_remove(&e);
+}
+
+/* Events applied while a snapshot is partly taken change cells it has encoded (every sale
+ * changes the store's day and hour cells, the first it took): the snapshot goes, and the
+ * checkpoint begun next holds them as they are after those events. */
+static void test_apply_drops_snapshot(void **state)
+{
+    struct env e;
+    size_t cells;
+    free(env_with_sales(&e, &cells));
+    assert_false(rollup_snapshot_step(e.r, 0)); /* one chunk taken, more to take */
+    apply_sales(e.r, SALES + 1);
+    assert_false(rollup_snapshotting(e.r));
+    char *want = dump_all(e.r, e.st, &cells);
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    assert_true(started);
+    do
+        job(&e, false);
+    while (rollup_checkpoint_staged(e.r));
+    assert_restart_reads(&e, want, cells, 2 * SALES);
+    free(want);
+    env_remove(&e);
+}
+
 /* While the cell map grows (the old table's slots moved a few per lookup), every cell is found
  * with its figures, and counted once: sales applied one at a time, each sale's product cells
  * read back at once and every sale's product cells again every 64 sales, from 4,096 slots to
@@ -456,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_failed_jobs),
         cmocka_unit_test(test_stop_finishes_staged),
         cmocka_unit_test(test_damaged_staged_copy),
+        cmocka_unit_test(test_snapshot_in_steps),
+        cmocka_unit_test(test_apply_drops_snapshot),
         cmocka_unit_test(test_cells_found_while_map_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
