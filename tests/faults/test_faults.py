@@ -135,19 +135,39 @@ class DaemonKills(FaultTest):
 COMMIT_SYSCALLS = {18, 20, 296, 26, 74, 75}
 
 
+_writer_tids = {}
+
+
+def writer_tid(pid):
+    """The writer thread of pid (named fw-writer, or fw-writer-cp while its job carries a
+    checkpoint), looked up once: polling two files of one thread instead of every thread's
+    keeps the aim's checks fast on a loaded machine (a commit's syscalls last a millisecond)."""
+    if pid not in _writer_tids:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    if f.read().strip().startswith("fw-writer"):
+                        _writer_tids[pid] = tid
+                        break
+            except OSError:
+                continue
+    return _writer_tids.get(pid)
+
+
 def thread_in_commit(pid, name):
-    """Whether pid's thread called name is inside a commit's write or sync."""
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                if f.read().strip() != name:
-                    continue
-            with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
-                nr = f.read().split()[0]
-        except (OSError, IndexError):
-            return False
-        return nr.isdigit() and int(nr) in COMMIT_SYSCALLS
-    return False
+    """Whether pid's writer thread, named name now, is inside a commit's write or sync."""
+    tid = writer_tid(pid)
+    if tid is None:
+        return False
+    try:
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() != name:
+                return False
+        with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+            nr = f.read().split()[0]
+    except (OSError, IndexError):
+        return False
+    return nr.isdigit() and int(nr) in COMMIT_SYSCALLS
 
 
 class WriterKills(FaultTest):
