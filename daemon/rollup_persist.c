@@ -133,14 +133,25 @@ static fw_err snapshot_encode(struct rollup *r, uint64_t until_ns)
     return FW_OK;
 }
 
+/* Whether there is a snapshot to take: none in flight, and cells dirty or one under way. */
+static bool snapshot_due(const struct rollup *r)
+{
+    return !r->cp.on && (r->snap.on || r->ndirty || r->dirty_lost);
+}
+
+/* The snapshot begun if it is not, and taken on until until_ns. */
+static fw_err snapshot_take(struct rollup *r, uint64_t until_ns)
+{
+    fw_err err = r->snap.on ? FW_OK : snapshot_start(r);
+    return err == FW_OK ? snapshot_encode(r, until_ns) : err;
+}
+
 bool rollup_snapshot_step(struct rollup *r, uint64_t until_ns)
 {
-    if (r->cp.on || (!r->snap.on && !r->ndirty && !r->dirty_lost))
+    if (!snapshot_due(r))
         return true;
     uint64_t t0 = fw_mono_ns();
-    fw_err err = r->snap.on ? FW_OK : snapshot_start(r);
-    if (err == FW_OK)
-        err = snapshot_encode(r, until_ns);
+    fw_err err = snapshot_take(r, until_ns);
     stats_hist_add(&r->stats.snapshot, fw_mono_ns() - t0);
     /* Out of memory: begin tries again, and fails the checkpoint if it must. */
     return err != FW_OK || r->snap.next == r->ndirty;
@@ -149,12 +160,10 @@ bool rollup_snapshot_step(struct rollup *r, uint64_t until_ns)
 fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)
 {
     *started = false;
-    if (r->cp.on || (!r->snap.on && !r->ndirty && !r->dirty_lost))
+    if (!snapshot_due(r))
         return FW_OK;
     uint64_t t0 = fw_mono_ns();
-    fw_err err = r->snap.on ? FW_OK : snapshot_start(r);
-    if (err == FW_OK)
-        err = snapshot_encode(r, UINT64_MAX); /* what the steps left, if any */
+    fw_err err = snapshot_take(r, UINT64_MAX); /* what the steps left, if any */
     size_t n = r->ndirty;
     struct htab *fresh = err == FW_OK ? htab_new() : NULL;
     if (err == FW_OK && (!fresh || (n > MERGE_CELLS && !sort_room(r, n))))
