@@ -1185,24 +1185,37 @@ static void sending_start(struct ingest *in)
  */
 #define AHEAD_MIN 256 /* fewer unstored go with the checkpoint at once */
 
-static bool store_ahead(struct ingest *in)
+/* A step the checkpoint waits for, taken a slice at a time from its own watcher w (on_ahead,
+ * on_snapshot) when needed: true while it is under way; *done says it has been taken, and is
+ * used up here. */
+static bool step_first(struct ingest *in, ev_idle *w, bool *done, bool needed)
 {
-    if (in->ahead_done || alerts_unstored(in->alerts) <= AHEAD_MIN) {
-        in->ahead_done = false;
+    if (*done || !needed) {
+        *done = false;
         return false;
     }
-    ev_idle_start(in->loop, &in->ahead_w);
+    ev_idle_start(in->loop, w);
     return true;
+}
+
+/* ... its watcher's last slice: taken, the checkpoint goes on (submit). */
+static void step_taken(struct ingest *in, ev_idle *w, bool *done)
+{
+    ev_idle_stop(in->loop, w);
+    *done = true;
+    submit(in);
+}
+
+static bool store_ahead(struct ingest *in)
+{
+    return step_first(in, &in->ahead_w, &in->ahead_done, alerts_unstored(in->alerts) > AHEAD_MIN);
 }
 
 static void on_ahead(struct ev_loop *loop, ev_idle *w, int revents)
 {
     struct ingest *in = w->data;
-    if (alerts_store_ahead(in->alerts, slice_until(in)))
-        return;
-    ev_idle_stop(loop, w);
-    in->ahead_done = true;
-    submit(in);
+    if (!alerts_store_ahead(in->alerts, slice_until(in)))
+        step_taken(in, w, &in->ahead_done);
 }
 
 /*
@@ -1216,22 +1229,14 @@ static void on_ahead(struct ev_loop *loop, ev_idle *w, int revents)
 
 static bool snapshot_ahead(struct ingest *in)
 {
-    if (in->snap_done || rollup_dirty(in->rollup) <= SNAPSHOT_AT_ONCE) {
-        in->snap_done = false;
-        return false;
-    }
-    ev_idle_start(in->loop, &in->snap_w);
-    return true;
+    return step_first(in, &in->snap_w, &in->snap_done, rollup_dirty(in->rollup) > SNAPSHOT_AT_ONCE);
 }
 
 static void on_snapshot(struct ev_loop *loop, ev_idle *w, int revents)
 {
     struct ingest *in = w->data;
-    if (!rollup_snapshot_step(in->rollup, slice_until(in)))
-        return;
-    ev_idle_stop(loop, w);
-    in->snap_done = true;
-    submit(in);
+    if (rollup_snapshot_step(in->rollup, slice_until(in)))
+        step_taken(in, w, &in->snap_done);
 }
 
 /*

@@ -402,6 +402,17 @@ static void test_damaged_staged_copy(void **state)
     env_remove(&e);
 }
 
+/* A checkpoint begun (it must start) and written job by job to its last slice. */
+static void write_checkpoint(struct env *e)
+{
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e->r, &started), FW_OK);
+    assert_true(started);
+    do
+        job(e, false);
+    while (rollup_checkpoint_staged(e->r));
+}
+
 /* A snapshot taken a slice at a time (one chunk of 256 cells per step here, as when a query
  * waits) makes the checkpoint the snapshot taken at once makes: a restart reads the same. */
 static void test_snapshot_in_steps(void **state)
@@ -416,13 +427,8 @@ static void test_snapshot_in_steps(void **state)
         steps++;
     }
     assert_true(steps >= cells / 256);
-    bool started = false;
-    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
-    assert_true(started);
+    write_checkpoint(&e);
     assert_false(rollup_snapshotting(e.r));
-    do
-        job(&e, false);
-    while (rollup_checkpoint_staged(e.r));
     assert_restart_reads(&e, want, cells, SALES);
     free(want);
     env_remove(&e);
@@ -440,12 +446,7 @@ static void test_apply_drops_snapshot(void **state)
     apply_sales(e.r, SALES + 1);
     assert_false(rollup_snapshotting(e.r));
     char *want = dump_all(e.r, e.st, &cells);
-    bool started = false;
-    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
-    assert_true(started);
-    do
-        job(&e, false);
-    while (rollup_checkpoint_staged(e.r));
+    write_checkpoint(&e);
     assert_restart_reads(&e, want, cells, 2 * SALES);
     free(want);
     env_remove(&e);
