@@ -945,6 +945,7 @@ static bool pass_slice(struct ingest *in, struct pass *p, uint64_t until_ns)
 {
     const struct config *cfg = in->cfg;
     struct validate_limits lim = {
+        .cfg = cfg,
         .now_ms = (int64_t)(ev_now(in->loop) * 1000),
         .max_future_ms = cfg->max_future_ms,
         .retention_ms = cfg->retention_days * 86400000LL,

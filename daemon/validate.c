@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "fwcommon.h"
 #include "fwunits.h"
 
@@ -17,9 +18,35 @@
 
 struct vctx {
     const struct validate_limits *l;
+    const char *store; /* the event's store_id, for its currency */
     char *reason;
     size_t len;
 };
+
+/* Money in a reason as the ops team reads it: minor units in the store's currency ("5.00 USD"),
+ * the wire field beside it keeps the exact integer. */
+static const char *money(char *buf, size_t n, const struct vctx *c, int64_t minor)
+{
+    const char *code = NULL;
+    int digits = 2;
+    if (c->l->cfg)
+        config_store_currency(c->l->cfg, c->store, &code, &digits);
+    fw_fmt_money(buf, n, minor, digits, code);
+    return buf;
+}
+#define MONEY(c, v) money((char[48]){0}, 48, (c), (v))
+static const char *units(char *buf, size_t n, int64_t milli)
+{
+    fw_fmt_qty_milli(buf, n, milli);
+    return buf;
+}
+#define UNITS(v) units((char[32]){0}, 32, (v))
+
+/* A sum of lines, which can pass the range of int64 (bounded amounts times bounded counts). */
+static int64_t clamp64(__int128 v)
+{
+    return v > INT64_MAX ? INT64_MAX : v < -INT64_MAX ? -INT64_MAX : (int64_t)v;
+}
 
 static Floorwalker__RejectCode why(struct vctx *c, Floorwalker__RejectCode code, const char *fmt,
                                    ...) __attribute__((format(printf, 3, 4)));
@@ -63,18 +90,22 @@ static Floorwalker__RejectCode text(struct vctx *c, const char *field, const cha
 static Floorwalker__RejectCode amount(struct vctx *c, const char *field, int64_t v)
 {
     if (v < 0)
-        return why(c, R(NEGATIVE_AMOUNT), "%s is negative (%" PRId64 ")", field, v);
+        return why(c, R(NEGATIVE_AMOUNT), "%s is negative (%" PRId64 ": %s)", field, v,
+                   MONEY(c, v));
     if (v > c->l->max_amount_cents)
-        return why(c, R(AMOUNT_OUT_OF_BOUNDS), "%s %" PRId64 " is over the limit %" PRId64, field,
-                   v, c->l->max_amount_cents);
+        return why(c, R(AMOUNT_OUT_OF_BOUNDS),
+                   "%s %" PRId64 " (%s) is over the limit of %s ([limits] max_amount_cents)", field,
+                   v, MONEY(c, v), MONEY(c, c->l->max_amount_cents));
     return R(REJECT_NONE);
 }
 
 static Floorwalker__RejectCode qty(struct vctx *c, const char *field, int64_t v, bool positive)
 {
     if ((positive && v <= 0) || v > c->l->max_qty_milli || v < -c->l->max_qty_milli)
-        return why(c, R(QTY_OUT_OF_BOUNDS), "%s %" PRId64 " is outside %s..%" PRId64, field, v,
-                   positive ? "1" : "-limit", c->l->max_qty_milli);
+        return why(c, R(QTY_OUT_OF_BOUNDS),
+                   "%s %" PRId64 " (%s units) is outside %s..%s units ([limits] max_qty_milli)",
+                   field, v, UNITS(v), positive ? "0.001" : UNITS(-c->l->max_qty_milli),
+                   UNITS(c->l->max_qty_milli));
     return R(REJECT_NONE);
 }
 
@@ -150,9 +181,10 @@ static Floorwalker__RejectCode check_sale(struct vctx *c, const Floorwalker__Sal
             diff = -diff;
         if (diff > (__int128)s->n_lines)
             return why(c, R(SALE_TOTAL_MISMATCH),
-                       "sale lines add up to %" PRId64 " but total_cents is %" PRId64
-                       " (allowed: 1 cent per line)",
-                       (int64_t)sum, s->total_cents);
+                       "the sale's lines add up to %s but its total_cents %" PRId64
+                       " is %s (%s apart; each line may round by %s)",
+                       MONEY(c, clamp64(sum)), s->total_cents, MONEY(c, s->total_cents),
+                       MONEY(c, clamp64(diff)), MONEY(c, 1));
     }
     return R(REJECT_NONE);
 }
@@ -289,7 +321,7 @@ static Floorwalker__RejectCode check_heartbeat(struct vctx *c, const Floorwalker
 Floorwalker__RejectCode validate_event(const Floorwalker__Event *e, const struct validate_limits *l,
                                        char *reason, size_t len)
 {
-    struct vctx c = {l, reason, len};
+    struct vctx c = {l, e->store_id, reason, len};
     reason[0] = 0;
     TRY(need_id(&c, "store_id", e->store_id));
     TRY(need_id(&c, "terminal_id", e->terminal_id));

@@ -11,7 +11,10 @@
 
 #include "floorwalker.pb-c.h"
 
+struct config;
+
 struct validate_limits {
+    const struct config *cfg; /* the stores' currencies, for amounts in reasons; NULL: 2 digits */
     int64_t now_ms;
     int64_t max_future_ms;    /* event_time_ms > now + this: TIME_IN_FUTURE */
     int64_t retention_ms;     /* event_time_ms < now - this: TIME_TOO_OLD */

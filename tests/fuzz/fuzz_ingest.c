@@ -92,6 +92,7 @@ static void fuzz_init(void)
         fz.pos[i] = i + 1;
     arena_init(&fz.a, 64 << 20);
     fz.lim = (struct validate_limits){
+        .cfg = &fz.cfg,
         .now_ms = FUZZ_NOW_MS,
         .max_future_ms = fz.cfg.max_future_ms,
         .retention_ms = fz.cfg.retention_days * 86400000LL,

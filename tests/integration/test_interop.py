@@ -39,7 +39,7 @@ class Interop(fwtest.DaemonTest):
         self.assertEqual(a.batch_code, pb.REJECT_NONE)
         self.assertEqual([(r.seq, r.code) for r in a.rejected],
                          [(4, pb.SALE_TOTAL_MISMATCH), (6, pb.SEQ_GAP)])
-        self.assertIn("total_cents is 999", a.rejected[0].reason)
+        self.assertIn("total_cents 999 is 9.99 USD", a.rejected[0].reason)
         self.assertIn("expected 5", a.rejected[1].reason)
 
         # Resend from the expected seq: 5 and 6 are taken.

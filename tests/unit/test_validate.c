@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "config.h"
 #include "floorwalker.pb-c.h"
 #include "validate.h"
 
@@ -687,6 +688,63 @@ static void test_sale_line_rounding(void **state)
     EXPECT(&f, SALE_TOTAL_MISMATCH, "total_cents");
 }
 
+/* A reason speaks money in the store's currency and quantities in units, beside the wire field's
+ * exact integer: the ops team reads it in `floorwalker query quarantine`. */
+static void test_reasons_in_units(void **state)
+{
+    struct config cfg;
+    struct fx f;
+    char reason[512];
+    (void)state;
+
+    config_defaults(&cfg);
+    snprintf(cfg.currency.code, sizeof cfg.currency.code, "EUR");
+    cfg.currency.digits = 2;
+    struct validate_limits l = lim;
+    l.cfg = &cfg;
+
+    /* 0.532 x 2.99 = 1.59 against a total of 1.61. */
+    fx_init(&f);
+    as_one_line_sale(&f, 532, 299, 161);
+    assert_int_equal(validate_event(&f.ev, &l, reason, sizeof reason), R(SALE_TOTAL_MISMATCH));
+    assert_non_null(strstr(reason, "add up to 1.59 EUR"));
+    assert_non_null(strstr(reason, "total_cents 161 is 1.61 EUR"));
+    assert_non_null(strstr(reason, "0.02 EUR apart"));
+    assert_non_null(strstr(reason, "round by 0.01 EUR"));
+
+    fx_init(&f);
+    as_sale(&f, 1);
+    f.sale.total_cents = -250;
+    assert_int_equal(validate_event(&f.ev, &l, reason, sizeof reason), R(NEGATIVE_AMOUNT));
+    assert_non_null(strstr(reason, "sale.total_cents is negative (-250: -2.50 EUR)"));
+
+    fx_init(&f);
+    as_sale(&f, 1);
+    f.tender[0].amount_cents = MAX_AMOUNT + 1;
+    assert_int_equal(validate_event(&f.ev, &l, reason, sizeof reason), R(AMOUNT_OUT_OF_BOUNDS));
+    assert_non_null(strstr(reason, "(10,000,000.01 EUR) is over the limit of 10,000,000.00 EUR"));
+
+    /* A currency of no minor unit: the same figures as whole yen. */
+    snprintf(cfg.currency.code, sizeof cfg.currency.code, "JPY");
+    cfg.currency.digits = 0;
+    fx_init(&f);
+    as_one_line_sale(&f, 532, 299, 161);
+    assert_int_equal(validate_event(&f.ev, &l, reason, sizeof reason), R(SALE_TOTAL_MISMATCH));
+    assert_non_null(strstr(reason, "add up to 159 JPY"));
+
+    fx_init(&f);
+    as_one_line_sale(&f, 0, 299, 0);
+    assert_int_equal(validate_event(&f.ev, &l, reason, sizeof reason), R(QTY_OUT_OF_BOUNDS));
+    assert_non_null(strstr(reason, "qty_milli 0 (0 units) is outside 0.001..100,000 units"));
+
+    /* Without a configuration: two decimals, no code. */
+    fx_init(&f);
+    as_one_line_sale(&f, 532, 299, 161);
+    assert_int_equal(validate_event(&f.ev, &lim, reason, sizeof reason), R(SALE_TOTAL_MISMATCH));
+    assert_non_null(strstr(reason, "add up to 1.59 but"));
+    config_free(&cfg);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Amounts and quantities
  * ------------------------------------------------------------------------------------------- */
@@ -1128,6 +1186,7 @@ int main(void)
         cmocka_unit_test(test_string_too_long),
         cmocka_unit_test(test_bad_field),
         cmocka_unit_test(test_element_names),
+        cmocka_unit_test(test_reasons_in_units),
         cmocka_unit_test(test_day_calendar),
         cmocka_unit_test(test_day_malformed),
         cmocka_unit_test(test_day_only_digits),
