@@ -505,6 +505,7 @@ static Floorwalker__RejectCode check_origin(struct ingest *in, struct store_txn 
 enum rec_stage { REC_OPEN, REC_DECODE, REC_CHECK, REC_STORE, REC_REPLY, REC_DONE };
 
 #define RECORD_CHUNK 128   /* events decoded or stored between clock readings */
+#define SPLIT_ROOM 1024    /* slices kept free for the next message: one walk splits a batch */
 #define COLLECT_EVENTS 256 /* received at a time, and recorded before more are taken */
 
 /* The frame as a whole: its key, its size, its event count. */
@@ -826,11 +827,40 @@ static void msg_release(struct inmsg *m)
 
 /*
  * Receives one slice into pass p: up to `cap` events more (and within the pass's limits),
- * appended to its messages. The message array never moves while it holds messages (a zmq_msg_t
- * must not be moved, and a small message's bytes live inside it), and the events' slices are
- * taken only once the messages are in place. *drained: the socket had nothing more. Returns the
- * messages added.
+ * appended to its messages, each split into its events' slices as it comes. The slices point
+ * into the messages: the message array never moves while it holds messages (a zmq_msg_t must
+ * not be moved, and a small message's bytes live inside it). *drained: the socket had nothing
+ * more. Returns the messages added.
  */
+/* Splits message m (whose body is in place in p->msgs) into its events' slices at the end of
+ * p->slices, in one walk when they fit in the room there (a second when a batch needs more).
+ * Returns the events (m->first the first one's slice), or -1 when the body is not a Batch or
+ * out of memory (answered as undecodable; the terminal resends). A batch of more events than
+ * the limit keeps no slices. */
+static long split(struct ingest *in, struct pass *p, struct inmsg *m)
+{
+    const uint8_t *body = zmq_msg_data(&m->body);
+    size_t len = zmq_msg_size(&m->body);
+    struct fw_slice *sl =
+        grow_array(p->slices, &p->slices_cap, p->nslices + SPLIT_ROOM, sizeof *sl);
+    if (!sl)
+        return -1;
+    p->slices = sl;
+    long n = fw_batch_split(body, len, sl + p->nslices, p->slices_cap - p->nslices);
+    if (n <= 0 || n > in->cfg->max_events_per_batch)
+        return n;
+    if ((size_t)n > p->slices_cap - p->nslices) {
+        sl = grow_array(p->slices, &p->slices_cap, p->nslices + (size_t)n, sizeof *sl);
+        if (!sl)
+            return -1;
+        p->slices = sl;
+        fw_batch_split(body, len, sl + p->nslices, (size_t)n);
+    }
+    m->first = p->nslices;
+    p->nslices += (size_t)n;
+    return n;
+}
+
 static size_t collect(struct ingest *in, struct pass *p, int64_t cap, bool *drained)
 {
     int64_t events = 0;
@@ -864,7 +894,7 @@ static size_t collect(struct ingest *in, struct pass *p, int64_t cap, bool *drai
         size_t size = zmq_msg_size(&m->body);
         m->nev = 0;
         if (!m->extra_frames && (int64_t)size <= in->cfg->max_msg_bytes) {
-            m->nev = fw_batch_split(zmq_msg_data(&m->body), size, NULL, 0);
+            m->nev = split(in, p, m);
             if (m->nev > 0 && m->nev <= in->cfg->max_events_per_batch)
                 events += m->nev;
         }
@@ -879,23 +909,6 @@ static size_t collect(struct ingest *in, struct pass *p, int64_t cap, bool *drai
             *drained = true;
     }
     p->events += events;
-    /* Now the slices, pointing into messages that stay where they are. */
-    for (size_t i = from; i < p->nmsgs; i++) {
-        struct inmsg *m = &p->msgs[i];
-        if (m->nev <= 0 || m->nev > in->cfg->max_events_per_batch)
-            continue;
-        struct fw_slice *sl =
-            grow_array(p->slices, &p->slices_cap, p->nslices + (size_t)m->nev, sizeof *sl);
-        if (!sl) {
-            m->nev = -1; /* answered as undecodable; the terminal resends */
-            continue;
-        }
-        p->slices = sl;
-        m->first = p->nslices;
-        fw_batch_split(zmq_msg_data(&m->body), zmq_msg_size(&m->body), sl + p->nslices,
-                       (size_t)m->nev);
-        p->nslices += (size_t)m->nev;
-    }
     return p->nmsgs - from;
 }
 

@@ -78,5 +78,35 @@ class Frames(fwtest.DaemonTest):
         bad.close()
 
 
+    def test_large_batches(self):
+        """Batches of more events than the pass has slices ready for (8,192 at first, then 1,024
+        beyond those in use), sent back to back: each is taken whole, in order, and acked once."""
+        pb = fwtest.pb2()
+        d = self.daemon()
+        sizes = {"T1": 9000, "T2": 1025, "T3": 2500}
+        terms = {}
+        for name, n in sizes.items():
+            t = fwtest.Terminal(d.ingest)
+            b = pb.EventBatch(events=[event("S1", name, 1, seq, heartbeat={})
+                                      for seq in range(1, n + 1)])
+            terms[name] = t
+            t.send_raw(b.SerializeToString())
+        for name, n in sizes.items():
+            a = terms[name].recv_ack()
+            self.assertEqual(a.batch_code, pb.REJECT_NONE, a.batch_error)
+            self.assertEqual((a.acked_seq, a.expected_seq, a.stored, a.duplicates),
+                             (n, n + 1, n, 0), name)
+            self.assertEqual(len(a.rejected), 0, name)
+        # A resend of the same batch is recognised event by event.
+        b = pb.EventBatch(events=[event("S1", "T2", 1, seq, heartbeat={})
+                                  for seq in range(1, 1026)])
+        terms["T2"].send_raw(b.SerializeToString())
+        a = terms["T2"].recv_ack()
+        self.assertEqual((a.acked_seq, a.stored, a.duplicates), (1025, 0, 1025))
+        self.assertEqual(d.stats()["daemon"]["events_total"], sum(sizes.values()))
+        for t in terms.values():
+            t.close()
+
+
 if __name__ == "__main__":
     fwtest.main()
