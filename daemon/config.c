@@ -70,6 +70,7 @@ static const struct key_spec keys[] = {
     {"metrics", "insecure", KT_BOOL, offsetof(struct config, metrics_insecure), 0, 0, 0},
     INT("rollup", "checkpoint_ms", checkpoint_ms, 10, 3600000),
     INT("rollup", "checkpoint_cells", checkpoint_cells, 100, 100000000),
+    INT("rollup", "cache_cells", cache_cells, 1000, 1000000000),
     INT("storage", "map_size_mb", map_size_mb, 1, 1 << 24),
     INT("storage", "map_grow_mb", map_grow_mb, 1, 1 << 24),
     INT("storage", "raw_retention_days", raw_retention_days, 0, 36500),
@@ -134,6 +135,7 @@ void config_defaults(struct config *cfg)
     cfg->terminal_records_max = 100000;
     cfg->checkpoint_ms = 2000;
     cfg->checkpoint_cells = 200000;
+    cfg->cache_cells = 400000;
     cfg->map_size_mb = 1024;
     cfg->map_grow_mb = 1024;
     snprintf(cfg->security_mode, sizeof cfg->security_mode, "%s", "plain");

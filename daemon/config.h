@@ -137,6 +137,7 @@ struct config {
     /* [rollup] */
     int64_t checkpoint_ms;
     int64_t checkpoint_cells;
+    int64_t cache_cells; /* rollup cells held in memory at most (clean ones evicted) */
     /* [storage] */
     int64_t map_size_mb;
     int64_t map_grow_mb;

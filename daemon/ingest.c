@@ -159,6 +159,7 @@ struct ingest {
     ev_idle send_w;  /* ... while a committed flush's alerts are being published */
     ev_idle ahead_w; /* ... while the alerts' figures are stored ahead of a checkpoint */
     ev_idle snap_w;  /* ... while a checkpoint's snapshot is taken (snapshot_ahead) */
+    ev_idle evict_w; /* ... while the rollups' cache evicts cells (on_evict) */
     /* The slices of one loop iteration share one budget (slice_end): receiving, applying and
      * publishing can each be ready at once, and a query waits for all of them. */
     unsigned slice_iter;
@@ -1253,6 +1254,18 @@ static void on_snapshot(struct ev_loop *loop, ev_idle *w, int revents)
         step_taken(in, w, &in->snap_done);
 }
 
+/* The rollups' cache holds too many cells: it evicts some, a slice at a time, between the
+ * loop's other work (any time: only cells LMDB has as they are go). Its slices count as the
+ * loop's passes. */
+static void on_evict(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    struct ingest *in = w->data;
+    uint64_t t0 = fw_mono_ns();
+    if (rollup_evict_step(in->rollup, slice_until(in)))
+        ev_idle_stop(loop, w);
+    stats_hist_add(&in->sr->pass, fw_mono_ns() - t0);
+}
+
 /*
  * When the writer is free: one job, with the pass recorded and waiting, the alert and exporter
  * changes waiting and, when one is due, a rollup checkpoint's snapshot, all in one
@@ -1435,8 +1448,11 @@ static void on_committed(struct ev_loop *loop, ev_io *io, int revents)
         return;
     in->inflight = false;
     in->sr->map_grows += job->grows;
-    if (in->job_cp)
+    if (in->job_cp) {
         rollup_checkpoint_end(in->rollup, job->err);
+        if (rollup_evict_due(in->rollup))
+            ev_idle_start(loop, &in->evict_w);
+    }
     flushes_end(in, job->err);
     struct pass *p = in->flight_p;
     if (p && job->err == FW_OK) {
@@ -1514,6 +1530,8 @@ fw_err ingest_create(struct ingest **out, struct ev_loop *loop, void *zctx,
     in->ahead_w.data = in;
     ev_idle_init(&in->snap_w, on_snapshot);
     in->snap_w.data = in;
+    ev_idle_init(&in->evict_w, on_evict);
+    in->evict_w.data = in;
     in->marks = htab_new();
     in->bindings = htab_new();
     /* Allocated once: messages must not move while a pass holds them (see collect). */
@@ -1598,7 +1616,9 @@ void ingest_destroy(struct ingest **pin, struct ev_loop *loop)
         ev_idle_stop(loop, &in->ahead_w);
     if (ev_is_active(&in->snap_w))
         ev_idle_stop(loop, &in->snap_w); /* what it took goes: the rest is applied now */
-    while (in->apply_p)                  /* committed passes: the rest is applied (and acked) now */
+    if (ev_is_active(&in->evict_w))
+        ev_idle_stop(loop, &in->evict_w);
+    while (in->apply_p) /* committed passes: the rest is applied (and acked) now */
         apply_slice(in, true);
     if (in->inflight) {
         /* The job in flight commits (or not); its terminals resend for their acks. */

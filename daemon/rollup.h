@@ -184,6 +184,14 @@ bool rollup_checkpoint_busy(const struct rollup *r);
  * No-op when nothing changed. */
 fw_err rollup_checkpoint(struct rollup *r) FW_WUR;
 size_t rollup_dirty(const struct rollup *r);
+/* Whether the cells held in memory are to be evicted, down to 3/4 of [rollup] cache_cells
+ * (more than that are held; starts the eviction): then call rollup_evict_step until it returns
+ * true. Only clean cells not in a checkpoint in flight go (LMDB has them as they are), the
+ * least recently looked up first; safe at any time between applying events. */
+bool rollup_evict_due(struct rollup *r);
+/* One slice of the eviction, until the clock reaches until_ns (UINT64_MAX: all of it). True
+ * when it is done (or none is under way). */
+bool rollup_evict_step(struct rollup *r, uint64_t until_ns);
 
 struct rollup_stats {
     uint64_t checkpoints;
@@ -192,7 +200,8 @@ struct rollup_stats {
     struct stats_hist checkpoint;   /* ... all of them, from snapshot to durable */
     struct stats_hist snapshot;     /* their part on the loop: taking the snapshot */
     uint64_t cached_cells;
-    uint64_t replayed, replay_ns; /* at start */
+    uint64_t evictions, evicted_cells; /* the cache's (rollup_evict_step) */
+    uint64_t replayed, replay_ns;      /* at start */
     uint64_t pruned_events, pruned_cells;
 };
 void rollup_get_stats(const struct rollup *r, struct rollup_stats *out);

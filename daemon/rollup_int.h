@@ -30,6 +30,7 @@ struct cell {
     bool dirty, in_lmdb;
     bool cp_new;   /* new in the checkpoint in flight: in LMDB only once it commits */
     bool has_memo; /* a struct rollup_memo follows the counters */
+    bool in_cp;    /* in the checkpoint in flight: clean, but LMDB has it only once it ends */
     int64_t v[];   /* nv counters, [memo,] klen key bytes, TAG_MAX + 1 for the tag */
 };
 
@@ -49,22 +50,49 @@ static inline char *cell_tag(const struct cell *c)
 }
 
 /* Open-addressing table of cells by key bytes. A slot holds its cell's hash, so a probe past
- * other cells reads only the slot array, not each cell (a cache miss apiece). */
+ * other cells reads only the slot array, not each cell (a cache miss apiece). The hash's top
+ * bit is not compared: it is SLOT_USED, set when the cell is looked up and cleared when the
+ * eviction's hand passes (kept in the slot, so that the hand reads no cell but the ones it may
+ * free). */
 struct mslot {
     uint64_t hash;
     struct cell *c;
 };
+#define SLOT_USED (1ull << 63)
 
 /* It doubles a step at a time: while it grows, the table before (`old`) is still looked in,
  * and each lookup first moves MAP_MOVE of its slots into the new one (map_step), so no lookup
  * rehashes the whole table (98,000 cells took 5-16 ms on the loop, all at once). The slots
  * moved stay in the old table too (a probe there must not stop early at a hole); the new table
  * is looked in first, so they are found there. */
+#define CELL_CLASSES 48 /* cells are allocated in 16-byte classes, up to 768 bytes */
+
 struct cellmap {
     struct mslot *slots;
     size_t cap, count; /* count: the cells in both tables */
     struct mslot *old; /* growing: the table before, its slots from `moved` on not moved yet */
     size_t old_cap, moved;
+    /* Cells the eviction freed, kept by size class for the cells read back after it: handed
+     * back to malloc one at a time between its allocations, they made each calloc of a new
+     * cell 2-3 times as dear (its bins fragmented; perf: 2.75% of the loop against 1.0%). */
+    void *spare[CELL_CLASSES];
+    size_t nspare, spare_max;
+};
+
+/*
+ * The cache's eviction (rollup_evict_step), a slice at a time on the loop: when the map holds
+ * more than [rollup] cache_cells, a clock hand walks the slots and frees the clean cells not
+ * looked up since it last passed them (CLOCK, SLOT_USED: a cell looked up meanwhile gets a
+ * second chance),
+ * until the map holds 3/4 of that; a freed cell's slot is filled by shifting the cells after it
+ * back (no tombstones). Done at once, 500,000 cells held the loop for 70-130 ms.
+ */
+struct evict {
+    bool on;
+    size_t hand;   /* the slot it looks at next; kept from one eviction to the next */
+    size_t cap;    /* the table's size the hand walks (it starts over when the map grows) */
+    size_t walked; /* slots passed in this eviction: two rounds at most */
+    size_t target; /* cells to get down to */
 };
 
 /* Cells created since the last checkpoint (so not in LMDB yet), by scan prefix. */
@@ -130,6 +158,7 @@ struct rollup {
         uint64_t t0;
     } snap;
     bool staged_bad; /* the staged checkpoint a crash left does not decode (merge_staged) */
+    struct evict evict;
     struct rollup_stats stats;
     rollup_hook_fn hook; /* the event rules, after each applied event */
     void *hook_arg;
@@ -154,8 +183,6 @@ void end_reads(struct rollup *r);
 /* Every cell in one table (a growing map's move finished), for a walk over map.slots. */
 void map_settle(struct cellmap *m);
 void map_clear(struct cellmap *m);
-/* Frees the clean cells (LMDB has them), keeps the dirty ones. */
-int map_evict_clean(struct cellmap *m);
 
 /* ---- rollup_persist.c, for rollup.c ---- */
 

@@ -17,7 +17,6 @@
 #define KEY_STAGED "C"   /* meta: a checkpoint staged whole, being merged (see cp_fill) */
 #define MERGE_CELLS 1000 /* cells written per job; a larger checkpoint is staged first */
 #define REC_MAX (2 + CELL_KEYMAX + VAL_MAX) /* a cell's snapshot record (cprec.h) */
-#define CACHE_MAX_CELLS 400000
 #define REPLAY_CHUNK 50000
 
 /* ---- checkpoint, replay, rebuild ------------------------------------------------------------ */
@@ -186,6 +185,7 @@ fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)
         c->cp_new = !c->in_lmdb;
         c->in_lmdb = true;
         c->dirty = false;
+        c->in_cp = true;
     }
     r->cp.on = true;
     r->cp.n = n;
@@ -297,6 +297,7 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err)
         for (size_t i = 0; i < r->cp.n; i++) {
             struct cell *c = r->cp.cells[i];
             bool was_dirty = c->dirty;
+            c->in_cp = false;
             if (c->cp_new)
                 c->in_lmdb = false;
             if (!was_dirty)
@@ -314,8 +315,10 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err)
         return; /* more slices to merge (rollup_checkpoint_staged) */
     }
     r->cp.on = r->cp.staged = false;
-    for (size_t i = 0; i < r->cp.n; i++)
+    for (size_t i = 0; i < r->cp.n; i++) {
         r->cp.cells[i]->cp_new = false;
+        r->cp.cells[i]->in_cp = false;
+    }
     htab_destroy(&r->cp.idx, free_newlist);
     struct rollup_stats *st = &r->stats;
     uint64_t ns = fw_mono_ns() - r->cp.t0;
@@ -327,8 +330,6 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err)
         st->max_cells = r->cp.n;
     if (ns > st->max_ns)
         st->max_ns = ns;
-    if (r->cells.count > CACHE_MAX_CELLS && map_evict_clean(&r->cells) != 0)
-        log_warn("rollup cache: out of memory while evicting; it stays as large");
 }
 
 bool rollup_checkpoint_reserve(struct rollup *r, size_t bytes)
@@ -368,6 +369,8 @@ fw_err rollup_checkpoint(struct rollup *r)
         err = store_write(r->st, cp_fill_all, NULL, r, NULL);
         rollup_checkpoint_end(r, err);
     }
+    if (err == FW_OK && rollup_evict_due(r))
+        rollup_evict_step(r, UINT64_MAX); /* no loop to share: at once */
     return err;
 }
 

@@ -35,8 +35,9 @@
 
 #define NOW_MS 1767225600000LL /* 2026-01-01T00:00:00Z */
 #define LINES 4
-#define SALES 700      /* 4 SKUs each, all different: several thousand cells, several slices */
-#define KEY_STAGED "C" /* rollup_persist.c's meta key of a staged checkpoint */
+#define SALES 700         /* 4 SKUs each, all different: several thousand cells, several slices */
+#define KEY_STAGED "C"    /* rollup_persist.c's meta key of a staged checkpoint */
+#define CELL_MAXV_TEST 16 /* counters read: more than the widest cell has */
 
 static struct config cfg;
 
@@ -496,6 +497,157 @@ static void test_cells_found_while_map_grows(void **state)
     env_remove(&e);
 }
 
+/* ---- the cache's eviction ------------------------------------------------------------------- */
+
+#define CACHE 1000 /* [rollup] cache_cells for these tests: the sales make several thousand */
+
+/* Whether key's cell is in memory (rollup_get without a transaction reads memory only). */
+static bool cached(struct rollup *r, const uint8_t *key, size_t kl)
+{
+    int64_t v[CELL_MAXV_TEST];
+    return rollup_get(r, NULL, key, kl, v, CELL_MAXV_TEST, NULL, 0);
+}
+
+/* The product (0) or on-hand (1) key of line l of sale i of s. */
+static size_t sale_key(uint8_t *key, const struct sales *s, size_t i, size_t l, int which)
+{
+    int32_t day = (int32_t)(NOW_MS / 86400000);
+    return which ? rollup_key(key, CELL_ON_HAND, "S1", "s", s->sku[i][l])
+                 : rollup_key(key, CELL_PRODUCT, "S1", "ds", day, s->sku[i][l]);
+}
+
+/* Of the sales' product and on-hand cells, how many are in memory. */
+static size_t count_cached(struct rollup *r, const struct sales *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < SALES; i++)
+        for (size_t l = 0; l < LINES; l++)
+            for (int w = 0; w < 2; w++) {
+                uint8_t key[256];
+                n += cached(r, key, sale_key(key, s, i, l, w));
+            }
+    return n;
+}
+
+/* An eviction run to its end one clock reading at a time (until_ns 0: one chunk per step);
+ * returns the steps. */
+static size_t evict_all(struct rollup *r)
+{
+    size_t steps = 1;
+    while (!rollup_evict_step(r, 0))
+        steps++;
+    return steps;
+}
+
+/* More cells than cache_cells, all checkpointed: an eviction in steps leaves 3/4 of
+ * cache_cells, every one of them still found in the map (a freed slot's followers shifted back
+ * right), and every figure read back the same, from memory or LMDB; then the cells looked up
+ * since it (the last 25 sales' product cells) outlive the next eviction, which frees others. */
+static void test_evict_in_steps(void **state)
+{
+    struct env e;
+    size_t cells;
+    cfg.cache_cells = CACHE;
+    char *want = env_with_sales(&e, &cells);
+    assert_true(cells > 3 * CACHE);
+    assert_false(rollup_evict_due(e.r)); /* the sales' cells are dirty: none can go */
+    write_checkpoint(&e);
+    assert_true(rollup_evict_due(e.r));
+    assert_true(evict_all(e.r) > 2); /* in slices */
+    struct rollup_stats st;
+    rollup_get_stats(e.r, &st);
+    assert_int_equal(st.cached_cells, CACHE / 4 * 3);
+    assert_int_equal(st.evictions, 1);
+    struct sales *s = sales_new(1);
+    /* Counted by lookups: a cell the shifting lost would not be found (only the sales' cells
+     * are counted; the store's own few are among the cached ones). */
+    size_t found = count_cached(e.r, s);
+    assert_true(found <= CACHE / 4 * 3 && found > CACHE / 2);
+    size_t got_cells;
+    char *got = dump_all(e.r, e.st, &got_cells);
+    assert_int_equal(got_cells, cells);
+    assert_string_equal(got, want);
+    free(got);
+
+    /* The last 25 sales' product cells looked up (read back from LMDB if evicted). */
+    int64_t v[PR_N];
+    for (size_t i = SALES - 25; i < SALES; i++)
+        for (size_t l = 0; l < LINES; l++) {
+            uint8_t key[256];
+            size_t kl = sale_key(key, s, i, l, 0);
+            assert_true(rollup_peek(e.r, key, kl, v, PR_N, NULL, 0));
+            assert_int_equal(v[PR_QTY], 1000 * (int64_t)(l + 1));
+        }
+    /* New cells past cache_cells again (a few sales of new SKUs), checkpointed, evicted. */
+    struct sales *more = sales_new(SALES + 1);
+    rollup_apply(e.r, more->evp, more->pos, 40);
+    write_checkpoint(&e);
+    rollup_get_stats(e.r, &st);
+    assert_true(st.cached_cells > CACHE);
+    assert_true(rollup_evict_due(e.r));
+    evict_all(e.r);
+    rollup_get_stats(e.r, &st);
+    assert_int_equal(st.cached_cells, CACHE / 4 * 3);
+    for (size_t i = SALES - 25; i < SALES; i++)
+        for (size_t l = 0; l < LINES; l++) {
+            uint8_t key[256];
+            assert_true(cached(e.r, key, sale_key(key, s, i, l, 0)));
+        }
+    free(more);
+    free(s);
+    free(want);
+    env_remove(&e);
+    cfg.cache_cells = 400000;
+}
+
+/* Sells every SKU of the test's sales once more, at positions after round - 1 rounds. */
+static void sell_again(struct env *e, struct sales *s, size_t round)
+{
+    for (size_t i = 0; i < SALES; i++)
+        s->pos[i] = round * SALES + 1 + i;
+    rollup_apply(e->r, s->evp, s->pos, SALES);
+}
+
+/* Dirty cells stay, and so do the cells of a checkpoint begun while an eviction is under way
+ * (clean in memory, but LMDB has their figures only once it ends): a cell read back from LMDB
+ * then would be stale, and stay so. */
+static void test_evict_keeps_unwritten(void **state)
+{
+    struct env e;
+    size_t cells;
+    cfg.cache_cells = CACHE;
+    free(env_with_sales(&e, &cells));
+    write_checkpoint(&e);
+    struct sales *s = sales_new(1);
+    sell_again(&e, s, 1);
+    write_checkpoint(&e);
+    /* An eviction under way; every SKU sold a third time, and a checkpoint begun. */
+    assert_true(rollup_evict_due(e.r));
+    assert_false(rollup_evict_step(e.r, 0));
+    sell_again(&e, s, 2);
+    char *want = dump_all(e.r, e.st, &cells);
+    bool started = false;
+    assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
+    assert_true(started);
+    evict_all(e.r);
+    /* Before the checkpoint's job is written, every product cell reads three sales. */
+    int64_t v[PR_N];
+    for (size_t i = 0; i < SALES; i++)
+        for (size_t l = 0; l < LINES; l++) {
+            uint8_t key[256];
+            assert_true(rollup_peek(e.r, key, sale_key(key, s, i, l, 0), v, PR_N, NULL, 0));
+            assert_int_equal(v[PR_QTY], 3 * 1000 * (int64_t)(l + 1));
+        }
+    do
+        job(&e, false);
+    while (rollup_checkpoint_staged(e.r));
+    assert_restart_reads(&e, want, cells, 3 * SALES);
+    free(want);
+    free(s);
+    env_remove(&e);
+    cfg.cache_cells = 400000;
+}
+
 int main(void)
 {
     log_setup((enum log_level)(LOG_LVL_ERR - 1), false); /* the failures it causes: quiet */
@@ -510,6 +662,8 @@ int main(void)
         cmocka_unit_test(test_snapshot_in_steps),
         cmocka_unit_test(test_apply_drops_snapshot),
         cmocka_unit_test(test_cells_found_while_map_grows),
+        cmocka_unit_test(test_evict_in_steps),
+        cmocka_unit_test(test_evict_keeps_unwritten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
