@@ -311,7 +311,7 @@ bool rollup_evict_step(struct rollup *r, uint64_t until_ns)
     for (size_t n = 1; m->count > e->target && e->walked < 2 * m->cap; n++) {
         struct mslot *sl = &m->slots[e->hand];
         struct cell *c = sl->c;
-        if (c && !(sl->hash & SLOT_USED) && !c->dirty && !c->in_cp) {
+        if (c && !(sl->hash & SLOT_USED) && !c->dirty && !cell_in_cp(r, c)) {
             cell_release(m, c);
             map_delete(m, e->hand); /* the hand looks at what shifted into the slot next */
             r->stats.evicted_cells++;

@@ -28,10 +28,10 @@
 struct cell {
     uint8_t klen, nv, taglen;
     bool dirty, in_lmdb;
-    bool cp_new;   /* new in the checkpoint in flight: in LMDB only once it commits */
-    bool has_memo; /* a struct rollup_memo follows the counters */
-    bool in_cp;    /* in the checkpoint in flight: clean, but LMDB has it only once it ends */
-    int64_t v[];   /* nv counters, [memo,] klen key bytes, TAG_MAX + 1 for the tag */
+    bool cp_new;     /* new in the checkpoint it was last in: in LMDB only once that ends */
+    bool has_memo;   /* a struct rollup_memo follows the counters */
+    uint8_t cp_mark; /* the mark of the checkpoint it was last in (cell_in_cp) */
+    int64_t v[];     /* nv counters, [memo,] klen key bytes, TAG_MAX + 1 for the tag */
 };
 
 static inline struct rollup_memo *cell_memo(const struct cell *c)
@@ -149,6 +149,9 @@ struct rollup {
         size_t out_cap;
         struct cprec_ent *ents;
         size_t ents_cap;
+        /* Its cells carry this mark (cell_in_cp): a checkpoint's end walks none of them (at
+         * 400,000 cells that walk was 4-9 ms on the loop). 1..255, a new one per checkpoint. */
+        uint8_t mark;
     } cp;
     /* A snapshot being taken a slice at a time (rollup_snapshot_step): the first `next` dirty
      * cells are encoded in cp.rec, which has nothing else of a checkpoint yet. */
@@ -163,6 +166,13 @@ struct rollup {
     rollup_hook_fn hook; /* the event rules, after each applied event */
     void *hook_arg;
 };
+
+/* Whether c is in the checkpoint in flight: clean in memory, but LMDB has its figures only
+ * once that ends (a cell marked by a checkpoint 255 before looks in it: kept a while longer). */
+static inline bool cell_in_cp(const struct rollup *r, const struct cell *c)
+{
+    return r->cp.on && c->cp_mark == r->cp.mark;
+}
 
 /* ---- rollup.c, for rollup_persist.c ---- */
 

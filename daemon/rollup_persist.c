@@ -180,12 +180,14 @@ fw_err rollup_checkpoint_begin(struct rollup *r, bool *started)
     r->cp.cap = r->dirty_cap;
     r->dirty = cells;
     r->dirty_cap = cap;
+    if (++r->cp.mark == 0)
+        r->cp.mark = 1; /* 0: a new cell's, never in one */
     for (size_t i = 0; i < n; i++) {
         struct cell *c = r->cp.cells[i];
         c->cp_new = !c->in_lmdb;
         c->in_lmdb = true;
         c->dirty = false;
-        c->in_cp = true;
+        c->cp_mark = r->cp.mark;
     }
     r->cp.on = true;
     r->cp.n = n;
@@ -297,14 +299,12 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err)
         for (size_t i = 0; i < r->cp.n; i++) {
             struct cell *c = r->cp.cells[i];
             bool was_dirty = c->dirty;
-            c->in_cp = false;
             if (c->cp_new)
                 c->in_lmdb = false;
             if (!was_dirty)
                 cell_dirty(r, c);
             else if (c->cp_new)
                 newidx_add(r->newidx, c); /* dirtied in flight: not indexed then */
-            c->cp_new = false;
         }
         htab_destroy(&r->cp.idx, free_newlist);
         return;
@@ -314,11 +314,7 @@ void rollup_checkpoint_end(struct rollup *r, fw_err err)
         r->cp.staged = true;
         return; /* more slices to merge (rollup_checkpoint_staged) */
     }
-    r->cp.on = r->cp.staged = false;
-    for (size_t i = 0; i < r->cp.n; i++) {
-        r->cp.cells[i]->cp_new = false;
-        r->cp.cells[i]->in_cp = false;
-    }
+    r->cp.on = r->cp.staged = false; /* its cells out of it (cell_in_cp) */
     htab_destroy(&r->cp.idx, free_newlist);
     struct rollup_stats *st = &r->stats;
     uint64_t ns = fw_mono_ns() - r->cp.t0;
