@@ -1,5 +1,6 @@
 /*
- * The rollups' cells in memory (rollup.h): the map, applying events to them, reading them.
+ * The rollups' cells in memory (rollup.h): applying events to them, reading them, evicting them
+ * (the cells and their map are cellmap.c's).
  * What goes to LMDB (checkpoints, replay, rebuild, retention) is rollup_persist.c's; what both
  * share, rollup_int.h.
  */
@@ -93,187 +94,6 @@ static size_t prefix_len(const uint8_t *key, size_t klen)
     return day_keyed(key[0]) ? n + 4 : n;
 }
 
-/* The slot of key (hash h) in the table of cap slots: its cell's, or the empty one where it
- * would go. */
-static struct mslot *table_slot(struct mslot *slots, size_t cap, const uint8_t *key, size_t klen,
-                                uint64_t h)
-{
-    size_t mask = cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask) {
-        struct mslot *sl = &slots[i];
-        if (!sl->c ||
-            (!((sl->hash ^ h) << 1) && sl->c->klen == klen && !memcmp(cell_key(sl->c), key, klen)))
-            return sl;
-    }
-}
-
-/* The empty slot for a cell known not to be in the table (a rehash, a move). */
-static struct mslot *table_free_slot(struct mslot *slots, size_t cap, uint64_t h)
-{
-    size_t mask = cap - 1;
-    size_t i = h & mask;
-    while (slots[i].c)
-        i = (i + 1) & mask;
-    return &slots[i];
-}
-
-#define MAP_MOVE 16 /* old slots moved per lookup while the map grows */
-
-/* Moves up to n of the old table's slots into the new one (all: SIZE_MAX). */
-static __attribute__((noinline)) void map_move(struct cellmap *m, size_t n)
-{
-    for (; n && m->moved < m->old_cap; n--, m->moved++) {
-        const struct mslot *sl = &m->old[m->moved];
-        if (sl->c)
-            *table_free_slot(m->slots, m->cap, sl->hash) = *sl;
-    }
-    if (m->moved == m->old_cap) {
-        free(m->old);
-        m->old = NULL;
-    }
-}
-
-/* map_move while the map grows: the lookups' step. */
-static inline void map_step(struct cellmap *m, size_t n)
-{
-    if (__builtin_expect(m->old != NULL, 0))
-        map_move(m, n);
-}
-
-void map_settle(struct cellmap *m)
-{
-    map_step(m, SIZE_MAX);
-}
-
-/* The cell of key (hash h), or NULL; *at (if not NULL) gets its slot, or the new table's slot
- * where it would go. Call map_step first: a move after it may take that slot. */
-static struct cell *map_get(const struct cellmap *m, const uint8_t *key, size_t klen, uint64_t h,
-                            struct mslot **at)
-{
-    struct mslot *sl = table_slot(m->slots, m->cap, key, klen, h);
-    if (__builtin_expect(!sl->c && m->old, 0)) {
-        struct mslot *o = table_slot(m->old, m->old_cap, key, klen, h);
-        if (o->c)
-            sl = o;
-    }
-    if (at)
-        *at = sl;
-    return sl->c;
-}
-
-/* Twice the slots, the cells moved a few at a time by the lookups that follow (map_step); one
- * still growing finishes first. */
-static int map_grow(struct cellmap *m)
-{
-    size_t cap = m->cap ? m->cap * 2 : 4096;
-    struct mslot *ns = calloc(cap, sizeof *ns);
-    if (!ns)
-        return -1;
-    map_settle(m);
-    m->old = m->slots;
-    m->old_cap = m->cap;
-    m->moved = 0;
-    m->slots = ns;
-    m->cap = cap;
-    return 0;
-}
-
-/* ---- the cells' memory ---------------------------------------------------------------------- */
-
-/* A spare cell is poisoned for AddressSanitizer as a freed one is: a dangling pointer to an
- * evicted cell is still caught. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FW_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define FW_ASAN 1
-#endif
-#ifdef FW_ASAN
-#include <sanitizer/asan_interface.h>
-#define SPARE_HIDE(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define SPARE_SHOW(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
-#else
-#define SPARE_HIDE(p, n) ((void)(p), (void)(n))
-#define SPARE_SHOW(p, n) ((void)(p), (void)(n))
-#endif
-
-static size_t cell_class(size_t nv, bool has_memo, size_t klen)
-{
-    size_t size = sizeof(struct cell) + nv * sizeof(int64_t) +
-                  (has_memo ? sizeof(struct rollup_memo) : 0) + klen + TAG_MAX + 1;
-    return (size + 15) / 16;
-}
-
-/* A zeroed cell of class cl: a spare one, else a new one. */
-static struct cell *cell_alloc(struct cellmap *m, size_t cl)
-{
-    void *p = cl < CELL_CLASSES ? m->spare[cl] : NULL;
-    if (!p)
-        return calloc(cl, 16);
-    SPARE_SHOW(p, cl * 16);
-    memcpy(&m->spare[cl], p, sizeof p);
-    m->nspare--;
-    return memset(p, 0, cl * 16);
-}
-
-/* Cell c is not wanted any more: kept as a spare while there is room, else freed. */
-static void cell_release(struct cellmap *m, struct cell *c)
-{
-    size_t cl = cell_class(c->nv, c->has_memo, c->klen);
-    if (cl >= CELL_CLASSES || m->nspare >= m->spare_max) {
-        free(c);
-        return;
-    }
-    memcpy(c, &m->spare[cl], sizeof m->spare[cl]); /* the list runs through the cells */
-    SPARE_HIDE(c, cl * 16);
-    m->spare[cl] = c;
-    m->nspare++;
-}
-
-static void spares_free(struct cellmap *m)
-{
-    for (size_t cl = 0; cl < CELL_CLASSES; cl++) {
-        while (m->spare[cl]) {
-            void *next;
-            SPARE_SHOW(m->spare[cl], cl * 16);
-            memcpy(&next, m->spare[cl], sizeof next);
-            free(m->spare[cl]);
-            m->spare[cl] = next;
-        }
-    }
-    m->nspare = 0;
-}
-
-void map_clear(struct cellmap *m)
-{
-    map_settle(m); /* a moved cell is in both tables until then */
-    for (size_t i = 0; i < m->cap; i++) {
-        free(m->slots[i].c);
-        m->slots[i].c = NULL;
-    }
-    m->count = 0;
-    spares_free(m);
-}
-
-/* Empties slot i of a grown map (not growing), shifting the cells after it back where their
- * probe would pass it (linear probing's deletion: no tombstones, no probe stops early). */
-static void map_delete(struct cellmap *m, size_t i)
-{
-    size_t mask = m->cap - 1;
-    m->slots[i].c = NULL;
-    for (size_t j = (i + 1) & mask; m->slots[j].c; j = (j + 1) & mask) {
-        size_t home = m->slots[j].hash & mask;
-        if (((j - home) & mask) < ((j - i) & mask))
-            continue; /* its home is after i: its probe never passes i */
-        m->slots[i] = m->slots[j];
-        m->slots[j].c = NULL;
-        i = j;
-    }
-    m->count--;
-}
-
 bool rollup_evict_due(struct rollup *r)
 {
     struct evict *e = &r->evict;
@@ -283,46 +103,26 @@ bool rollup_evict_due(struct rollup *r)
     if (!e->on && !r->cp.on && (int64_t)r->cells.count > r->cfg->cache_cells &&
         r->cells.count > r->ndirty) {
         e->on = true;
-        e->walked = 0;
         e->target = (size_t)(r->cfg->cache_cells / 4 * 3);
         r->cells.spare_max = (size_t)r->cfg->cache_cells - e->target;
     }
     return e->on;
 }
 
-#define EVICT_CLOCK 1024 /* slots looked at between clock readings */
+/* Whether LMDB has cell c as it is in memory. */
+static bool evictable(const struct cell *c, const void *arg)
+{
+    return !c->dirty && !cell_in_cp(arg, c);
+}
 
 bool rollup_evict_step(struct rollup *r, uint64_t until_ns)
 {
     struct evict *e = &r->evict;
-    struct cellmap *m = &r->cells;
     if (!e->on)
         return true;
-    if (m->old) { /* the map grows: its move first, as many slots as a slice of lookups does */
-        map_move(m, EVICT_CLOCK * MAP_MOVE);
-        if (m->old)
-            return false;
-    }
-    if (e->cap != m->cap) {
-        e->cap = m->cap;
-        e->hand = 0;
-    }
-    size_t mask = m->cap - 1;
-    for (size_t n = 1; m->count > e->target && e->walked < 2 * m->cap; n++) {
-        struct mslot *sl = &m->slots[e->hand];
-        struct cell *c = sl->c;
-        if (c && !(sl->hash & SLOT_USED) && !c->dirty && !cell_in_cp(r, c)) {
-            cell_release(m, c);
-            map_delete(m, e->hand); /* the hand looks at what shifted into the slot next */
-            r->stats.evicted_cells++;
-        } else {
-            sl->hash &= ~SLOT_USED;
-            e->hand = (e->hand + 1) & mask;
-            e->walked++;
-        }
-        if (n % EVICT_CLOCK == 0 && fw_mono_ns() >= until_ns)
-            return false;
-    }
+    if (!map_evict(&r->cells, &e->clock, e->target, evictable, r, until_ns,
+                   &r->stats.evicted_cells))
+        return false;
     e->on = false;
     r->stats.evictions++;
     return true;
@@ -545,12 +345,9 @@ static struct cell *cell_get_h(struct rollup *r, const uint8_t *key, size_t klen
     }
     uint8_t nv = nv_of[key[0]];
     bool has_memo = memo_of[key[0]];
-    struct cell *c = cell_alloc(&r->cells, cell_class(nv, has_memo, klen));
+    struct cell *c = map_cell_new(&r->cells, nv, has_memo, klen);
     if (!c)
         return NULL;
-    c->klen = (uint8_t)klen;
-    c->nv = nv;
-    c->has_memo = has_memo;
     memcpy(cell_key(c), key, klen);
     if (!r->reading) {
         store_txn_begin(r->st, &r->rtxn, true);

@@ -1,7 +1,8 @@
 /*
- * The rollups' insides, shared by rollup.c (the cells in memory: the map, applying events,
- * reading them) and rollup_persist.c (what goes to LMDB: checkpoints, replay, rebuild,
- * retention). Nothing else includes this: other modules see rollup.h.
+ * The rollups' insides, shared by rollup.c (applying events to the cells, reading them,
+ * evicting them) and rollup_persist.c (what goes to LMDB: checkpoints, replay, rebuild,
+ * retention); the cells and their map are cellmap.h's. Nothing else includes this: other
+ * modules see rollup.h.
  */
 #ifndef FW_ROLLUP_INT_H
 #define FW_ROLLUP_INT_H
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cellmap.h"
 #include "cprec.h"
 #include "htab.h"
 #include "rollup.h"
@@ -18,80 +20,18 @@
 
 #define CELL_MAXV 14 /* the widest cell (sales hour) */
 #define CELL_KEYMAX 160
-#define TAG_MAX FW_ID_MAX
 #define KEY_POSITION "P" /* meta: log position the checkpointed cells include */
 #define VAL_MAX (2 + CELL_MAXV * 8 + TAG_MAX) /* a cell's value (encode_value) */
 
-/* A cell in memory, in one allocation sized to it: the flags, its nv counters (nv_of its type),
- * the rules' memo if its type has one (memo_of), its key and its tag (cell_key, cell_tag), so
- * the counters and the key a lookup compares share a cache line or two. */
-struct cell {
-    uint8_t klen, nv, taglen;
-    bool dirty, in_lmdb;
-    bool cp_new;     /* new in the checkpoint it was last in: in LMDB only once that ends */
-    bool has_memo;   /* a struct rollup_memo follows the counters */
-    uint8_t cp_mark; /* the mark of the checkpoint it was last in (cell_in_cp) */
-    int64_t v[];     /* nv counters, [memo,] klen key bytes, TAG_MAX + 1 for the tag */
-};
-
-static inline struct rollup_memo *cell_memo(const struct cell *c)
-{
-    return c->has_memo ? (struct rollup_memo *)(void *)(c->v + c->nv) : NULL;
-}
-
-static inline uint8_t *cell_key(const struct cell *c)
-{
-    return (uint8_t *)(c->v + c->nv) + (c->has_memo ? sizeof(struct rollup_memo) : 0);
-}
-
-static inline char *cell_tag(const struct cell *c)
-{
-    return (char *)cell_key(c) + c->klen;
-}
-
-/* Open-addressing table of cells by key bytes. A slot holds its cell's hash, so a probe past
- * other cells reads only the slot array, not each cell (a cache miss apiece). The hash's top
- * bit is not compared: it is SLOT_USED, set when the cell is looked up and cleared when the
- * eviction's hand passes (kept in the slot, so that the hand reads no cell but the ones it may
- * free). */
-struct mslot {
-    uint64_t hash;
-    struct cell *c;
-};
-#define SLOT_USED (1ull << 63)
-
-/* It doubles a step at a time: while it grows, the table before (`old`) is still looked in,
- * and each lookup first moves MAP_MOVE of its slots into the new one (map_step), so no lookup
- * rehashes the whole table (98,000 cells took 5-16 ms on the loop, all at once). The slots
- * moved stay in the old table too (a probe there must not stop early at a hole); the new table
- * is looked in first, so they are found there. */
-#define CELL_CLASSES 48 /* cells are allocated in 16-byte classes, up to 768 bytes */
-
-struct cellmap {
-    struct mslot *slots;
-    size_t cap, count; /* count: the cells in both tables */
-    struct mslot *old; /* growing: the table before, its slots from `moved` on not moved yet */
-    size_t old_cap, moved;
-    /* Cells the eviction freed, kept by size class for the cells read back after it: handed
-     * back to malloc one at a time between its allocations, they made each calloc of a new
-     * cell 2-3 times as dear (its bins fragmented; perf: 2.75% of the loop against 1.0%). */
-    void *spare[CELL_CLASSES];
-    size_t nspare, spare_max;
-};
-
 /*
  * The cache's eviction (rollup_evict_step), a slice at a time on the loop: when the map holds
- * more than [rollup] cache_cells, a clock hand walks the slots and frees the clean cells not
- * looked up since it last passed them (CLOCK, SLOT_USED: a cell looked up meanwhile gets a
- * second chance),
- * until the map holds 3/4 of that; a freed cell's slot is filled by shifting the cells after it
- * back (no tombstones). Done at once, 500,000 cells held the loop for 70-130 ms.
+ * more than [rollup] cache_cells, its clock hand (map_evict) frees the clean cells not looked up
+ * since it last passed them until the map holds 3/4 of that. Done at once, 500,000 cells held
+ * the loop for 70-130 ms.
  */
 struct evict {
     bool on;
-    size_t hand;   /* the slot it looks at next; kept from one eviction to the next */
-    size_t cap;    /* the table's size the hand walks (it starts over when the map grows) */
-    size_t walked; /* slots passed in this eviction: two rounds at most */
+    struct map_clock clock;
     size_t target; /* cells to get down to */
 };
 
@@ -190,9 +130,6 @@ void newidx_add(struct htab *idx, struct cell *c);
 void free_newlist(void *p);
 /* The read transaction apply opened for cache misses, closed. */
 void end_reads(struct rollup *r);
-/* Every cell in one table (a growing map's move finished), for a walk over map.slots. */
-void map_settle(struct cellmap *m);
-void map_clear(struct cellmap *m);
 
 /* ---- rollup_persist.c, for rollup.c ---- */
 
