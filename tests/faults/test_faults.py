@@ -26,6 +26,10 @@ from fwtest import event  # noqa: E402
 SCALE = int(os.environ.get("FW_FAULT_SCALE", "1"))
 RND = random.Random(int(os.environ.get("FW_SEED", "4242")))
 FAST = "[rollup]\ncheckpoint_ms = 100\n"
+# The daemon kills also run with a rollup cache far smaller than the sim's cells (2 stores x
+# 1,000 SKUs, product-day and on-hand cells each): cells are evicted and read back from LMDB
+# all along, between and across the kills.
+SMALL_CACHE = FAST + "cache_cells = 1000\n"
 
 
 def spool_counts(spool):
@@ -109,7 +113,7 @@ class FaultTest(fwtest.DaemonTest):
 
 class DaemonKills(FaultTest):
     def test_sigkill_and_reload_under_load(self):
-        d = self.daemon(FAST)
+        d = self.daemon(SMALL_CACHE)
         spool = os.path.join(self.tmp, "spool")
         n = 60000 * SCALE
         sim = self.sim(d, spool, n, rate=25000)
@@ -180,7 +184,7 @@ class WriterKills(FaultTest):
         merge of what a kill left staged)."""
         if not os.path.exists("/proc/self/task/%d/syscall" % os.getpid()):
             self.skipTest("no /proc/PID/task/TID/syscall here")
-        d = self.daemon(FAST)
+        d = self.daemon(SMALL_CACHE)
         spool = os.path.join(self.tmp, "spool")
         n = 60000 * SCALE
         sim = self.sim(d, spool, n, rate=25000)
@@ -202,8 +206,11 @@ class WriterKills(FaultTest):
         out, err = sim.communicate(timeout=600)
         self.assertEqual(sim.returncode, 0, err)
         merged = d.read_log().count("merged the rollup checkpoint a crash left staged")
+        evicted = d.stats()["daemon"]["rollup_evicted_cells"]
         print("\nkills inside a commit's write or sync: %s of %d; starts that merged a staged "
-              "checkpoint: %d" % (dict(aimed), faults, merged), file=sys.stderr)
+              "checkpoint: %d; cells evicted by the last start: %d" %
+              (dict(aimed), faults, merged, evicted), file=sys.stderr)
+        self.assertGreater(evicted, 0, "the small cache evicted nothing")
         self.assertGreaterEqual(faults, 4, "the load ended too soon for the kills")
         # Aimed kills are best effort (a commit's syscalls are a few % of the time); most land.
         self.assertGreaterEqual(sum(aimed.values()), 1, "no kill landed inside a commit")
