@@ -130,6 +130,11 @@ static void cell_release(struct cellmap *m, struct cell *c)
     m->nspare++;
 }
 
+void map_cell_free(struct cellmap *m, struct cell *c)
+{
+    cell_release(m, c);
+}
+
 static void spares_free(struct cellmap *m)
 {
     for (size_t cl = 0; cl < CELL_CLASSES; cl++) {
@@ -189,9 +194,9 @@ bool map_evict(struct cellmap *m, struct map_clock *k, size_t target,
                bool (*may_go)(const struct cell *c, const void *arg), const void *arg,
                uint64_t until_ns, uint64_t *freed)
 {
-    if (m->old) { /* growing: its move first, as many slots as a slice of lookups does */
+    while (m->old) { /* growing: its move first, in chunks between clock readings */
         map_move(m, CLOCK_CHUNK * MAP_MOVE);
-        if (m->old)
+        if (m->old && fw_mono_ns() >= until_ns)
             return false;
     }
     if (k->cap != m->cap) {

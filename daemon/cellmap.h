@@ -98,6 +98,8 @@ void map_clear(struct cellmap *m);
  * (a spare one if the eviction left one); NULL when out of memory. Not in the map yet: its
  * caller puts it in the slot map_get gave. */
 struct cell *map_cell_new(struct cellmap *m, unsigned nv, bool has_memo, size_t klen);
+/* A cell from map_cell_new that was never put in the map, given up. */
+void map_cell_free(struct cellmap *m, struct cell *c);
 
 /* The eviction's clock hand: where it is, and how far it went in this eviction. */
 struct map_clock {
@@ -110,8 +112,8 @@ struct map_clock {
  * reached until_ns (read every 1,024 slots): a cell whose slot is not SLOT_USED and that
  * may_go(c, arg) says may go is freed (kept as a spare, up to m->spare_max), and the cells after
  * it shifted back into its slot; the others lose SLOT_USED. A growing map finishes its move
- * first. Returns true when done (k->walked restarts then), false when the clock stopped it;
- * *freed counts the cells freed.
+ * first (in chunks between clock readings too). Returns true when done (k->walked restarts then),
+ * false when the clock stopped it; *freed counts the cells freed.
  */
 bool map_evict(struct cellmap *m, struct map_clock *k, size_t target,
                bool (*may_go)(const struct cell *c, const void *arg), const void *arg,

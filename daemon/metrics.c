@@ -719,6 +719,12 @@ static const struct family families[] = {
      .help = "Evictions of the rollup cache ([rollup] cache_cells), each in slices.",
      .table = "daemon",
      .figures = {"rollup_evictions"}},
+    {.name = "rollup_read_errors_total",
+     .type = COUNTER,
+     .help = "Rollup cells LMDB could not give back; the rollups miss what was applied to "
+             "them until a --rebuild.",
+     .table = "daemon",
+     .figures = {"rollup_read_errors"}},
     {.name = "rollup_evicted_cells_total",
      .type = COUNTER,
      .help = "Rollup cells evicted from memory ([rollup] cache_cells); LMDB keeps them.",

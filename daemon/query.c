@@ -157,6 +157,7 @@ static void q_stats(struct query *q, struct result *res)
         res_row(res, &t, "si", "rollup_cached_cells", (int64_t)rs.cached_cells);
         res_row(res, &t, "si", "rollup_evictions", (int64_t)rs.evictions);
         res_row(res, &t, "si", "rollup_evicted_cells", (int64_t)rs.evicted_cells);
+        res_row(res, &t, "si", "rollup_read_errors", (int64_t)rs.read_errors);
         res_row(res, &t, "si", "checkpoints", (int64_t)rs.checkpoints);
         res_row(res, &t, "si", "checkpoint_cells_last", (int64_t)rs.last_cells);
         res_row(res, &t, "si", "checkpoint_cells_max", (int64_t)rs.max_cells);

@@ -6,6 +6,7 @@
  */
 #include "rollup.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -100,10 +101,14 @@ bool rollup_evict_due(struct rollup *r)
     /* Not while a checkpoint is in flight: its cells are clean but not evictable yet, and at
      * full load with many stores that is most of them (every merge slice ended in an eviction
      * that walked the whole map twice for little). */
+    size_t target = (size_t)(r->cfg->cache_cells / 4 * 3);
+    size_t clean = r->cells.count > r->ndirty ? r->cells.count - r->ndirty : 0;
+    /* Nor when the clean cells are not half of what is over the target: the walk would cost
+     * two rounds of the map for little (the dirty ones wait for the next checkpoint). */
     if (!e->on && !r->cp.on && (int64_t)r->cells.count > r->cfg->cache_cells &&
-        r->cells.count > r->ndirty) {
+        clean > (r->cells.count - target) / 2) {
         e->on = true;
-        e->target = (size_t)(r->cfg->cache_cells / 4 * 3);
+        e->target = target;
         r->cells.spare_max = (size_t)r->cfg->cache_cells - e->target;
     }
     return e->on;
@@ -330,8 +335,18 @@ static void hexkey(const uint8_t *p, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-/* The cell for key of hash h (fw_hash), from memory, else LMDB, else new and zero. NULL only
- * when out of memory. */
+/* A cell could not be read from LMDB: counted, and said now and then. */
+static void read_failed(struct rollup *r, const uint8_t *key, fw_err err)
+{
+    if (r->stats.read_errors++ % 100000 == 0)
+        log_err("rollups: a cell of type '%c' could not be read from LMDB (%s; %" PRIu64
+                " so far): events applied meanwhile miss it, and the rollups are short until "
+                "`floorwalkerd --rebuild` recounts them from the log",
+                key[0], fw_strerror(err), r->stats.read_errors);
+}
+
+/* The cell for key of hash h (fw_hash), from memory, else LMDB, else new and zero. NULL when
+ * out of memory or when LMDB could not be read (read_failed). */
 static struct cell *cell_get_h(struct rollup *r, const uint8_t *key, size_t klen, uint64_t h)
 {
     if ((r->cells.count + 1) * 4 > r->cells.cap * 3 && map_grow(&r->cells) != 0)
@@ -353,13 +368,23 @@ static struct cell *cell_get_h(struct rollup *r, const uint8_t *key, size_t klen
         store_txn_begin(r->st, &r->rtxn, true);
         r->reading = !r->rtxn.err;
     }
+    fw_err err = r->reading ? FW_OK : r->rtxn.err;
     if (r->reading) {
         MDB_val v;
-        if (store_txn_get_raw(&r->rtxn, r->db, key, klen, &v) == FW_OK &&
-            decode_value(&v, c->v, c->nv, cell_tag(c), TAG_MAX + 1)) {
+        err = store_txn_get_raw(&r->rtxn, r->db, key, klen, &v);
+        if (err == FW_OK && !decode_value(&v, c->v, c->nv, cell_tag(c), TAG_MAX + 1))
+            err = FW_ECORRUPT;
+        if (err == FW_OK) {
             c->in_lmdb = true;
             c->taglen = (uint8_t)strlen(cell_tag(c));
         }
+    }
+    if (err != FW_OK && err != FW_ENOTFOUND) {
+        /* Not read: a zero cell in its place would be checkpointed over what LMDB holds. The
+         * event's figure for it is lost instead, and said. */
+        map_cell_free(&r->cells, c);
+        read_failed(r, key, err);
+        return NULL;
     }
     slot->hash = h | SLOT_USED;
     slot->c = c;

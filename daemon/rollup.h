@@ -189,8 +189,8 @@ size_t rollup_dirty(const struct rollup *r);
  * true. Only clean cells not in a checkpoint in flight go (LMDB has them as they are), the
  * least recently looked up first; safe at any time between applying events. */
 bool rollup_evict_due(struct rollup *r);
-/* One slice of the eviction, until the clock reaches until_ns (UINT64_MAX: all of it). True
- * when it is done (or none is under way). */
+/* One slice of the eviction, until the clock reaches until_ns (UINT64_MAX: all of it, as the
+ * replay at start does). True when it is done (or none is under way). */
 bool rollup_evict_step(struct rollup *r, uint64_t until_ns);
 
 struct rollup_stats {
@@ -201,6 +201,7 @@ struct rollup_stats {
     struct stats_hist snapshot;     /* their part on the loop: taking the snapshot */
     uint64_t cached_cells;
     uint64_t evictions, evicted_cells; /* the cache's (rollup_evict_step) */
+    uint64_t read_errors;              /* cells LMDB could not give back (logged) */
     uint64_t replayed, replay_ns;      /* at start */
     uint64_t pruned_events, pruned_cells;
 };

@@ -365,8 +365,6 @@ fw_err rollup_checkpoint(struct rollup *r)
         err = store_write(r->st, cp_fill_all, NULL, r, NULL);
         rollup_checkpoint_end(r, err);
     }
-    if (err == FW_OK && rollup_evict_due(r))
-        rollup_evict_step(r, UINT64_MAX); /* no loop to share: at once */
     return err;
 }
 
@@ -431,6 +429,8 @@ static fw_err replay_from_pos(struct rollup *r, uint64_t *replayed)
         if ((last || (int64_t)r->ndirty > r->cfg->checkpoint_cells) &&
             (err = rollup_checkpoint(r)) != FW_OK)
             break;
+        if (rollup_evict_due(r))
+            rollup_evict_step(r, UINT64_MAX); /* before the loop runs: at once */
         if (last)
             break;
     }

@@ -27,8 +27,8 @@ SCALE = int(os.environ.get("FW_FAULT_SCALE", "1"))
 RND = random.Random(int(os.environ.get("FW_SEED", "4242")))
 FAST = "[rollup]\ncheckpoint_ms = 100\n"
 # The daemon kills also run with a rollup cache far smaller than the sim's cells (2 stores x
-# 1,000 SKUs, product-day and on-hand cells each): cells are evicted and read back from LMDB
-# all along, between and across the kills.
+# 1,000 SKUs, product-day and on-hand cells each), so that cells are evicted and read back from
+# LMDB between and across the kills (the writer-kill test checks that its last start evicted).
 SMALL_CACHE = FAST + "cache_cells = 1000\n"
 
 

@@ -38,6 +38,7 @@
 #define SALES 700         /* 4 SKUs each, all different: several thousand cells, several slices */
 #define KEY_STAGED "C"    /* rollup_persist.c's meta key of a staged checkpoint */
 #define CELL_MAXV_TEST 16 /* counters read: more than the widest cell has */
+#define CELL_KEYMAX_TEST 256 /* key bytes: more than the longest key has */
 
 static struct config cfg;
 
@@ -516,16 +517,24 @@ static size_t sale_key(uint8_t *key, const struct sales *s, size_t i, size_t l, 
                  : rollup_key(key, CELL_PRODUCT, "S1", "ds", day, s->sku[i][l]);
 }
 
-/* Of the sales' product and on-hand cells, how many are in memory. */
-static size_t count_cached(struct rollup *r, const struct sales *s)
+/* Of the cells a dump lists (dump_all), how many are in memory: each key looked up. */
+static size_t count_cached_dump(struct rollup *r, const char *dump)
 {
     size_t n = 0;
-    for (size_t i = 0; i < SALES; i++)
-        for (size_t l = 0; l < LINES; l++)
-            for (int w = 0; w < 2; w++) {
-                uint8_t key[256];
-                n += cached(r, key, sale_key(key, s, i, l, w));
-            }
+    for (const char *p = dump; *p;) {
+        uint8_t key[CELL_KEYMAX_TEST];
+        size_t kl = 0;
+        unsigned byte;
+        while (*p != ' ' && sscanf(p, "%2x", &byte) == 1) {
+            assert_true(kl < sizeof key);
+            key[kl++] = (uint8_t)byte;
+            p += 2;
+        }
+        n += cached(r, key, kl);
+        p = strchr(p, '\n');
+        assert_non_null(p);
+        p++;
+    }
     return n;
 }
 
@@ -559,10 +568,8 @@ static void test_evict_in_steps(void **state)
     assert_int_equal(st.cached_cells, CACHE / 4 * 3);
     assert_int_equal(st.evictions, 1);
     struct sales *s = sales_new(1);
-    /* Counted by lookups: a cell the shifting lost would not be found (only the sales' cells
-     * are counted; the store's own few are among the cached ones). */
-    size_t found = count_cached(e.r, s);
-    assert_true(found <= CACHE / 4 * 3 && found > CACHE / 2);
+    /* Counted by lookups of every cell's key: a cell the shifting lost would not be found. */
+    assert_int_equal(count_cached_dump(e.r, want), CACHE / 4 * 3);
     size_t got_cells;
     char *got = dump_all(e.r, e.st, &got_cells);
     assert_int_equal(got_cells, cells);
@@ -608,9 +615,9 @@ static void sell_again(struct env *e, struct sales *s, size_t round)
     rollup_apply(e->r, s->evp, s->pos, SALES);
 }
 
-/* Dirty cells stay, and so do the cells of a checkpoint begun while an eviction is under way
- * (clean in memory, but LMDB has their figures only once it ends): a cell read back from LMDB
- * then would be stale, and stay so. */
+/* The cells of a checkpoint begun while an eviction is under way stay (clean in memory, but
+ * LMDB has their figures only once it ends): a cell read back from LMDB then would be stale,
+ * and stay so. */
 static void test_evict_keeps_unwritten(void **state)
 {
     struct env e;
@@ -648,6 +655,135 @@ static void test_evict_keeps_unwritten(void **state)
     cfg.cache_cells = 400000;
 }
 
+/* An eviction under way when every cell changes again: the dirty cells stay in memory (LMDB
+ * does not have their figures), each read with three sales. */
+static void test_evict_keeps_dirty(void **state)
+{
+    struct env e;
+    size_t cells;
+    cfg.cache_cells = CACHE;
+    free(env_with_sales(&e, &cells));
+    write_checkpoint(&e);
+    struct sales *s = sales_new(1);
+    sell_again(&e, s, 1);
+    write_checkpoint(&e);
+    assert_true(rollup_evict_due(e.r));
+    assert_false(rollup_evict_step(e.r, 0));
+    sell_again(&e, s, 2);
+    evict_all(e.r);
+    for (size_t i = 0; i < SALES; i++)
+        for (size_t l = 0; l < LINES; l++) {
+            uint8_t key[256];
+            size_t kl = sale_key(key, s, i, l, 0);
+            assert_true(cached(e.r, key, kl));
+            int64_t v[PR_N];
+            assert_true(rollup_peek(e.r, key, kl, v, PR_N, NULL, 0));
+            assert_int_equal(v[PR_QTY], 3 * 1000 * (int64_t)(l + 1));
+        }
+    free(s);
+    env_remove(&e);
+    cfg.cache_cells = 400000;
+}
+
+/* The test's sales written into the event log at their positions, as ingest writes them. */
+static fw_err log_fill(struct store_txn *t, void *arg)
+{
+    const struct sales *s = arg;
+    for (size_t i = 0; i < SALES; i++) {
+        uint8_t buf[1024];
+        size_t len = floorwalker__event__get_packed_size(&s->ev[i]);
+        assert_true(len <= sizeof buf - 8);
+        memset(buf, 0, 8); /* the arrival time */
+        floorwalker__event__pack(&s->ev[i], buf + 8);
+        struct key k;
+        key_init(&k, KEY_EVENT);
+        key_u64(&k, s->pos[i]);
+        store_txn_put(t, store_db(t->st, STORE_EVENTS), &k, buf, 8 + len, MDB_APPEND);
+    }
+    return t->err;
+}
+
+/* A start replays a log of more cells than cache_cells (its map grown to 65,536 slots on the
+ * way): the replay evicts at once, before the loop runs, down to 3/4 of cache_cells, every
+ * figure the same. */
+static void test_replay_evicts(void **state)
+{
+    enum { ROUNDS = 5 };
+    struct env e;
+    env_new(&e);
+    for (size_t round = 0; round < ROUNDS; round++) {
+        struct sales *s = sales_new(1 + round * SALES);
+        assert_int_equal(store_write(e.st, log_fill, NULL, s, NULL), FW_OK);
+        rollup_apply(e.r, s->evp, s->pos, SALES); /* what the rollups read, for the dump */
+        free(s);
+    }
+    size_t cells;
+    char *want = dump_all(e.r, e.st, &cells);
+    assert_true(cells > 32768 * 3 / 4);
+    cfg.cache_cells = CACHE;
+    env_close(&e); /* nothing was checkpointed: the start replays it all */
+    env_open(&e);
+    uint64_t replayed = 0;
+    assert_int_equal(rollup_replay(e.r, &replayed), FW_OK);
+    assert_int_equal(replayed, ROUNDS * SALES);
+    struct rollup_stats st;
+    rollup_get_stats(e.r, &st);
+    assert_int_equal(st.cached_cells, CACHE / 4 * 3);
+    assert_true(st.evictions >= 1);
+    size_t got_cells;
+    char *got = dump_all(e.r, e.st, &got_cells);
+    assert_int_equal(got_cells, cells);
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    env_remove(&e);
+    cfg.cache_cells = 400000;
+}
+
+struct raw_put {
+    MDB_dbi db;
+    const uint8_t *key;
+    size_t kl;
+};
+
+static fw_err put_garbage(struct store_txn *t, void *arg)
+{
+    const struct raw_put *p = arg;
+    store_txn_put_raw(t, p->db, p->key, p->kl, "\x07", 1, 0); /* 7 counters promised, none */
+    return t->err;
+}
+
+/* A cell LMDB holds but that does not decode is not taken for a new, zero one (whose
+ * checkpoint would overwrite it): the lookup fails, is counted, and nothing is written over
+ * it. */
+static void test_unreadable_cell(void **state)
+{
+    struct env e;
+    env_new(&e);
+    MDB_dbi db;
+    assert_int_equal(store_db_open(e.st, "rollups", &db), FW_OK);
+    uint8_t key[256];
+    int32_t day = (int32_t)(NOW_MS / 86400000);
+    size_t kl = rollup_key(key, CELL_PRODUCT, "S1", "ds", day, "SKU-X");
+    struct raw_put rp = {db, key, kl};
+    assert_int_equal(store_write(e.st, put_garbage, NULL, &rp, NULL), FW_OK);
+    int64_t v[PR_N];
+    assert_false(rollup_peek(e.r, key, kl, v, PR_N, NULL, 0));
+    struct rollup_stats st;
+    rollup_get_stats(e.r, &st);
+    assert_int_equal(st.read_errors, 1);
+    assert_false(cached(e.r, key, kl));
+    apply_sales(e.r, 1);
+    write_checkpoint(&e);
+    struct store_txn t;
+    MDB_val mv;
+    store_txn_begin(e.st, &t, true);
+    assert_int_equal(store_txn_get_raw(&t, db, key, kl, &mv), FW_OK);
+    assert_int_equal(mv.mv_size, 1); /* still the bytes it had */
+    store_txn_abort(&t);
+    env_remove(&e);
+}
+
 int main(void)
 {
     log_setup((enum log_level)(LOG_LVL_ERR - 1), false); /* the failures it causes: quiet */
@@ -664,6 +800,9 @@ int main(void)
         cmocka_unit_test(test_cells_found_while_map_grows),
         cmocka_unit_test(test_evict_in_steps),
         cmocka_unit_test(test_evict_keeps_unwritten),
+        cmocka_unit_test(test_evict_keeps_dirty),
+        cmocka_unit_test(test_replay_evicts),
+        cmocka_unit_test(test_unreadable_cell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
