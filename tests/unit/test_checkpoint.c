@@ -501,6 +501,7 @@ static void test_cells_found_while_map_grows(void **state)
 /* ---- the cache's eviction ------------------------------------------------------------------- */
 
 #define CACHE 1000 /* [rollup] cache_cells for these tests: the sales make several thousand */
+#define CACHE_DEFAULT 400000 /* config_defaults' own, put back after each */
 
 /* Whether key's cell is in memory (rollup_get without a transaction reads memory only). */
 static bool cached(struct rollup *r, const uint8_t *key, size_t kl)
@@ -604,7 +605,7 @@ static void test_evict_in_steps(void **state)
     free(s);
     free(want);
     env_remove(&e);
-    cfg.cache_cells = 400000;
+    cfg.cache_cells = CACHE_DEFAULT;
 }
 
 /* Sells every SKU of the test's sales once more, at positions after round - 1 rounds. */
@@ -615,6 +616,37 @@ static void sell_again(struct env *e, struct sales *s, size_t round)
     rollup_apply(e->r, s->evp, s->pos, SALES);
 }
 
+/* Every SKU of the test's sales sold three times, the first two checkpointed, and an eviction
+ * begun (one slice taken) before the third: returns the sales, for their keys. */
+static struct sales *sold_thrice_while_evicting(struct env *e)
+{
+    size_t cells;
+    free(env_with_sales(e, &cells));
+    write_checkpoint(e);
+    struct sales *s = sales_new(1);
+    sell_again(e, s, 1);
+    write_checkpoint(e);
+    assert_true(rollup_evict_due(e->r));
+    assert_false(rollup_evict_step(e->r, 0));
+    sell_again(e, s, 2);
+    return s;
+}
+
+/* Every product cell of the sales reads three sales (and is in memory, if in_memory). */
+static void assert_sold_thrice(struct env *e, const struct sales *s, bool in_memory)
+{
+    for (size_t i = 0; i < SALES; i++)
+        for (size_t l = 0; l < LINES; l++) {
+            uint8_t key[256];
+            size_t kl = sale_key(key, s, i, l, 0);
+            if (in_memory)
+                assert_true(cached(e->r, key, kl));
+            int64_t v[PR_N];
+            assert_true(rollup_peek(e->r, key, kl, v, PR_N, NULL, 0));
+            assert_int_equal(v[PR_QTY], 3 * 1000 * (int64_t)(l + 1));
+        }
+}
+
 /* The cells of a checkpoint begun while an eviction is under way stay (clean in memory, but
  * LMDB has their figures only once it ends): a cell read back from LMDB then would be stale,
  * and stay so. */
@@ -623,28 +655,14 @@ static void test_evict_keeps_unwritten(void **state)
     struct env e;
     size_t cells;
     cfg.cache_cells = CACHE;
-    free(env_with_sales(&e, &cells));
-    write_checkpoint(&e);
-    struct sales *s = sales_new(1);
-    sell_again(&e, s, 1);
-    write_checkpoint(&e);
-    /* An eviction under way; every SKU sold a third time, and a checkpoint begun. */
-    assert_true(rollup_evict_due(e.r));
-    assert_false(rollup_evict_step(e.r, 0));
-    sell_again(&e, s, 2);
+    struct sales *s = sold_thrice_while_evicting(&e);
     char *want = dump_all(e.r, e.st, &cells);
     bool started = false;
     assert_int_equal(rollup_checkpoint_begin(e.r, &started), FW_OK);
     assert_true(started);
     evict_all(e.r);
-    /* Before the checkpoint's job is written, every product cell reads three sales. */
-    int64_t v[PR_N];
-    for (size_t i = 0; i < SALES; i++)
-        for (size_t l = 0; l < LINES; l++) {
-            uint8_t key[256];
-            assert_true(rollup_peek(e.r, key, sale_key(key, s, i, l, 0), v, PR_N, NULL, 0));
-            assert_int_equal(v[PR_QTY], 3 * 1000 * (int64_t)(l + 1));
-        }
+    /* Before the checkpoint's job is written. */
+    assert_sold_thrice(&e, s, false);
     do
         job(&e, false);
     while (rollup_checkpoint_staged(e.r));
@@ -652,7 +670,7 @@ static void test_evict_keeps_unwritten(void **state)
     free(want);
     free(s);
     env_remove(&e);
-    cfg.cache_cells = 400000;
+    cfg.cache_cells = CACHE_DEFAULT;
 }
 
 /* An eviction under way when every cell changes again: the dirty cells stay in memory (LMDB
@@ -660,29 +678,13 @@ static void test_evict_keeps_unwritten(void **state)
 static void test_evict_keeps_dirty(void **state)
 {
     struct env e;
-    size_t cells;
     cfg.cache_cells = CACHE;
-    free(env_with_sales(&e, &cells));
-    write_checkpoint(&e);
-    struct sales *s = sales_new(1);
-    sell_again(&e, s, 1);
-    write_checkpoint(&e);
-    assert_true(rollup_evict_due(e.r));
-    assert_false(rollup_evict_step(e.r, 0));
-    sell_again(&e, s, 2);
+    struct sales *s = sold_thrice_while_evicting(&e);
     evict_all(e.r);
-    for (size_t i = 0; i < SALES; i++)
-        for (size_t l = 0; l < LINES; l++) {
-            uint8_t key[256];
-            size_t kl = sale_key(key, s, i, l, 0);
-            assert_true(cached(e.r, key, kl));
-            int64_t v[PR_N];
-            assert_true(rollup_peek(e.r, key, kl, v, PR_N, NULL, 0));
-            assert_int_equal(v[PR_QTY], 3 * 1000 * (int64_t)(l + 1));
-        }
+    assert_sold_thrice(&e, s, true);
     free(s);
     env_remove(&e);
-    cfg.cache_cells = 400000;
+    cfg.cache_cells = CACHE_DEFAULT;
 }
 
 /* The test's sales written into the event log at their positions, as ingest writes them. */
@@ -737,7 +739,7 @@ static void test_replay_evicts(void **state)
     free(got);
     free(want);
     env_remove(&e);
-    cfg.cache_cells = 400000;
+    cfg.cache_cells = CACHE_DEFAULT;
 }
 
 struct raw_put {
