@@ -229,7 +229,7 @@ class TerminalKills(FaultTest):
             sim = self.sim(d, spool, 20000, rate=20000, seed=round_ + 1)
             time.sleep(RND.uniform(0.2, 0.8))
             sim.send_signal(signal.SIGKILL)
-            sim.wait()
+            sim.communicate(timeout=60)  # reaps it and closes its pipes
             faults += 1
         # The terminals restart from their spools and send what was left.
         sim = self.sim(d, spool, 0)
