@@ -2,9 +2,11 @@
  * fwb_floor: the decode-and-append floor for durable ingest of a stream file (fwb.h).
  *
  * The least work a durable ingest of the stream has to do, in one process and with no network:
- * the batches are taken in file order in groups as the daemon's ingest loop takes them (a group
- * takes batches while it holds fewer than MAX_EVENTS events and MAX_BATCHES batches: the daemon's
- * commit_max_events and commit_max_msgs, whose defaults in daemon/config.c are 50,000 and 2,048),
+ * the batches are taken in file order in groups as large as the daemon ever commits at once (a
+ * group takes batches while it holds fewer than MAX_EVENTS events and MAX_BATCHES batches: the
+ * daemon's commit_max_events and commit_max_msgs, whose defaults in daemon/config.c are 50,000
+ * and 2,048; the daemon's own groups are smaller, as it ends a pass when its writer is idle, and
+ * fewer fsyncs make this floor the higher one),
  * and each group is one LMDB write transaction: every batch is split into its events without
  * decoding (fw_batch_split), every event is decoded by protobuf-c (floorwalker__event__unpack,
  * into a bump allocator reset after each event, as the daemon's arena), and the event's bytes

@@ -964,9 +964,11 @@ def report(res, size_name, size):
                  % (l8["window"], fmt_int(l8["commit_events_avg"] or 0),
                     l8["daemon_cpu_us_per_event"]))
     lines.append("- Decode-and-append floor: fwb_floor on the 8-terminal file, in one process "
-                 "with no network: batches grouped as the daemon's loop takes them (until a "
-                 "group holds %s events or %s batches, the defaults of commit_max_events and "
-                 "commit_max_msgs: %d groups of %s events here), one LMDB write transaction per "
+                 "with no network: batches in groups as large as the daemon ever commits at "
+                 "once (until a group holds %s events or %s batches, the defaults of "
+                 "commit_max_events and commit_max_msgs: %d groups of %s events here; the "
+                 "daemon's own groups are smaller, it ends a pass when its writer is idle, and "
+                 "fewer fsyncs make this floor the higher one), one LMDB write transaction per "
                  "group committed with the default environment flags (fsync per group, %.1f ms "
                  "on average); in it every batch split by fw_batch_split, every event decoded "
                  "by protobuf-c (floorwalker__event__unpack) and its bytes appended behind an "
