@@ -117,7 +117,7 @@ static struct cell *cell_alloc(struct cellmap *m, size_t cl)
 }
 
 /* Cell c is not wanted any more: kept as a spare while there is room, else freed. */
-static void cell_release(struct cellmap *m, struct cell *c)
+void map_cell_free(struct cellmap *m, struct cell *c)
 {
     size_t cl = cell_class(c->nv, c->has_memo, c->klen);
     if (cl >= CELL_CLASSES || m->nspare >= m->spare_max) {
@@ -128,11 +128,6 @@ static void cell_release(struct cellmap *m, struct cell *c)
     SPARE_HIDE(c, cl * 16);
     m->spare[cl] = c;
     m->nspare++;
-}
-
-void map_cell_free(struct cellmap *m, struct cell *c)
-{
-    cell_release(m, c);
 }
 
 static void spares_free(struct cellmap *m)
@@ -208,7 +203,7 @@ bool map_evict(struct cellmap *m, struct map_clock *k, size_t target,
         struct mslot *sl = &m->slots[k->hand];
         struct cell *c = sl->c;
         if (c && !(sl->hash & SLOT_USED) && may_go(c, arg)) {
-            cell_release(m, c);
+            map_cell_free(m, c);
             map_delete(m, k->hand); /* the hand looks at what shifted into the slot next */
             ++*freed;
         } else {

@@ -91,9 +91,10 @@ static const char *fixed(char *buf, size_t n, int64_t v, int64_t scale, int dec)
 const char *msg_money(char *buf, size_t n, int64_t minor, const struct config *cfg,
                       const char *store)
 {
-    const char *code;
-    int digits;
-    config_store_currency(cfg, store, &code, &digits);
+    const char *code = NULL;
+    int digits = 2;
+    if (cfg)
+        config_store_currency(cfg, store, &code, &digits);
     fw_fmt_money(buf, n, minor, digits, code);
     return buf;
 }

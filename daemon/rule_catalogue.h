@@ -71,9 +71,9 @@ const char *rule_trigger_name(enum rule_trigger t);
  * come in one place later. Each writes into buf and returns it (for use as a printf argument);
  * the MSG_* macros give each call its own buffer for the length of the enclosing statement.
  * Money in the store's currency (3444 minor units of CNY: "34.44 CNY", grouped: "5,000.00 CNY";
- * with no currency configured, "34.44"). Quantities in units, up to three decimals (1500 milli:
- * "1.5"). Both from clients/common/fwunits.c, as the CLI shows them. Durations in whole seconds:
- * "5m01s", "48h00m00s", "42s". Rates in basis points: "12.34%".
+ * with no currency configured or no cfg at all, "34.44"). Quantities in units, up to three decimals
+ * (1500 milli: "1.5"). Both from clients/common/fwunits.c, as the CLI shows them. Durations in
+ * whole seconds: "5m01s", "48h00m00s", "42s". Rates in basis points: "12.34%".
  */
 const char *msg_money(char *buf, size_t n, int64_t minor, const struct config *cfg,
                       const char *store);

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
 #include "fwcommon.h"
 #include "fwunits.h"
+#include "rule_catalogue.h"
 
 #define R(code) FLOORWALKER__REJECT_CODE__##code
 /* Values quoted in a reason are escaped (fw_quote): the reason goes back in the Ack, and a
@@ -24,23 +24,9 @@ struct vctx {
 };
 
 /* Money in a reason as the ops team reads it: minor units in the store's currency ("5.00 USD"),
- * the wire field beside it keeps the exact integer. */
-static const char *money(char *buf, size_t n, const struct vctx *c, int64_t minor)
-{
-    const char *code = NULL;
-    int digits = 2;
-    if (c->l->cfg)
-        config_store_currency(c->l->cfg, c->store, &code, &digits);
-    fw_fmt_money(buf, n, minor, digits, code);
-    return buf;
-}
-#define MONEY(c, v) money((char[48]){0}, 48, (c), (v))
-static const char *units(char *buf, size_t n, int64_t milli)
-{
-    fw_fmt_qty_milli(buf, n, milli);
-    return buf;
-}
-#define UNITS(v) units((char[32]){0}, 32, (v))
+ * the wire field beside it keeps the exact integer. Quantities in units. */
+#define MONEY(c, v) MSG_MONEY((c)->l->cfg, (v), (c)->store)
+#define UNITS(v) MSG_QTY(v)
 
 /* A sum of lines, which can pass the range of int64 (bounded amounts times bounded counts). */
 static int64_t clamp64(__int128 v)
